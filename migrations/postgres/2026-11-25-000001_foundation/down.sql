@@ -1,0 +1,4 @@
+DROP TABLE records;
+DROP TABLE clients;
+DROP TABLE organisations;
+DROP TABLE people;

@@ -1,0 +1,2 @@
+DROP TABLE record_history;
+DROP TABLE activities;

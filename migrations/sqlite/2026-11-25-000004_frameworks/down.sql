@@ -1,0 +1,3 @@
+DROP TABLE attainment_verifications;
+DROP TABLE attainments;
+DROP TABLE frameworks;

@@ -1,0 +1,2 @@
+DROP INDEX grants_organisation_person;
+DROP TABLE requirement_profiles;

@@ -1,0 +1,225 @@
+//! Organisations sign attainments off; people see their progress through a framework.
+
+use std::collections::BTreeMap;
+
+use diesel::prelude::*;
+
+use crate::access::{self, Access};
+use crate::db::schema::{attainment_verifications, attainments, grants};
+use crate::db::types::{Id, Json, Timestamp};
+use crate::db::{DbConnection, transaction};
+use crate::error::{Error, FieldError};
+use crate::frameworks;
+
+use super::*;
+
+/// The verifying organisation.
+#[derive(Debug, Clone)]
+pub struct Verifier {
+    pub organisation_id: Id,
+    pub client_id: String,
+}
+
+/// Signs an attainment off. Needs a live write grant from its person whose scope includes
+/// attainments; without one the answer is the same as for an unknown attainment. Every attempt
+/// about an existing attainment is logged for its person.
+pub fn verify(
+    conn: &mut DbConnection,
+    verifier: &Verifier,
+    id: Id,
+    input: VerificationInput,
+) -> Result<Attainment, Error> {
+    let mut errors = Vec::new();
+    let name = input.assessor_name.trim().to_owned();
+    let role = input.assessor_role.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 200 {
+        errors.push(FieldError::new(
+            "assessor_name",
+            "must be 1 to 200 characters",
+        ));
+    }
+    if role.is_empty() || role.chars().count() > 200 {
+        errors.push(FieldError::new(
+            "assessor_role",
+            "must be 1 to 200 characters",
+        ));
+    }
+    let comment = input
+        .comment
+        .map(|c| c.trim().to_owned())
+        .filter(|c| !c.is_empty());
+    if comment.as_ref().is_some_and(|c| c.chars().count() > 5000) {
+        errors.push(FieldError::new(
+            "comment",
+            "must be at most 5000 characters",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(Error::Validation(errors));
+    }
+    transaction(conn, |conn| {
+        let not_found = || {
+            Error::NotFound("no attainment under this id that your organisation may verify".into())
+        };
+        let Some(mut row) = attainments::table
+            .find(id)
+            .select(AttainmentRow::as_select())
+            .first(conn)
+            .optional()?
+        else {
+            return Ok(Err(not_found()));
+        };
+        let grant: Option<Id> = grants::table
+            .filter(grants::person_id.eq(row.person_id))
+            .filter(grants::organisation_id.eq(verifier.organisation_id))
+            .filter(grants::permission.eq("write"))
+            .filter(grants::revoked_at.is_null())
+            .filter(grants::expires_at.gt(Timestamp::now()))
+            .select((grants::id, grants::scope))
+            .load::<(Id, Json)>(conn)?
+            .into_iter()
+            .find(|(_, scope)| {
+                scope
+                    .0
+                    .get("attainments")
+                    .and_then(|a| a.as_bool())
+                    .unwrap_or(false)
+            })
+            .map(|(id, _)| id);
+        access::append(
+            conn,
+            Access {
+                person_id: row.person_id,
+                organisation_id: verifier.organisation_id,
+                client_id: &verifier.client_id,
+                grant_id: grant,
+                action: "attainments.verify",
+                resource: format!("attainments/{}", row.id),
+                allowed: grant.is_some(),
+                reason: grant
+                    .is_none()
+                    .then(|| "no live write grant covering attainments".to_owned()),
+            },
+        )?;
+        if grant.is_none() {
+            return Ok(Err(not_found()));
+        }
+        let framework = frameworks::get(conn, &row.framework_code, &row.framework_version)?;
+        if !framework.has_level(input.level) {
+            return Err(Error::invalid(
+                "level",
+                format!(
+                    "must be a level of the framework's scale (1 to {})",
+                    framework.levels.len()
+                ),
+            ));
+        }
+        let verification = VerificationRow {
+            id: Id::new(),
+            attainment_id: row.id,
+            organisation_id: verifier.organisation_id,
+            assessor_name: name.clone(),
+            assessor_role: role.clone(),
+            level: input.level,
+            comment: comment.clone(),
+            verified_at: Timestamp::now(),
+        };
+        diesel::insert_into(attainment_verifications::table)
+            .values(&verification)
+            .execute(conn)?;
+        row.status = AttainmentStatus::Verified.as_str().into();
+        row.verification_id = Some(verification.id);
+        row.version += 1;
+        row.updated_at = Timestamp::now();
+        diesel::update(attainments::table.find(row.id))
+            .set((
+                attainments::status.eq(&row.status),
+                attainments::verification_id.eq(row.verification_id),
+                attainments::version.eq(row.version),
+                attainments::updated_at.eq(row.updated_at),
+            ))
+            .execute(conn)?;
+        Ok(Ok(view(conn, row)?))
+    })?
+}
+
+/// A person's progress through a framework version: per domain, the outcomes attained, at
+/// which levels, and how many verified.
+pub fn progress(
+    conn: &mut DbConnection,
+    person_id: Id,
+    code: &str,
+    version: &str,
+) -> Result<Progress, Error> {
+    let framework = frameworks::get(conn, code, version)?;
+    let rows: Vec<AttainmentRow> = filtered(
+        person_id,
+        &AttainmentFilter {
+            framework: Some(code.into()),
+            version: Some(version.into()),
+            ..Default::default()
+        },
+    )
+    .select(AttainmentRow::as_select())
+    .load(conn)?;
+    let ids: Vec<Id> = rows
+        .iter()
+        .filter(|r| r.is_verified())
+        .map(|r| r.id)
+        .collect();
+    let verified = verifications(conn, &ids)?;
+    let mut best: BTreeMap<&str, (i32, Option<i32>)> = BTreeMap::new();
+    for row in &rows {
+        let confirmed = row.verification_id.and_then(|v| {
+            verified
+                .get(&row.id)
+                .and_then(|list| list.iter().find(|(id, _)| *id == v))
+                .map(|(_, x)| x.level)
+        });
+        let entry = best.entry(row.outcome_code.as_str()).or_insert((0, None));
+        entry.0 = entry.0.max(row.level);
+        entry.1 = entry.1.max(confirmed);
+    }
+    let domains: Vec<DomainProgress> = framework
+        .domains
+        .iter()
+        .map(|domain| {
+            let items: Vec<OutcomeProgress> = domain
+                .outcomes
+                .iter()
+                .map(|o| {
+                    let (level, verified_level) = best
+                        .get(o.code.as_str())
+                        .copied()
+                        .map(|(l, v)| (Some(l), v))
+                        .unwrap_or((None, None));
+                    OutcomeProgress {
+                        outcome_code: o.code.clone(),
+                        title: o.title.clone(),
+                        level,
+                        verified_level,
+                    }
+                })
+                .collect();
+            DomainProgress {
+                code: domain.code.clone(),
+                title: domain.title.clone(),
+                outcomes: items.len(),
+                attained: items.iter().filter(|i| i.level.is_some()).count(),
+                verified: items.iter().filter(|i| i.verified_level.is_some()).count(),
+                items,
+            }
+        })
+        .collect();
+    Ok(Progress {
+        framework: FrameworkRef {
+            code: framework.code.clone(),
+            version: framework.version.clone(),
+        },
+        title: framework.title.clone(),
+        outcomes: domains.iter().map(|d| d.outcomes).sum(),
+        attained: domains.iter().map(|d| d.attained).sum(),
+        verified: domains.iter().map(|d| d.verified).sum(),
+        domains,
+    })
+}

@@ -1,0 +1,12 @@
+//! Keys, tokens and callers.
+
+pub mod handlers;
+pub mod keys;
+pub mod oidc;
+pub mod principal;
+pub mod scopes;
+pub mod secrets;
+pub mod tokens;
+
+pub use principal::{Caller, Me, OrgCaller, OrgToken};
+pub use scopes::{Scope, Scopes};

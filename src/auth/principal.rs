@@ -1,0 +1,203 @@
+//! Who is calling: extractors that turn a bearer token into a typed caller.
+//!
+//! A handler names the caller it serves in its arguments: [`Me`] for a person (resolved to
+//! their passport, created on first use), [`OrgCaller`] for an organisation client. The wrong
+//! kind of caller gets 403; a missing or invalid token gets 401.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+
+use super::scopes::{Scope, Scopes};
+use super::tokens::{ClientIdentity, PersonIdentity, TokenSubject};
+use crate::AppState;
+use crate::db::types::Id;
+use crate::error::Error;
+use crate::{organisations, people};
+
+fn bearer(req: &HttpRequest) -> Result<String, Error> {
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| Error::Unauthorized("a bearer token is required".into()))?;
+    let value = value
+        .to_str()
+        .map_err(|_| Error::Unauthorized("the Authorization header is malformed".into()))?;
+    match value.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(token.trim().to_owned())
+        }
+        _ => Err(Error::Unauthorized(
+            "the Authorization header must be `Bearer <token>`".into(),
+        )),
+    }
+}
+
+fn state(req: &HttpRequest) -> Result<web::Data<AppState>, Error> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| Error::Internal("application state missing".into()))
+}
+
+async fn subject(req: HttpRequest) -> Result<(web::Data<AppState>, TokenSubject), Error> {
+    let state = state(&req)?;
+    let token = bearer(&req)?;
+    let subject = state.tokens.verify(&token).await?;
+    Ok((state, subject))
+}
+
+/// The person calling, with their passport's id.
+#[derive(Debug, Clone)]
+pub struct Me {
+    pub person_id: Id,
+    pub identity: PersonIdentity,
+}
+
+impl FromRequest for Me {
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let (state, subject) = subject(req).await?;
+            let TokenSubject::Person(identity) = subject else {
+                return Err(Error::Forbidden(
+                    "this endpoint is for people, not organisation clients".into(),
+                ));
+            };
+            let lookup = identity.clone();
+            let person_id = state
+                .db
+                .run(move |conn| people::resolve(conn, &lookup))
+                .await?;
+            Ok(Me {
+                person_id,
+                identity,
+            })
+        })
+    }
+}
+
+/// An organisation's API client, checked against the database on every request so that a
+/// revoked client is refused at once, whatever its token says.
+#[derive(Debug, Clone)]
+pub struct OrgCaller {
+    pub client_id: String,
+    pub organisation_id: Id,
+    pub scopes: Scopes,
+}
+
+impl OrgCaller {
+    /// Refuses with 403 unless the client holds the scope.
+    pub fn require(&self, scope: Scope) -> Result<(), Error> {
+        if self.scopes.contains(scope) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(format!(
+                "this needs the `{}` scope",
+                scope.as_str()
+            )))
+        }
+    }
+
+    /// Refuses with 403 unless the client holds one of the scopes.
+    pub fn require_any(&self, scopes: &[Scope]) -> Result<(), Error> {
+        if scopes.iter().any(|s| self.scopes.contains(*s)) {
+            Ok(())
+        } else {
+            let names: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
+            Err(Error::Forbidden(format!(
+                "this needs one of the scopes {}",
+                names.join(", ")
+            )))
+        }
+    }
+}
+
+impl FromRequest for OrgCaller {
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let (state, subject) = subject(req).await?;
+            let TokenSubject::Client(client) = subject else {
+                return Err(Error::Forbidden(
+                    "this endpoint is for organisation clients, not people".into(),
+                ));
+            };
+            active_client(&state, client).await
+        })
+    }
+}
+
+async fn active_client(state: &AppState, client: ClientIdentity) -> Result<OrgCaller, Error> {
+    let client_id = client.client_id.clone();
+    let active = state
+        .db
+        .run(move |conn| organisations::client_is_active(conn, &client_id))
+        .await?;
+    if !active {
+        return Err(Error::Unauthorized("the client has been revoked".into()));
+    }
+    Ok(OrgCaller {
+        client_id: client.client_id,
+        organisation_id: Id(client.organisation_id),
+        scopes: client.scopes,
+    })
+}
+
+/// Any authenticated caller, person or organisation.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    Person(PersonIdentity),
+    Org(OrgCaller),
+}
+
+impl FromRequest for Caller {
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let (state, subject) = subject(req).await?;
+            match subject {
+                TokenSubject::Person(identity) => Ok(Caller::Person(identity)),
+                TokenSubject::Client(client) => {
+                    Ok(Caller::Org(active_client(&state, client).await?))
+                }
+            }
+        })
+    }
+}
+
+/// An organisation client's verified token, before any database check. For endpoints that
+/// touch a person's data, whose domain functions check the client, its scopes and the grants
+/// themselves, so that every refusal is written to the person's access log.
+#[derive(Debug, Clone)]
+pub struct OrgToken(pub ClientIdentity);
+
+impl FromRequest for OrgToken {
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            match subject(req).await?.1 {
+                TokenSubject::Client(client) => Ok(OrgToken(client)),
+                TokenSubject::Person(_) => Err(Error::Forbidden(
+                    "this endpoint is for organisation clients, not people".into(),
+                )),
+            }
+        })
+    }
+}

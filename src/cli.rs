@@ -1,0 +1,326 @@
+//! The command line: `serve` (the default) and the administrator's commands.
+
+use std::net::TcpListener;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use crate::auth::Scopes;
+use crate::config::{LogFormat, Settings};
+use crate::error::Error;
+use crate::{AppState, organisations};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "learning-passport",
+    version,
+    about = "A lifelong training record owned by health and care staff"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: Settings,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the service (the default command).
+    Serve,
+    /// Apply pending database migrations.
+    Migrate,
+    /// Organisations and their API clients.
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
+    /// Mint tokens for local use.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// The service's signing keys (in DATA_DIR/keys).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Learning-outcomes frameworks.
+    Framework {
+        #[command(subcommand)]
+        command: FrameworkCommand,
+    },
+    /// The activity catalogue.
+    Activities {
+        #[command(subcommand)]
+        command: ActivitiesCommand,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Add a new key: it signs from now on (running instances pick it up within 30 seconds);
+    /// older keys keep verifying what they signed.
+    Rotate,
+    /// Remove an older key: what it signed stops verifying.
+    Retire { kid: String },
+    /// List the keys, oldest first; the last one signs.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FrameworkCommand {
+    /// Publish a framework from a file in the framework format, or a 1EdTech CASE 1.0 package.
+    Import { file: std::path::PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ActivitiesCommand {
+    /// Import a catalogue file (`{"activities": [...]}`, e.g. data/activities/cstf.json); all or nothing.
+    Import { file: std::path::PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Create an organisation with one API client; prints its credentials (the secret only once).
+    Create {
+        #[arg(long)]
+        name: String,
+        /// The organisation's ODS code.
+        #[arg(long)]
+        ods: Option<String>,
+        /// Space-separated scopes: records:write, shared:read, admin.
+        #[arg(long)]
+        scopes: String,
+    },
+    /// Add an API client to an organisation; prints its credentials (the secret only once).
+    AddClient {
+        #[arg(long)]
+        organisation: uuid::Uuid,
+        /// Space-separated scopes: records:write, shared:read, admin.
+        #[arg(long)]
+        scopes: String,
+    },
+    /// List an organisation's clients (without secrets).
+    Clients {
+        #[arg(long)]
+        organisation: uuid::Uuid,
+    },
+    /// Revoke a client: its tokens are refused from the next request on.
+    RevokeClient { client_id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// A person token signed by the service key.
+    Person {
+        #[arg(long)]
+        subject: String,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 3600)]
+        ttl: i64,
+    },
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_env("PASSPORT_LOG")
+        .or_else(|_| EnvFilter::try_from_default_env())
+        // tracing-actix-web would log every error response a second time.
+        .unwrap_or_else(|_| EnvFilter::new("info,tracing_actix_web=off"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.settings.log_format);
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = cli.settings;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings),
+        Command::Migrate => {
+            let state = AppState::for_command(settings)?;
+            tracing::info!(database = state.db.kind().name(), "migrations applied");
+            Ok(())
+        }
+        Command::Org {
+            command: OrgCommand::Create { name, ods, scopes },
+        } => {
+            let scopes = Scopes::parse(&scopes)?;
+            let state = AppState::for_command(settings)?;
+            let mut conn = state.db.get()?;
+            let credentials = crate::db::transaction(&mut conn, |conn| {
+                let organisation = organisations::create(conn, &name, ods.as_deref())?;
+                organisations::create_client(conn, organisation.id, &scopes)
+            })?;
+            print_json(&credentials)
+        }
+        Command::Org {
+            command:
+                OrgCommand::AddClient {
+                    organisation,
+                    scopes,
+                },
+        } => {
+            let scopes = Scopes::parse(&scopes)?;
+            let state = AppState::for_command(settings)?;
+            let mut conn = state.db.get()?;
+            let credentials = crate::db::transaction(&mut conn, |conn| {
+                organisations::get(conn, organisation.into())?;
+                organisations::create_client(conn, organisation.into(), &scopes)
+            })?;
+            print_json(&credentials)
+        }
+        Command::Org {
+            command: OrgCommand::Clients { organisation },
+        } => {
+            let state = AppState::for_command(settings)?;
+            print_json(&organisations::clients_of(
+                &mut *state.db.get()?,
+                organisation.into(),
+            )?)
+        }
+        Command::Org {
+            command: OrgCommand::RevokeClient { client_id },
+        } => {
+            let state = AppState::for_command(settings)?;
+            print_json(&organisations::revoke_client(
+                &mut *state.db.get()?,
+                None,
+                &client_id,
+            )?)
+        }
+        Command::Token {
+            command:
+                TokenCommand::Person {
+                    subject,
+                    email,
+                    name,
+                    ttl,
+                },
+        } => {
+            let state = AppState::for_command(settings)?;
+            let token = state.tokens.issue_person_token(
+                &subject,
+                email.as_deref(),
+                name.as_deref(),
+                ttl,
+            )?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Activities {
+            command: ActivitiesCommand::Import { file },
+        } => {
+            let json = std::fs::read_to_string(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let state = AppState::for_command(settings)?;
+            let count =
+                crate::activities::import(&mut *state.db.get()?, &json).map_err(|e| match e {
+                    Error::Validation(errors) => anyhow::anyhow!(
+                        "{} is not a valid catalogue:\n{}",
+                        file.display(),
+                        errors
+                            .iter()
+                            .map(|e| format!("  {}: {}", e.field, e.message))
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    ),
+                    other => other.into(),
+                })?;
+            println!("imported {count} activities from {}", file.display());
+            Ok(())
+        }
+        Command::Keys { command } => {
+            let dir = settings.keys_dir();
+            match command {
+                KeysCommand::Rotate => println!("{}", crate::auth::keys::KeyRing::generate(&dir)?),
+                KeysCommand::Retire { kid } => {
+                    crate::auth::keys::KeyRing::retire(&dir, &kid)?;
+                    println!("retired {kid}");
+                }
+                KeysCommand::List => {
+                    for (kid, path) in crate::auth::keys::KeyRing::list(&dir)? {
+                        println!("{kid}  {}", path.display());
+                    }
+                }
+            }
+            Ok(())
+        }
+        Command::Framework {
+            command: FrameworkCommand::Import { file },
+        } => {
+            let json = std::fs::read_to_string(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let state = AppState::for_command(settings)?;
+            let imported = crate::frameworks::import(&mut *state.db.get()?, &json)
+                .map_err(|e| invalid_file(&file, e))?;
+            print_json(&imported)
+        }
+        Command::Openapi => {
+            println!("{}", crate::openapi().to_pretty_json()?);
+            Ok(())
+        }
+    }
+}
+
+/// An import error, with the place of each problem in the file.
+fn invalid_file(file: &std::path::Path, error: Error) -> anyhow::Error {
+    match error {
+        Error::Validation(errors) => anyhow::anyhow!(
+            "{} is not valid:\n{}",
+            file.display(),
+            errors
+                .iter()
+                .map(|e| format!("  {}: {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+        other => other.into(),
+    }
+}
+
+fn serve(settings: Settings) -> anyhow::Result<()> {
+    actix_web::rt::System::new().block_on(async move {
+        let addr = settings.addr.clone();
+        let state = AppState::start(settings)?;
+        let database = state.db.kind().name();
+        let listener = TcpListener::bind(&addr).map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+        tracing::info!(addr = %addr, database, "Learning Passport listening on http://{addr} ({database})");
+        crate::server(state, listener)?.await?;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}

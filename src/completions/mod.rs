@@ -1,0 +1,142 @@
+//! Learning platforms push completions: issued records, idempotent by the platform's own id.
+
+mod corrections;
+pub mod handlers;
+mod ingest;
+pub mod model;
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+
+pub use corrections::{correct, history, void};
+pub use ingest::push;
+pub use model::*;
+
+use crate::db::DbConnection;
+use crate::db::schema::{grants, organisations, record_history, records};
+use crate::db::types::{Id, Json, Timestamp};
+use crate::error::Error;
+use crate::records::model::RecordContent;
+use crate::records::store::RecordRow;
+
+/// The pushing organisation.
+#[derive(Debug, Clone)]
+pub struct Issuer {
+    pub organisation_id: Id,
+    pub client_id: String,
+}
+
+/// The people among `people` who hold a live write grant to the organisation: one query.
+pub(crate) fn writable(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    people: &[Id],
+) -> Result<HashMap<Id, Id>, Error> {
+    let rows: Vec<(Id, Id)> = grants::table
+        .filter(grants::organisation_id.eq(organisation_id))
+        .filter(grants::person_id.eq_any(people))
+        .filter(grants::permission.eq("write"))
+        .filter(grants::revoked_at.is_null())
+        .filter(grants::expires_at.gt(Timestamp::now()))
+        .select((grants::person_id, grants::id))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
+/// The organisation's existing records for these external ids: one query.
+pub(crate) fn existing(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    external_ids: &[String],
+) -> Result<HashMap<String, RecordRow>, Error> {
+    let rows: Vec<RecordRow> = records::table
+        .filter(records::issuer_organisation_id.eq(organisation_id))
+        .filter(records::external_id.eq_any(external_ids))
+        .select(RecordRow::as_select())
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| r.external_id.clone().map(|e| (e, r)))
+        .collect())
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = record_history)]
+pub(crate) struct HistoryRow {
+    id: Id,
+    record_id: Id,
+    version: i32,
+    content: Json,
+    change: String,
+    changed_by: Option<Id>,
+    changed_at: Timestamp,
+}
+
+/// Replaces a record's content (or voids it), keeping the previous version in its history.
+/// Answers false when the record changed meanwhile (another push won the race).
+pub(crate) fn change(
+    conn: &mut DbConnection,
+    row: &RecordRow,
+    content: Option<RecordContent>,
+    void_reason: Option<&str>,
+    how: &str,
+    by: Id,
+) -> Result<bool, Error> {
+    let now = Timestamp::now();
+    let mut next = row.clone();
+    if let Some(content) = content {
+        next.set_content(content);
+    }
+    let updated = diesel::update(
+        records::table
+            .find(row.id)
+            .filter(records::version.eq(row.version)),
+    )
+    .set((
+        records::kind.eq(&next.kind),
+        records::title.eq(&next.title),
+        records::activity_code.eq(&next.activity_code),
+        records::provider_name.eq(&next.provider_name),
+        records::started_at.eq(next.started_at),
+        records::completed_at.eq(next.completed_at),
+        records::expires_at.eq(next.expires_at),
+        records::result.eq(&next.result),
+        records::score.eq(next.score),
+        records::hours.eq(next.hours),
+        records::evidence.eq(&next.evidence),
+        records::voided_at.eq(if void_reason.is_some() {
+            Some(now)
+        } else {
+            row.voided_at
+        }),
+        records::void_reason.eq(void_reason
+            .map(str::to_owned)
+            .or_else(|| row.void_reason.clone())),
+        records::version.eq(row.version + 1),
+        records::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    if updated == 0 {
+        return Ok(false);
+    }
+    diesel::insert_into(record_history::table)
+        .values(&HistoryRow {
+            id: Id::new(),
+            record_id: row.id,
+            version: row.version,
+            content: Json::of(&row.content()),
+            change: how.to_owned(),
+            changed_by: Some(by),
+            changed_at: now,
+        })
+        .execute(conn)?;
+    Ok(true)
+}
+
+pub(crate) fn issuer_name(conn: &mut DbConnection, organisation_id: Id) -> Result<String, Error> {
+    Ok(organisations::table
+        .find(organisation_id)
+        .select(organisations::name)
+        .first(conn)?)
+}

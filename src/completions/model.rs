@@ -1,0 +1,171 @@
+//! What a learning platform pushes, and what it is answered.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::FieldError;
+use crate::records::RecordKind;
+use crate::records::model::{Evidence, RecordResult};
+
+/// The most completions one push may carry.
+pub const MAX_BATCH: usize = 1000;
+
+/// One completion, as a learning platform pushes it.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompletionInput {
+    /// The person's passport id (from `GET /v1/grants`).
+    pub person_id: uuid::Uuid,
+    /// The platform's own id for this completion: pushing it again updates the same record.
+    #[schema(min_length = 1, max_length = 200, example = "enrolment-8812-attempt-2")]
+    pub external_id: String,
+    /// A catalogue code (title, kind and expiry follow from it when not given) or a URI.
+    #[schema(max_length = 200, example = "CSTF-FIRE-SAFETY")]
+    pub activity_code: Option<String>,
+    /// Required unless the activity code is in the catalogue.
+    #[schema(max_length = 300)]
+    pub title: Option<String>,
+    /// Default: the catalogue's kind, else `course`.
+    pub kind: Option<RecordKind>,
+    /// Default: the pushing organisation's name.
+    #[schema(max_length = 200)]
+    pub provider_name: Option<String>,
+    pub started_at: Option<DateTime<Utc>>,
+    /// When the person completed it; not in the future.
+    pub completed_at: DateTime<Utc>,
+    /// Default: completion plus the catalogue's refresher period, when it has one.
+    pub expires_at: Option<DateTime<Utc>>,
+    pub result: Option<RecordResult>,
+    #[schema(minimum = 0, maximum = 100)]
+    pub score: Option<f64>,
+    #[schema(minimum = 0, maximum = 10000)]
+    pub hours: Option<f64>,
+    #[serde(default)]
+    pub evidence: Vec<Evidence>,
+}
+
+/// A batch of completions.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompletionBatch {
+    /// Up to 1,000 completions, each a `CompletionInput`. Each is checked and answered on its
+    /// own: an item that breaks the `CompletionInput` schema is `rejected` as `invalid` in the
+    /// results, and the others are still stored.
+    #[schema(value_type = Vec<Object>, max_items = 1000)]
+    pub completions: Vec<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// What became of one completion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemStatus {
+    /// A new issued record.
+    Created,
+    /// The same external id with changed content: the previous version is in the record's history.
+    Updated,
+    /// An identical retry: nothing changed.
+    Unchanged,
+    /// Not stored; see `reason`.
+    Rejected,
+}
+
+/// Why a completion was rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectReason {
+    /// Some fields break the rules: see `errors`.
+    Invalid,
+    /// No live write grant from this person to your organisation (also the answer for an id that
+    /// is nobody's passport).
+    NoWriteGrant,
+    /// The external id appears earlier in the same batch.
+    DuplicateInBatch,
+    /// Your organisation already used this external id for another person.
+    ExternalIdTaken,
+    /// The record with this external id was voided.
+    Voided,
+}
+
+/// The answer for one completion, at its index in the batch.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ItemResult {
+    pub index: usize,
+    pub external_id: Option<String>,
+    pub status: ItemStatus,
+    pub record_id: Option<uuid::Uuid>,
+    pub reason: Option<RejectReason>,
+    pub detail: Option<String>,
+    /// For `invalid`: each field at fault, by its path in the request.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+impl ItemResult {
+    pub fn done(
+        index: usize,
+        external_id: &str,
+        status: ItemStatus,
+        record_id: uuid::Uuid,
+    ) -> Self {
+        ItemResult {
+            index,
+            external_id: Some(external_id.to_owned()),
+            status,
+            record_id: Some(record_id),
+            reason: None,
+            detail: None,
+            errors: vec![],
+        }
+    }
+
+    pub fn rejected(
+        index: usize,
+        external_id: Option<&str>,
+        reason: RejectReason,
+        detail: impl Into<String>,
+    ) -> Self {
+        ItemResult {
+            index,
+            external_id: external_id.map(str::to_owned),
+            status: ItemStatus::Rejected,
+            record_id: None,
+            reason: Some(reason),
+            detail: Some(detail.into()),
+            errors: vec![],
+        }
+    }
+}
+
+/// The answer to a push: one result per completion, in order.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BatchResult {
+    pub results: Vec<ItemResult>,
+}
+
+/// Why a record is voided.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VoidInput {
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        example = "Issued to the wrong learner"
+    )]
+    pub reason: String,
+}
+
+/// One earlier version of a record.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RecordVersion {
+    /// The version this was, before the change.
+    pub version: i32,
+    /// `updated` (pushed again with new content), `corrected` or `voided`.
+    pub change: String,
+    /// The organisation that made the change.
+    pub changed_by: Option<uuid::Uuid>,
+    pub changed_at: DateTime<Utc>,
+    /// The record's content before the change.
+    #[schema(value_type = Object)]
+    pub content: serde_json::Value,
+}

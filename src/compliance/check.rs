@@ -1,0 +1,333 @@
+//! Checking people against a profile: one person, or the organisation's worklist.
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use diesel::prelude::*;
+
+use super::evaluate::{self, AttainmentFact, Shared};
+use crate::access::{self, Access};
+use crate::auth::Scope;
+use crate::auth::tokens::ClientIdentity;
+use crate::db::DbConnection;
+use crate::db::schema::{
+    activities, attainment_verifications, attainments, grants, people, records,
+};
+use crate::db::types::{Id, Timestamp};
+use crate::error::Error;
+use crate::grants::GrantRow;
+use crate::http::pagination::{List, Page};
+use crate::records::RecordRow;
+use crate::records::store::SharedScope;
+use crate::sharing::{Request, on_behalf, union};
+
+use super::*;
+
+fn window(days: Option<i64>) -> Result<i64, Error> {
+    let days = days.unwrap_or(DEFAULT_WINDOW_DAYS);
+    if !(0..=3650).contains(&days) {
+        return Err(Error::invalid("expiring_within_days", "must be 0 to 3650"));
+    }
+    Ok(days)
+}
+
+/// What a profile looks at: activity codes, record kinds, outcomes.
+struct Needs {
+    codes: Vec<String>,
+    kinds: Vec<String>,
+    outcomes: Vec<String>,
+}
+
+fn needs(requirements: &[Requirement]) -> Needs {
+    let mut needs = Needs {
+        codes: vec![],
+        kinds: vec![],
+        outcomes: vec![],
+    };
+    for requirement in requirements {
+        match requirement {
+            Requirement::Activity { activity_codes, .. } => {
+                needs.codes.extend(activity_codes.iter().cloned())
+            }
+            Requirement::Hours { kind, .. } => needs.kinds.push(kind.as_str().to_owned()),
+            Requirement::Outcome { outcome_code, .. } => needs.outcomes.push(outcome_code.clone()),
+        }
+    }
+    needs
+}
+
+/// What some people hold that a profile looks at.
+struct Gathered {
+    records: Vec<RecordRow>,
+    /// Attainments, with their person.
+    facts: Vec<(Id, AttainmentFact)>,
+}
+
+#[derive(Queryable)]
+struct FactRow {
+    id: Id,
+    person_id: Id,
+    framework_code: String,
+    framework_version: String,
+    outcome_code: String,
+    level: i32,
+    verification_id: Option<Id>,
+}
+
+/// The evidence a profile needs for some people, in three queries whatever their number: the
+/// relevant visible records, the relevant attainments, and their verifications.
+fn gather(conn: &mut DbConnection, people: &[Id], needs: &Needs) -> Result<Gathered, Error> {
+    let records: Vec<RecordRow> = records::table
+        .filter(records::person_id.eq_any(people))
+        .filter(records::hidden.eq(false))
+        .filter(records::voided_at.is_null())
+        .filter(
+            records::activity_code
+                .eq_any(&needs.codes)
+                .or(records::kind.eq_any(&needs.kinds).nullable()),
+        )
+        .select(RecordRow::as_select())
+        .load(conn)?;
+    let facts = if needs.outcomes.is_empty() {
+        vec![]
+    } else {
+        let rows: Vec<FactRow> = attainments::table
+            .filter(attainments::person_id.eq_any(people))
+            .filter(attainments::outcome_code.eq_any(&needs.outcomes))
+            .select((
+                attainments::id,
+                attainments::person_id,
+                attainments::framework_code,
+                attainments::framework_version,
+                attainments::outcome_code,
+                attainments::level,
+                attainments::verification_id,
+            ))
+            .load(conn)?;
+        let verification_ids: Vec<Id> = rows.iter().filter_map(|r| r.verification_id).collect();
+        let confirmed: HashMap<Id, i32> = if verification_ids.is_empty() {
+            HashMap::new()
+        } else {
+            attainment_verifications::table
+                .filter(attainment_verifications::id.eq_any(&verification_ids))
+                .select((
+                    attainment_verifications::id,
+                    attainment_verifications::level,
+                ))
+                .load::<(Id, i32)>(conn)?
+                .into_iter()
+                .collect()
+        };
+        rows.into_iter()
+            .map(|r| {
+                let verified_level = r.verification_id.and_then(|v| confirmed.get(&v).copied());
+                let fact = AttainmentFact {
+                    id: r.id,
+                    framework_code: r.framework_code,
+                    framework_version: r.framework_version,
+                    outcome_code: r.outcome_code,
+                    level: r.level,
+                    verified_level,
+                };
+                (r.person_id, fact)
+            })
+            .collect()
+    };
+    Ok(Gathered { records, facts })
+}
+
+fn catalogue_kinds(
+    conn: &mut DbConnection,
+    codes: &[String],
+) -> Result<HashMap<String, String>, Error> {
+    Ok(activities::table
+        .filter(activities::code.eq_any(codes))
+        .select((activities::code, activities::kind))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect())
+}
+
+/// A profile, ready to judge people against.
+struct Judge<'a> {
+    profile: &'a RequirementProfile,
+    kinds: &'a HashMap<String, String>,
+    window_days: i64,
+}
+
+impl Judge<'_> {
+    fn judge(
+        &self,
+        person_id: Id,
+        name: Option<String>,
+        grants: &[GrantRow],
+        records: &[RecordRow],
+        facts: &[AttainmentFact],
+    ) -> Compliance {
+        let scope: SharedScope = union(grants);
+        let visible: Vec<RecordRow> = records
+            .iter()
+            .filter(|r| r.person_id == person_id && scope.covers(r))
+            .cloned()
+            .collect();
+        let attainments_shared = grants.iter().any(|g| g.scope().attainments);
+        let shared_facts: &[AttainmentFact] = if attainments_shared { facts } else { &[] };
+        let now = Utc::now();
+        let (status, requirements) = evaluate::evaluate(
+            &self.profile.requirements,
+            &Shared {
+                records: &visible,
+                attainments: shared_facts,
+                attainments_shared,
+                scope: &scope,
+                catalogue_kinds: self.kinds,
+            },
+            now,
+            self.window_days,
+        );
+        Compliance {
+            person_id: person_id.0,
+            person_display_name: name,
+            profile_id: self.profile.id,
+            status,
+            requirements,
+            checked_at: now,
+        }
+    }
+}
+
+/// Checks one person's shared passport against a profile of the caller's organisation. Needs a
+/// live read grant; the check is written to the person's access log.
+pub fn check(
+    conn: &mut DbConnection,
+    caller: &ClientIdentity,
+    person_id: Id,
+    profile_id: Id,
+    window_days: Option<i64>,
+) -> Result<Compliance, Error> {
+    let window_days = window(window_days)?;
+    let profile = get(conn, Id(caller.organisation_id), profile_id)?;
+    let request = Request {
+        caller,
+        person_id,
+        action: "compliance.check",
+        resource: format!("compliance/{profile_id}"),
+        attainments: false,
+    };
+    on_behalf(conn, request, |conn, grants| {
+        let needs = needs(&profile.requirements);
+        let Gathered { records, facts } = gather(conn, &[person_id], &needs)?;
+        let kinds = catalogue_kinds(conn, &needs.codes)?;
+        let facts: Vec<AttainmentFact> = facts.into_iter().map(|(_, f)| f).collect();
+        let judge = Judge {
+            profile: &profile,
+            kinds: &kinds,
+            window_days,
+        };
+        let name: Option<String> = people::table
+            .find(person_id)
+            .select(people::display_name)
+            .first(conn)?;
+        Ok(Ok(judge.judge(person_id, name, grants, &records, &facts)))
+    })
+}
+
+/// The organisation's worklist: every person with a live read grant to it, checked against a
+/// profile, by person id. A fixed number of queries per page, whatever its size: the people,
+/// their grants, their records, their attainments and verifications, their names, the
+/// catalogue kinds, and one insert into the access log.
+pub fn worklist(
+    conn: &mut DbConnection,
+    caller: &ClientIdentity,
+    query: &WorklistQuery,
+    page: Page,
+) -> Result<List<Compliance>, Error> {
+    if !caller.scopes.contains(Scope::SharedRead) {
+        return Err(Error::Forbidden(
+            "this needs the `shared:read` scope".into(),
+        ));
+    }
+    let window_days = window(query.expiring_within_days)?;
+    let organisation = Id(caller.organisation_id);
+    let profile = get(conn, organisation, Id(query.profile))?;
+    crate::db::transaction(conn, |conn| {
+        let now = Timestamp::now();
+        let mut people_query = grants::table
+            .filter(grants::organisation_id.eq(organisation))
+            .filter(grants::permission.eq("read"))
+            .filter(grants::revoked_at.is_null())
+            .filter(grants::expires_at.gt(now))
+            .select(grants::person_id)
+            .distinct()
+            .order(grants::person_id.asc())
+            .limit(page.limit + 1)
+            .into_boxed();
+        if let Some(after) = page.after {
+            people_query = people_query.filter(grants::person_id.gt(after));
+        }
+        let ids: Vec<Id> = people_query.load(conn)?;
+        let ids = List::from_rows(ids, page, |id| *id);
+        let person_ids = ids.items.clone();
+        let live: Vec<GrantRow> = grants::table
+            .filter(grants::organisation_id.eq(organisation))
+            .filter(grants::person_id.eq_any(&person_ids))
+            .filter(grants::permission.eq("read"))
+            .filter(grants::revoked_at.is_null())
+            .filter(grants::expires_at.gt(now))
+            .select(GrantRow::as_select())
+            .load(conn)?;
+        let needs = needs(&profile.requirements);
+        let Gathered { records, facts } = gather(conn, &person_ids, &needs)?;
+        let kinds = catalogue_kinds(conn, &needs.codes)?;
+        let judge = Judge {
+            profile: &profile,
+            kinds: &kinds,
+            window_days,
+        };
+        let names: HashMap<Id, Option<String>> = people::table
+            .filter(people::id.eq_any(&person_ids))
+            .select((people::id, people::display_name))
+            .load(conn)?
+            .into_iter()
+            .collect();
+        let mut by_person: HashMap<Id, Vec<GrantRow>> = HashMap::new();
+        for grant in live {
+            by_person.entry(grant.person_id).or_default().push(grant);
+        }
+        let mut facts_by_person: HashMap<Id, Vec<AttainmentFact>> = HashMap::new();
+        for (person, fact) in facts {
+            facts_by_person.entry(person).or_default().push(fact);
+        }
+        let mut events = Vec::new();
+        let mut items = Vec::new();
+        for person in &person_ids {
+            let grants = by_person.remove(person).unwrap_or_default();
+            let facts = facts_by_person.remove(person).unwrap_or_default();
+            let compliance = judge.judge(
+                *person,
+                names.get(person).cloned().flatten(),
+                &grants,
+                &records,
+                &facts,
+            );
+            events.push(Access {
+                person_id: *person,
+                organisation_id: organisation,
+                client_id: &caller.client_id,
+                grant_id: grants.first().map(|g| g.id),
+                action: "compliance.worklist",
+                resource: format!("compliance/{}", profile.id),
+                allowed: true,
+                reason: None,
+            });
+            if query.status.is_none_or(|s| s == compliance.status) {
+                items.push(compliance);
+            }
+        }
+        access::append_all(conn, events)?;
+        Ok(List {
+            items,
+            next_cursor: ids.next_cursor,
+        })
+    })
+}

@@ -1,0 +1,159 @@
+//! Settings, from command-line flags or the environment (flags win).
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use crate::db::Database;
+
+/// Settings shared by every command.
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Address to listen on.
+    #[arg(
+        long,
+        env = "PASSPORT_ADDR",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub addr: String,
+
+    /// HTTP worker threads (default: one per CPU core).
+    #[arg(long, env = "PASSPORT_WORKERS", global = true)]
+    pub workers: Option<usize>,
+
+    /// Folder for the SQLite database and the signing keys.
+    #[arg(
+        long,
+        env = "PASSPORT_DATA_DIR",
+        default_value = "./data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+
+    /// `postgres://…` for PostgreSQL; otherwise an SQLite file (default: DATA_DIR/passport.db).
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Database connections in the pool.
+    #[arg(
+        long,
+        env = "PASSPORT_DB_POOL_SIZE",
+        default_value_t = 10,
+        global = true
+    )]
+    pub db_pool_size: u32,
+
+    /// The public base URL of the service: the `iss` of the tokens it signs.
+    /// Default: `http://` followed by the listening address.
+    #[arg(long, env = "PASSPORT_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
+    /// The `aud` of the tokens the service signs and accepts.
+    #[arg(
+        long,
+        env = "PASSPORT_TOKEN_AUDIENCE",
+        default_value = "learning-passport",
+        global = true
+    )]
+    pub token_audience: String,
+
+    /// Lifetime of organisation access tokens, in seconds.
+    #[arg(
+        long,
+        env = "PASSPORT_CLIENT_TOKEN_TTL",
+        default_value_t = 900,
+        global = true
+    )]
+    pub client_token_ttl: i64,
+
+    /// The longest a person may grant access for, in days.
+    #[arg(
+        long,
+        env = "PASSPORT_GRANT_MAX_DAYS",
+        default_value_t = 365,
+        global = true
+    )]
+    pub grant_max_days: i64,
+
+    /// Issuer of person tokens from an external OpenID Connect provider.
+    #[arg(long, env = "PASSPORT_OIDC_ISSUER", global = true)]
+    pub oidc_issuer: Option<String>,
+
+    /// Audience the external provider's tokens must carry.
+    #[arg(long, env = "PASSPORT_OIDC_AUDIENCE", global = true)]
+    pub oidc_audience: Option<String>,
+
+    /// The external provider's JWKS: an https URL (fetched, cached, refetched on an unknown
+    /// key id) or a file path.
+    #[arg(long, env = "PASSPORT_OIDC_JWKS", global = true)]
+    pub oidc_jwks: Option<String>,
+
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "PASSPORT_MAX_BODY_BYTES", default_value_t = 1 << 20, global = true)]
+    pub max_body_bytes: usize,
+
+    /// Largest batch push body accepted (up to 1,000 completions), in bytes.
+    #[arg(long, env = "PASSPORT_MAX_BATCH_BYTES", default_value_t = 8 << 20, global = true)]
+    pub max_batch_bytes: usize,
+
+    /// Requests per minute per client (per bearer token, or per address without one); 0: no limit.
+    #[arg(
+        long,
+        env = "PASSPORT_RATE_LIMIT_PER_MINUTE",
+        default_value_t = 6000,
+        global = true
+    )]
+    pub rate_limit_per_minute: u32,
+
+    /// Seconds a client has to send its request head before the connection is closed (408).
+    #[arg(
+        long,
+        env = "PASSPORT_CLIENT_TIMEOUT_SECONDS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub client_timeout_seconds: u64,
+
+    /// Origins allowed to call the API from a browser, comma-separated (none by default).
+    #[arg(
+        long,
+        env = "PASSPORT_CORS_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub cors_origins: Vec<String>,
+
+    /// Log format.
+    #[arg(long, env = "PASSPORT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Settings {
+    /// The database URL in effect.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) if !url.is_empty() => url.clone(),
+            _ => Database::default_sqlite_url(&self.data_dir),
+        }
+    }
+
+    pub fn keys_dir(&self) -> PathBuf {
+        self.data_dir.join("keys")
+    }
+
+    /// The service's own token issuer.
+    pub fn issuer(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.addr))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+}

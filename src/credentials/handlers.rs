@@ -1,0 +1,158 @@
+//! `/v1/me/credentials`, `/v1/credentials/verify`, the status list and the DID document.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, delete, get, post, web};
+
+use super::{CredentialRequest, CredentialSummary, IssuedCredential, VerifyRequest, VerifyResult};
+use crate::AppState;
+use crate::auth::Me;
+use crate::error::{Error, Problem};
+use crate::http::body::Body;
+
+/// Take a signed copy of chosen records and attainments: a W3C Verifiable Credential secured as
+/// a JWT (VC-JWT), signed by the service's key with its `kid`. It says per item whether it was
+/// issued by a learning platform (which) or self-declared, and whether an attainment was
+/// verified (by whom). It holds no personal data beyond what is chosen (`include_name`).
+/// Anyone can verify it with the keys at `/.well-known/jwks.json`.
+#[utoipa::path(
+    tag = "credentials",
+    security(("bearer" = [])),
+    request_body = CredentialRequest,
+    responses(
+        (status = 201, description = "The credential", body = IssuedCredential, headers(("Location" = String))),
+        (status = 403, description = "Not a person's token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid choice: someone else's record, a voided one, nothing chosen", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/me/credentials")]
+pub async fn issue(
+    me: Me,
+    body: Body<CredentialRequest>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
+    let app = state.clone();
+    let credential = state
+        .db
+        .run(move |conn| {
+            let person = crate::people::get(conn, me.person_id)?;
+            super::issue(
+                conn,
+                &app.tokens.keys,
+                &app.settings.issuer(),
+                me.person_id,
+                person.display_name,
+                body.0,
+            )
+        })
+        .await?;
+    Ok(HttpResponse::build(StatusCode::CREATED)
+        .insert_header((
+            header::LOCATION,
+            format!("/v1/me/credentials/{}", credential.id),
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(credential))
+}
+
+/// The credentials the caller created, newest first.
+#[utoipa::path(
+    tag = "credentials",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The credentials", body = Vec<CredentialSummary>),
+        (status = 403, description = "Not a person's token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/me/credentials")]
+pub async fn list(me: Me, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+    let list = state
+        .db
+        .run(move |conn| super::list(conn, me.person_id))
+        .await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+/// Revoke one of the caller's credentials: every verification reports it revoked from now on,
+/// online and through the status list.
+#[utoipa::path(
+    tag = "credentials",
+    security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The credential id")),
+    responses(
+        (status = 200, description = "The revoked credential", body = CredentialSummary),
+        (status = 403, description = "Not a person's token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such credential of the caller's", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/v1/me/credentials/{id}")]
+pub async fn revoke(
+    me: Me,
+    id: web::Path<uuid::Uuid>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
+    let id = id.into_inner().into();
+    let summary = state
+        .db
+        .run(move |conn| super::revoke(conn, me.person_id, id))
+        .await?;
+    Ok(HttpResponse::Ok().json(summary))
+}
+
+/// Check a credential (no authentication needed): signature by a key of the service, issuer,
+/// validity period and revocation. Answers what is wrong in plain words.
+#[utoipa::path(
+    tag = "credentials",
+    security(()),
+    request_body = VerifyRequest,
+    responses(
+        (status = 200, description = "The verdict", body = VerifyResult),
+        (status = 422, description = "No `jwt`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/credentials/verify")]
+pub async fn verify(
+    body: Body<VerifyRequest>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
+    let app = state.clone();
+    let result = state
+        .db
+        .run(move |conn| super::verify(conn, &app.tokens.keys, &app.settings.issuer(), &body.0.jwt))
+        .await?;
+    Ok(HttpResponse::Ok().json(result))
+}
+
+/// The revocation status of every credential, as a Bitstring Status List credential secured as
+/// a JWT (`application/vc+jwt`): bit `statusListIndex` of the GZIP-compressed, base64url-encoded
+/// `encodedList` is 1 when that credential is revoked.
+#[utoipa::path(
+    tag = "credentials",
+    security(()),
+    responses((status = 200, description = "The status list credential (VC-JWT)", body = String, content_type = "application/vc+jwt"))
+)]
+#[get("/v1/credentials/status/1")]
+pub async fn status_list(state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+    let app = state.clone();
+    let jwt = state
+        .db
+        .run(move |conn| super::status_list(conn, &app.tokens.keys, &app.settings.issuer()))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/vc+jwt")
+        .insert_header((header::CACHE_CONTROL, "max-age=60"))
+        .body(jwt))
+}
+
+/// The service's `did:web` DID document: the same keys as the JWKS.
+#[utoipa::path(
+    tag = "credentials",
+    security(()),
+    responses((status = 200, description = "The DID document", body = Object, content_type = "application/did+json"))
+)]
+#[get("/.well-known/did.json")]
+pub async fn did_document(state: web::Data<AppState>) -> HttpResponse {
+    let document = super::did_document(&state.settings.issuer(), &state.tokens.keys);
+    HttpResponse::Ok()
+        .content_type("application/did+json")
+        .json(document)
+}

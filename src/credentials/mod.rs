@@ -1,0 +1,517 @@
+//! A portable, verifiable passport: W3C Verifiable Credentials secured as JWTs (VC-JWT), signed
+//! by the service's key, with their revocation published as a Bitstring Status List.
+//!
+//! The issuer is the service as `did:web` of its public URL; its DID document lists the same
+//! keys as the JWKS, so anyone can verify a credential offline with the JWKS alone, and
+//! DID-based wallets accept it too.
+
+pub mod handlers;
+pub mod model;
+
+use std::io::Write;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{Duration, Utc};
+use diesel::prelude::*;
+use jsonwebtoken::{Algorithm, Validation};
+use rand::Rng;
+use serde_json::{Value, json};
+
+pub use model::*;
+
+use crate::attainments;
+use crate::auth::keys::Keys;
+use crate::db::schema::{credentials, records};
+use crate::db::types::{Id, Json, Timestamp};
+use crate::db::{DbConnection, transaction};
+use crate::error::{Error, FieldError};
+use crate::frameworks;
+use crate::records::RecordRow;
+use crate::records::model::Provenance;
+
+/// Bits in the status list: the minimum the Bitstring Status List recommends, so that a
+/// credential's index says nothing about which person it belongs to.
+pub const STATUS_LIST_SIZE: i32 = 131_072;
+pub const STATUS_LIST_PATH: &str = "/v1/credentials/status/1";
+
+/// The service as a `did:web` DID: `https://passport.example.org` is `did:web:passport.example.org`,
+/// a port is percent-encoded and path segments become `:`.
+pub fn did(public_url: &str) -> String {
+    let url = url::Url::parse(public_url).ok();
+    let host = url
+        .as_ref()
+        .and_then(|u| u.host_str())
+        .unwrap_or("localhost")
+        .to_owned();
+    let port = url
+        .as_ref()
+        .and_then(|u| u.port())
+        .map(|p| format!("%3A{p}"))
+        .unwrap_or_default();
+    let path: String = url
+        .as_ref()
+        .map(|u| {
+            u.path_segments()
+                .map(|s| {
+                    s.filter(|x| !x.is_empty())
+                        .map(|x| format!(":{x}"))
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+        .unwrap_or_default();
+    format!("did:web:{host}{port}{path}")
+}
+
+/// The DID document of the service: the JWKS keys as `JsonWebKey2020` verification methods.
+pub fn did_document(public_url: &str, keys: &Keys) -> Value {
+    let did = did(public_url);
+    let methods: Vec<Value> = keys
+        .jwks()
+        .keys
+        .into_iter()
+        .map(|k| {
+            json!({"id": format!("{did}#{}", k.kid), "type": "JsonWebKey2020", "controller": did,
+                   "publicKeyJwk": {"kty": k.kty, "crv": k.crv, "x": k.x, "kid": k.kid, "alg": k.alg}})
+        })
+        .collect();
+    let ids: Vec<Value> = methods.iter().map(|m| m["id"].clone()).collect();
+    json!({
+        "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/suites/jws-2020/v1"],
+        "id": did,
+        "verificationMethod": methods,
+        "assertionMethod": ids,
+        "authentication": ids,
+    })
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = credentials)]
+struct CredentialRow {
+    id: Id,
+    person_id: Option<Id>,
+    status_index: i32,
+    summary: Json,
+    created_at: Timestamp,
+    expires_at: Timestamp,
+    revoked_at: Option<Timestamp>,
+}
+
+impl CredentialRow {
+    fn summary(&self) -> CredentialSummary {
+        CredentialSummary {
+            id: self.id.0,
+            records: self
+                .summary
+                .0
+                .get("records")
+                .and_then(|v| v.as_u64())
+                .unwrap_or(0) as usize,
+            attainments: self
+                .summary
+                .0
+                .get("attainments")
+                .and_then(|v| v.as_u64())
+                .unwrap_or(0) as usize,
+            created_at: self.created_at.0,
+            expires_at: self.expires_at.0,
+            revoked_at: self.revoked_at.map(|t| t.0),
+        }
+    }
+}
+
+fn record_claim(row: &RecordRow, issuer_name: Option<&str>) -> Value {
+    let content = row.content();
+    let mut claim = json!({
+        "type": "TrainingRecord",
+        "id": format!("urn:uuid:{}", row.id),
+        "kind": content.kind,
+        "title": content.title,
+        "provenance": row.provenance(),
+    });
+    let object = claim.as_object_mut().expect("a JSON object");
+    let mut put = |key: &str, value: Value| {
+        if !value.is_null() {
+            object.insert(key.into(), value);
+        }
+    };
+    put("activityCode", json!(content.activity_code));
+    put("provider", json!(content.provider_name));
+    put("startedAt", json!(content.started_at));
+    put("completedAt", json!(content.completed_at));
+    put("expiresAt", json!(content.expires_at));
+    put("result", json!(content.result));
+    put("score", json!(content.score));
+    put("hours", json!(content.hours));
+    if row.provenance() == Provenance::Issued {
+        put(
+            "issuedBy",
+            json!({"id": row.issuer_organisation_id.map(|i| format!("urn:uuid:{i}")), "name": issuer_name}),
+        );
+    }
+    claim
+}
+
+/// Creates a credential of chosen records and attainments, signed by the service's key.
+pub fn issue(
+    conn: &mut DbConnection,
+    keys: &Keys,
+    public_url: &str,
+    person_id: Id,
+    display_name: Option<String>,
+    request: CredentialRequest,
+) -> Result<IssuedCredential, Error> {
+    let valid_days = request.valid_days.unwrap_or(365);
+    let mut errors = Vec::new();
+    if !(1..=1825).contains(&valid_days) {
+        errors.push(FieldError::new("valid_days", "must be 1 to 1825"));
+    }
+    if request.record_ids.len() > 200 {
+        errors.push(FieldError::new("record_ids", "at most 200"));
+    }
+    if request.attainment_ids.len() > 200 {
+        errors.push(FieldError::new("attainment_ids", "at most 200"));
+    }
+    if !errors.is_empty() {
+        return Err(Error::Validation(errors));
+    }
+    transaction(conn, |conn| {
+        // The chosen records, and those a choice selects.
+        let ids: Vec<Id> = request.record_ids.iter().map(|i| Id(*i)).collect();
+        let mut rows: Vec<(RecordRow, Option<String>)> = records::table
+            .left_join(crate::db::schema::organisations::table)
+            .filter(records::person_id.eq(person_id))
+            .filter(records::id.eq_any(&ids))
+            .select((
+                RecordRow::as_select(),
+                crate::db::schema::organisations::name.nullable(),
+            ))
+            .load(conn)?;
+        for (i, id) in ids.iter().enumerate() {
+            match rows.iter().find(|(r, _)| r.id == *id) {
+                None => errors.push(FieldError::new(
+                    format!("record_ids[{i}]"),
+                    "is not one of your records",
+                )),
+                Some((r, _)) if r.voided_at.is_some() => errors.push(FieldError::new(
+                    format!("record_ids[{i}]"),
+                    "was voided by its issuer and cannot go into a credential",
+                )),
+                _ => {}
+            }
+        }
+        if let Some(choice) = &request.records_where {
+            let kinds: Vec<&str> = choice.kinds.iter().map(|k| k.as_str()).collect();
+            let selected: Vec<(RecordRow, Option<String>)> = records::table
+                .left_join(crate::db::schema::organisations::table)
+                .filter(records::person_id.eq(person_id))
+                .filter(records::hidden.eq(false))
+                .filter(records::voided_at.is_null())
+                .filter(
+                    records::kind
+                        .eq_any(kinds)
+                        .nullable()
+                        .or(records::activity_code.eq_any(&choice.activity_codes)),
+                )
+                .select((
+                    RecordRow::as_select(),
+                    crate::db::schema::organisations::name.nullable(),
+                ))
+                .load(conn)?;
+            for item in selected {
+                if !rows.iter().any(|(r, _)| r.id == item.0.id) {
+                    rows.push(item);
+                }
+            }
+        }
+        let mut attainment_claims = Vec::new();
+        for (i, id) in request.attainment_ids.iter().enumerate() {
+            match attainments::get(conn, person_id, Id(*id)) {
+                Ok(a) => {
+                    let framework = frameworks::get(conn, &a.framework.code, &a.framework.version)?;
+                    let outcome = framework
+                        .domains
+                        .iter()
+                        .flat_map(|d| d.outcomes.iter())
+                        .find(|o| o.code == a.outcome_code);
+                    let level_name = framework
+                        .levels
+                        .iter()
+                        .find(|l| l.level == a.level)
+                        .map(|l| l.name.clone());
+                    let mut claim = json!({
+                        "type": "OutcomeAttainment",
+                        "id": format!("urn:uuid:{}", a.id),
+                        "framework": {"code": framework.code, "version": framework.version, "title": framework.title, "publisher": framework.publisher},
+                        "outcome": {"code": a.outcome_code, "title": outcome.map(|o| o.title.clone())},
+                        "level": a.level,
+                        "levelName": level_name,
+                        "achievedOn": a.achieved_on,
+                        "status": a.status,
+                    });
+                    if let Some(v) = &a.verification {
+                        claim["verifiedBy"] = json!({"organisation": {"id": format!("urn:uuid:{}", v.organisation_id), "name": v.organisation_name},
+                                                     "assessorName": v.assessor_name, "assessorRole": v.assessor_role, "level": v.level, "verifiedAt": v.verified_at});
+                    }
+                    attainment_claims.push(claim);
+                }
+                Err(Error::NotFound(_)) => errors.push(FieldError::new(
+                    format!("attainment_ids[{i}]"),
+                    "is not one of your attainments",
+                )),
+                Err(other) => return Err(other),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Error::Validation(errors));
+        }
+        if rows.is_empty() && attainment_claims.is_empty() {
+            return Err(Error::invalid(
+                "record_ids",
+                "choose at least one record or attainment",
+            ));
+        }
+        rows.sort_by_key(|(r, _)| r.id);
+        let record_claims: Vec<Value> = rows
+            .iter()
+            .map(|(r, name)| record_claim(r, name.as_deref()))
+            .collect();
+
+        let now = Timestamp::now();
+        let expires_at = Timestamp::from(now.0 + Duration::days(valid_days));
+        let status_index = free_status_index(conn)?;
+        let row = CredentialRow {
+            id: Id::new(),
+            person_id: Some(person_id),
+            status_index,
+            summary: Json(
+                json!({"records": record_claims.len(), "attainments": attainment_claims.len()}),
+            ),
+            created_at: now,
+            expires_at,
+            revoked_at: None,
+        };
+        diesel::insert_into(credentials::table)
+            .values(&row)
+            .execute(conn)?;
+
+        let base = public_url.trim_end_matches('/');
+        let mut subject = json!({"records": record_claims, "attainments": attainment_claims});
+        if let Some(name) = display_name.filter(|_| request.include_name) {
+            subject["name"] = json!(name);
+        }
+        let claims = json!({
+            "iss": did(public_url),
+            "jti": format!("urn:uuid:{}", row.id),
+            "iat": now.0.timestamp(),
+            "nbf": now.0.timestamp(),
+            "exp": expires_at.0.timestamp(),
+            "vc": {
+                "@context": ["https://www.w3.org/2018/credentials/v1", "https://www.w3.org/ns/credentials/status/v1"],
+                "type": ["VerifiableCredential", "LearningPassportCredential"],
+                "credentialSubject": subject,
+                "credentialStatus": {
+                    "id": format!("{base}{STATUS_LIST_PATH}#{status_index}"),
+                    "type": "BitstringStatusListEntry",
+                    "statusPurpose": "revocation",
+                    "statusListIndex": status_index.to_string(),
+                    "statusListCredential": format!("{base}{STATUS_LIST_PATH}"),
+                },
+            },
+        });
+        let jwt = keys.sign(&claims, "JWT")?;
+        Ok(IssuedCredential {
+            id: row.id.0,
+            jwt,
+            expires_at: expires_at.0,
+        })
+    })
+}
+
+/// A random unused place in the status list.
+fn free_status_index(conn: &mut DbConnection) -> Result<i32, Error> {
+    for _ in 0..64 {
+        let candidate = rand::thread_rng().gen_range(0..STATUS_LIST_SIZE);
+        let taken: i64 = credentials::table
+            .filter(credentials::status_index.eq(candidate))
+            .count()
+            .get_result(conn)?;
+        if taken == 0 {
+            return Ok(candidate);
+        }
+    }
+    Err(Error::Internal("the status list is full".into()))
+}
+
+/// The person's credentials, newest first (summaries: the content lives only in the JWT).
+pub fn list(conn: &mut DbConnection, person_id: Id) -> Result<Vec<CredentialSummary>, Error> {
+    let rows: Vec<CredentialRow> = credentials::table
+        .filter(credentials::person_id.eq(person_id))
+        .order(credentials::id.desc())
+        .select(CredentialRow::as_select())
+        .load(conn)?;
+    Ok(rows.iter().map(CredentialRow::summary).collect())
+}
+
+/// Revokes one of the person's credentials: verification reports it from now on.
+pub fn revoke(conn: &mut DbConnection, person_id: Id, id: Id) -> Result<CredentialSummary, Error> {
+    transaction(conn, |conn| {
+        let row: CredentialRow = credentials::table
+            .filter(credentials::id.eq(id))
+            .filter(credentials::person_id.eq(person_id))
+            .select(CredentialRow::as_select())
+            .first(conn)
+            .optional()?
+            .ok_or_else(|| Error::NotFound("no such credential of yours".into()))?;
+        if row.revoked_at.is_none() {
+            diesel::update(credentials::table.find(id))
+                .set(credentials::revoked_at.eq(Some(Timestamp::now())))
+                .execute(conn)?;
+        }
+        let row: CredentialRow = credentials::table
+            .find(id)
+            .select(CredentialRow::as_select())
+            .first(conn)?;
+        Ok(row.summary())
+    })
+}
+
+/// Revokes every live credential of a person (on erasure).
+pub fn revoke_all(conn: &mut DbConnection, person_id: Id) -> Result<usize, Error> {
+    Ok(diesel::update(
+        credentials::table
+            .filter(credentials::person_id.eq(person_id))
+            .filter(credentials::revoked_at.is_null()),
+    )
+    .set(credentials::revoked_at.eq(Some(Timestamp::now())))
+    .execute(conn)?)
+}
+
+/// The revocation status list, as a signed Bitstring Status List credential (VC-JWT).
+pub fn status_list(
+    conn: &mut DbConnection,
+    keys: &Keys,
+    public_url: &str,
+) -> Result<String, Error> {
+    let revoked: Vec<i32> = credentials::table
+        .filter(credentials::revoked_at.is_not_null())
+        .select(credentials::status_index)
+        .load(conn)?;
+    let mut bits = vec![0u8; (STATUS_LIST_SIZE / 8) as usize];
+    for index in revoked {
+        // Index 0 is the most significant bit of the first byte.
+        bits[(index / 8) as usize] |= 0x80 >> (index % 8);
+    }
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gzip.write_all(&bits)
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    let compressed = gzip.finish().map_err(|e| Error::Internal(e.to_string()))?;
+    let base = public_url.trim_end_matches('/');
+    let now = Utc::now().timestamp();
+    let claims = json!({
+        "iss": did(public_url),
+        "iat": now,
+        "nbf": now,
+        "exp": now + 300,
+        "jti": format!("{base}{STATUS_LIST_PATH}"),
+        "vc": {
+            "@context": ["https://www.w3.org/2018/credentials/v1", "https://www.w3.org/ns/credentials/status/v1"],
+            "id": format!("{base}{STATUS_LIST_PATH}"),
+            "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+            "credentialSubject": {
+                "id": format!("{base}{STATUS_LIST_PATH}#list"),
+                "type": "BitstringStatusList",
+                "statusPurpose": "revocation",
+                "encodedList": format!("u{}", URL_SAFE_NO_PAD.encode(compressed)),
+            },
+        },
+    });
+    keys.sign(&claims, "JWT")
+}
+
+/// Checks a credential: signature by a key of the service, issuer, validity period, revocation.
+pub fn verify(
+    conn: &mut DbConnection,
+    keys: &Keys,
+    public_url: &str,
+    jwt: &str,
+) -> Result<VerifyResult, Error> {
+    let invalid = |why: String| {
+        Ok(VerifyResult {
+            valid: false,
+            errors: vec![why],
+            claims: None,
+        })
+    };
+    let Ok(header) = jsonwebtoken::decode_header(jwt) else {
+        return invalid("this is not a JWT".into());
+    };
+    if header.alg != Algorithm::EdDSA {
+        return invalid(format!(
+            "signed with {:?}, but this service signs only with EdDSA",
+            header.alg
+        ));
+    }
+    let Some(kid) = header.kid else {
+        return invalid("the credential does not say which key signed it (no kid)".into());
+    };
+    let Some(key) = keys.decoding(&kid) else {
+        return invalid(format!(
+            "signed by a key this service does not know (kid {kid}): not issued here, or the key was retired"
+        ));
+    };
+    let mut validation = Validation::new(Algorithm::EdDSA);
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    validation.set_required_spec_claims(&["iss", "exp"]);
+    let claims: Value = match jsonwebtoken::decode::<Value>(jwt, &key, &validation) {
+        Ok(data) => data.claims,
+        Err(_) => return invalid("the signature does not match: the credential was altered, or not signed by this service".into()),
+    };
+    let mut errors = Vec::new();
+    let expected = did(public_url);
+    if claims["iss"] != expected.as_str() {
+        errors.push(format!(
+            "issued by {}, not by this service ({expected})",
+            claims["iss"]
+        ));
+    }
+    let now = Utc::now().timestamp();
+    let when = |t: i64| {
+        chrono::DateTime::from_timestamp(t, 0)
+            .map(|d| d.to_rfc3339())
+            .unwrap_or_default()
+    };
+    if let Some(exp) = claims["exp"].as_i64().filter(|exp| *exp <= now) {
+        errors.push(format!("expired on {}", when(exp)));
+    }
+    if let Some(nbf) = claims["nbf"].as_i64().filter(|nbf| *nbf > now + 30) {
+        errors.push(format!("not valid before {}", when(nbf)));
+    }
+    let id = claims["jti"]
+        .as_str()
+        .and_then(|j| j.strip_prefix("urn:uuid:"))
+        .and_then(|u| uuid::Uuid::parse_str(u).ok());
+    match id {
+        None => errors.push("the credential has no id this service gave out".into()),
+        Some(id) => {
+            let revoked: Option<Option<Timestamp>> = credentials::table
+                .find(Id(id))
+                .select(credentials::revoked_at)
+                .first(conn)
+                .optional()?;
+            match revoked {
+                None => errors.push("this service has no record of issuing this credential".into()),
+                Some(Some(at)) => errors.push(format!("revoked on {}", at.0.to_rfc3339())),
+                Some(None) => {}
+            }
+        }
+    }
+    Ok(VerifyResult {
+        valid: errors.is_empty(),
+        errors,
+        claims: Some(claims),
+    })
+}

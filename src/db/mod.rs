@@ -1,0 +1,257 @@
+//! The database: one connection type over SQLite and PostgreSQL, its pool and its migrations.
+//!
+//! Domain modules write their queries once against [`DbConnection`]; the few statements whose
+//! SQL differs between the backends match on the variant, and say why where they do.
+
+pub mod schema;
+pub mod types;
+
+use std::path::Path;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::error::Error;
+
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+/// Runs the same diesel statement on the concrete connection of either backend, for the few
+/// statements the multi-backend connection cannot express: multi-row inserts and
+/// `ON CONFLICT`. Every use is one statement written once; the macro only dispatches it.
+#[macro_export]
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Postgres($c) => $body,
+            $crate::db::DbConnection::Sqlite($c) => $body,
+        }
+    };
+}
+
+/// A connection to either backend.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgres(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+/// Which database the service runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    Postgres,
+    Sqlite,
+}
+
+impl BackendKind {
+    /// The backend a `DATABASE_URL` selects: PostgreSQL for `postgres://` and
+    /// `postgresql://`, otherwise an SQLite file path (`sqlite://` prefix optional).
+    pub fn of_url(url: &str) -> Self {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            BackendKind::Postgres
+        } else {
+            BackendKind::Sqlite
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Postgres => "postgresql",
+            BackendKind::Sqlite => "sqlite",
+        }
+    }
+}
+
+/// Opens connections of the variant the URL names. `DbConnection::establish` would try each
+/// variant in turn, and SQLite accepts any string as a file name, so a PostgreSQL outage would
+/// silently create a stray SQLite file: the variant is chosen here, from the URL, instead.
+#[derive(Debug, Clone)]
+pub struct ConnectionManager {
+    url: String,
+    kind: BackendKind,
+}
+
+impl ConnectionManager {
+    pub fn new(url: &str) -> Self {
+        let kind = BackendKind::of_url(url);
+        let url = match kind {
+            BackendKind::Postgres => url.to_owned(),
+            BackendKind::Sqlite => url.strip_prefix("sqlite://").unwrap_or(url).to_owned(),
+        };
+        ConnectionManager { url, kind }
+    }
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        match self.kind {
+            BackendKind::Postgres => diesel::PgConnection::establish(&self.url)
+                .map(DbConnection::Postgres)
+                .map_err(r2d2::Error::ConnectionError),
+            BackendKind::Sqlite => {
+                let mut conn = diesel::SqliteConnection::establish(&self.url)
+                    .map_err(r2d2::Error::ConnectionError)?;
+                // busy_timeout first: switching to WAL itself needs the lock, and pool
+                // start-up opens several connections at once.
+                // mmap: reads go through the OS page cache, shared by every connection.
+                conn.batch_execute(
+                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+                     PRAGMA mmap_size = 268435456;",
+                )
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+/// The pool every request borrows a connection from.
+#[derive(Clone)]
+pub struct Database {
+    pool: r2d2::Pool<ConnectionManager>,
+    kind: BackendKind,
+}
+
+impl Database {
+    /// Builds the pool. Connections are opened lazily so that the service starts (and says it
+    /// is not ready) while PostgreSQL is still coming up.
+    ///
+    /// `keep_idle` keeps one spare connection open in the background for the service. One-shot
+    /// commands pass `false`: a process that exits while another thread is still opening a
+    /// PostgreSQL connection can crash in libpq's TLS clean-up at exit.
+    pub fn connect(url: &str, pool_size: u32, keep_idle: bool) -> Result<Self, Error> {
+        let manager = ConnectionManager::new(url);
+        let kind = manager.kind;
+        let pool = r2d2::Pool::builder()
+            .max_size(pool_size)
+            .min_idle(Some(u32::from(keep_idle)))
+            .connection_timeout(Duration::from_secs(5))
+            .test_on_check_out(kind == BackendKind::Postgres)
+            .build_unchecked(manager);
+        Ok(Database { pool, kind })
+    }
+
+    /// The SQLite database file for a data directory.
+    pub fn default_sqlite_url(data_dir: &Path) -> String {
+        data_dir.join("passport.db").to_string_lossy().into_owned()
+    }
+
+    pub fn kind(&self) -> BackendKind {
+        self.kind
+    }
+
+    /// Runs blocking database work on the blocking thread pool.
+    pub async fn run<T, F>(&self, work: F) -> Result<T, Error>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, Error> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            let mut conn = pool.get().map_err(|e| Error::Unavailable(e.to_string()))?;
+            work(&mut conn)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("blocking task failed: {e}")))?
+    }
+
+    /// Runs work in one transaction (see [`transaction`]).
+    pub async fn transaction<T, F>(&self, work: F) -> Result<T, Error>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, Error> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run(move |conn| transaction(conn, work)).await
+    }
+
+    /// Synchronous access for the command line and start-up.
+    pub fn get(&self) -> Result<r2d2::PooledConnection<ConnectionManager>, Error> {
+        self.pool
+            .get()
+            .map_err(|e| Error::Unavailable(e.to_string()))
+    }
+
+    /// Applies pending migrations; answers how many were applied.
+    pub fn migrate(&self) -> Result<usize, Error> {
+        let mut conn = self.get()?;
+        let applied = match &mut *conn {
+            DbConnection::Postgres(c) => c
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|v| v.len()),
+            DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+        };
+        applied.map_err(|e| Error::Internal(format!("migration failed: {e}")))
+    }
+
+    /// Whether the database answers (for `/health/ready`).
+    pub async fn ping(&self) -> bool {
+        self.run(|conn| conn.batch_execute("SELECT 1").map_err(Error::from))
+            .await
+            .is_ok()
+    }
+}
+
+static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn sqlite(conn: &mut DbConnection) -> Option<&mut diesel::SqliteConnection> {
+    match conn {
+        DbConnection::Sqlite(inner) => Some(inner),
+        DbConnection::Postgres(_) => None,
+    }
+}
+
+/// Runs work in a transaction; nested calls become savepoints.
+///
+/// On SQLite the outermost transaction takes the write lock as it begins (`BEGIN IMMEDIATE`),
+/// waiting up to the busy timeout. A deferred transaction that reads and then writes fails at
+/// once with "database is locked" when another writer committed in between, whatever the busy
+/// timeout, so every read-then-write transaction must start this way.
+pub fn transaction<T>(
+    conn: &mut DbConnection,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, Error>,
+) -> Result<T, Error> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let outermost_sqlite = match sqlite(conn) {
+        Some(inner) => AnsiTransactionManager::transaction_manager_status_mut(inner)
+            .transaction_depth()?
+            .is_none(),
+        None => false,
+    };
+    if !outermost_sqlite {
+        return conn.transaction(work);
+    }
+    // SQLite has one writer. Waiting for its lock through the busy handler means sleeping in
+    // steps of up to 100 ms; the service's own writers queue on a mutex instead and are handed
+    // the lock as soon as it is free. (Other processes, such as the command line, still wait
+    // through the busy timeout.)
+    let _writer = SQLITE_WRITER
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(inner) = sqlite(conn) {
+        AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+    }
+    let outcome = work(conn);
+    if let Some(inner) = sqlite(conn) {
+        match &outcome {
+            Ok(_) => AnsiTransactionManager::commit_transaction(inner)?,
+            Err(_) => AnsiTransactionManager::rollback_transaction(inner)?,
+        }
+    }
+    outcome
+}

@@ -1,0 +1,253 @@
+//! Table definitions, written by hand to match both migration folders.
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql::{Uuid, UtcTimestamp};
+
+    people (id) {
+        id -> Uuid,
+        issuer -> Text,
+        subject -> Text,
+        display_name -> Nullable<Text>,
+        email -> Nullable<Text>,
+        registration_body -> Nullable<Text>,
+        registration_number -> Nullable<Text>,
+        version -> Integer,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql::{Uuid, UtcTimestamp};
+
+    organisations (id) {
+        id -> Uuid,
+        name -> Text,
+        ods_code -> Nullable<Text>,
+        created_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql::{Uuid, UtcTimestamp};
+
+    clients (id) {
+        id -> Uuid,
+        organisation_id -> Uuid,
+        client_id -> Text,
+        secret_hash -> Text,
+        scopes -> Text,
+        created_at -> UtcTimestamp,
+        revoked_at -> Nullable<UtcTimestamp>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql::{Uuid, UtcTimestamp, Jsonb};
+
+    records (id) {
+        id -> Uuid,
+        person_id -> Uuid,
+        kind -> Text,
+        title -> Text,
+        activity_code -> Nullable<Text>,
+        provider_name -> Nullable<Text>,
+        started_at -> Nullable<UtcTimestamp>,
+        completed_at -> Nullable<UtcTimestamp>,
+        expires_at -> Nullable<UtcTimestamp>,
+        result -> Nullable<Text>,
+        score -> Nullable<Double>,
+        hours -> Nullable<Double>,
+        evidence -> Jsonb,
+        notes -> Nullable<Text>,
+        hidden -> Bool,
+        provenance -> Text,
+        issuer_organisation_id -> Nullable<Uuid>,
+        external_id -> Nullable<Text>,
+        voided_at -> Nullable<UtcTimestamp>,
+        void_reason -> Nullable<Text>,
+        version -> Integer,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+    }
+}
+
+diesel::joinable!(clients -> organisations (organisation_id));
+diesel::joinable!(records -> people (person_id));
+diesel::joinable!(records -> organisations (issuer_organisation_id));
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql::{Uuid, UtcTimestamp, Jsonb};
+
+    grants (id) {
+        id -> Uuid,
+        person_id -> Uuid,
+        organisation_id -> Uuid,
+        permission -> Text,
+        scope -> Jsonb,
+        purpose -> Text,
+        version -> Integer,
+        created_at -> UtcTimestamp,
+        expires_at -> UtcTimestamp,
+        revoked_at -> Nullable<UtcTimestamp>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql::{Uuid, UtcTimestamp};
+
+    access_events (id) {
+        id -> Uuid,
+        person_id -> Nullable<Uuid>,
+        organisation_id -> Uuid,
+        client_id -> Text,
+        grant_id -> Nullable<Uuid>,
+        action -> Text,
+        resource -> Text,
+        allowed -> Bool,
+        reason -> Nullable<Text>,
+        created_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql::UtcTimestamp;
+
+    activities (code) {
+        code -> Text,
+        title -> Text,
+        kind -> Text,
+        level -> Nullable<Text>,
+        refresher_months -> Nullable<Integer>,
+        publisher -> Text,
+        source -> Nullable<Text>,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql::{Uuid, UtcTimestamp, Jsonb};
+
+    record_history (id) {
+        id -> Uuid,
+        record_id -> Uuid,
+        version -> Integer,
+        content -> Jsonb,
+        change -> Text,
+        changed_by -> Nullable<Uuid>,
+        changed_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql::{UtcTimestamp, Jsonb};
+
+    frameworks (code, version) {
+        code -> Text,
+        version -> Text,
+        title -> Text,
+        document -> Jsonb,
+        created_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql::{Uuid, UtcTimestamp, Jsonb};
+
+    attainments (id) {
+        id -> Uuid,
+        person_id -> Uuid,
+        framework_code -> Text,
+        framework_version -> Text,
+        outcome_code -> Text,
+        domain_code -> Text,
+        level -> Integer,
+        achieved_on -> Date,
+        reflection -> Nullable<Text>,
+        evidence -> Jsonb,
+        status -> Text,
+        verification_id -> Nullable<Uuid>,
+        version -> Integer,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql::{Uuid, UtcTimestamp};
+
+    attainment_verifications (id) {
+        id -> Uuid,
+        attainment_id -> Uuid,
+        organisation_id -> Uuid,
+        assessor_name -> Text,
+        assessor_role -> Text,
+        level -> Integer,
+        comment -> Nullable<Text>,
+        verified_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql::{Uuid, UtcTimestamp, Jsonb};
+
+    requirement_profiles (id) {
+        id -> Uuid,
+        organisation_id -> Uuid,
+        name -> Text,
+        requirements -> Jsonb,
+        version -> Integer,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql::{Uuid, UtcTimestamp, Jsonb};
+
+    credentials (id) {
+        id -> Uuid,
+        person_id -> Nullable<Uuid>,
+        status_index -> Integer,
+        summary -> Jsonb,
+        created_at -> UtcTimestamp,
+        expires_at -> UtcTimestamp,
+        revoked_at -> Nullable<UtcTimestamp>,
+    }
+}
+
+diesel::joinable!(attainment_verifications -> attainments (attainment_id));
+diesel::joinable!(attainment_verifications -> organisations (organisation_id));
+diesel::joinable!(record_history -> records (record_id));
+diesel::joinable!(grants -> people (person_id));
+diesel::joinable!(grants -> organisations (organisation_id));
+diesel::joinable!(access_events -> organisations (organisation_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    grants,
+    access_events,
+    people,
+    organisations,
+    records,
+    clients,
+    activities,
+    record_history,
+    frameworks,
+    attainments,
+    attainment_verifications,
+    requirement_profiles,
+    credentials,
+);

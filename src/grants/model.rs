@@ -1,0 +1,183 @@
+//! What a grant is: a person's consent to one organisation.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::FieldError;
+use crate::records::RecordKind;
+
+/// What a grant lets the organisation do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    /// See the records (and, if the scope says so, the attainments) the scope covers.
+    Read,
+    /// Push completions and verify attainments.
+    Write,
+}
+
+impl Permission {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::Read => "read",
+            Permission::Write => "write",
+        }
+    }
+
+    pub fn parse(value: &str) -> Self {
+        if value == "write" {
+            Permission::Write
+        } else {
+            Permission::Read
+        }
+    }
+}
+
+/// `"all"`: every record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum AllRecords {
+    #[serde(rename = "all")]
+    All,
+}
+
+/// Records chosen by kind, by activity code or by id: a record is covered if it matches any.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordSelection {
+    #[serde(default)]
+    pub kinds: Vec<RecordKind>,
+    #[serde(default)]
+    pub activity_codes: Vec<String>,
+    #[serde(default)]
+    pub record_ids: Vec<uuid::Uuid>,
+}
+
+/// Which records a grant covers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum RecordScope {
+    All(AllRecords),
+    Selected(RecordSelection),
+}
+
+/// What a grant covers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GrantScope {
+    /// `"all"`, or a selection of records.
+    pub records: RecordScope,
+    /// Whether the person's outcome attainments are covered too.
+    #[serde(default)]
+    pub attainments: bool,
+}
+
+/// Where a grant is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantStatus {
+    Live,
+    Expired,
+    Revoked,
+}
+
+/// A grant, as its owner sees it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Grant {
+    pub id: uuid::Uuid,
+    pub organisation_id: uuid::Uuid,
+    pub organisation_name: String,
+    pub permission: Permission,
+    pub scope: GrantScope,
+    /// Why the person shares, in their words.
+    pub purpose: String,
+    pub status: GrantStatus,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A grant, as the organisation it was made to sees it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReceivedGrant {
+    pub id: uuid::Uuid,
+    /// Use in `/v1/people/{person_id}/…`.
+    pub person_id: uuid::Uuid,
+    pub person_display_name: Option<String>,
+    pub permission: Permission,
+    pub scope: GrantScope,
+    pub purpose: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A new grant.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GrantInput {
+    /// The organisation to share with (see `GET /v1/organisations`).
+    pub organisation_id: uuid::Uuid,
+    pub permission: Permission,
+    pub scope: GrantScope,
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        example = "Pre-employment checks for my new post"
+    )]
+    pub purpose: String,
+    /// When the grant ends; in the future, and at most the configured maximum ahead (default one year).
+    pub expires_at: DateTime<Utc>,
+}
+
+pub const MAX_SELECTORS: usize = 100;
+
+impl GrantInput {
+    /// The rules that need no database.
+    pub fn check(&self, now: DateTime<Utc>, max_days: i64) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        let purpose = self.purpose.trim();
+        if purpose.is_empty() || purpose.chars().count() > 500 {
+            errors.push(FieldError::new("purpose", "must be 1 to 500 characters"));
+        }
+        if self.expires_at <= now {
+            errors.push(FieldError::new("expires_at", "must be in the future"));
+        } else if self.expires_at > now + chrono::Duration::days(max_days) {
+            errors.push(FieldError::new(
+                "expires_at",
+                format!("must be at most {max_days} days ahead"),
+            ));
+        }
+        if let RecordScope::Selected(selection) = &self.scope.records {
+            if selection.kinds.is_empty()
+                && selection.activity_codes.is_empty()
+                && selection.record_ids.is_empty()
+            {
+                errors.push(FieldError::new(
+                    "scope.records",
+                    "choose \"all\", or at least one kind, activity code or record id",
+                ));
+            }
+            for (name, len) in [
+                ("kinds", selection.kinds.len()),
+                ("activity_codes", selection.activity_codes.len()),
+                ("record_ids", selection.record_ids.len()),
+            ] {
+                if len > MAX_SELECTORS {
+                    errors.push(FieldError::new(
+                        format!("scope.records.{name}"),
+                        format!("at most {MAX_SELECTORS} entries"),
+                    ));
+                }
+            }
+            for (i, code) in selection.activity_codes.iter().enumerate() {
+                if code.trim().is_empty() || code.chars().count() > 200 {
+                    errors.push(FieldError::new(
+                        format!("scope.records.activity_codes[{i}]"),
+                        "must be 1 to 200 characters",
+                    ));
+                }
+            }
+        }
+        errors
+    }
+}

@@ -1,0 +1,92 @@
+//! Prometheus metrics: request counts and latencies by route pattern and status.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{HttpResponse, get, web};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+};
+
+/// The service's metrics registry.
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+}
+
+impl Metrics {
+    pub fn new() -> Arc<Self> {
+        let registry =
+            Registry::new_custom(Some("passport".into()), None).expect("metrics registry");
+        let requests = IntCounterVec::new(
+            Opts::new("http_requests_total", "HTTP requests answered"),
+            &["method", "route", "status"],
+        )
+        .expect("metric");
+        let latency = HistogramVec::new(
+            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency"),
+            &["method", "route"],
+        )
+        .expect("metric");
+        registry
+            .register(Box::new(requests.clone()))
+            .expect("register metric");
+        registry
+            .register(Box::new(latency.clone()))
+            .expect("register metric");
+        Arc::new(Metrics {
+            registry,
+            requests,
+            latency,
+        })
+    }
+}
+
+pub async fn middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let metrics = req.app_data::<web::Data<Arc<Metrics>>>().cloned();
+    let method = req.method().to_string();
+    let response = next.call(req).await?;
+    if let Some(metrics) = metrics {
+        // The pattern, not the path: one series per route, whatever the ids.
+        let route = response
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".into());
+        let status = response.status().as_u16().to_string();
+        metrics
+            .requests
+            .with_label_values(&[&method, &route, &status])
+            .inc();
+        metrics
+            .latency
+            .with_label_values(&[&method, &route])
+            .observe(started.elapsed().as_secs_f64());
+    }
+    Ok(response)
+}
+
+/// Prometheus metrics in the text exposition format.
+#[utoipa::path(tag = "operations", responses((status = 200, description = "Metrics in the Prometheus text format", content_type = "text/plain", body = String)))]
+#[get("/metrics")]
+pub async fn export(metrics: web::Data<Arc<Metrics>>) -> HttpResponse {
+    let mut buffer = Vec::new();
+    let encoder = TextEncoder::new();
+    if encoder
+        .encode(&metrics.registry.gather(), &mut buffer)
+        .is_err()
+    {
+        return HttpResponse::InternalServerError().finish();
+    }
+    HttpResponse::Ok()
+        .content_type(encoder.format_type())
+        .body(buffer)
+}

@@ -1,0 +1,25 @@
+//! The HTTP layer: request ids, logging, metrics, bodies, pagination, ETags, fallbacks, docs.
+
+pub mod body;
+pub mod docs;
+pub mod etag;
+pub mod fallback;
+pub mod health;
+pub mod limits;
+pub mod logging;
+pub mod metrics;
+pub mod pagination;
+pub mod patch;
+pub mod request_id;
+pub mod security;
+
+use actix_web::{HttpRequest, error::PathError, web};
+
+use crate::error::Error;
+
+/// A malformed id in a path names no resource: 404, as for an id that does not exist.
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|_: PathError, req: &HttpRequest| {
+        Error::NotFound(format!("no resource at {}", req.path())).into()
+    })
+}

@@ -1,0 +1,136 @@
+//! The person's data rights: everything held about them, and erasure.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::Profile;
+use crate::access::{self, AccessEvent, AccessFilter};
+use crate::attainments::{self, Attainment, AttainmentFilter};
+use crate::completions::RecordVersion;
+use crate::credentials::{self, CredentialSummary};
+use crate::db::schema::{access_events, people, record_history, records};
+use crate::db::types::{Id, Json, Timestamp};
+use crate::db::{DbConnection, transaction};
+use crate::error::Error;
+use crate::grants::{self, Grant, GrantFilter};
+use crate::http::pagination::{List, Page, PageRequest};
+use crate::records::Record;
+use crate::records::store::{self, RecordFilter, Viewer};
+
+/// A record with its earlier versions.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExportedRecord {
+    #[serde(flatten)]
+    pub record: Record,
+    pub history: Vec<RecordVersion>,
+}
+
+/// Everything the service holds about a person.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Export {
+    pub exported_at: DateTime<Utc>,
+    pub profile: Profile,
+    /// Every record, hidden and voided ones too, each with its history.
+    pub records: Vec<ExportedRecord>,
+    pub grants: Vec<Grant>,
+    pub access_events: Vec<AccessEvent>,
+    pub attainments: Vec<Attainment>,
+    pub credentials: Vec<CredentialSummary>,
+}
+
+/// Reads every page of a list.
+fn all<T>(mut page: impl FnMut(Page) -> Result<List<T>, Error>) -> Result<Vec<T>, Error> {
+    let mut items = Vec::new();
+    let mut cursor = None;
+    loop {
+        let request = PageRequest {
+            limit: Some(crate::http::pagination::MAX_LIMIT),
+            cursor,
+        };
+        let list = page(request.parse()?)?;
+        items.extend(list.items);
+        match list.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(items),
+        }
+    }
+}
+
+pub fn export(conn: &mut DbConnection, person_id: Id) -> Result<Export, Error> {
+    transaction(conn, |conn| {
+        let profile = Profile::from(&super::get(conn, person_id)?);
+        let rows = all(|page| {
+            store::list(
+                conn,
+                person_id,
+                Viewer::Owner,
+                &RecordFilter::default(),
+                page,
+            )
+        })?;
+        let history: Vec<(Id, i32, Json, String, Option<Id>, Timestamp)> = record_history::table
+            .inner_join(records::table)
+            .filter(records::person_id.eq(person_id))
+            .order(record_history::version.desc())
+            .select((
+                record_history::record_id,
+                record_history::version,
+                record_history::content,
+                record_history::change,
+                record_history::changed_by,
+                record_history::changed_at,
+            ))
+            .load(conn)?;
+        let records = rows
+            .into_iter()
+            .map(|(row, issuer)| ExportedRecord {
+                history: history
+                    .iter()
+                    .filter(|h| h.0 == row.id)
+                    .map(|h| RecordVersion {
+                        version: h.1,
+                        content: h.2.0.clone(),
+                        change: h.3.clone(),
+                        changed_by: h.4.map(|i| i.0),
+                        changed_at: h.5.0,
+                    })
+                    .collect(),
+                record: row.view(issuer),
+            })
+            .collect();
+        Ok(Export {
+            exported_at: Utc::now(),
+            profile,
+            records,
+            grants: all(|page| grants::list(conn, person_id, &GrantFilter::default(), page))?,
+            access_events: all(|page| {
+                access::list(conn, person_id, &AccessFilter::default(), page)
+            })?,
+            attainments: all(|page| {
+                attainments::list(conn, person_id, &AttainmentFilter::default(), page)
+            })?,
+            credentials: credentials::list(conn, person_id)?,
+        })
+    })
+}
+
+/// Erases a passport: grants end at once, records and attainments are deleted, credentials are
+/// revoked, and access events keep only their organisation, client, action and time, so that the
+/// audit keeps its count. The person's next sign-in starts an empty passport.
+pub fn erase(conn: &mut DbConnection, person_id: Id) -> Result<(), Error> {
+    transaction(conn, |conn| {
+        credentials::revoke_all(conn, person_id)?;
+        diesel::update(access_events::table.filter(access_events::person_id.eq(person_id)))
+            .set((
+                access_events::resource.eq("erased"),
+                access_events::grant_id.eq(None::<Id>),
+            ))
+            .execute(conn)?;
+        // Cascades to records (and their history), grants, attainments (and their
+        // verifications); access events and credentials keep their rows without the person.
+        diesel::delete(people::table.find(person_id)).execute(conn)?;
+        Ok(())
+    })
+}

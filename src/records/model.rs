@@ -1,0 +1,355 @@
+//! What a record is, as the API shows it and as it is checked.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::FieldError;
+
+/// What kind of training a record is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordKind {
+    Course,
+    StatutoryMandatory,
+    Qualification,
+    Cpd,
+    Placement,
+    Other,
+}
+
+impl RecordKind {
+    pub const ALL: [RecordKind; 6] = [
+        RecordKind::Course,
+        RecordKind::StatutoryMandatory,
+        RecordKind::Qualification,
+        RecordKind::Cpd,
+        RecordKind::Placement,
+        RecordKind::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::Course => "course",
+            RecordKind::StatutoryMandatory => "statutory_mandatory",
+            RecordKind::Qualification => "qualification",
+            RecordKind::Cpd => "cpd",
+            RecordKind::Placement => "placement",
+            RecordKind::Other => "other",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == value)
+    }
+}
+
+/// The outcome of the training.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordResult {
+    Passed,
+    Failed,
+    Attended,
+}
+
+impl RecordResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordResult::Passed => "passed",
+            RecordResult::Failed => "failed",
+            RecordResult::Attended => "attended",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [
+            RecordResult::Passed,
+            RecordResult::Failed,
+            RecordResult::Attended,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == value)
+    }
+}
+
+/// Who vouches for a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Provenance {
+    /// Written by the person; they may edit and delete it.
+    SelfDeclared,
+    /// Pushed by a learning platform; the person may hide it but never alter it.
+    Issued,
+}
+
+impl Provenance {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provenance::SelfDeclared => "self_declared",
+            Provenance::Issued => "issued",
+        }
+    }
+}
+
+/// A link to evidence of the training (a certificate, a transcript).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Evidence {
+    /// An https URL.
+    #[schema(
+        example = "https://certificates.example.org/abc123.pdf",
+        max_length = 2000
+    )]
+    pub url: String,
+    /// What the link shows.
+    #[schema(max_length = 500)]
+    pub description: Option<String>,
+}
+
+/// The organisation that issued a record.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Issuer {
+    pub organisation_id: uuid::Uuid,
+    pub name: String,
+}
+
+/// One entry of a person's training history.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Record {
+    pub id: uuid::Uuid,
+    pub kind: RecordKind,
+    pub title: String,
+    /// A code from the activity catalogue, or a URI.
+    pub activity_code: Option<String>,
+    pub provider_name: Option<String>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub result: Option<RecordResult>,
+    /// A percentage, 0 to 100.
+    pub score: Option<f64>,
+    pub hours: Option<f64>,
+    pub evidence: Vec<Evidence>,
+    pub notes: Option<String>,
+    /// Hidden records never appear in any organisation's view.
+    pub hidden: bool,
+    pub provenance: Provenance,
+    /// The issuing organisation, for issued records.
+    pub issuer: Option<Issuer>,
+    /// The issuer's own id for the record.
+    pub external_id: Option<String>,
+    /// Set when the issuer withdrew the record.
+    pub voided_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A new self-declared record.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordInput {
+    pub kind: RecordKind,
+    #[schema(min_length = 1, max_length = 300, example = "Basic Life Support")]
+    pub title: String,
+    #[schema(max_length = 200, example = "CSTF-RESUS-L2")]
+    pub activity_code: Option<String>,
+    #[schema(max_length = 200)]
+    pub provider_name: Option<String>,
+    pub started_at: Option<DateTime<Utc>>,
+    /// Not in the future.
+    pub completed_at: Option<DateTime<Utc>>,
+    /// After the completion.
+    pub expires_at: Option<DateTime<Utc>>,
+    pub result: Option<RecordResult>,
+    #[schema(minimum = 0, maximum = 100)]
+    pub score: Option<f64>,
+    #[schema(minimum = 0, maximum = 10000)]
+    pub hours: Option<f64>,
+    /// Up to 20 links, https only.
+    #[serde(default)]
+    pub evidence: Vec<Evidence>,
+    #[schema(max_length = 5000)]
+    pub notes: Option<String>,
+}
+
+/// The checked content of a record, whoever wrote it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecordContent {
+    pub kind: RecordKind,
+    pub title: String,
+    pub activity_code: Option<String>,
+    pub provider_name: Option<String>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub result: Option<RecordResult>,
+    pub score: Option<f64>,
+    pub hours: Option<f64>,
+    pub evidence: Vec<Evidence>,
+    pub notes: Option<String>,
+}
+
+pub const MAX_EVIDENCE: usize = 20;
+
+/// Clocks differ: a completion a little ahead of ours is not "in the future".
+const CLOCK_SKEW: Duration = Duration::minutes(5);
+
+fn trimmed(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+impl From<RecordInput> for RecordContent {
+    fn from(input: RecordInput) -> Self {
+        RecordContent {
+            kind: input.kind,
+            title: input.title.trim().to_owned(),
+            activity_code: trimmed(input.activity_code),
+            provider_name: trimmed(input.provider_name),
+            started_at: input.started_at,
+            completed_at: input.completed_at,
+            expires_at: input.expires_at,
+            result: input.result,
+            score: input.score,
+            hours: input.hours,
+            evidence: input
+                .evidence
+                .into_iter()
+                .map(|e| Evidence {
+                    url: e.url.trim().to_owned(),
+                    description: trimmed(e.description),
+                })
+                .collect(),
+            notes: trimmed(input.notes),
+        }
+    }
+}
+
+fn check_length(errors: &mut Vec<FieldError>, field: &str, value: Option<&str>, max: usize) {
+    if value.is_some_and(|v| v.chars().count() > max) {
+        errors.push(FieldError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+}
+
+/// Whether a URL is an absolute https URL with a host.
+pub fn is_https_url(value: &str) -> bool {
+    url::Url::parse(value)
+        .is_ok_and(|u| u.scheme() == "https" && u.host_str().is_some_and(|h| !h.is_empty()))
+}
+
+impl RecordContent {
+    /// Times at the precision the databases keep, so that content read back compares equal to
+    /// the content written.
+    pub fn normalised(mut self) -> Self {
+        let micros = |t: Option<DateTime<Utc>>| t.map(|t| crate::db::types::Timestamp::from(t).0);
+        self.started_at = micros(self.started_at);
+        self.completed_at = micros(self.completed_at);
+        self.expires_at = micros(self.expires_at);
+        self
+    }
+
+    /// Every rule a record's content must keep; answers all the broken ones at once.
+    pub fn validate(&self, now: DateTime<Utc>) -> Result<(), Vec<FieldError>> {
+        let mut errors = Vec::new();
+        if self.title.is_empty() {
+            errors.push(FieldError::new("title", "is required"));
+        }
+        check_length(&mut errors, "title", Some(&self.title), 300);
+        check_length(
+            &mut errors,
+            "activity_code",
+            self.activity_code.as_deref(),
+            200,
+        );
+        if self
+            .activity_code
+            .as_deref()
+            .is_some_and(|c| c.chars().any(|ch| ch.is_whitespace() || ch.is_control()))
+        {
+            errors.push(FieldError::new(
+                "activity_code",
+                "must not contain spaces or control characters",
+            ));
+        }
+        check_length(
+            &mut errors,
+            "provider_name",
+            self.provider_name.as_deref(),
+            200,
+        );
+        check_length(&mut errors, "notes", self.notes.as_deref(), 5000);
+        let latest = now + CLOCK_SKEW;
+        if self.started_at.is_some_and(|t| t > latest) {
+            errors.push(FieldError::new("started_at", "must not be in the future"));
+        }
+        if self.completed_at.is_some_and(|t| t > latest) {
+            errors.push(FieldError::new("completed_at", "must not be in the future"));
+        }
+        if let (Some(started), Some(completed)) = (self.started_at, self.completed_at)
+            && started > completed
+        {
+            errors.push(FieldError::new(
+                "started_at",
+                "must not be after completed_at",
+            ));
+        }
+        if let Some(expires) = self.expires_at {
+            match self.completed_at {
+                Some(completed) if expires <= completed => {
+                    errors.push(FieldError::new("expires_at", "must be after completed_at"));
+                }
+                None => errors.push(FieldError::new(
+                    "expires_at",
+                    "needs completed_at: only a completed training expires",
+                )),
+                _ => {}
+            }
+        }
+        if let Some(score) = self.score
+            && (!(0.0..=100.0).contains(&score) || !score.is_finite())
+        {
+            errors.push(FieldError::new(
+                "score",
+                "must be a percentage between 0 and 100",
+            ));
+        }
+        if let Some(hours) = self.hours
+            && (!(0.0..=10_000.0).contains(&hours) || !hours.is_finite())
+        {
+            errors.push(FieldError::new("hours", "must be between 0 and 10000"));
+        }
+        if self.evidence.len() > MAX_EVIDENCE {
+            errors.push(FieldError::new(
+                "evidence",
+                format!("at most {MAX_EVIDENCE} links"),
+            ));
+        }
+        for (i, evidence) in self.evidence.iter().enumerate() {
+            if evidence.url.chars().count() > 2000 {
+                errors.push(FieldError::new(
+                    format!("evidence[{i}].url"),
+                    "must be at most 2000 characters",
+                ));
+            } else if !is_https_url(&evidence.url) {
+                errors.push(FieldError::new(
+                    format!("evidence[{i}].url"),
+                    "must be an absolute https URL",
+                ));
+            }
+            check_length(
+                &mut errors,
+                &format!("evidence[{i}].description"),
+                evidence.description.as_deref(),
+                500,
+            );
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+}

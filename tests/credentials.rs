@@ -1,0 +1,498 @@
+//! A portable, verifiable passport: credentials, their verification (online, and offline in
+//! another language), revocation, key rotation, export and erasure.
+
+mod support;
+
+use chrono::{Duration, Utc};
+use serde_json::{Value, json};
+use support::{OrgClient, TestApp};
+
+struct Passport {
+    token: String,
+    id: String,
+    issued: String,
+    own: String,
+    platform: OrgClient,
+}
+
+async fn passport(app: &TestApp) -> Passport {
+    let token = app.person_token("alice");
+    let id = app.get("/v1/me", &token).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let platform = app.org("E-Learning for All", "records:write").await;
+    app.post("/v1/me/grants", &token, json!({"organisation_id": platform.organisation_id, "permission": "write", "scope": {"records": "all", "attainments": true}, "purpose": "p", "expires_at": (Utc::now() + Duration::days(30)).to_rfc3339()}))
+        .await
+        .expect(201);
+    let pushed = app
+        .post("/v1/completions", &platform.token, json!({"completions": [{"person_id": id, "external_id": "fire-1", "title": "Fire safety", "kind": "statutory_mandatory", "completed_at": "2026-02-01T10:00:00Z", "result": "passed"}]}))
+        .await;
+    let issued = pushed.body["results"][0]["record_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let own = app.post("/v1/me/records", &token, json!({"kind": "cpd", "title": "Journal club", "completed_at": "2026-03-01T10:00:00Z", "hours": 1})).await.body["id"].as_str().unwrap().to_owned();
+    Passport {
+        token,
+        id,
+        issued,
+        own,
+        platform,
+    }
+}
+
+async fn issue(app: &TestApp, p: &Passport, body: Value) -> support::Reply {
+    app.post("/v1/me/credentials", &p.token, body).await
+}
+
+async fn verify(app: &TestApp, jwt: &str) -> Value {
+    let reply = app
+        .call(
+            support::Method::POST,
+            "/v1/credentials/verify",
+            None,
+            Some(json!({"jwt": jwt})),
+        )
+        .await;
+    reply.expect(200);
+    reply.body
+}
+
+fn payload(jwt: &str) -> Value {
+    use base64::Engine;
+    let part = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+/// Runs the Python example against the running service; `None` when PyJWT is not installed
+/// outside CI (loudly).
+fn python_verify(app: &TestApp, jwt: &str) -> Option<Value> {
+    let available = std::process::Command::new("python3")
+        .args(["-c", "import jwt, cryptography"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !available {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI is set but Python with PyJWT is missing"
+        );
+        eprintln!(
+            "!!! SKIPPING the Python verification: install it with `pip install \"pyjwt[crypto]\"`"
+        );
+        return None;
+    }
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/verify/verify_credential.py"
+    );
+    let output = std::process::Command::new("python3")
+        .args([script, &app.base_url, jwt])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    Some(serde_json::from_str(stdout.trim()).unwrap_or_else(|_| {
+        panic!(
+            "python said: {stdout} {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    }))
+}
+
+/// Runs the Node example (`jose`) against the running service; `None` when it is not installed
+/// outside CI (loudly).
+fn node_verify(app: &TestApp, jwt: &str) -> Option<Value> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/verify");
+    if !std::path::Path::new(dir).join("node_modules/jose").exists() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI is set but the Node example's dependencies are missing (npm ci --prefix examples/verify)"
+        );
+        eprintln!("!!! SKIPPING the Node verification: run `npm ci --prefix examples/verify`");
+        return None;
+    }
+    let output = std::process::Command::new("node")
+        .current_dir(dir)
+        .args(["verify_credential.mjs", &app.base_url, jwt])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    Some(serde_json::from_str(stdout.trim()).unwrap_or_else(|_| {
+        panic!(
+            "node said: {stdout} {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    }))
+}
+
+async fn a_credential_verifies_online_and_offline_until_revoked(app: TestApp) {
+    let p = passport(&app).await;
+    let created = issue(
+        &app,
+        &p,
+        json!({"record_ids": [p.issued, p.own], "valid_days": 30}),
+    )
+    .await;
+    created.expect(201);
+    let jwt = created.body["jwt"].as_str().unwrap().to_owned();
+    let claims = payload(&jwt);
+    let did = format!(
+        "did:web:127.0.0.1%3A{}",
+        app.base_url.rsplit(':').next().unwrap()
+    );
+    assert_eq!(claims["iss"], did.as_str());
+    assert!(
+        claims.get("sub").is_none(),
+        "no personal identifier unless chosen"
+    );
+    assert!(claims["vc"]["credentialSubject"].get("name").is_none());
+    let records = claims["vc"]["credentialSubject"]["records"]
+        .as_array()
+        .unwrap();
+    let issued = records
+        .iter()
+        .find(|r| r["title"] == "Fire safety")
+        .unwrap();
+    assert_eq!(issued["provenance"], "issued");
+    assert_eq!(issued["issuedBy"]["name"], "E-Learning for All");
+    let own = records
+        .iter()
+        .find(|r| r["title"] == "Journal club")
+        .unwrap();
+    assert_eq!(own["provenance"], "self_declared");
+    assert!(own.get("issuedBy").is_none());
+
+    let verdict = verify(&app, &jwt).await;
+    assert_eq!(verdict["valid"], true, "{verdict}");
+    assert_eq!(verdict["errors"], json!([]));
+    if let Some(offline) = python_verify(&app, &jwt) {
+        assert_eq!(offline["valid"], true, "{offline}");
+        assert_eq!(offline["revoked"], false);
+    }
+    if let Some(offline) = node_verify(&app, &jwt) {
+        assert_eq!(offline["valid"], true, "{offline}");
+        assert_eq!(offline["revoked"], false);
+    }
+
+    // The DID document lists the JWKS keys.
+    let did_doc: Value = app
+        .http
+        .get(app.url("/.well-known/did.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(did_doc["id"], did.as_str());
+    let kid = app.tokens.keys.active_kid();
+    assert_eq!(
+        did_doc["verificationMethod"][0]["publicKeyJwk"]["kid"],
+        kid.as_str()
+    );
+
+    // A changed byte breaks it.
+    let mut tampered: Vec<u8> = jwt.clone().into_bytes();
+    let at = jwt.find('.').unwrap() + 10;
+    tampered[at] = if tampered[at] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    let verdict = verify(&app, &tampered).await;
+    assert_eq!(verdict["valid"], false);
+    assert!(
+        verdict["errors"][0].as_str().unwrap().contains("signature"),
+        "{verdict}"
+    );
+    if let Some(offline) = python_verify(&app, &tampered) {
+        assert_eq!(offline["valid"], false);
+    }
+    if let Some(offline) = node_verify(&app, &tampered) {
+        assert_eq!(offline["valid"], false);
+    }
+
+    // Revoked: online and through the status list.
+    let id = created.body["id"].as_str().unwrap();
+    let listed = app.get("/v1/me/credentials", &p.token).await;
+    assert_eq!(listed.body[0]["records"], 2);
+    app.delete(&format!("/v1/me/credentials/{id}"), &p.token)
+        .await
+        .expect(200);
+    let verdict = verify(&app, &jwt).await;
+    assert_eq!(verdict["valid"], false);
+    assert!(
+        verdict["errors"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("revoked"),
+        "{verdict}"
+    );
+    if let Some(offline) = python_verify(&app, &jwt) {
+        assert_eq!(offline["revoked"], true, "{offline}");
+    }
+    if let Some(offline) = node_verify(&app, &jwt) {
+        assert_eq!(offline["revoked"], true, "{offline}");
+    }
+    let bob = app.person_token("bob");
+    app.delete(&format!("/v1/me/credentials/{id}"), &bob)
+        .await
+        .expect_problem(404);
+}
+
+async fn expired_unknown_and_foreign_credentials_are_refused_in_plain_words(app: TestApp) {
+    let p = passport(&app).await;
+    let created = issue(&app, &p, json!({"record_ids": [p.own]})).await;
+    let mut claims = payload(created.body["jwt"].as_str().unwrap());
+    claims["exp"] = json!(Utc::now().timestamp() - 3600);
+    let expired = app.tokens.keys.sign(&claims, "JWT").unwrap();
+    let verdict = verify(&app, &expired).await;
+    assert!(
+        verdict["errors"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("expired"),
+        "{verdict}"
+    );
+
+    let mut foreign = claims.clone();
+    foreign["exp"] = json!(Utc::now().timestamp() + 3600);
+    foreign["iss"] = json!("did:web:elsewhere.example.org");
+    let verdict = verify(&app, &app.tokens.keys.sign(&foreign, "JWT").unwrap()).await;
+    assert!(
+        verdict["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("not by this service"),
+        "{verdict}"
+    );
+
+    use ed25519_dalek::pkcs8::EncodePrivateKey;
+    let stranger = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+    header.kid = Some("someone-elses-key".into());
+    let unknown = jsonwebtoken::encode(
+        &header,
+        &foreign,
+        &jsonwebtoken::EncodingKey::from_ed_der(stranger.to_pkcs8_der().unwrap().as_bytes()),
+    )
+    .unwrap();
+    let verdict = verify(&app, &unknown).await;
+    assert!(
+        verdict["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("does not know"),
+        "{verdict}"
+    );
+    assert_eq!(verify(&app, "not a jwt").await["valid"], false);
+}
+
+async fn keys_rotate_and_old_credentials_still_verify(app: TestApp) {
+    let p = passport(&app).await;
+    let old = issue(&app, &p, json!({"record_ids": [p.own]})).await.body["jwt"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let old_kid = app.tokens.keys.active_kid();
+    let new_kid =
+        learning_passport::auth::keys::KeyRing::generate(&app.settings.keys_dir()).unwrap();
+    let new = issue(&app, &p, json!({"record_ids": [p.own]})).await.body["jwt"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let header = jsonwebtoken::decode_header(&new).unwrap();
+    assert_eq!(
+        header.kid.as_deref(),
+        Some(new_kid.as_str()),
+        "the new key signs at once"
+    );
+    let jwks: Value = app
+        .http
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
+    assert_eq!(verify(&app, &old).await["valid"], true);
+    assert_eq!(verify(&app, &new).await["valid"], true);
+    if let Some(offline) = python_verify(&app, &old) {
+        assert_eq!(offline["valid"], true, "{offline}");
+    }
+    // The signing key cannot be retired; an old one can, and what it signed stops verifying.
+    assert!(
+        learning_passport::auth::keys::KeyRing::retire(&app.settings.keys_dir(), &new_kid).is_err()
+    );
+    learning_passport::auth::keys::KeyRing::retire(&app.settings.keys_dir(), &old_kid).unwrap();
+    let verdict = verify(&app, &old).await;
+    assert_eq!(verdict["valid"], false, "{verdict}");
+    assert_eq!(verify(&app, &new).await["valid"], true);
+}
+
+async fn a_credential_holds_only_what_the_person_chose(app: TestApp) {
+    let p = passport(&app).await;
+    let bob = app.person_token("bob");
+    let bobs = app
+        .post(
+            "/v1/me/records",
+            &bob,
+            json!({"kind": "course", "title": "Bob's"}),
+        )
+        .await
+        .body["id"]
+        .clone();
+    issue(&app, &p, json!({"record_ids": [bobs]}))
+        .await
+        .expect_field_error(422, "record_ids[0]");
+    issue(&app, &p, json!({}))
+        .await
+        .expect_field_error(422, "record_ids");
+    issue(&app, &p, json!({"record_ids": [p.own], "valid_days": 0}))
+        .await
+        .expect_field_error(422, "valid_days");
+    issue(
+        &app,
+        &p,
+        json!({"attainment_ids": ["0190a000-0000-7000-8000-000000000000"]}),
+    )
+    .await
+    .expect_field_error(422, "attainment_ids[0]");
+    app.post(
+        "/v1/completions/fire-1/void",
+        &p.platform.token,
+        json!({"reason": "wrong learner"}),
+    )
+    .await
+    .expect(200);
+    issue(&app, &p, json!({"record_ids": [p.issued]}))
+        .await
+        .expect_field_error(422, "record_ids[0]");
+
+    let named = issue(
+        &app,
+        &p,
+        json!({"records_where": {"kinds": ["cpd"]}, "include_name": true}),
+    )
+    .await;
+    named.expect(201);
+    let subject = &payload(named.body["jwt"].as_str().unwrap())["vc"]["credentialSubject"];
+    assert_eq!(subject["name"], "Person alice");
+    assert_eq!(
+        subject["records"].as_array().unwrap().len(),
+        1,
+        "only the CPD record, not the voided one"
+    );
+}
+
+async fn the_export_holds_everything_and_erasure_removes_it(app: TestApp) {
+    let p = passport(&app).await;
+    let employer = app.org("Employer", "shared:read").await;
+    app.post("/v1/me/grants", &p.token, json!({"organisation_id": employer.organisation_id, "permission": "read", "scope": {"records": "all"}, "purpose": "p", "expires_at": (Utc::now() + Duration::days(30)).to_rfc3339()}))
+        .await
+        .expect(201);
+    app.get(&format!("/v1/people/{}/records", p.id), &employer.token)
+        .await
+        .expect(200);
+    app.patch(
+        "/v1/completions/fire-1",
+        &p.platform.token,
+        json!({"score": 90}),
+    )
+    .await
+    .expect(200);
+    app.patch(
+        &format!("/v1/me/records/{}", p.own),
+        &p.token,
+        json!({"hidden": true}),
+    )
+    .await
+    .expect(200);
+    let credential = issue(&app, &p, json!({"record_ids": [p.own]})).await.body["jwt"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let export = app.get("/v1/me/export", &p.token).await;
+    export.expect(200);
+    let body = &export.body;
+    assert_eq!(body["profile"]["id"], p.id.as_str());
+    assert_eq!(
+        body["records"].as_array().unwrap().len(),
+        2,
+        "hidden records too"
+    );
+    let fire = body["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["external_id"] == "fire-1")
+        .unwrap();
+    assert_eq!(fire["history"][0]["change"], "corrected");
+    assert_eq!(body["grants"].as_array().unwrap().len(), 2);
+    assert!(body["access_events"].as_array().unwrap().len() >= 2);
+    assert_eq!(body["credentials"].as_array().unwrap().len(), 1);
+    assert_eq!(body["attainments"], json!([]));
+    let events_before = body["access_events"].as_array().unwrap().len();
+
+    // Without confirmation nothing happens.
+    app.delete("/v1/me", &p.token)
+        .await
+        .expect_field_error(422, "confirm");
+    app.get("/v1/me/records", &p.token).await.expect(200);
+    let erased = app.delete("/v1/me?confirm=true", &p.token).await;
+    erased.expect(204);
+
+    app.get(&format!("/v1/people/{}/records", p.id), &employer.token)
+        .await
+        .expect_problem(404);
+    let verdict = verify(&app, &credential).await;
+    assert!(
+        verdict["errors"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("revoked"),
+        "{verdict}"
+    );
+    // The audit keeps its count and organisations, without the person.
+    use diesel::prelude::*;
+    use learning_passport::db::schema::access_events;
+    let db = app.db.clone();
+    let (kept, anonymous): (i64, i64) = actix_web::rt::task::spawn_blocking(move || {
+        let mut conn = db.get().unwrap();
+        let kept = access_events::table.count().get_result(&mut *conn).unwrap();
+        let anonymous = access_events::table
+            .filter(access_events::person_id.is_null())
+            .filter(access_events::resource.eq("erased"))
+            .count()
+            .get_result(&mut *conn)
+            .unwrap();
+        (kept, anonymous)
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        kept as usize, events_before,
+        "every earlier event is kept; the refused read after erasure concerns nobody"
+    );
+    assert_eq!(kept, anonymous, "every event lost the person");
+    // Signing in again starts an empty passport.
+    let again = app.get("/v1/me", &p.token).await;
+    assert_ne!(again.body["id"], p.id.as_str());
+    assert_eq!(
+        app.get("/v1/me/records", &p.token).await.body["items"],
+        json!([])
+    );
+}
+
+on_both_backends!(
+    a_credential_verifies_online_and_offline_until_revoked,
+    expired_unknown_and_foreign_credentials_are_refused_in_plain_words,
+    keys_rotate_and_old_credentials_still_verify,
+    a_credential_holds_only_what_the_person_chose,
+    the_export_holds_everything_and_erasure_removes_it,
+);

@@ -1,0 +1,321 @@
+//! Operations: health, metrics, request ids, fallbacks, the docs page and the OpenAPI document.
+
+mod support;
+
+use serde_json::Value;
+use support::TestApp;
+
+async fn health_endpoints_answer(app: TestApp) {
+    let live = app.http.get(app.url("/health/live")).send().await.unwrap();
+    assert_eq!(live.status(), 200);
+    let ready = app.http.get(app.url("/health/ready")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let body: Value = ready.json().await.unwrap();
+    let expected = match app.backend {
+        support::Backend::Sqlite => "sqlite",
+        support::Backend::Postgres => "postgresql",
+    };
+    assert_eq!(body["database"], expected);
+}
+
+async fn every_response_carries_a_request_id(app: TestApp) {
+    let made = app.http.get(app.url("/health/live")).send().await.unwrap();
+    let id = made.headers()["x-request-id"].to_str().unwrap();
+    assert!(uuid::Uuid::parse_str(id).is_ok());
+
+    let echoed = app
+        .http
+        .get(app.url("/health/live"))
+        .header("x-request-id", "trace-abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(echoed.headers()["x-request-id"], "trace-abc-123");
+
+    let hostile = app
+        .http
+        .get(app.url("/health/live"))
+        .header("x-request-id", "evil\"value with spaces")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(hostile.headers()["x-request-id"], "evil\"value with spaces");
+
+    let problem = app
+        .http
+        .get(app.url("/v1/nothing-here"))
+        .header("x-request-id", "trace-404")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem.headers()["x-request-id"], "trace-404");
+    let body: Value = problem.json().await.unwrap();
+    assert_eq!(body["instance"], "urn:request:trace-404");
+}
+
+async fn unknown_routes_and_methods_are_problem_details(app: TestApp) {
+    let missing = app.http.get(app.url("/v1/unknown")).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+    assert_eq!(
+        missing.headers()["content-type"],
+        "application/problem+json"
+    );
+
+    let method = app
+        .http
+        .put(app.url("/v1/me/records"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(method.status(), 405);
+    assert_eq!(method.headers()["content-type"], "application/problem+json");
+    assert_eq!(method.headers()["allow"], "GET, POST");
+
+    let item = app
+        .http
+        .post(app.url("/v1/me/records/0190a000-0000-7000-8000-000000000000"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(item.status(), 405);
+    assert_eq!(item.headers()["allow"], "GET, DELETE, PATCH");
+}
+
+async fn metrics_are_exported(app: TestApp) {
+    app.http.get(app.url("/health/live")).send().await.unwrap();
+    let metrics = app.http.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(metrics.status(), 200);
+    let text = metrics.text().await.unwrap();
+    assert!(
+        text.contains(
+            "passport_http_requests_total{method=\"GET\",route=\"/health/live\",status=\"200\"}"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("passport_http_request_duration_seconds_bucket"));
+}
+
+async fn the_docs_page_is_served_from_the_binary(app: TestApp) {
+    let redirect = app.http.get(app.url("/docs")).send().await.unwrap();
+    assert_eq!(redirect.status(), 200, "redirect followed to the docs page");
+    let page = app.http.get(app.url("/docs/")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("swagger-ui"));
+    // Every asset the page loads comes from this service, not from the internet.
+    assert!(
+        !html.contains("https://"),
+        "the docs page must not load remote assets"
+    );
+    let script = app
+        .http
+        .get(app.url("/docs/swagger-ui-bundle.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(script.status(), 200);
+    let init = app
+        .http
+        .get(app.url("/docs/swagger-initializer.js"))
+        .send()
+        .await
+        .unwrap();
+    assert!(init.text().await.unwrap().contains("/openapi.json"));
+}
+
+async fn the_openapi_document_is_served(app: TestApp) {
+    let served: Value = app
+        .http
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let generated: Value =
+        serde_json::from_str(&learning_passport::openapi().to_json().unwrap()).unwrap();
+    assert_eq!(served, generated);
+    assert!(served["openapi"].as_str().unwrap().starts_with("3.1"));
+}
+
+on_both_backends!(
+    health_endpoints_answer,
+    every_response_carries_a_request_id,
+    unknown_routes_and_methods_are_problem_details,
+    metrics_are_exported,
+    the_docs_page_is_served_from_the_binary,
+    the_openapi_document_is_served,
+);
+
+/// The committed `openapi/openapi.json` is what the code generates.
+#[test]
+fn the_committed_openapi_document_matches_the_code() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json");
+    let generated = learning_passport::openapi().to_pretty_json().unwrap() + "\n";
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "openapi/openapi.json is out of date with the code.\nRegenerate it with:\n\n    cargo run -- openapi > openapi/openapi.json\n"
+    );
+}
+
+/// Every operation documents its security and at least one error answer as problem details.
+#[test]
+fn every_operation_is_documented() {
+    let doc: Value =
+        serde_json::from_str(&learning_passport::openapi().to_json().unwrap()).unwrap();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let summary = operation["summary"].as_str().unwrap_or_default();
+            assert!(
+                !summary.is_empty(),
+                "{method} {path} has no summary (doc comment)"
+            );
+            assert!(
+                operation["responses"]
+                    .as_object()
+                    .is_some_and(|r| !r.is_empty()),
+                "{method} {path} has no responses"
+            );
+        }
+    }
+}
+
+mod limits {
+    use super::support::{Backend, TestApp};
+    use std::io::{Read, Write};
+
+    #[actix_web::test]
+    async fn a_client_over_its_rate_is_answered_429_with_retry_after() {
+        let app = TestApp::start_with(Backend::Sqlite, |s| s.rate_limit_per_minute = 60)
+            .await
+            .unwrap();
+        let alice = app.person_token("alice");
+        let bob = app.person_token("bob");
+        let mut limited = None;
+        for _ in 0..40 {
+            let reply = app.get("/v1/me", &alice).await;
+            if reply.status == 429 {
+                limited = Some(reply);
+                break;
+            }
+        }
+        let limited = limited.expect("the 21st request within a burst is refused");
+        limited.expect_problem(429);
+        assert!(
+            limited
+                .header("retry-after")
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+                >= 1
+        );
+        // Another client, and the health probes, are unaffected.
+        app.get("/v1/me", &bob).await.expect(200);
+        assert_eq!(
+            app.http
+                .get(app.url("/health/live"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+    }
+
+    #[actix_web::test]
+    async fn cors_only_for_configured_origins_and_security_headers_everywhere() {
+        let app = TestApp::start_with(Backend::Sqlite, |s| {
+            s.cors_origins = vec!["https://app.example.org".into()]
+        })
+        .await
+        .unwrap();
+        let preflight = |origin: &'static str| {
+            app.http
+                .request(reqwest::Method::OPTIONS, app.url("/v1/me/records"))
+                .header("origin", origin)
+                .header("access-control-request-method", "POST")
+                .header(
+                    "access-control-request-headers",
+                    "authorization, content-type",
+                )
+                .send()
+        };
+        let allowed = preflight("https://app.example.org").await.unwrap();
+        assert_eq!(
+            allowed.headers()["access-control-allow-origin"],
+            "https://app.example.org"
+        );
+        let refused = preflight("https://evil.example.org").await.unwrap();
+        assert!(
+            refused
+                .headers()
+                .get("access-control-allow-origin")
+                .is_none()
+        );
+
+        let plain = TestApp::start(Backend::Sqlite).await.unwrap();
+        let response = plain
+            .http
+            .get(plain.url("/health/live"))
+            .header("origin", "https://app.example.org")
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response
+                .headers()
+                .get("access-control-allow-origin")
+                .is_none(),
+            "no origin is allowed by default"
+        );
+        for (name, value) in [
+            ("x-content-type-options", "nosniff"),
+            ("x-frame-options", "DENY"),
+            ("referrer-policy", "no-referrer"),
+            ("cache-control", "no-store"),
+        ] {
+            assert_eq!(response.headers()[name], value);
+        }
+        let jwks = plain
+            .http
+            .get(plain.url("/.well-known/jwks.json"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(jwks.headers()["cache-control"], "public, max-age=300");
+    }
+
+    #[actix_web::test]
+    async fn a_client_too_slow_to_send_its_request_is_cut_off() {
+        let app = TestApp::start_with(Backend::Sqlite, |s| s.client_timeout_seconds = 1)
+            .await
+            .unwrap();
+        let address = app.base_url.trim_start_matches("http://").to_owned();
+        let (closed_by_server, answer) = actix_web::rt::task::spawn_blocking(move || {
+            let mut stream = std::net::TcpStream::connect(address).unwrap();
+            // Far longer than the service's timeout: if this read timeout fires first, the
+            // service kept the connection open.
+            stream
+                .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+                .unwrap();
+            stream
+                .write_all(b"GET /health/live HTTP/1.1\r\nHost: x\r\n")
+                .unwrap();
+            let mut answer = Vec::new();
+            let closed = stream.read_to_end(&mut answer).is_ok();
+            (closed, String::from_utf8_lossy(&answer).into_owned())
+        })
+        .await
+        .unwrap();
+        assert!(
+            closed_by_server,
+            "the service kept a stalled connection open"
+        );
+        assert!(
+            answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+            "{answer}"
+        );
+    }
+}

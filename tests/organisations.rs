@@ -1,0 +1,163 @@
+//! Organisation administration through the API (scope `admin`).
+
+mod support;
+
+use serde_json::json;
+use support::TestApp;
+
+async fn an_administrator_registers_an_organisation_and_its_clients(app: TestApp) {
+    let admin = app.org("Passport Administration", "admin").await;
+    let created = app
+        .post(
+            "/v1/organisations",
+            &admin.token,
+            json!({"name": "Leeds Teaching Hospitals", "ods_code": "rr8"}),
+        )
+        .await;
+    created.expect(201);
+    assert_eq!(created.body["ods_code"], "RR8");
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        created.header("location"),
+        Some(format!("/v1/organisations/{id}").as_str())
+    );
+    snapshot!("organisation_created", created.body);
+
+    let client = app
+        .post(
+            &format!("/v1/organisations/{id}/clients"),
+            &admin.token,
+            json!({"scopes": ["shared:read"]}),
+        )
+        .await;
+    client.expect(201);
+    assert_eq!(client.header("cache-control"), Some("no-store"));
+    let client_id = client.body["client_id"].as_str().unwrap().to_owned();
+    let secret = client.body["client_secret"].as_str().unwrap().to_owned();
+
+    // The new client can get a token; the list never shows the secret.
+    let token = app
+        .http
+        .post(app.url("/v1/oauth/token"))
+        .basic_auth(&client_id, Some(&secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token.status(), 200);
+    let token: serde_json::Value = token.json().await.unwrap();
+    let token = token["access_token"].as_str().unwrap().to_owned();
+    let listed = app
+        .get(&format!("/v1/organisations/{id}/clients"), &admin.token)
+        .await;
+    listed.expect(200);
+    assert_eq!(listed.body[0]["client_id"], client_id.as_str());
+    assert!(!listed.body.to_string().contains(&secret));
+
+    // Revocation stops its tokens at once, and its secret.
+    app.get("/v1/grants", &token).await.expect(200);
+    let revoked = app
+        .delete(
+            &format!("/v1/organisations/{id}/clients/{client_id}"),
+            &admin.token,
+        )
+        .await;
+    revoked.expect(200);
+    assert!(revoked.body["revoked_at"].is_string());
+    app.get("/v1/grants", &token).await.expect_problem(401);
+    let again = app
+        .http
+        .post(app.url("/v1/oauth/token"))
+        .basic_auth(&client_id, Some(&secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 401);
+}
+
+async fn administration_needs_the_admin_scope(app: TestApp) {
+    let employer = app.org("Employer", "shared:read records:write").await;
+    let alice = app.person_token("alice");
+    let body = json!({"name": "Sneaky"});
+    app.post("/v1/organisations", &employer.token, body.clone())
+        .await
+        .expect_problem(403);
+    app.post("/v1/organisations", &alice, body.clone())
+        .await
+        .expect_problem(403);
+    let path = format!("/v1/organisations/{}/clients", employer.organisation_id);
+    app.get(&path, &employer.token).await.expect_problem(403);
+    app.post(&path, &employer.token, json!({"scopes": ["admin"]}))
+        .await
+        .expect_problem(403);
+    app.delete(&format!("{path}/{}", employer.client_id), &employer.token)
+        .await
+        .expect_problem(403);
+    app.get(&path, &alice).await.expect_problem(403);
+    let names: Vec<String> = app.get("/v1/organisations", &alice).await.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, vec!["Employer"], "nothing was created");
+}
+
+async fn bad_organisation_input_is_refused(app: TestApp) {
+    let admin = app.org("Admin", "admin").await;
+    app.post("/v1/organisations", &admin.token, json!({"name": ""}))
+        .await
+        .expect_field_error(422, "name");
+    app.post(
+        "/v1/organisations",
+        &admin.token,
+        json!({"name": "x", "ods_code": "R R8"}),
+    )
+    .await
+    .expect_field_error(422, "ods_code");
+    app.post(
+        "/v1/organisations",
+        &admin.token,
+        json!({"name": "x", "colour": "red"}),
+    )
+    .await
+    .expect_field_error(422, "colour");
+    app.post(
+        "/v1/organisations",
+        &admin.token,
+        json!({"name": "First", "ods_code": "RR8"}),
+    )
+    .await
+    .expect(201);
+    app.post(
+        "/v1/organisations",
+        &admin.token,
+        json!({"name": "Second", "ods_code": "rr8"}),
+    )
+    .await
+    .expect_problem(409);
+    let path = format!("/v1/organisations/{}/clients", admin.organisation_id);
+    app.post(&path, &admin.token, json!({"scopes": []}))
+        .await
+        .expect_field_error(422, "scopes");
+    app.post(&path, &admin.token, json!({"scopes": ["root"]}))
+        .await
+        .expect_field_error(422, "scopes[0]");
+    app.post(
+        "/v1/organisations/0190a000-0000-7000-8000-000000000000/clients",
+        &admin.token,
+        json!({"scopes": ["admin"]}),
+    )
+    .await
+    .expect_problem(404);
+    app.delete(&format!("{path}/lpc_nobody"), &admin.token)
+        .await
+        .expect_problem(404);
+}
+
+on_both_backends!(
+    an_administrator_registers_an_organisation_and_its_clients,
+    administration_needs_the_admin_scope,
+    bad_organisation_input_is_refused,
+);

@@ -1,0 +1,493 @@
+//! The organisation's view: exactly what a live grant covers, decided on every request, and
+//! every attempt written to the owner's access log.
+
+mod support;
+
+use chrono::{Duration, Utc};
+use diesel::prelude::*;
+use learning_passport::db::schema::{grants, records};
+use learning_passport::db::types::{Id, Timestamp};
+use serde_json::{Value, json};
+use support::{OrgClient, TestApp};
+
+fn in_days(days: i64) -> String {
+    (Utc::now() + Duration::days(days)).to_rfc3339()
+}
+
+/// Alice with three records: statutory training, a course and a hidden CPD entry.
+struct Passport {
+    token: String,
+    id: String,
+    statutory: String,
+    course: String,
+    hidden: String,
+}
+
+async fn passport(app: &TestApp) -> Passport {
+    let token = app.person_token("alice");
+    let id = app.get("/v1/me", &token).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let add = |body: Value| app.post("/v1/me/records", &token, body);
+    let statutory = add(json!({"kind": "statutory_mandatory", "title": "Fire safety", "activity_code": "CSTF-FIRE"})).await.body["id"].as_str().unwrap().to_owned();
+    let course = add(json!({"kind": "course", "title": "Tropical medicine"}))
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let hidden = add(json!({"kind": "cpd", "title": "Private reflection"}))
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.patch(
+        &format!("/v1/me/records/{hidden}"),
+        &token,
+        json!({"hidden": true}),
+    )
+    .await
+    .expect(200);
+    Passport {
+        token,
+        id,
+        statutory,
+        course,
+        hidden,
+    }
+}
+
+async fn grant(
+    app: &TestApp,
+    person: &Passport,
+    org: &OrgClient,
+    permission: &str,
+    records: Value,
+) -> String {
+    let reply = app
+        .post(
+            "/v1/me/grants",
+            &person.token,
+            json!({"organisation_id": org.organisation_id, "permission": permission, "scope": {"records": records, "attainments": true}, "purpose": "checks", "expires_at": in_days(30)}),
+        )
+        .await;
+    reply.expect(201);
+    reply.body["id"].as_str().unwrap().to_owned()
+}
+
+fn titles(reply: &support::Reply) -> Vec<String> {
+    reply.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["title"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn events(app: &TestApp, person: &Passport) -> Vec<Value> {
+    app.get("/v1/me/access-events?limit=200", &person.token)
+        .await
+        .body["items"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// The organisation endpoints that touch a person's data.
+fn endpoints(person: &Passport) -> Vec<String> {
+    vec![
+        format!("/v1/people/{}/records", person.id),
+        format!("/v1/people/{}/records/{}", person.id, person.statutory),
+        format!("/v1/people/{}/attainments", person.id),
+    ]
+}
+
+async fn a_live_read_grant_shows_exactly_its_scope(app: TestApp) {
+    let alice = passport(&app).await;
+    let employer = app.org("Employer", "shared:read").await;
+    grant(
+        &app,
+        &alice,
+        &employer,
+        "read",
+        json!({"kinds": ["statutory_mandatory"]}),
+    )
+    .await;
+
+    let shared = app
+        .get(&format!("/v1/people/{}/records", alice.id), &employer.token)
+        .await;
+    shared.expect(200);
+    assert_eq!(titles(&shared), vec!["Fire safety"]);
+    app.get(
+        &format!("/v1/people/{}/records/{}", alice.id, alice.statutory),
+        &employer.token,
+    )
+    .await
+    .expect(200);
+    app.get(
+        &format!("/v1/people/{}/records/{}", alice.id, alice.course),
+        &employer.token,
+    )
+    .await
+    .expect_problem(404);
+    let attainments = app
+        .get(
+            &format!("/v1/people/{}/attainments", alice.id),
+            &employer.token,
+        )
+        .await;
+    attainments.expect(200);
+    assert_eq!(attainments.body["items"], json!([]));
+
+    // The employer's list of grants names the person.
+    let received = app.get("/v1/grants", &employer.token).await;
+    received.expect(200);
+    assert_eq!(received.body["items"][0]["person_id"], alice.id.as_str());
+    assert_eq!(
+        received.body["items"][0]["person_display_name"],
+        "Person alice"
+    );
+    snapshot!("received_grants", received.body);
+}
+
+async fn scopes_by_activity_and_by_id_combine_and_hidden_records_never_show(app: TestApp) {
+    let alice = passport(&app).await;
+    let employer = app.org("Employer", "shared:read").await;
+    grant(
+        &app,
+        &alice,
+        &employer,
+        "read",
+        json!({"activity_codes": ["CSTF-FIRE"], "record_ids": [alice.course, alice.hidden]}),
+    )
+    .await;
+    let shared = app
+        .get(&format!("/v1/people/{}/records", alice.id), &employer.token)
+        .await;
+    assert_eq!(titles(&shared), vec!["Tropical medicine", "Fire safety"]);
+    app.get(
+        &format!("/v1/people/{}/records/{}", alice.id, alice.hidden),
+        &employer.token,
+    )
+    .await
+    .expect_problem(404);
+
+    // "all" covers every record but the hidden one.
+    let other = app.org("Other employer", "shared:read").await;
+    grant(&app, &alice, &other, "read", json!("all")).await;
+    let all = app
+        .get(&format!("/v1/people/{}/records", alice.id), &other.token)
+        .await;
+    assert_eq!(titles(&all), vec!["Tropical medicine", "Fire safety"]);
+    // Filters and pagination work as on the owner's list.
+    let filtered = app
+        .get(
+            &format!("/v1/people/{}/records?kind=course", alice.id),
+            &other.token,
+        )
+        .await;
+    assert_eq!(titles(&filtered), vec!["Tropical medicine"]);
+    let page = app
+        .get(
+            &format!("/v1/people/{}/records?limit=1", alice.id),
+            &other.token,
+        )
+        .await;
+    assert_eq!(titles(&page), vec!["Tropical medicine"]);
+    let next = app
+        .get(
+            &format!(
+                "/v1/people/{}/records?limit=1&cursor={}",
+                alice.id,
+                page.body["next_cursor"].as_str().unwrap()
+            ),
+            &other.token,
+        )
+        .await;
+    assert_eq!(titles(&next), vec!["Fire safety"]);
+
+    // Unhiding shows it at once.
+    app.patch(
+        &format!("/v1/me/records/{}", alice.hidden),
+        &alice.token,
+        json!({"hidden": false}),
+    )
+    .await
+    .expect(200);
+    let now = app
+        .get(&format!("/v1/people/{}/records", alice.id), &other.token)
+        .await;
+    assert_eq!(titles(&now).len(), 3);
+}
+
+async fn every_caller_without_a_live_read_grant_is_refused_and_logged(app: TestApp) {
+    let alice = passport(&app).await;
+    let no_grant = app.org("No grant", "shared:read").await;
+    let expired = app.org("Expired", "shared:read").await;
+    let revoked = app.org("Revoked", "shared:read").await;
+    let writer = app.org("Writer", "shared:read records:write").await;
+    let unscoped = app.org("Unscoped", "records:write").await;
+    let dropped = app.org("Dropped client", "shared:read").await;
+
+    let expired_grant = grant(&app, &alice, &expired, "read", json!("all")).await;
+    let past = Timestamp::from(Utc::now() - Duration::days(1));
+    let db = app.db.clone();
+    actix_web::rt::task::spawn_blocking(move || {
+        diesel::update(grants::table.find(Id(expired_grant.parse().unwrap())))
+            .set(grants::expires_at.eq(past))
+            .execute(&mut *db.get().unwrap())
+            .unwrap();
+    })
+    .await
+    .unwrap();
+    let revoked_grant = grant(&app, &alice, &revoked, "read", json!("all")).await;
+    app.delete(&format!("/v1/me/grants/{revoked_grant}"), &alice.token)
+        .await
+        .expect(200);
+    grant(&app, &alice, &writer, "write", json!("all")).await;
+    grant(&app, &alice, &unscoped, "read", json!("all")).await;
+    grant(&app, &alice, &dropped, "read", json!("all")).await;
+    {
+        let db = app.db.clone();
+        let client_id = dropped.client_id.clone();
+        actix_web::rt::task::spawn_blocking(move || {
+            learning_passport::organisations::revoke_client(
+                &mut db.get().unwrap(),
+                None,
+                &client_id,
+            )
+            .unwrap()
+        })
+        .await
+        .unwrap();
+    }
+    // Another organisation's grant does not help.
+    let bystander = app.org("Bystander", "shared:read").await;
+    grant(&app, &alice, &bystander, "read", json!("all")).await;
+
+    let before = events(&app, &alice).await.len();
+    let mut attempts = 0;
+    for path in endpoints(&alice) {
+        for (org, status) in [
+            (&no_grant, 404),
+            (&expired, 404),
+            (&revoked, 404),
+            (&writer, 404),
+            (&unscoped, 403),
+            (&dropped, 401),
+        ] {
+            let reply = app.get(&path, &org.token).await;
+            assert_eq!(
+                reply.status.as_u16(),
+                status,
+                "{} on {path}: {:#}",
+                org.client_id,
+                reply.body
+            );
+            reply.expect_problem(status);
+            attempts += 1;
+        }
+    }
+    let log = events(&app, &alice).await;
+    assert_eq!(
+        log.len() - before,
+        attempts,
+        "each refused attempt is logged"
+    );
+    assert!(
+        log[..attempts]
+            .iter()
+            .all(|e| e["allowed"] == false && e["reason"].is_string())
+    );
+    assert!(
+        log.iter()
+            .all(|e| e["organisation_id"] != bystander.organisation_id.as_str())
+    );
+}
+
+async fn a_person_who_does_not_exist_looks_like_one_who_shares_nothing(app: TestApp) {
+    let alice = passport(&app).await;
+    let employer = app.org("Employer", "shared:read").await;
+    let unknown = app
+        .get(
+            "/v1/people/0190a000-0000-7000-8000-000000000000/records",
+            &employer.token,
+        )
+        .await;
+    let unshared = app
+        .get(&format!("/v1/people/{}/records", alice.id), &employer.token)
+        .await;
+    assert_eq!(unknown.status, unshared.status);
+    let strip = |v: &Value| {
+        let mut v = v.clone();
+        v.as_object_mut().unwrap().remove("instance");
+        v
+    };
+    assert_eq!(strip(&unknown.body), strip(&unshared.body));
+    app.get("/v1/people/not-a-uuid/records", &employer.token)
+        .await
+        .expect_problem(404);
+}
+
+async fn revocation_takes_effect_on_the_next_request(app: TestApp) {
+    let alice = passport(&app).await;
+    let employer = app.org("Employer", "shared:read").await;
+    let id = grant(&app, &alice, &employer, "read", json!("all")).await;
+    let path = format!("/v1/people/{}/records", alice.id);
+    app.get(&path, &employer.token).await.expect(200);
+    app.delete(&format!("/v1/me/grants/{id}"), &alice.token)
+        .await
+        .expect(200);
+    app.get(&path, &employer.token).await.expect_problem(404);
+    assert_eq!(
+        app.get("/v1/grants", &employer.token).await.body["items"],
+        json!([])
+    );
+
+    let log = events(&app, &alice).await;
+    assert_eq!(log[0]["allowed"], false);
+    assert_eq!(log[1]["allowed"], true);
+    assert_eq!(log[1]["grant_id"], id.as_str());
+    snapshot!("access_event", log[1]);
+}
+
+async fn revocation_holds_across_instances(mut app: TestApp) {
+    let alice = passport(&app).await;
+    let employer = app.org("Employer", "shared:read").await;
+    let id = grant(&app, &alice, &employer, "read", json!("all")).await;
+    let other = app.another_instance().await;
+    let read = |base: String| {
+        let http = app.http.clone();
+        let token = employer.token.clone();
+        let path = format!("{base}/v1/people/{}/records", alice.id);
+        async move {
+            http.get(path)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(read(other.clone()).await, 200);
+    // Revoked through one instance, refused by the other on its very next request.
+    app.delete(&format!("/v1/me/grants/{id}"), &alice.token)
+        .await
+        .expect(200);
+    assert_eq!(read(other.clone()).await, 404);
+    assert_eq!(read(app.base_url.clone()).await, 404);
+}
+
+async fn n_reads_make_n_access_events(app: TestApp) {
+    let alice = passport(&app).await;
+    let employer = app.org("Employer", "shared:read").await;
+    grant(&app, &alice, &employer, "read", json!("all")).await;
+    let reads = 7;
+    for i in 0..reads {
+        let path = if i % 2 == 0 {
+            format!("/v1/people/{}/records", alice.id)
+        } else {
+            format!("/v1/people/{}/records/{}", alice.id, alice.course)
+        };
+        app.get(&path, &employer.token).await.expect(200);
+    }
+    let log = events(&app, &alice).await;
+    assert_eq!(log.len(), reads);
+    assert!(log.iter().all(|e| e["allowed"] == true
+        && e["organisation_name"] == "Employer"
+        && e["client_id"] == employer.client_id.as_str()));
+    let by_org = app
+        .get(
+            &format!(
+                "/v1/me/access-events?organisation_id={}",
+                employer.organisation_id
+            ),
+            &alice.token,
+        )
+        .await;
+    assert_eq!(by_org.body["items"].as_array().unwrap().len(), reads);
+    let later = app
+        .get(
+            &format!(
+                "/v1/me/access-events?from={}",
+                in_days(1).replace('+', "%2B")
+            ),
+            &alice.token,
+        )
+        .await;
+    assert_eq!(later.body["items"], json!([]));
+}
+
+async fn voided_records_leave_every_organisations_view(app: TestApp) {
+    let alice = passport(&app).await;
+    let employer = app.org("Employer", "shared:read").await;
+    grant(&app, &alice, &employer, "read", json!("all")).await;
+    let db = app.db.clone();
+    let course = alice.course.clone();
+    actix_web::rt::task::spawn_blocking(move || {
+        diesel::update(records::table.find(Id(course.parse().unwrap())))
+            .set(records::voided_at.eq(Some(Timestamp::now())))
+            .execute(&mut *db.get().unwrap())
+            .unwrap();
+    })
+    .await
+    .unwrap();
+    let shared = app
+        .get(&format!("/v1/people/{}/records", alice.id), &employer.token)
+        .await;
+    assert_eq!(titles(&shared), vec!["Fire safety"]);
+    app.get(
+        &format!("/v1/people/{}/records/{}", alice.id, alice.course),
+        &employer.token,
+    )
+    .await
+    .expect_problem(404);
+}
+
+async fn the_organisations_grant_list_needs_a_scope_and_shows_only_its_own(app: TestApp) {
+    let alice = passport(&app).await;
+    let employer = app.org("Employer", "shared:read").await;
+    let platform = app.org("Platform", "records:write").await;
+    let admin = app.org("Admin", "admin").await;
+    grant(&app, &alice, &employer, "read", json!("all")).await;
+    grant(&app, &alice, &platform, "write", json!("all")).await;
+    assert_eq!(
+        app.get("/v1/grants", &employer.token).await.body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let platform_view = app
+        .get("/v1/grants?permission=write", &platform.token)
+        .await;
+    assert_eq!(platform_view.body["items"][0]["permission"], "write");
+    assert_eq!(
+        app.get("/v1/grants?permission=read", &platform.token)
+            .await
+            .body["items"],
+        json!([])
+    );
+    app.get("/v1/grants", &admin.token)
+        .await
+        .expect_problem(403);
+    app.get("/v1/grants", &alice.token)
+        .await
+        .expect_problem(403);
+}
+
+on_both_backends!(
+    a_live_read_grant_shows_exactly_its_scope,
+    scopes_by_activity_and_by_id_combine_and_hidden_records_never_show,
+    every_caller_without_a_live_read_grant_is_refused_and_logged,
+    a_person_who_does_not_exist_looks_like_one_who_shares_nothing,
+    revocation_takes_effect_on_the_next_request,
+    revocation_holds_across_instances,
+    n_reads_make_n_access_events,
+    voided_records_leave_every_organisations_view,
+    the_organisations_grant_list_needs_a_scope_and_shows_only_its_own,
+);

@@ -282,6 +282,7 @@ async fn run(backend: &'static str, options: &Options) -> (Vec<Measure>, f64) {
         client_timeout_seconds: 10,
         cors_origins: vec![],
         log_format: LogFormat::Text,
+        webhooks: Default::default(),
     };
     let state = AppState::start(settings.clone()).unwrap();
     let db = state.db.clone();

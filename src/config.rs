@@ -127,6 +127,103 @@ pub struct Settings {
     /// Log format.
     #[arg(long, env = "PASSPORT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
+
+    #[command(flatten)]
+    pub webhooks: WebhookSettings,
+}
+
+/// How webhooks are delivered.
+#[derive(Debug, Clone, Args)]
+pub struct WebhookSettings {
+    /// Deliver webhooks from this instance (several instances share the work safely).
+    #[arg(long = "webhook-worker", env = "PASSPORT_WEBHOOK_WORKER", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub worker: bool,
+
+    /// Allow webhook URLs on loopback, private and link-local addresses, and plain http to
+    /// loopback: for local development and tests only.
+    #[arg(long = "webhook-allow-private", env = "PASSPORT_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub allow_private: bool,
+
+    /// For how long a failing delivery is retried before it is given up, in hours.
+    #[arg(
+        long = "webhook-retry-hours",
+        env = "PASSPORT_WEBHOOK_RETRY_HOURS",
+        default_value_t = 72,
+        global = true
+    )]
+    pub retry_hours: u64,
+
+    /// The first retry's delay in milliseconds; each further retry waits twice as long (at most
+    /// an hour), with random jitter.
+    #[arg(
+        long = "webhook-retry-base-ms",
+        env = "PASSPORT_WEBHOOK_RETRY_BASE_MS",
+        default_value_t = 5000,
+        global = true
+    )]
+    pub retry_base_ms: u64,
+
+    /// Time allowed for one delivery attempt (the connection itself gets at most 3 s), in seconds.
+    #[arg(
+        long = "webhook-timeout-seconds",
+        env = "PASSPORT_WEBHOOK_TIMEOUT_SECONDS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub timeout_seconds: u64,
+
+    /// How often the worker looks for due deliveries, in milliseconds.
+    #[arg(
+        long = "webhook-poll-ms",
+        env = "PASSPORT_WEBHOOK_POLL_MS",
+        default_value_t = 500,
+        global = true
+    )]
+    pub poll_ms: u64,
+
+    /// How often grants are checked for `grant.expiring` and `grant.expired`, in seconds.
+    #[arg(
+        long = "webhook-sweep-seconds",
+        env = "PASSPORT_WEBHOOK_SWEEP_SECONDS",
+        default_value_t = 60,
+        global = true
+    )]
+    pub sweep_seconds: u64,
+
+    /// Days before a grant's expiry at which `grant.expiring` is sent.
+    #[arg(
+        long = "grant-expiring-days",
+        env = "PASSPORT_GRANT_EXPIRING_DAYS",
+        default_value_t = 14,
+        global = true
+    )]
+    pub expiring_days: i64,
+
+    /// For how long a rotated-out signing secret keeps signing alongside the new one, in hours.
+    #[arg(
+        long = "webhook-secret-grace-hours",
+        env = "PASSPORT_WEBHOOK_SECRET_GRACE_HOURS",
+        default_value_t = 24,
+        global = true
+    )]
+    pub secret_grace_hours: u64,
+}
+
+impl Default for WebhookSettings {
+    /// The same values as the command line's defaults.
+    fn default() -> Self {
+        WebhookSettings {
+            worker: true,
+            allow_private: false,
+            retry_hours: 72,
+            retry_base_ms: 5000,
+            timeout_seconds: 10,
+            poll_ms: 500,
+            sweep_seconds: 60,
+            expiring_days: 14,
+            secret_grace_hours: 24,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

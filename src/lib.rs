@@ -22,6 +22,7 @@ pub mod organisations;
 pub mod people;
 pub mod records;
 pub mod sharing;
+pub mod webhooks;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -162,6 +163,14 @@ pub fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(credentials::handlers::did_document)
         .service(people::handlers::export)
         .service(people::handlers::erase)
+        .service(webhooks::handlers::list)
+        .service(webhooks::handlers::create)
+        .service(webhooks::handlers::get_one)
+        .service(webhooks::handlers::update)
+        .service(webhooks::handlers::remove)
+        .service(webhooks::handlers::rotate)
+        .service(webhooks::handlers::deliveries)
+        .service(webhooks::handlers::resend)
         .service(http::health::live)
         .service(http::health::ready)
         .service(http::metrics::export);
@@ -186,6 +195,7 @@ pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<Server>
     let limit = web::Data::new(BodyLimit(state.settings.max_body_bytes));
     let batch_limit = web::Data::new(BatchLimit(state.settings.max_batch_bytes));
     let state = web::Data::new(state);
+    webhooks::worker::spawn(state.clone());
     let doc = openapi();
     let routes = web::Data::new(RouteTable::from_openapi(&doc));
     let metrics = web::Data::new(Metrics::new());

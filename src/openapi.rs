@@ -17,7 +17,7 @@ an opaque `cursor`. Single resources carry an `ETag`; send it back as `If-Match`
         license(name = "MIT"),
     ),
     modifiers(&SecuritySchemes),
-    components(schemas(crate::completions::CompletionInput)),
+    components(schemas(crate::completions::CompletionInput, crate::webhooks::WebhookEvent)),
     tags(
         (name = "me", description = "The calling person's profile"),
         (name = "records", description = "A person's own training records"),
@@ -30,6 +30,7 @@ an opaque `cursor`. Single resources carry an `ETag`; send it back as `If-Match`
         (name = "attainments", description = "A person's evidenced attainment of outcomes, and its verification"),
         (name = "compliance", description = "Employers' requirement profiles and compliance checks of shared passports"),
         (name = "credentials", description = "Verifiable credentials of a passport, their verification and revocation status"),
+        (name = "webhooks", description = "Organisations' subscriptions to events, signed as the Standard Webhooks specification describes, and their deliveries"),
         (name = "auth", description = "Tokens and keys"),
         (name = "operations", description = "Health, metrics"),
     )

@@ -139,6 +139,12 @@ pub fn verify(
                 attainments::updated_at.eq(row.updated_at),
             ))
             .execute(conn)?;
+        crate::webhooks::events::attainment_verified(
+            conn,
+            row.person_id,
+            row.id,
+            verifier.organisation_id,
+        )?;
         Ok(Ok(view(conn, row)?))
     })?
 }

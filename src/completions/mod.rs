@@ -19,6 +19,7 @@ use crate::db::types::{Id, Json, Timestamp};
 use crate::error::Error;
 use crate::records::model::RecordContent;
 use crate::records::store::RecordRow;
+use crate::webhooks::{EventType, events};
 
 /// The pushing organisation.
 #[derive(Debug, Clone)]
@@ -119,6 +120,11 @@ pub(crate) fn change(
     .execute(conn)?;
     if updated == 0 {
         return Ok(false);
+    }
+    // Voided: those who could read it hear; changed: those who can read it now.
+    match void_reason {
+        Some(_) => events::record(conn, EventType::RecordVoided, row, Some(by))?,
+        None => events::record(conn, EventType::RecordUpdated, &next, Some(by))?,
     }
     diesel::insert_into(record_history::table)
         .values(&HistoryRow {

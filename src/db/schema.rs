@@ -95,6 +95,7 @@ diesel::table! {
         created_at -> UtcTimestamp,
         expires_at -> UtcTimestamp,
         revoked_at -> Nullable<UtcTimestamp>,
+        expiry_notice -> Text,
     }
 }
 
@@ -233,6 +234,66 @@ diesel::table! {
 diesel::joinable!(attainment_verifications -> attainments (attainment_id));
 diesel::joinable!(attainment_verifications -> organisations (organisation_id));
 diesel::joinable!(record_history -> records (record_id));
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql::{Jsonb, Uuid, UtcTimestamp};
+
+    webhooks (id) {
+        id -> Uuid,
+        organisation_id -> Uuid,
+        url -> Text,
+        description -> Text,
+        event_types -> Jsonb,
+        status -> Text,
+        failing_since -> Nullable<UtcTimestamp>,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_expires_at -> Nullable<UtcTimestamp>,
+        version -> Integer,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql::{Jsonb, Uuid, UtcTimestamp};
+
+    webhook_deliveries (id) {
+        id -> Uuid,
+        webhook_id -> Uuid,
+        event_type -> Text,
+        payload -> Jsonb,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> UtcTimestamp,
+        retry_from -> UtcTimestamp,
+        locked_until -> Nullable<UtcTimestamp>,
+        lock_token -> Nullable<Uuid>,
+        created_at -> UtcTimestamp,
+        delivered_at -> Nullable<UtcTimestamp>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql::{Uuid, UtcTimestamp};
+
+    webhook_attempts (id) {
+        id -> Uuid,
+        delivery_id -> Uuid,
+        attempted_at -> UtcTimestamp,
+        duration_ms -> Integer,
+        status_code -> Nullable<Integer>,
+        error -> Nullable<Text>,
+        response_excerpt -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(webhooks -> organisations (organisation_id));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
+
 diesel::joinable!(grants -> people (person_id));
 diesel::joinable!(grants -> organisations (organisation_id));
 diesel::joinable!(access_events -> organisations (organisation_id));
@@ -250,4 +311,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     attainment_verifications,
     requirement_profiles,
     credentials,
+    webhooks,
+    webhook_deliveries,
+    webhook_attempts,
 );

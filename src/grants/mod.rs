@@ -15,6 +15,7 @@ use crate::db::schema::{grants, organisations, people, records};
 use crate::db::types::{Id, Json, Timestamp};
 use crate::error::{Error, FieldError};
 use crate::http::pagination::{List, Page};
+use crate::webhooks::{EventType, events};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = grants)]
@@ -143,9 +144,12 @@ pub fn create(
         expires_at: Timestamp::from(input.expires_at),
         revoked_at: None,
     };
-    diesel::insert_into(grants::table)
-        .values(&row)
-        .execute(conn)?;
+    crate::db::transaction(conn, |conn| {
+        diesel::insert_into(grants::table)
+            .values(&row)
+            .execute(conn)?;
+        events::grant(conn, EventType::GrantCreated, &row)
+    })?;
     Ok(row.view(organisation.unwrap_or_default()))
 }
 
@@ -206,12 +210,21 @@ pub fn get(conn: &mut DbConnection, person_id: Id, id: Id) -> Result<Grant, Erro
 pub fn revoke(conn: &mut DbConnection, person_id: Id, id: Id) -> Result<Grant, Error> {
     crate::db::transaction(conn, |conn| {
         get(conn, person_id, id)?;
-        diesel::update(grants::table.find(id).filter(grants::revoked_at.is_null()))
+        let revoked = diesel::update(grants::table.find(id).filter(grants::revoked_at.is_null()))
             .set((
                 grants::revoked_at.eq(Timestamp::now()),
                 grants::version.eq(grants::version + 1),
+                // A revoked grant is owed no expiry notice.
+                grants::expiry_notice.eq("closed"),
             ))
             .execute(conn)?;
+        if revoked == 1 {
+            let row: GrantRow = grants::table
+                .find(id)
+                .select(GrantRow::as_select())
+                .first(conn)?;
+            events::grant(conn, EventType::GrantRevoked, &row)?;
+        }
         get(conn, person_id, id)
     })
 }

@@ -122,6 +122,7 @@ pub fn export(conn: &mut DbConnection, person_id: Id) -> Result<Export, Error> {
 pub fn erase(conn: &mut DbConnection, person_id: Id) -> Result<(), Error> {
     transaction(conn, |conn| {
         credentials::revoke_all(conn, person_id)?;
+        crate::webhooks::events::person_erased(conn, person_id)?;
         diesel::update(access_events::table.filter(access_events::person_id.eq(person_id)))
             .set((
                 access_events::resource.eq("erased"),

@@ -491,6 +491,12 @@ pub fn update(
                 records::updated_at.eq(row.updated_at),
             ))
             .execute(conn)?;
+        crate::webhooks::events::record(
+            conn,
+            crate::webhooks::EventType::RecordUpdated,
+            &row,
+            None,
+        )?;
         Ok((row, issuer))
     })
 }

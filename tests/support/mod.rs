@@ -9,6 +9,8 @@
 
 #![allow(dead_code)]
 
+pub mod receiver;
+
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,7 +19,7 @@ use diesel::prelude::*;
 use learning_passport::auth::Scopes;
 use learning_passport::auth::keys::Keys;
 use learning_passport::auth::tokens::TokenService;
-use learning_passport::config::{LogFormat, Settings};
+use learning_passport::config::{LogFormat, Settings, WebhookSettings};
 use learning_passport::db::Database;
 use learning_passport::{AppState, organisations};
 use serde_json::Value;
@@ -227,6 +229,14 @@ pub fn test_settings(data_dir: PathBuf, database_url: String) -> Settings {
         client_timeout_seconds: 10,
         cors_origins: vec![],
         log_format: LogFormat::Text,
+        // Receivers in tests listen on loopback, and a failed delivery is retried within moments.
+        webhooks: WebhookSettings {
+            allow_private: true,
+            retry_base_ms: 200,
+            poll_ms: 100,
+            sweep_seconds: 1,
+            ..Default::default()
+        },
     }
 }
 
@@ -304,6 +314,26 @@ impl TestApp {
         let port = listener.local_addr().unwrap().port();
         self.others.push(RunningServer::start(state, listener));
         format!("http://127.0.0.1:{port}")
+    }
+
+    /// Stops the service at once (as a crash would, between any two requests) and starts it
+    /// again on the same database and keys, with adjusted settings, on a new port.
+    pub async fn restart_with(&mut self, adjust: impl FnOnce(&mut Settings)) {
+        if let Some(mut server) = self.server.take() {
+            actix_web::rt::task::spawn_blocking(move || server.stop())
+                .await
+                .unwrap();
+        }
+        adjust(&mut self.settings);
+        let settings = self.settings.clone();
+        let state = actix_web::rt::task::spawn_blocking(move || AppState::start(settings))
+            .await
+            .unwrap()
+            .unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        self.server = Some(RunningServer::start(state, listener));
+        self.base_url = format!("http://127.0.0.1:{port}");
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -532,7 +562,11 @@ pub fn redact(value: &Value) -> Value {
             {
                 Value::String("[id]".into())
             }
-            Value::String(_) if key.is_some_and(|k| k.ends_with("_at") || k == "next_cursor") => {
+            Value::String(_)
+                if key.is_some_and(|k| {
+                    k.ends_with("_at") || k == "timestamp" || k == "next_cursor"
+                }) =>
+            {
                 Value::String("[redacted]".into())
             }
             other => other.clone(),

@@ -1,0 +1,159 @@
+//! A subscription's deliveries log, and re-sending by hand.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+
+use super::model::*;
+use super::subscriptions;
+use crate::db::DbConnection;
+use crate::db::schema::{webhook_attempts, webhook_deliveries};
+use crate::db::types::{Id, Json, Timestamp};
+use crate::error::Error;
+use crate::http::pagination::{List, Page};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = webhook_deliveries)]
+struct DeliveryRow {
+    id: Id,
+    payload: Json,
+    status: String,
+    next_attempt_at: Timestamp,
+    created_at: Timestamp,
+    delivered_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Queryable)]
+struct AttemptRow {
+    delivery_id: Id,
+    attempted_at: Timestamp,
+    duration_ms: i32,
+    status_code: Option<i32>,
+    error: Option<String>,
+    response_excerpt: Option<String>,
+}
+
+fn view(row: DeliveryRow, attempts: Vec<DeliveryAttempt>) -> Result<Delivery, Error> {
+    let payload: WebhookEvent = row
+        .payload
+        .parse()
+        .map_err(|e| Error::Internal(format!("stored webhook event unreadable: {e}")))?;
+    let status = DeliveryStatus::parse(&row.status);
+    Ok(Delivery {
+        id: row.id.0,
+        event_type: payload.event_type,
+        status,
+        created_at: row.created_at.0,
+        next_attempt_at: (status == DeliveryStatus::Pending).then_some(row.next_attempt_at.0),
+        delivered_at: row.delivered_at.map(|t| t.0),
+        payload,
+        attempts,
+    })
+}
+
+/// The attempts of some deliveries, oldest first: one query.
+fn attempts_of(
+    conn: &mut DbConnection,
+    ids: &[Id],
+) -> Result<HashMap<Id, Vec<DeliveryAttempt>>, Error> {
+    let rows: Vec<AttemptRow> = webhook_attempts::table
+        .filter(webhook_attempts::delivery_id.eq_any(ids))
+        .order(webhook_attempts::id.asc())
+        .select((
+            webhook_attempts::delivery_id,
+            webhook_attempts::attempted_at,
+            webhook_attempts::duration_ms,
+            webhook_attempts::status_code,
+            webhook_attempts::error,
+            webhook_attempts::response_excerpt,
+        ))
+        .load(conn)?;
+    let mut by_delivery: HashMap<Id, Vec<DeliveryAttempt>> = HashMap::new();
+    for row in rows {
+        by_delivery
+            .entry(row.delivery_id)
+            .or_default()
+            .push(DeliveryAttempt {
+                attempted_at: row.attempted_at.0,
+                duration_ms: row.duration_ms,
+                status_code: row.status_code,
+                error: row.error,
+                response_excerpt: row.response_excerpt,
+            });
+    }
+    Ok(by_delivery)
+}
+
+/// A subscription's deliveries, newest first, each with its attempts.
+pub fn list(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    webhook_id: Id,
+    filter: &DeliveryFilter,
+    page: Page,
+) -> Result<List<Delivery>, Error> {
+    subscriptions::row(conn, organisation_id, webhook_id)?;
+    let mut query = webhook_deliveries::table
+        .filter(webhook_deliveries::webhook_id.eq(webhook_id))
+        .select(DeliveryRow::as_select())
+        .order(webhook_deliveries::id.desc())
+        .limit(page.limit + 1)
+        .into_boxed();
+    if let Some(status) = filter.status {
+        query = query.filter(webhook_deliveries::status.eq(status.as_str()));
+    }
+    if let Some(after) = page.after {
+        query = query.filter(webhook_deliveries::id.lt(after));
+    }
+    let rows: Vec<DeliveryRow> = query.load(conn)?;
+    let page_of = List::from_rows(rows, page, |row| row.id);
+    let ids: Vec<Id> = page_of.items.iter().map(|row| row.id).collect();
+    let mut attempts = attempts_of(conn, &ids)?;
+    let items = page_of
+        .items
+        .into_iter()
+        .map(|row| {
+            let tried = attempts.remove(&row.id).unwrap_or_default();
+            view(row, tried)
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    Ok(List {
+        items,
+        next_cursor: page_of.next_cursor,
+    })
+}
+
+/// Queues a delivery again, now, with a fresh retry period; its `webhook-id` stays the same.
+pub fn resend(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    webhook_id: Id,
+    delivery_id: Id,
+) -> Result<Delivery, Error> {
+    crate::db::transaction(conn, |conn| {
+        subscriptions::row(conn, organisation_id, webhook_id)?;
+        let now = Timestamp::now();
+        let updated = diesel::update(
+            webhook_deliveries::table
+                .find(delivery_id)
+                .filter(webhook_deliveries::webhook_id.eq(webhook_id)),
+        )
+        .set((
+            webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()),
+            webhook_deliveries::next_attempt_at.eq(now),
+            webhook_deliveries::retry_from.eq(now),
+        ))
+        .execute(conn)?;
+        if updated == 0 {
+            return Err(Error::NotFound(
+                "no such delivery of this subscription".into(),
+            ));
+        }
+        let row: DeliveryRow = webhook_deliveries::table
+            .find(delivery_id)
+            .select(DeliveryRow::as_select())
+            .first(conn)?;
+        let mut attempts = attempts_of(conn, &[delivery_id])?;
+        view(row, attempts.remove(&delivery_id).unwrap_or_default())
+    })
+}

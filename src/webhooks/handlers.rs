@@ -1,0 +1,245 @@
+//! `/v1/webhooks`: an organisation's subscriptions and their deliveries.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, delete, get, patch, post, web};
+
+use super::model::*;
+use crate::AppState;
+use crate::auth::OrgCaller;
+use crate::error::{Error, Problem};
+use crate::http::body::{Body, Query};
+use crate::http::pagination::{List, PageRequest};
+
+/// The caller's organisation's webhook subscriptions, newest first.
+#[utoipa::path(
+    tag = "webhooks",
+    security(("client_credentials" = [])),
+    params(PageRequest),
+    responses(
+        (status = 200, description = "A page of subscriptions", body = List<Webhook>),
+        (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an organisation's client", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/webhooks")]
+pub async fn list(
+    org: OrgCaller,
+    page: Query<PageRequest>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
+    let page = page.0.parse()?;
+    let subscriptions = state
+        .db
+        .run(move |conn| super::subscriptions::list(conn, org.organisation_id, page))
+        .await?;
+    Ok(HttpResponse::Ok().json(subscriptions))
+}
+
+/// Subscribe to events. The URL must be https on a public address. The answer holds the
+/// signing secret, shown only this once: each request is signed as the Standard Webhooks
+/// specification describes (`webhook-id`, `webhook-timestamp`, `webhook-signature`).
+#[utoipa::path(
+    tag = "webhooks",
+    security(("client_credentials" = [])),
+    request_body = WebhookInput,
+    responses(
+        (status = 201, description = "The subscription, with its secret", body = CreatedWebhook, headers(("Location" = String))),
+        (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an organisation's client", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The organisation has the most subscriptions it may have", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields: a URL that is not https or points at a private address, no event types", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/webhooks")]
+pub async fn create(
+    org: OrgCaller,
+    body: Body<WebhookInput>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
+    let settings = state.settings.webhooks.clone();
+    let created = state
+        .db
+        .run(move |conn| super::subscriptions::create(conn, org.organisation_id, body.0, &settings))
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("/v1/webhooks/{}", created.webhook.id),
+        ))
+        .json(created))
+}
+
+/// One of the caller's organisation's subscriptions.
+#[utoipa::path(
+    tag = "webhooks",
+    security(("client_credentials" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The subscription id")),
+    responses(
+        (status = 200, description = "The subscription", body = Webhook),
+        (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an organisation's client", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such subscription of the caller's organisation", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/webhooks/{id}")]
+pub async fn get_one(
+    org: OrgCaller,
+    id: web::Path<uuid::Uuid>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
+    let id = id.into_inner().into();
+    let subscription = state
+        .db
+        .run(move |conn| super::subscriptions::get(conn, org.organisation_id, id))
+        .await?;
+    Ok(HttpResponse::Ok().json(subscription))
+}
+
+/// Change a subscription's URL, event types, description, or pause and resume it.
+#[utoipa::path(
+    tag = "webhooks",
+    security(("client_credentials" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The subscription id")),
+    request_body = WebhookPatch,
+    responses(
+        (status = 200, description = "The subscription", body = Webhook),
+        (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an organisation's client", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such subscription of the caller's organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/v1/webhooks/{id}")]
+pub async fn update(
+    org: OrgCaller,
+    id: web::Path<uuid::Uuid>,
+    body: Body<WebhookPatch>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
+    let id = id.into_inner().into();
+    let settings = state.settings.webhooks.clone();
+    let subscription = state
+        .db
+        .run(move |conn| {
+            super::subscriptions::update(conn, org.organisation_id, id, body.0, &settings)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(subscription))
+}
+
+/// Delete a subscription and its deliveries log; nothing more is sent to it.
+#[utoipa::path(
+    tag = "webhooks",
+    security(("client_credentials" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The subscription id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an organisation's client", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such subscription of the caller's organisation", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/v1/webhooks/{id}")]
+pub async fn remove(
+    org: OrgCaller,
+    id: web::Path<uuid::Uuid>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
+    let id = id.into_inner().into();
+    state
+        .db
+        .run(move |conn| super::subscriptions::delete(conn, org.organisation_id, id))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Replace the signing secret. The new one is shown only this once; the previous one keeps
+/// signing alongside it (a second `v1,` signature) for the grace period, so that the receiver
+/// can switch without missing a message.
+#[utoipa::path(
+    tag = "webhooks",
+    security(("client_credentials" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The subscription id")),
+    responses(
+        (status = 200, description = "The new secret", body = RotatedSecret),
+        (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an organisation's client", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such subscription of the caller's organisation", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/webhooks/{id}/rotate")]
+pub async fn rotate(
+    org: OrgCaller,
+    id: web::Path<uuid::Uuid>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
+    let id = id.into_inner().into();
+    let settings = state.settings.webhooks.clone();
+    let rotated = state
+        .db
+        .run(move |conn| super::subscriptions::rotate(conn, org.organisation_id, id, &settings))
+        .await?;
+    Ok(HttpResponse::Ok().json(rotated))
+}
+
+/// A subscription's deliveries, newest first: each event sent or to be sent, with every attempt
+/// (time, duration, status code or error, and an excerpt of the answer).
+#[utoipa::path(
+    tag = "webhooks",
+    security(("client_credentials" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The subscription id"), DeliveryFilter, PageRequest),
+    responses(
+        (status = 200, description = "A page of deliveries", body = List<Delivery>),
+        (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an organisation's client", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such subscription of the caller's organisation", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/webhooks/{id}/deliveries")]
+pub async fn deliveries(
+    org: OrgCaller,
+    id: web::Path<uuid::Uuid>,
+    filter: Query<DeliveryFilter>,
+    page: Query<PageRequest>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
+    let id = id.into_inner().into();
+    let page = page.0.parse()?;
+    let found = state
+        .db
+        .run(move |conn| super::deliveries::list(conn, org.organisation_id, id, &filter.0, page))
+        .await?;
+    Ok(HttpResponse::Ok().json(found))
+}
+
+/// Send a delivery again, now, with a fresh retry period. It keeps its `webhook-id`, so a
+/// receiver that already processed it can tell.
+#[utoipa::path(
+    tag = "webhooks",
+    security(("client_credentials" = [])),
+    params(
+        ("id" = uuid::Uuid, Path, description = "The subscription id"),
+        ("delivery_id" = uuid::Uuid, Path, description = "The delivery id (its `webhook-id`)"),
+    ),
+    responses(
+        (status = 202, description = "Queued", body = Delivery),
+        (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an organisation's client", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such delivery of a subscription of the caller's organisation", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/webhooks/{id}/deliveries/{delivery_id}/resend")]
+pub async fn resend(
+    org: OrgCaller,
+    path: web::Path<(uuid::Uuid, uuid::Uuid)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
+    let (id, delivery_id) = path.into_inner();
+    let delivery = state
+        .db
+        .run(move |conn| {
+            super::deliveries::resend(conn, org.organisation_id, id.into(), delivery_id.into())
+        })
+        .await?;
+    Ok(HttpResponse::Accepted().json(delivery))
+}

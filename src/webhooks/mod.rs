@@ -1,0 +1,18 @@
+//! Webhooks: organisations are told what changed, at least once, signed.
+//!
+//! - [`subscriptions`]: an organisation's subscriptions and their signing secrets;
+//! - [`events`]: events written to the outbox in the transaction of the change that causes them;
+//! - [`worker`]: delivery, shared by every instance, with retries;
+//! - [`deliveries`]: the deliveries log and re-sending by hand;
+//! - [`signing`] and [`target`]: Standard Webhooks signatures, and where a webhook may go.
+
+pub mod deliveries;
+pub mod events;
+pub mod handlers;
+pub mod model;
+pub mod signing;
+pub mod subscriptions;
+pub mod target;
+pub mod worker;
+
+pub use model::*;

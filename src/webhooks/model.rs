@@ -1,0 +1,275 @@
+//! Webhook subscriptions, deliveries and events, as the API shows them.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::grants::{GrantScope, Permission};
+
+/// What an organisation can be told about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+pub enum EventType {
+    /// A person granted the organisation access.
+    #[serde(rename = "grant.created")]
+    GrantCreated,
+    /// A person revoked a grant to the organisation; it no longer allows anything.
+    #[serde(rename = "grant.revoked")]
+    GrantRevoked,
+    /// A grant expires within the configured number of days (sent once per grant).
+    #[serde(rename = "grant.expiring")]
+    GrantExpiring,
+    /// A grant reached its expiry.
+    #[serde(rename = "grant.expired")]
+    GrantExpired,
+    /// A record the organisation may read changed.
+    #[serde(rename = "record.updated")]
+    RecordUpdated,
+    /// A record the organisation could read was voided by its issuer.
+    #[serde(rename = "record.voided")]
+    RecordVoided,
+    /// An attainment the organisation may read was verified.
+    #[serde(rename = "attainment.verified")]
+    AttainmentVerified,
+    /// A person who had made the organisation a grant erased their passport: delete any copy.
+    #[serde(rename = "person.erased")]
+    PersonErased,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 8] = [
+        EventType::GrantCreated,
+        EventType::GrantRevoked,
+        EventType::GrantExpiring,
+        EventType::GrantExpired,
+        EventType::RecordUpdated,
+        EventType::RecordVoided,
+        EventType::AttainmentVerified,
+        EventType::PersonErased,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::GrantCreated => "grant.created",
+            EventType::GrantRevoked => "grant.revoked",
+            EventType::GrantExpiring => "grant.expiring",
+            EventType::GrantExpired => "grant.expired",
+            EventType::RecordUpdated => "record.updated",
+            EventType::RecordVoided => "record.voided",
+            EventType::AttainmentVerified => "attainment.verified",
+            EventType::PersonErased => "person.erased",
+        }
+    }
+}
+
+/// Whether a subscription is sent events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookStatus {
+    /// Events are sent.
+    Active,
+    /// Nothing is sent; events that occur meanwhile are not kept for it, and deliveries already
+    /// queued wait until it is active again.
+    Paused,
+}
+
+impl WebhookStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookStatus::Active => "active",
+            WebhookStatus::Paused => "paused",
+        }
+    }
+
+    pub fn parse(text: &str) -> Self {
+        if text == "paused" {
+            WebhookStatus::Paused
+        } else {
+            WebhookStatus::Active
+        }
+    }
+}
+
+/// A subscription: where to send which events.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Webhook {
+    pub id: uuid::Uuid,
+    pub url: String,
+    pub description: String,
+    pub event_types: Vec<EventType>,
+    pub status: WebhookStatus,
+    /// Since when deliveries have been given up after exhausting their retries; cleared by the
+    /// next successful delivery.
+    pub failing_since: Option<DateTime<Utc>>,
+    /// Until when the previous secret still signs alongside the current one, after a rotation.
+    pub previous_secret_expires_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A new subscription, with its signing secret: shown only this once.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CreatedWebhook {
+    #[serde(flatten)]
+    pub webhook: Webhook,
+    /// The signing secret (`whsec_…`), for the receiver's Standard Webhooks library.
+    pub secret: String,
+}
+
+/// A subscription as `POST /v1/webhooks` takes it.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookInput {
+    /// An https URL on a public address.
+    #[schema(example = "https://lms.example.org/hooks/passport")]
+    pub url: String,
+    /// 1 to 8 distinct event types.
+    pub event_types: Vec<EventType>,
+    #[serde(default)]
+    #[schema(max_length = 200)]
+    pub description: String,
+    #[serde(default = "active")]
+    pub status: WebhookStatus,
+}
+
+fn active() -> WebhookStatus {
+    WebhookStatus::Active
+}
+
+/// A change to a subscription: only the fields given change.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookPatch {
+    pub url: Option<String>,
+    pub event_types: Option<Vec<EventType>>,
+    #[schema(max_length = 200)]
+    pub description: Option<String>,
+    pub status: Option<WebhookStatus>,
+}
+
+/// A rotated signing secret.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RotatedSecret {
+    /// The new signing secret: shown only this once.
+    pub secret: String,
+    /// Until then the previous secret signs too (a second `v1,` signature in the header).
+    pub previous_secret_expires_at: DateTime<Utc>,
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Waiting for its next attempt.
+    Pending,
+    /// The receiver answered with a 2xx status.
+    Delivered,
+    /// Every retry failed; it can be re-sent by hand.
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Self {
+        match text {
+            "delivered" => DeliveryStatus::Delivered,
+            "failed" => DeliveryStatus::Failed,
+            _ => DeliveryStatus::Pending,
+        }
+    }
+}
+
+/// One try at sending a delivery.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DeliveryAttempt {
+    pub attempted_at: DateTime<Utc>,
+    pub duration_ms: i32,
+    /// The receiver's HTTP status; absent when no answer came (see `error`).
+    pub status_code: Option<i32>,
+    /// Why the attempt failed without an answer: timeout, refused connection, refused address.
+    pub error: Option<String>,
+    /// The first few hundred characters of the receiver's answer.
+    pub response_excerpt: Option<String>,
+}
+
+/// One event sent (or to be sent) to one subscription. Its id is the `webhook-id` header, the
+/// same on every attempt, for the receiver's de-duplication.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Delivery {
+    pub id: uuid::Uuid,
+    pub event_type: EventType,
+    pub status: DeliveryStatus,
+    pub created_at: DateTime<Utc>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// The body sent.
+    pub payload: WebhookEvent,
+    /// Attempts, oldest first.
+    pub attempts: Vec<DeliveryAttempt>,
+}
+
+/// Filters of a subscription's deliveries.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeliveryFilter {
+    /// Only deliveries in this state.
+    pub status: Option<DeliveryStatus>,
+}
+
+/// The body of every webhook request.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WebhookEvent {
+    #[serde(rename = "type")]
+    pub event_type: EventType,
+    /// When the event happened.
+    pub timestamp: DateTime<Utc>,
+    pub data: EventData,
+}
+
+/// What an event says: ids, and nothing the organisation could not already read.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum EventData {
+    Grant(GrantEventData),
+    Record(RecordEventData),
+    Attainment(AttainmentEventData),
+    Person(PersonEventData),
+}
+
+/// A grant made to the organisation, as `GET /v1/grants` shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct GrantEventData {
+    pub grant_id: uuid::Uuid,
+    pub person_id: uuid::Uuid,
+    pub permission: Permission,
+    pub scope: GrantScope,
+    pub purpose: String,
+    pub expires_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A record: read it with `GET /v1/people/{person_id}/records/{record_id}`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RecordEventData {
+    pub person_id: uuid::Uuid,
+    pub record_id: uuid::Uuid,
+}
+
+/// An attainment: read it with `GET /v1/people/{person_id}/attainments`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AttainmentEventData {
+    pub person_id: uuid::Uuid,
+    pub attainment_id: uuid::Uuid,
+}
+
+/// A person.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PersonEventData {
+    pub person_id: uuid::Uuid,
+}

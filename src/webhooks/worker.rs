@@ -1,0 +1,404 @@
+//! The delivery worker: claims due deliveries from the outbox, sends them signed, records each
+//! attempt, and retries failures with exponential backoff and jitter until the retry period
+//! ends. Every instance may run one: a claim is a lease (with `FOR UPDATE SKIP LOCKED` on
+//! PostgreSQL; SQLite has a single writer), so no delivery is sent by two instances at once,
+//! and a delivery whose instance died is sent again, with the same `webhook-id`, once its lease
+//! runs out.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::web;
+use diesel::prelude::*;
+use rand::Rng;
+
+use super::model::{DeliveryStatus, WebhookStatus};
+use super::subscriptions::WebhookRow;
+use super::{events, signing, target};
+use crate::AppState;
+use crate::config::WebhookSettings;
+use crate::db::DbConnection;
+use crate::db::schema::{webhook_attempts, webhook_deliveries, webhooks};
+use crate::db::types::{Id, Json, Timestamp};
+use crate::error::Error;
+
+/// Deliveries claimed per round.
+const CLAIM: i64 = 16;
+/// The longest wait between two attempts.
+const MAX_BACKOFF_MS: u64 = 60 * 60 * 1000;
+/// The part of a receiver's answer kept for the deliveries log.
+const EXCERPT_BYTES: usize = 500;
+
+/// A delivery this instance holds the lease of.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    id: Id,
+    lock_token: Id,
+    attempts: i32,
+    retry_from: Timestamp,
+    webhook_id: Id,
+    url: String,
+    secrets: Vec<String>,
+    body: Vec<u8>,
+}
+
+/// What one attempt came to.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    status_code: Option<u16>,
+    error: Option<String>,
+    excerpt: Option<String>,
+    duration_ms: i32,
+}
+
+impl Outcome {
+    fn succeeded(&self) -> bool {
+        self.status_code.is_some_and(|s| (200..300).contains(&s))
+    }
+}
+
+/// Starts the worker on the current runtime, unless this instance is set not to deliver.
+pub fn spawn(state: web::Data<AppState>) {
+    if state.settings.webhooks.worker {
+        actix_web::rt::spawn(run(state));
+    }
+}
+
+async fn run(state: web::Data<AppState>) {
+    let settings = state.settings.webhooks.clone();
+    let client = match client(&settings) {
+        Ok(client) => client,
+        Err(error) => {
+            tracing::error!(%error, "webhook delivery is off: no HTTP client");
+            return;
+        }
+    };
+    let sweep_every = Duration::from_secs(settings.sweep_seconds.max(1));
+    let mut last_sweep: Option<Instant> = None;
+    let mut ticker = tokio::time::interval(Duration::from_millis(settings.poll_ms.max(10)));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        if last_sweep.is_none_or(|at| at.elapsed() >= sweep_every) {
+            last_sweep = Some(Instant::now());
+            let days = settings.expiring_days;
+            if let Err(error) = state
+                .db
+                .run(move |conn| events::sweep_grant_expiry(conn, days))
+                .await
+            {
+                tracing::warn!(%error, "grant expiry sweep failed");
+            }
+        }
+        // Drain what is due, a claim at a time.
+        loop {
+            let lease = lease(&settings);
+            let claimed = match state.db.run(move |conn| claim(conn, lease)).await {
+                Ok(claimed) => claimed,
+                Err(error) => {
+                    tracing::warn!(%error, "could not claim webhook deliveries");
+                    break;
+                }
+            };
+            let full = claimed.len() as i64 == CLAIM;
+            let mut sending = Vec::with_capacity(claimed.len());
+            for delivery in claimed {
+                let (client, db, settings) = (client.clone(), state.db.clone(), settings.clone());
+                sending.push(actix_web::rt::spawn(async move {
+                    let outcome = send(&client, &delivery, settings.allow_private).await;
+                    if let Err(error) = db
+                        .run(move |conn| finish(conn, &delivery, &outcome, &settings))
+                        .await
+                    {
+                        tracing::warn!(%error, "could not record a webhook attempt");
+                    }
+                }));
+            }
+            for task in sending {
+                let _ = task.await;
+            }
+            if !full {
+                break;
+            }
+        }
+    }
+}
+
+/// How long a claim holds: longer than any attempt can take.
+fn lease(settings: &WebhookSettings) -> chrono::Duration {
+    chrono::Duration::seconds(2 * settings.timeout_seconds as i64 + 30)
+}
+
+/// The HTTP client for deliveries: no redirects, no proxies, short timeouts, and a resolver
+/// that refuses private addresses unless they are allowed.
+fn client(settings: &WebhookSettings) -> reqwest::Result<reqwest::Client> {
+    let timeout = Duration::from_secs(settings.timeout_seconds.max(1));
+    reqwest::Client::builder()
+        .dns_resolver(Arc::new(target::GuardedResolver {
+            allow_private: settings.allow_private,
+        }))
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(timeout.min(Duration::from_secs(3)))
+        .timeout(timeout)
+        .user_agent(concat!(
+            "learning-passport-webhooks/",
+            env!("CARGO_PKG_VERSION")
+        ))
+        .build()
+}
+
+/// Takes the lease of up to [`CLAIM`] due deliveries of active subscriptions.
+pub fn claim(conn: &mut DbConnection, lease: chrono::Duration) -> Result<Vec<Claimed>, Error> {
+    crate::db::transaction(conn, |conn| {
+        let now = Timestamp::now();
+        let active = webhooks::table
+            .filter(webhooks::status.eq(WebhookStatus::Active.as_str()))
+            .select(webhooks::id);
+        let due = webhook_deliveries::table
+            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
+            .filter(webhook_deliveries::next_attempt_at.le(now))
+            .filter(
+                webhook_deliveries::locked_until
+                    .is_null()
+                    .or(webhook_deliveries::locked_until.le(now)),
+            )
+            .filter(webhook_deliveries::webhook_id.eq_any(active))
+            .order(webhook_deliveries::next_attempt_at)
+            .limit(CLAIM)
+            .select(webhook_deliveries::id);
+        let ids: Vec<Id> = match conn {
+            // Instances skip each other's rows instead of waiting for them.
+            DbConnection::Postgres(c) => due.for_update().skip_locked().load(c)?,
+            // One writer at a time: the transaction began IMMEDIATE.
+            DbConnection::Sqlite(c) => due.load(c)?,
+        };
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let token = Id::new();
+        diesel::update(webhook_deliveries::table.filter(webhook_deliveries::id.eq_any(&ids)))
+            .set((
+                webhook_deliveries::locked_until.eq(Some(Timestamp(now.0 + lease))),
+                webhook_deliveries::lock_token.eq(Some(token)),
+            ))
+            .execute(conn)?;
+        let rows: Vec<((Id, i32, Timestamp, Json), WebhookRow)> = webhook_deliveries::table
+            .inner_join(webhooks::table)
+            .filter(webhook_deliveries::id.eq_any(&ids))
+            .select((
+                (
+                    webhook_deliveries::id,
+                    webhook_deliveries::attempts,
+                    webhook_deliveries::retry_from,
+                    webhook_deliveries::payload,
+                ),
+                WebhookRow::as_select(),
+            ))
+            .load(conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|((id, attempts, retry_from, payload), webhook)| Claimed {
+                id,
+                lock_token: token,
+                attempts,
+                retry_from,
+                webhook_id: webhook.id,
+                secrets: webhook
+                    .signing_secrets(now)
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect(),
+                url: webhook.url,
+                body: serde_json::to_vec(&payload.0).unwrap_or_default(),
+            })
+            .collect())
+    })
+}
+
+/// One attempt: the URL is checked again (an address written into it is not resolved, so
+/// the resolver cannot refuse it), then the request is signed and sent.
+pub async fn send(client: &reqwest::Client, delivery: &Claimed, allow_private: bool) -> Outcome {
+    let started = Instant::now();
+    let elapsed = |started: Instant| started.elapsed().as_millis().min(i32::MAX as u128) as i32;
+    if let Err(why) = target::check_url(&delivery.url, allow_private) {
+        return Outcome {
+            status_code: None,
+            error: Some(format!("not sent: the URL {why}")),
+            excerpt: None,
+            duration_ms: 0,
+        };
+    }
+    let id = delivery.id.0.to_string();
+    let timestamp = chrono::Utc::now().timestamp();
+    let secrets: Vec<&str> = delivery.secrets.iter().map(String::as_str).collect();
+    let signature = signing::signature_header(&secrets, &id, timestamp, &delivery.body);
+    let sent = client
+        .post(&delivery.url)
+        .header("content-type", "application/json")
+        .header("webhook-id", &id)
+        .header("webhook-timestamp", timestamp.to_string())
+        .header("webhook-signature", signature)
+        .body(delivery.body.clone())
+        .send()
+        .await;
+    match sent {
+        Ok(mut response) => {
+            let status = response.status().as_u16();
+            let mut excerpt = Vec::new();
+            while excerpt.len() < EXCERPT_BYTES {
+                match response.chunk().await {
+                    Ok(Some(bytes)) => excerpt.extend_from_slice(&bytes),
+                    _ => break,
+                }
+            }
+            excerpt.truncate(EXCERPT_BYTES);
+            let excerpt = String::from_utf8_lossy(&excerpt).trim().to_owned();
+            Outcome {
+                status_code: Some(status),
+                error: None,
+                excerpt: (!excerpt.is_empty()).then_some(excerpt),
+                duration_ms: elapsed(started),
+            }
+        }
+        Err(error) => Outcome {
+            status_code: None,
+            error: Some(describe(&error)),
+            excerpt: None,
+            duration_ms: elapsed(started),
+        },
+    }
+}
+
+fn describe(error: &reqwest::Error) -> String {
+    use std::error::Error as _;
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "could not connect"
+    } else {
+        "failed"
+    };
+    let mut cause = String::new();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        cause = inner.to_string();
+        source = inner.source();
+    }
+    if cause.is_empty() {
+        kind.to_owned()
+    } else {
+        format!("{kind}: {cause}")
+    }
+}
+
+/// The wait before the next attempt after `attempts` failures: doubling from the base, at most
+/// an hour, times a random factor between ½ and 1½ so that receivers coming back are not hit
+/// by every retry at once.
+fn backoff(settings: &WebhookSettings, attempts: i32) -> chrono::Duration {
+    let doubling = 2u64.saturating_pow(attempts.saturating_sub(1).max(0) as u32);
+    let base = settings
+        .retry_base_ms
+        .saturating_mul(doubling)
+        .min(MAX_BACKOFF_MS);
+    let jittered = (base as f64 * rand::thread_rng().gen_range(0.5..1.5)) as i64;
+    chrono::Duration::milliseconds(jittered.max(1))
+}
+
+/// Records an attempt and decides what follows: delivered, another try later, or given up
+/// (and the subscription marked failing). Nothing changes if the lease was lost meanwhile.
+pub fn finish(
+    conn: &mut DbConnection,
+    delivery: &Claimed,
+    outcome: &Outcome,
+    settings: &WebhookSettings,
+) -> Result<(), Error> {
+    crate::db::transaction(conn, |conn| {
+        let now = Timestamp::now();
+        diesel::insert_into(webhook_attempts::table)
+            .values((
+                webhook_attempts::id.eq(Id::new()),
+                webhook_attempts::delivery_id.eq(delivery.id),
+                webhook_attempts::attempted_at.eq(now),
+                webhook_attempts::duration_ms.eq(outcome.duration_ms),
+                webhook_attempts::status_code.eq(outcome.status_code.map(i32::from)),
+                webhook_attempts::error.eq(&outcome.error),
+                webhook_attempts::response_excerpt.eq(&outcome.excerpt),
+            ))
+            .execute(conn)?;
+        let ours = webhook_deliveries::table
+            .find(delivery.id)
+            .filter(webhook_deliveries::lock_token.eq(delivery.lock_token));
+        let attempts = delivery.attempts + 1;
+        let released = (
+            webhook_deliveries::attempts.eq(attempts),
+            webhook_deliveries::locked_until.eq(None::<Timestamp>),
+            webhook_deliveries::lock_token.eq(None::<Id>),
+        );
+        let retry_until =
+            Timestamp(delivery.retry_from.0 + chrono::Duration::hours(settings.retry_hours as i64));
+        if outcome.succeeded() {
+            diesel::update(ours)
+                .set((
+                    released,
+                    webhook_deliveries::status.eq(DeliveryStatus::Delivered.as_str()),
+                    webhook_deliveries::delivered_at.eq(Some(now)),
+                ))
+                .execute(conn)?;
+            diesel::update(
+                webhooks::table
+                    .find(delivery.webhook_id)
+                    .filter(webhooks::failing_since.is_not_null()),
+            )
+            .set(webhooks::failing_since.eq(None::<Timestamp>))
+            .execute(conn)?;
+        } else if now >= retry_until {
+            let updated = diesel::update(ours)
+                .set((
+                    released,
+                    webhook_deliveries::status.eq(DeliveryStatus::Failed.as_str()),
+                ))
+                .execute(conn)?;
+            if updated == 1 {
+                diesel::update(
+                    webhooks::table
+                        .find(delivery.webhook_id)
+                        .filter(webhooks::failing_since.is_null()),
+                )
+                .set(webhooks::failing_since.eq(Some(now)))
+                .execute(conn)?;
+            }
+        } else {
+            diesel::update(ours)
+                .set((
+                    released,
+                    webhook_deliveries::next_attempt_at
+                        .eq(Timestamp(now.0 + backoff(settings, attempts))),
+                ))
+                .execute(conn)?;
+        }
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_is_capped() {
+        let settings = WebhookSettings {
+            retry_base_ms: 1000,
+            ..Default::default()
+        };
+        for (attempts, nominal) in [(1, 1000), (2, 2000), (3, 4000), (6, 32000)] {
+            let wait = backoff(&settings, attempts).num_milliseconds();
+            assert!(
+                (nominal / 2..=nominal * 3 / 2).contains(&wait),
+                "attempt {attempts}: {wait} ms"
+            );
+        }
+        let wait = backoff(&settings, 40).num_milliseconds() as u64;
+        assert!(wait <= MAX_BACKOFF_MS * 3 / 2);
+    }
+}

@@ -5,7 +5,7 @@ mod support;
 
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
-use support::receiver::{Receiver, settle};
+use support::receiver::{Received, Receiver, settle};
 use support::{OrgClient, TestApp};
 
 fn in_days(days: i64) -> String {
@@ -67,6 +67,47 @@ async fn deliveries(app: &TestApp, org: &OrgClient, webhook: &str) -> Vec<Value>
     list.body["items"].as_array().unwrap().clone()
 }
 
+/// Checks a received request with the Standard Webhooks library for Python, through the
+/// example receiver; `None` when the library is not installed outside CI (loudly).
+fn stock_library_verdict(
+    received: &Received,
+    secret: &str,
+    body: &[u8],
+) -> Option<Result<Value, String>> {
+    let available = std::process::Command::new("python3")
+        .args(["-c", "import standardwebhooks"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !available {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI is set but Python's standardwebhooks is missing"
+        );
+        eprintln!("!!! SKIPPING the check with the stock library: `pip install standardwebhooks`");
+        return None;
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/webhooks/receiver.py");
+    let mut child = std::process::Command::new("python3")
+        .args([script, "check", secret])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let request = json!({"headers": received.headers, "body": String::from_utf8_lossy(body)});
+    std::io::Write::write_all(
+        &mut child.stdin.take().unwrap(),
+        request.to_string().as_bytes(),
+    )
+    .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    Some(if output.status.success() {
+        Ok(serde_json::from_str(&stdout).unwrap())
+    } else {
+        Err(stdout)
+    })
+}
+
 async fn a_platform_hears_at_once_that_a_person_connected_it(app: TestApp) {
     let platform = app.org("Elsewhere Learning", "records:write").await;
     let receiver = Receiver::start();
@@ -91,6 +132,13 @@ async fn a_platform_hears_at_once_that_a_person_connected_it(app: TestApp) {
     assert!(event.verifies_with(&secret), "signature does not verify");
     assert!(!event.verifies_with("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
     assert_eq!(event.header("content-type"), "application/json");
+    // A stock Standard Webhooks library accepts it, and refuses it once altered.
+    if let Some(verdict) = stock_library_verdict(event, &secret, &event.body) {
+        assert_eq!(verdict.unwrap()["type"], "grant.created");
+        let tampered = String::from_utf8_lossy(&event.body).replace("write", "read");
+        let refused = stock_library_verdict(event, &secret, tampered.as_bytes()).unwrap();
+        assert!(refused.is_err());
+    }
     let body = event.event();
     assert_eq!(body["type"], "grant.created");
     assert_eq!(body["data"]["grant_id"], grant_id.as_str());
@@ -535,6 +583,39 @@ async fn an_event_survives_a_crash_between_the_change_and_its_delivery(app: Test
     assert_eq!(receiver.received().len(), 1, "exactly once");
 }
 
+async fn a_delivery_cut_off_by_a_crash_is_sent_again_with_the_same_id(app: TestApp) {
+    let mut app = app;
+    app.restart_with(|s| s.webhooks.timeout_seconds = 2).await;
+    let platform = app.org("Platform", "records:write").await;
+    let receiver = Receiver::start();
+    receiver.answer_after(std::time::Duration::from_millis(1500));
+    let (webhook, _) = subscribe(&app, &platform, &receiver, &["grant.created"]).await;
+    let alice = app.person_token("alice");
+    grant(
+        &app,
+        &alice,
+        &platform,
+        "write",
+        json!({"records": "all"}),
+        in_days(30),
+    )
+    .await;
+    // The request is in flight: the service stops before it can record the answer.
+    while receiver.received().is_empty() {
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    app.restart_with(|_| {}).await;
+    receiver.answer_after(std::time::Duration::ZERO);
+    // Once the dead instance's lease runs out, the delivery goes again, under the same id.
+    let arrived = receiver.wait_for("grant.created", 2).await;
+    assert_eq!(arrived[0].id(), arrived[1].id());
+    settle().await;
+    assert_eq!(receiver.received().len(), 2);
+    let log = deliveries(&app, &platform, &webhook).await;
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0]["status"], "delivered");
+}
+
 async fn several_instances_share_the_work_without_sending_twice(app: TestApp) {
     let mut app = app;
     app.another_instance().await;
@@ -787,6 +868,7 @@ on_both_backends!(
     a_failing_receiver_gets_the_event_again_and_it_can_be_resent,
     a_receiver_that_stays_down_marks_the_subscription_failing,
     an_event_survives_a_crash_between_the_change_and_its_delivery,
+    a_delivery_cut_off_by_a_crash_is_sent_again_with_the_same_id,
     several_instances_share_the_work_without_sending_twice,
     an_organisation_reaches_only_its_own_subscriptions_and_events,
     webhook_urls_on_private_networks_are_refused,

@@ -123,6 +123,7 @@ pub struct WebhookInput {
     #[schema(example = "https://lms.example.org/hooks/passport")]
     pub url: String,
     /// 1 to 8 distinct event types.
+    #[schema(min_items = 1, max_items = 8)]
     pub event_types: Vec<EventType>,
     #[serde(default)]
     #[schema(max_length = 200)]
@@ -140,6 +141,7 @@ fn active() -> WebhookStatus {
 #[serde(deny_unknown_fields)]
 pub struct WebhookPatch {
     pub url: Option<String>,
+    #[schema(min_items = 1, max_items = 8)]
     pub event_types: Option<Vec<EventType>>,
     #[schema(max_length = 200)]
     pub description: Option<String>,

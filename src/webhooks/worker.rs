@@ -124,9 +124,10 @@ async fn run(state: web::Data<AppState>) {
     }
 }
 
-/// How long a claim holds: longer than any attempt can take.
+/// How long a claim holds: longer than any attempt can take (the request is cut off at the
+/// timeout), with room to record it. A delivery whose instance died is sent again after this.
 fn lease(settings: &WebhookSettings) -> chrono::Duration {
-    chrono::Duration::seconds(2 * settings.timeout_seconds as i64 + 30)
+    chrono::Duration::seconds(2 * settings.timeout_seconds.max(1) as i64 + 5)
 }
 
 /// The HTTP client for deliveries: no redirects, no proxies, short timeouts, and a resolver

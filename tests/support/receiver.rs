@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::TcpListener;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -65,6 +65,7 @@ impl Received {
 struct Shared {
     received: Mutex<Vec<Received>>,
     failures_left: AtomicUsize,
+    delay_ms: AtomicU64,
 }
 
 /// A receiver listening on `http://127.0.0.1:{port}/hook`.
@@ -95,6 +96,10 @@ async fn hook(
         body: body.to_vec(),
         answered,
     });
+    let delay = shared.delay_ms.load(Ordering::SeqCst);
+    if delay > 0 {
+        actix_web::rt::time::sleep(Duration::from_millis(delay)).await;
+    }
     if failing {
         HttpResponse::ServiceUnavailable().body("receiver down for maintenance")
     } else {
@@ -135,6 +140,13 @@ impl Receiver {
     /// Answers 503 to the next `n` requests.
     pub fn fail_next(&self, n: usize) {
         self.shared.failures_left.store(n, Ordering::SeqCst);
+    }
+
+    /// Takes this long to answer each request (it is recorded as it arrives).
+    pub fn answer_after(&self, delay: Duration) {
+        self.shared
+            .delay_ms
+            .store(delay.as_millis() as u64, Ordering::SeqCst);
     }
 
     /// Every request so far, in order of arrival.

@@ -195,10 +195,10 @@ pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<Server>
     let limit = web::Data::new(BodyLimit(state.settings.max_body_bytes));
     let batch_limit = web::Data::new(BatchLimit(state.settings.max_batch_bytes));
     let state = web::Data::new(state);
-    webhooks::worker::spawn(state.clone());
     let doc = openapi();
     let routes = web::Data::new(RouteTable::from_openapi(&doc));
     let metrics = web::Data::new(Metrics::new());
+    webhooks::worker::spawn(state.clone(), metrics.get_ref().clone());
     let limiter = web::Data::new(http::limits::RateLimiter::new(
         state.settings.rate_limit_per_minute,
     ));

@@ -17,6 +17,8 @@ pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
+    webhook_attempts: IntCounterVec,
+    webhook_latency: HistogramVec,
 }
 
 impl Metrics {
@@ -33,17 +35,45 @@ impl Metrics {
             &["method", "route"],
         )
         .expect("metric");
-        registry
-            .register(Box::new(requests.clone()))
-            .expect("register metric");
-        registry
-            .register(Box::new(latency.clone()))
-            .expect("register metric");
+        let webhook_attempts = IntCounterVec::new(
+            Opts::new(
+                "webhook_attempts_total",
+                "Webhook delivery attempts, by what followed: delivered, retrying or failed",
+            ),
+            &["outcome"],
+        )
+        .expect("metric");
+        let webhook_latency = HistogramVec::new(
+            HistogramOpts::new(
+                "webhook_attempt_duration_seconds",
+                "Time receivers took to answer",
+            ),
+            &["outcome"],
+        )
+        .expect("metric");
+        for metric in [
+            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(latency.clone()),
+            Box::new(webhook_attempts.clone()),
+            Box::new(webhook_latency.clone()),
+        ] {
+            registry.register(metric).expect("register metric");
+        }
         Arc::new(Metrics {
             registry,
             requests,
             latency,
+            webhook_attempts,
+            webhook_latency,
         })
+    }
+
+    /// Counts a webhook delivery attempt.
+    pub fn webhook_attempt(&self, outcome: &str, seconds: f64) {
+        self.webhook_attempts.with_label_values(&[outcome]).inc();
+        self.webhook_latency
+            .with_label_values(&[outcome])
+            .observe(seconds);
     }
 }
 

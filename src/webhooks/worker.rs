@@ -21,6 +21,7 @@ use crate::db::DbConnection;
 use crate::db::schema::{webhook_attempts, webhook_deliveries, webhooks};
 use crate::db::types::{Id, Json, Timestamp};
 use crate::error::Error;
+use crate::http::metrics::Metrics;
 
 /// Deliveries claimed per round.
 const CLAIM: i64 = 16;
@@ -58,13 +59,13 @@ impl Outcome {
 }
 
 /// Starts the worker on the current runtime, unless this instance is set not to deliver.
-pub fn spawn(state: web::Data<AppState>) {
+pub fn spawn(state: web::Data<AppState>, metrics: Arc<Metrics>) {
     if state.settings.webhooks.worker {
-        actix_web::rt::spawn(run(state));
+        actix_web::rt::spawn(run(state, metrics));
     }
 }
 
-async fn run(state: web::Data<AppState>) {
+async fn run(state: web::Data<AppState>, metrics: Arc<Metrics>) {
     let settings = state.settings.webhooks.clone();
     let client = match client(&settings) {
         Ok(client) => client,
@@ -104,13 +105,16 @@ async fn run(state: web::Data<AppState>) {
             let mut sending = Vec::with_capacity(claimed.len());
             for delivery in claimed {
                 let (client, db, settings) = (client.clone(), state.db.clone(), settings.clone());
+                let metrics = metrics.clone();
                 sending.push(actix_web::rt::spawn(async move {
                     let outcome = send(&client, &delivery, settings.allow_private).await;
-                    if let Err(error) = db
+                    let seconds = f64::from(outcome.duration_ms) / 1000.0;
+                    match db
                         .run(move |conn| finish(conn, &delivery, &outcome, &settings))
                         .await
                     {
-                        tracing::warn!(%error, "could not record a webhook attempt");
+                        Ok(next) => metrics.webhook_attempt(next, seconds),
+                        Err(error) => tracing::warn!(%error, "could not record a webhook attempt"),
                     }
                 }));
             }
@@ -307,13 +311,14 @@ fn backoff(settings: &WebhookSettings, attempts: i32) -> chrono::Duration {
 }
 
 /// Records an attempt and decides what follows: delivered, another try later, or given up
-/// (and the subscription marked failing). Nothing changes if the lease was lost meanwhile.
+/// (and the subscription marked failing); answers which. Nothing changes if the lease was lost
+/// meanwhile.
 pub fn finish(
     conn: &mut DbConnection,
     delivery: &Claimed,
     outcome: &Outcome,
     settings: &WebhookSettings,
-) -> Result<(), Error> {
+) -> Result<&'static str, Error> {
     crate::db::transaction(conn, |conn| {
         let now = Timestamp::now();
         diesel::insert_into(webhook_attempts::table)
@@ -353,6 +358,7 @@ pub fn finish(
             )
             .set(webhooks::failing_since.eq(None::<Timestamp>))
             .execute(conn)?;
+            Ok("delivered")
         } else if now >= retry_until {
             let updated = diesel::update(ours)
                 .set((
@@ -369,6 +375,7 @@ pub fn finish(
                 .set(webhooks::failing_since.eq(Some(now)))
                 .execute(conn)?;
             }
+            Ok("failed")
         } else {
             diesel::update(ours)
                 .set((
@@ -377,8 +384,8 @@ pub fn finish(
                         .eq(Timestamp(now.0 + backoff(settings, attempts))),
                 ))
                 .execute(conn)?;
+            Ok("retrying")
         }
-        Ok(())
     })
 }
 

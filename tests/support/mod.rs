@@ -10,6 +10,7 @@
 #![allow(dead_code)]
 
 pub mod receiver;
+pub mod webhooks;
 
 use std::net::TcpListener;
 use std::path::PathBuf;

@@ -1,0 +1,212 @@
+//! Webhook delivery: at least once, retried with backoff, never lost across a crash, never sent
+//! twice at once by several instances.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::TestApp;
+use support::receiver::{Receiver, settle};
+use support::webhooks::*;
+
+async fn a_failing_receiver_gets_the_event_again_and_it_can_be_resent(app: TestApp) {
+    let platform = app.org("Platform", "records:write").await;
+    let receiver = Receiver::start();
+    receiver.fail_next(2);
+    let (webhook, secret) = subscribe(&app, &platform, &receiver, &["grant.created"]).await;
+    let alice = app.person_token("alice");
+    grant_all(&app, &alice, &platform, "write").await;
+
+    let arrived = receiver.wait_for("grant.created", 1).await;
+    let all = receiver.received();
+    assert_eq!(all.len(), 3, "two failures, then success");
+    assert!(
+        all.iter().all(|r| r.id() == arrived[0].id()),
+        "one webhook-id"
+    );
+    assert!(all.iter().all(|r| r.verifies_with(&secret)));
+
+    let log = settled_deliveries(&app, &platform, &webhook).await;
+    assert_eq!(log[0]["status"], "delivered");
+    let codes: Vec<&Value> = log[0]["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| &a["status_code"])
+        .collect();
+    assert_eq!(codes, [&json!(503), &json!(503), &json!(204)]);
+    assert_eq!(
+        log[0]["attempts"][0]["response_excerpt"],
+        "receiver down for maintenance"
+    );
+    let mut pinned = log[0].clone();
+    for attempt in pinned["attempts"].as_array_mut().unwrap() {
+        attempt["duration_ms"] = json!(0);
+    }
+    snapshot!("webhook_delivery", pinned);
+    let metrics = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains(r#"passport_webhook_attempts_total{outcome="retrying"} 2"#));
+    assert!(metrics.contains(r#"passport_webhook_attempts_total{outcome="delivered"} 1"#));
+
+    let resent = app
+        .post(
+            &format!(
+                "/v1/webhooks/{webhook}/deliveries/{}/resend",
+                log[0]["id"].as_str().unwrap()
+            ),
+            &platform.token,
+            json!({}),
+        )
+        .await;
+    resent.expect(202);
+    receiver.wait_for("grant.created", 2).await;
+    assert_eq!(receiver.received().last().unwrap().id(), arrived[0].id());
+}
+
+async fn a_receiver_that_stays_down_marks_the_subscription_failing(app: TestApp) {
+    let mut app = app;
+    app.restart_with(|s| s.webhooks.retry_hours = 0).await;
+    let platform = app.org("Platform", "records:write").await;
+    let receiver = Receiver::start();
+    receiver.fail_next(usize::MAX);
+    let (webhook, _) = subscribe(&app, &platform, &receiver, &["grant.created"]).await;
+    // Nobody listens on this one at all.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_url = format!("http://{}/hook", closed.local_addr().unwrap());
+    drop(closed);
+    let unreachable = app
+        .post(
+            "/v1/webhooks",
+            &platform.token,
+            json!({"url": closed_url, "event_types": ["grant.created"]}),
+        )
+        .await;
+    unreachable.expect(201);
+    let unreachable = unreachable.body["id"].as_str().unwrap().to_owned();
+    let alice = app.person_token("alice");
+    grant_all(&app, &alice, &platform, "write").await;
+    let mut waited = 0;
+    loop {
+        let shown = app
+            .get(&format!("/v1/webhooks/{webhook}"), &platform.token)
+            .await;
+        if shown.body["failing_since"].is_string() {
+            break;
+        }
+        waited += 1;
+        assert!(waited < 300, "never marked failing");
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let failed = app
+        .get(
+            &format!("/v1/webhooks/{webhook}/deliveries?status=failed"),
+            &platform.token,
+        )
+        .await;
+    assert_eq!(failed.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(failed.body["items"][0]["attempts"][0]["status_code"], 503);
+    let refused = settled_deliveries(&app, &platform, &unreachable).await;
+    let error = refused[0]["attempts"][0]["error"].as_str().unwrap();
+    assert!(error.starts_with("could not connect"), "{error}");
+
+    // The receiver recovers; a delivery re-sent by hand succeeds and clears the mark.
+    receiver.fail_next(0);
+    let id = failed.body["items"][0]["id"].as_str().unwrap();
+    app.post(
+        &format!("/v1/webhooks/{webhook}/deliveries/{id}/resend"),
+        &platform.token,
+        json!({}),
+    )
+    .await
+    .expect(202);
+    receiver.wait_for("grant.created", 1).await;
+    settle().await;
+    let shown = app
+        .get(&format!("/v1/webhooks/{webhook}"), &platform.token)
+        .await;
+    assert!(shown.body["failing_since"].is_null());
+}
+
+async fn an_event_survives_a_crash_between_the_change_and_its_delivery(app: TestApp) {
+    let mut app = app;
+    // This instance records changes but delivers nothing, then stops at once.
+    app.restart_with(|s| s.webhooks.worker = false).await;
+    let platform = app.org("Platform", "records:write").await;
+    let receiver = Receiver::start();
+    let (webhook, secret) = subscribe(&app, &platform, &receiver, &["grant.created"]).await;
+    let alice = app.person_token("alice");
+    grant_all(&app, &alice, &platform, "write").await;
+    settle().await;
+    assert!(receiver.received().is_empty());
+    assert_eq!(
+        deliveries(&app, &platform, &webhook).await[0]["status"],
+        "pending"
+    );
+
+    app.restart_with(|s| s.webhooks.worker = true).await;
+    let arrived = receiver.wait_for("grant.created", 1).await;
+    assert!(arrived[0].verifies_with(&secret));
+    settle().await;
+    assert_eq!(receiver.received().len(), 1, "exactly once");
+}
+
+async fn a_delivery_cut_off_by_a_crash_is_sent_again_with_the_same_id(app: TestApp) {
+    let mut app = app;
+    app.restart_with(|s| s.webhooks.timeout_seconds = 2).await;
+    let platform = app.org("Platform", "records:write").await;
+    let receiver = Receiver::start();
+    receiver.answer_after(std::time::Duration::from_millis(1500));
+    let (webhook, _) = subscribe(&app, &platform, &receiver, &["grant.created"]).await;
+    let alice = app.person_token("alice");
+    grant_all(&app, &alice, &platform, "write").await;
+    // The request is in flight: the service stops before it can record the answer.
+    let started = std::time::Instant::now();
+    while receiver.received().is_empty() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(15));
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    app.restart_with(|_| {}).await;
+    receiver.answer_after(std::time::Duration::ZERO);
+    // Once the dead instance's lease runs out, the delivery goes again, under the same id.
+    let arrived = receiver.wait_for("grant.created", 2).await;
+    assert_eq!(arrived[0].id(), arrived[1].id());
+    settle().await;
+    assert_eq!(receiver.received().len(), 2);
+    let log = settled_deliveries(&app, &platform, &webhook).await;
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0]["status"], "delivered");
+}
+
+async fn several_instances_share_the_work_without_sending_twice(app: TestApp) {
+    let mut app = app;
+    app.another_instance().await;
+    app.another_instance().await;
+    let platform = app.org("Platform", "records:write").await;
+    let receiver = Receiver::start();
+    subscribe(&app, &platform, &receiver, &["grant.created"]).await;
+    for i in 0..30 {
+        let person = app.person_token(&format!("person-{i}"));
+        grant_all(&app, &person, &platform, "write").await;
+    }
+    receiver.wait_for("grant.created", 30).await;
+    settle().await;
+    let received = receiver.received();
+    let ids: std::collections::HashSet<&str> = received.iter().map(|r| r.id()).collect();
+    assert_eq!(ids.len(), 30);
+    assert_eq!(received.len(), 30, "an event was sent twice");
+}
+
+on_both_backends!(
+    a_failing_receiver_gets_the_event_again_and_it_can_be_resent,
+    a_receiver_that_stays_down_marks_the_subscription_failing,
+    an_event_survives_a_crash_between_the_change_and_its_delivery,
+    a_delivery_cut_off_by_a_crash_is_sent_again_with_the_same_id,
+    several_instances_share_the_work_without_sending_twice,
+);

@@ -1,0 +1,221 @@
+//! Webhook subscriptions: each organisation manages its own, only https URLs on public
+//! addresses, secrets rotate with a grace period, and paused subscriptions are sent nothing.
+
+mod support;
+
+use serde_json::json;
+use support::TestApp;
+use support::receiver::{Receiver, settle};
+use support::webhooks::*;
+
+async fn an_organisation_reaches_only_its_own_subscriptions_and_events(app: TestApp) {
+    let first = app.org("First", "records:write").await;
+    let second = app.org("Second", "shared:read").await;
+    let (first_hook, second_hook) = (Receiver::start(), Receiver::start());
+    let (first_webhook, _) = subscribe(&app, &first, &first_hook, &["grant.created"]).await;
+    subscribe(&app, &second, &second_hook, &["grant.created"]).await;
+    let alice = app.person_token("alice");
+    grant_all(&app, &alice, &first, "write").await;
+    first_hook.wait_for("grant.created", 1).await;
+    settle().await;
+    assert!(second_hook.received().is_empty());
+
+    let path = format!("/v1/webhooks/{first_webhook}");
+    app.get(&path, &second.token).await.expect_problem(404);
+    app.patch(&path, &second.token, json!({"status": "paused"}))
+        .await
+        .expect_problem(404);
+    app.delete(&path, &second.token).await.expect_problem(404);
+    app.post(&format!("{path}/rotate"), &second.token, json!({}))
+        .await
+        .expect_problem(404);
+    app.get(&format!("{path}/deliveries"), &second.token)
+        .await
+        .expect_problem(404);
+    let list = app.get("/v1/webhooks", &second.token).await;
+    assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
+    assert_ne!(list.body["items"][0]["id"], first_webhook.as_str());
+    // People and anonymous callers have no subscriptions.
+    app.get("/v1/webhooks", &alice).await.expect_problem(403);
+    app.call(support::Method::GET, "/v1/webhooks", None, None)
+        .await
+        .expect_problem(401);
+    // The secret is shown once, never again.
+    let shown = app.get(&path, &first.token).await;
+    shown.expect(200);
+    assert!(shown.body.get("secret").is_none());
+}
+
+async fn webhook_urls_on_private_networks_are_refused(app: TestApp) {
+    let mut app = app;
+    // Subscribed while loopback was allowed, then the setting is turned off.
+    let org = app.org("Org", "records:write").await;
+    let receiver = Receiver::start();
+    let (loopback, _) = subscribe(&app, &org, &receiver, &["grant.created"]).await;
+    app.restart_with(|s| {
+        s.webhooks.allow_private = false;
+        s.webhooks.retry_hours = 0;
+    })
+    .await;
+    for url in [
+        "https://10.0.0.7/hook",
+        "https://192.168.1.20/hook",
+        "https://127.0.0.1/hook",
+        "https://localhost/hook",
+        "https://169.254.169.254/latest/meta-data",
+        "https://[::1]/hook",
+        "https://[fd12::1]/hook",
+        "http://127.0.0.1:9000/hook",
+        "http://hooks.example.org/hook",
+        "ftp://hooks.example.org/hook",
+        "not a url",
+    ] {
+        app.post(
+            "/v1/webhooks",
+            &org.token,
+            json!({"url": url, "event_types": ["grant.created"]}),
+        )
+        .await
+        .expect_field_error(422, "url");
+    }
+    let list = app.get("/v1/webhooks", &org.token).await;
+    assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
+    // What was allowed before is refused at delivery, without a request.
+    let alice = app.person_token("alice");
+    grant_all(&app, &alice, &org, "write").await;
+    let log = settled_deliveries(&app, &org, &loopback).await;
+    assert_eq!(log[0]["status"], "failed");
+    let error = log[0]["attempts"][0]["error"].as_str().unwrap();
+    assert!(error.starts_with("not sent"), "{error}");
+    assert!(log[0]["attempts"][0]["status_code"].is_null());
+    assert!(receiver.received().is_empty());
+    app.delete(&format!("/v1/webhooks/{loopback}"), &org.token)
+        .await
+        .expect(204);
+    // A public https URL is fine.
+    app.post(
+        "/v1/webhooks",
+        &org.token,
+        json!({"url": "https://hooks.example.org/passport", "event_types": ["grant.created"]}),
+    )
+    .await
+    .expect(201);
+    // Changing it to a private address is refused as well, and changes nothing.
+    let id = app.get("/v1/webhooks", &org.token).await.body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.patch(
+        &format!("/v1/webhooks/{id}"),
+        &org.token,
+        json!({"url": "https://10.0.0.7/hook"}),
+    )
+    .await
+    .expect_field_error(422, "url");
+    let shown = app.get(&format!("/v1/webhooks/{id}"), &org.token).await;
+    assert_eq!(shown.body["url"], "https://hooks.example.org/passport");
+    snapshot!("webhook", shown.body);
+}
+
+async fn invalid_subscriptions_name_the_field_and_store_nothing(app: TestApp) {
+    let org = app.org("Org", "shared:read").await;
+    let receiver = Receiver::start();
+    app.post(
+        "/v1/webhooks",
+        &org.token,
+        json!({"url": receiver.url, "event_types": []}),
+    )
+    .await
+    .expect_field_error(422, "event_types");
+    app.post(
+        "/v1/webhooks",
+        &org.token,
+        json!({"url": receiver.url, "event_types": ["grant.created", "grant.created"]}),
+    )
+    .await
+    .expect_field_error(422, "event_types");
+    let unknown = app
+        .post(
+            "/v1/webhooks",
+            &org.token,
+            json!({"url": receiver.url, "event_types": ["grant.exploded"]}),
+        )
+        .await;
+    assert_eq!(unknown.status.as_u16(), 422);
+    assert!(unknown.body.to_string().contains("event_types"));
+    app.post(
+        "/v1/webhooks",
+        &org.token,
+        json!({"event_types": ["grant.created"]}),
+    )
+    .await
+    .expect_problem(422);
+    let list = app.get("/v1/webhooks", &org.token).await;
+    assert!(list.body["items"].as_array().unwrap().is_empty());
+}
+
+async fn a_rotated_secret_signs_alongside_the_old_one_and_pausing_stops_delivery(app: TestApp) {
+    let platform = app.org("Platform", "records:write").await;
+    let receiver = Receiver::start();
+    let (webhook, old) = subscribe(&app, &platform, &receiver, &["grant.created"]).await;
+    let rotated = app
+        .post(
+            &format!("/v1/webhooks/{webhook}/rotate"),
+            &platform.token,
+            json!({}),
+        )
+        .await;
+    rotated.expect(200);
+    let new = rotated.body["secret"].as_str().unwrap().to_owned();
+    assert_ne!(new, old);
+    assert!(new.starts_with("whsec_"));
+    let alice = app.person_token("alice");
+    grant_all(&app, &alice, &platform, "write").await;
+    let arrived = receiver.wait_for("grant.created", 1).await;
+    assert_eq!(arrived[0].header("webhook-signature").split(' ').count(), 2);
+    assert!(arrived[0].verifies_with(&new));
+    assert!(arrived[0].verifies_with(&old));
+
+    let paused = app
+        .patch(
+            &format!("/v1/webhooks/{webhook}"),
+            &platform.token,
+            json!({"status": "paused"}),
+        )
+        .await;
+    paused.expect(200);
+    assert_eq!(paused.body["status"], "paused");
+    let bob = app.person_token("bob");
+    grant_all(&app, &bob, &platform, "write").await;
+    settle().await;
+    assert_eq!(
+        receiver.received().len(),
+        1,
+        "a paused subscription is sent nothing"
+    );
+
+    app.patch(
+        &format!("/v1/webhooks/{webhook}"),
+        &platform.token,
+        json!({"status": "active", "event_types": ["grant.created", "grant.revoked"]}),
+    )
+    .await
+    .expect(200);
+    let carol = app.person_token("carol");
+    grant_all(&app, &carol, &platform, "write").await;
+    receiver.wait_for("grant.created", 2).await;
+
+    app.delete(&format!("/v1/webhooks/{webhook}"), &platform.token)
+        .await
+        .expect(204);
+    app.get(&format!("/v1/webhooks/{webhook}"), &platform.token)
+        .await
+        .expect_problem(404);
+}
+
+on_both_backends!(
+    an_organisation_reaches_only_its_own_subscriptions_and_events,
+    webhook_urls_on_private_networks_are_refused,
+    invalid_subscriptions_name_the_field_and_store_nothing,
+    a_rotated_secret_signs_alongside_the_old_one_and_pausing_stops_delivery,
+);

@@ -11,6 +11,9 @@
 //! a fresh database is created for the run and dropped afterwards. Numbers are only comparable
 //! within one run: compare the ratios, not the absolute rates.
 
+#[path = "support/webhooks.rs"]
+mod webhooks;
+
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -370,6 +373,8 @@ async fn run(backend: &'static str, options: &Options) -> (Vec<Measure>, f64) {
         .env("PASSPORT_WORKERS", "2")
         .env("PASSPORT_DB_POOL_SIZE", "8")
         .env("PASSPORT_LOG", "warn")
+        // The webhook scenario's receiver listens on loopback.
+        .env("PASSPORT_WEBHOOK_ALLOW_PRIVATE", "true")
         .spawn()
         .expect("the service binary");
     let probe = reqwest::Client::new();
@@ -735,6 +740,49 @@ async fn run(backend: &'static str, options: &Options) -> (Vec<Measure>, f64) {
         1,
     ));
 
+    // A webhook: from a person's grant to the signed grant.created at the organisation's receiver.
+    let receiver = Arc::new(webhooks::Receiver::start());
+    webhooks::subscribe(&http, &base_url, &platform_token, &receiver).await;
+    let platform_id = platform.0.0.to_string();
+    let (h, b, people, r) = (
+        http.clone(),
+        base_url.clone(),
+        person_tokens.clone(),
+        receiver.clone(),
+    );
+    let (mut lat, took) = {
+        let deliveries = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let noted = deliveries.clone();
+        let (_, took) = hammer(c.min(8), s, move |client, i| {
+            let (h, b, people, r, p, noted) = (
+                h.clone(),
+                b.clone(),
+                people.clone(),
+                r.clone(),
+                platform_id.clone(),
+                noted.clone(),
+            );
+            async move {
+                let token = &people[(client * 31 + i) % people.len()];
+                let latency = webhooks::grant_to_arrival(&h, &b, token, &p, &r).await;
+                noted.lock().unwrap().push(latency);
+            }
+        })
+        .await;
+        let latencies = deliveries.lock().unwrap().clone();
+        (latencies, took)
+    };
+    if let Ok(receiver) = Arc::try_unwrap(receiver) {
+        receiver.stop();
+    }
+    results.push(summarise(
+        "grant → signed grant.created at the receiver (webhook)",
+        "events/s",
+        &mut lat,
+        took,
+        1,
+    ));
+
     let peak = peak_memory_mib(service.id());
     let _ = service.kill();
     let _ = service.wait();
@@ -779,6 +827,7 @@ fn main() {
                     6 => format!("{:.0}% of the raw insert rate", 100.0 * m.rate / results[7].rate),
                     7 => format!("database ceiling: {:.1}× the push", m.rate / results[6].rate),
                     8 => format!("{:.1}% of framework (argon2id per request, by design)", 100.0 * m.rate / ceiling),
+                    9 => "end to end: commit, worker woken, signed, sent, answered".to_owned(),
                     _ => format!("{:.0}% of framework", 100.0 * m.rate / ceiling),
                 };
                 println!("| {} | {:.0} {} | {:.1} | {:.1} | {} |", m.name, m.rate, m.unit, m.p50.as_secs_f64() * 1e3, m.p99.as_secs_f64() * 1e3, ratio);

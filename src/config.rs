@@ -172,7 +172,8 @@ pub struct WebhookSettings {
     )]
     pub timeout_seconds: u64,
 
-    /// How often the worker looks for due deliveries, in milliseconds.
+    /// How often the worker looks for due deliveries, in milliseconds (a change made through
+    /// this instance wakes it at once).
     #[arg(
         long = "webhook-poll-ms",
         env = "PASSPORT_WEBHOOK_POLL_MS",

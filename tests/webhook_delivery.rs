@@ -203,10 +203,75 @@ async fn several_instances_share_the_work_without_sending_twice(app: TestApp) {
     assert_eq!(received.len(), 30, "an event was sent twice");
 }
 
+async fn the_deliveries_log_keeps_30_days(app: TestApp) {
+    let platform = app.org("Platform", "records:write").await;
+    let receiver = Receiver::start();
+    let (webhook, _) = subscribe(&app, &platform, &receiver, &["grant.created"]).await;
+    let alice = app.person_token("alice");
+    grant_all(&app, &alice, &platform, "write").await;
+    let log = settled_deliveries(&app, &platform, &webhook).await;
+    let payload = log[0]["payload"].clone();
+
+    // Two deliveries from 40 days ago: one delivered, one still pending.
+    use diesel::prelude::*;
+    use learning_passport::db::schema::webhook_deliveries as d;
+    use learning_passport::db::types::{Id, Json, Timestamp};
+    let db = app.db.clone();
+    let webhook_id: Id = uuid::Uuid::parse_str(&webhook).unwrap().into();
+    let old_at = chrono::Utc::now() - chrono::Duration::days(40);
+    let (delivered, pending) = actix_web::rt::task::spawn_blocking(move || {
+        let mut conn = db.get().unwrap();
+        let ids = [
+            Id::first_at(old_at),
+            Id::first_at(old_at + chrono::Duration::seconds(1)),
+        ];
+        for (id, status) in ids.iter().zip(["delivered", "pending"]) {
+            diesel::insert_into(d::table)
+                .values((
+                    d::id.eq(id),
+                    d::webhook_id.eq(webhook_id),
+                    d::event_type.eq("grant.created"),
+                    d::payload.eq(Json(payload.clone())),
+                    d::status.eq(status),
+                    d::attempts.eq(1),
+                    // Not due: the worker leaves the pending one alone.
+                    d::next_attempt_at
+                        .eq(Timestamp(chrono::Utc::now() + chrono::Duration::days(1))),
+                    d::retry_from.eq(Timestamp(old_at)),
+                    d::created_at.eq(Timestamp(old_at)),
+                ))
+                .execute(&mut *conn)
+                .unwrap();
+        }
+        (ids[0].0.to_string(), ids[1].0.to_string())
+    })
+    .await
+    .unwrap();
+    let listed = |log: &[Value]| -> Vec<String> {
+        log.iter()
+            .map(|d| d["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(listed(&deliveries(&app, &platform, &webhook).await).contains(&delivered));
+    // The sweep runs every second in tests.
+    let started = std::time::Instant::now();
+    loop {
+        let ids = listed(&deliveries(&app, &platform, &webhook).await);
+        if !ids.contains(&delivered) {
+            assert!(ids.contains(&pending), "pending deliveries are kept");
+            assert_eq!(ids.len(), 2);
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(15));
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 on_both_backends!(
     a_failing_receiver_gets_the_event_again_and_it_can_be_resent,
     a_receiver_that_stays_down_marks_the_subscription_failing,
     an_event_survives_a_crash_between_the_change_and_its_delivery,
     a_delivery_cut_off_by_a_crash_is_sent_again_with_the_same_id,
     several_instances_share_the_work_without_sending_twice,
+    the_deliveries_log_keeps_30_days,
 );

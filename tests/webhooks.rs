@@ -51,6 +51,9 @@ fn stock_library_verdict(
 }
 
 async fn a_platform_hears_at_once_that_a_person_connected_it(app: TestApp) {
+    let mut app = app;
+    // The worker would look only once a minute: the change itself must wake it.
+    app.restart_with(|s| s.webhooks.poll_ms = 60_000).await;
     let platform = app.org("Elsewhere Learning", "records:write").await;
     let receiver = Receiver::start();
     let (webhook, secret) = subscribe(&app, &platform, &receiver, &["grant.created"]).await;

@@ -7,6 +7,7 @@ pub mod schema;
 pub mod types;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -126,6 +127,18 @@ impl ManageConnection for ConnectionManager {
 pub struct Database {
     pool: r2d2::Pool<ConnectionManager>,
     kind: BackendKind,
+    outbox: Arc<tokio::sync::Notify>,
+}
+
+thread_local! {
+    /// Set when work on this thread wrote to the webhook outbox.
+    static OUTBOX_WRITTEN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Notes that the current work wrote to the webhook outbox, so that the delivery worker is woken
+/// as soon as the work's transaction has committed instead of at its next poll.
+pub fn outbox_written() {
+    OUTBOX_WRITTEN.with(|written| written.set(true));
 }
 
 impl Database {
@@ -144,7 +157,11 @@ impl Database {
             .connection_timeout(Duration::from_secs(5))
             .test_on_check_out(kind == BackendKind::Postgres)
             .build_unchecked(manager);
-        Ok(Database { pool, kind })
+        Ok(Database {
+            pool,
+            kind,
+            outbox: Arc::new(tokio::sync::Notify::new()),
+        })
     }
 
     /// The SQLite database file for a data directory.
@@ -156,16 +173,27 @@ impl Database {
         self.kind
     }
 
+    /// Signalled after work that wrote to the webhook outbox has committed.
+    pub async fn outbox_written(&self) {
+        self.outbox.notified().await
+    }
+
     /// Runs blocking database work on the blocking thread pool.
     pub async fn run<T, F>(&self, work: F) -> Result<T, Error>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, Error> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.pool.clone();
+        let (pool, outbox) = (self.pool.clone(), self.outbox.clone());
         actix_web::web::block(move || {
             let mut conn = pool.get().map_err(|e| Error::Unavailable(e.to_string()))?;
-            work(&mut conn)
+            OUTBOX_WRITTEN.with(|written| written.set(false));
+            let outcome = work(&mut conn);
+            // The work's transactions have ended: what they wrote to the outbox is visible.
+            if OUTBOX_WRITTEN.with(|written| written.replace(false)) {
+                outbox.notify_one();
+            }
+            outcome
         })
         .await
         .map_err(|e| Error::Internal(format!("blocking task failed: {e}")))?

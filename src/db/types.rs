@@ -87,6 +87,13 @@ impl Id {
     pub fn new() -> Self {
         Id(uuid::Uuid::now_v7())
     }
+
+    /// The smallest time-ordered id of a moment: every id made before it is smaller, so a range
+    /// of the primary key stands for a range of creation times.
+    pub fn first_at(moment: DateTime<Utc>) -> Self {
+        let millis = u64::try_from(moment.timestamp_millis()).unwrap_or(0);
+        Id(uuid::Builder::from_unix_timestamp_millis(millis, &[0; 10]).into_uuid())
+    }
 }
 
 impl Default for Id {

@@ -157,3 +157,27 @@ pub fn resend(
         view(row, attempts.remove(&delivery_id).unwrap_or_default())
     })
 }
+
+/// How long delivered and failed deliveries stay in the log.
+pub const KEEP_DAYS: i64 = 30;
+
+/// Removes delivered and failed deliveries (with their attempts) older than [`KEEP_DAYS`], a
+/// batch at a time, walking the time-ordered primary key; answers how many went.
+pub fn prune(conn: &mut DbConnection) -> Result<usize, Error> {
+    let before = Id::first_at(chrono::Utc::now() - chrono::Duration::days(KEEP_DAYS));
+    let old = webhook_deliveries::table
+        .filter(webhook_deliveries::id.lt(before))
+        .filter(webhook_deliveries::status.ne(DeliveryStatus::Pending.as_str()))
+        .select(webhook_deliveries::id)
+        .limit(1000);
+    crate::db::transaction(conn, |conn| {
+        let ids: Vec<Id> = old.load(conn)?;
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        Ok(
+            diesel::delete(webhook_deliveries::table.filter(webhook_deliveries::id.eq_any(&ids)))
+                .execute(conn)?,
+        )
+    })
+}

@@ -61,6 +61,7 @@ fn enqueue<'a>(
                 created_at: now,
             })
             .execute(conn)?;
+        crate::db::outbox_written();
     }
     Ok(())
 }

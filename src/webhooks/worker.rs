@@ -14,7 +14,7 @@ use rand::Rng;
 
 use super::model::{DeliveryStatus, WebhookStatus};
 use super::subscriptions::WebhookRow;
-use super::{events, signing, target};
+use super::{deliveries, events, signing, target};
 use crate::AppState;
 use crate::config::WebhookSettings;
 use crate::db::DbConnection;
@@ -79,16 +79,23 @@ async fn run(state: web::Data<AppState>, metrics: Arc<Metrics>) {
     let mut ticker = tokio::time::interval(Duration::from_millis(settings.poll_ms.max(10)));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        ticker.tick().await;
+        // Woken by this instance's own changes at once; by other instances' at the next poll.
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = state.db.outbox_written() => {}
+        }
         if last_sweep.is_none_or(|at| at.elapsed() >= sweep_every) {
             last_sweep = Some(Instant::now());
             let days = settings.expiring_days;
             if let Err(error) = state
                 .db
-                .run(move |conn| events::sweep_grant_expiry(conn, days))
+                .run(move |conn| {
+                    events::sweep_grant_expiry(conn, days)?;
+                    deliveries::prune(conn)
+                })
                 .await
             {
-                tracing::warn!(%error, "grant expiry sweep failed");
+                tracing::warn!(%error, "grant expiry sweep or deliveries log pruning failed");
             }
         }
         // Drain what is due, a claim at a time.

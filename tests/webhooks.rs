@@ -175,6 +175,7 @@ async fn an_employer_hears_of_revocation_expiry_and_erasure(app: TestApp) {
 
     let expiring = receiver.wait_for("grant.expiring", 1).await;
     assert_eq!(expiring[0].event()["data"]["grant_id"], short.as_str());
+    assert!(expiring[0].verifies_with(&secret));
     let expired = receiver.wait_for("grant.expired", 1).await;
     assert_eq!(expired[0].event()["data"]["grant_id"], short.as_str());
     assert!(expired[0].verifies_with(&secret));
@@ -187,6 +188,7 @@ async fn an_employer_hears_of_revocation_expiry_and_erasure(app: TestApp) {
     app.delete("/v1/me?confirm=true", &alice).await.expect(204);
     let erased = receiver.wait_for("person.erased", 1).await;
     assert_eq!(erased[0].event()["data"], json!({"person_id": alice_id}));
+    assert!(erased[0].verifies_with(&secret));
 }
 
 async fn record_events_reach_only_organisations_that_may_read_the_record(app: TestApp) {
@@ -253,6 +255,7 @@ async fn record_events_reach_only_organisations_that_may_read_the_record(app: Te
     .expect(200);
     let voided = reader_hook.wait_for("record.voided", 1).await;
     assert_eq!(voided[0].event()["data"]["record_id"], record_id.as_str());
+    assert!(voided[0].verifies_with(&reader_secret));
 
     // A hidden record is never spoken of.
     let own = app
@@ -299,7 +302,8 @@ async fn attainment_verification_is_told_to_readers_of_attainments(app: TestApp)
     let employer = app.org("Employer", "shared:read").await;
     let records_only = app.org("Records only", "shared:read").await;
     let (employer_hook, records_only_hook) = (Receiver::start(), Receiver::start());
-    subscribe(&app, &employer, &employer_hook, &["attainment.verified"]).await;
+    let (_, employer_secret) =
+        subscribe(&app, &employer, &employer_hook, &["attainment.verified"]).await;
     subscribe(
         &app,
         &records_only,
@@ -357,6 +361,7 @@ async fn attainment_verification_is_told_to_readers_of_attainments(app: TestApp)
         verified[0].event()["data"],
         json!({"person_id": alice_id, "attainment_id": id})
     );
+    assert!(verified[0].verifies_with(&employer_secret));
     settle().await;
     assert!(records_only_hook.received().is_empty());
 }

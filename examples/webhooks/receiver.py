@@ -40,7 +40,9 @@ def serve(port):
                 return
             # Delivery is at least once: the same webhook-id may come again.
             message_id = self.headers["webhook-id"]
-            if message_id not in seen:
+            if message_id in seen:
+                print("duplicate", message_id, flush=True)
+            else:
                 seen.add(message_id)
                 print(event["type"], json.dumps(event["data"]), flush=True)
             self.send_response(204)

@@ -445,6 +445,7 @@ pub fn update(
 ) -> Result<RecordWithIssuer, Error> {
     crate::db::transaction(conn, |conn| {
         let (mut row, issuer) = get(conn, person_id, id)?;
+        let (content_before, hidden_before) = (row.content(), row.hidden);
         // The body is checked first: a malformed change is refused as such, whatever its ETag.
         let unchanged_since_read = precondition.allows(row.id, row.version);
         let hidden = patch.hidden;
@@ -491,12 +492,14 @@ pub fn update(
                 records::updated_at.eq(row.updated_at),
             ))
             .execute(conn)?;
-        crate::webhooks::events::record(
-            conn,
-            crate::webhooks::EventType::RecordUpdated,
-            &row,
-            None,
-        )?;
+        if row.content() != content_before || row.hidden != hidden_before {
+            crate::webhooks::events::record(
+                conn,
+                crate::webhooks::EventType::RecordUpdated,
+                &row,
+                None,
+            )?;
+        }
         Ok((row, issuer))
     })
 }

@@ -158,6 +158,12 @@ async fn a_rotated_secret_signs_alongside_the_old_one_and_pausing_stops_delivery
     let platform = app.org("Platform", "records:write").await;
     let receiver = Receiver::start();
     let (webhook, old) = subscribe(&app, &platform, &receiver, &["grant.created"]).await;
+    let before_rotation = app
+        .get(&format!("/v1/webhooks/{webhook}"), &platform.token)
+        .await
+        .header("etag")
+        .unwrap()
+        .to_owned();
     let rotated = app
         .post(
             &format!("/v1/webhooks/{webhook}/rotate"),
@@ -176,15 +182,30 @@ async fn a_rotated_secret_signs_alongside_the_old_one_and_pausing_stops_delivery
     assert!(arrived[0].verifies_with(&new));
     assert!(arrived[0].verifies_with(&old));
 
-    let paused = app
-        .patch(
-            &format!("/v1/webhooks/{webhook}"),
-            &platform.token,
-            json!({"status": "paused"}),
-        )
-        .await;
-    paused.expect(200);
-    assert_eq!(paused.body["status"], "paused");
+    // Changes honour If-Match: the ETag read before the rotation is stale now.
+    let path = format!("/v1/webhooks/{webhook}");
+    let with_tag = |tag: String| {
+        app.http
+            .patch(app.url(&path))
+            .bearer_auth(&platform.token)
+            .header("if-match", tag)
+            .json(&json!({"status": "paused"}))
+    };
+    let stale = with_tag(before_rotation).send().await.unwrap();
+    assert_eq!(stale.status(), 412);
+    assert_eq!(
+        app.get(&path, &platform.token).await.body["status"],
+        "active"
+    );
+    let current = app.get(&path, &platform.token).await;
+    let paused = with_tag(current.header("etag").unwrap().to_owned())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paused.status(), 200);
+    assert_ne!(paused.headers()["etag"], current.header("etag").unwrap());
+    let paused: serde_json::Value = paused.json().await.unwrap();
+    assert_eq!(paused["status"], "paused");
     let bob = app.person_token("bob");
     grant_all(&app, &bob, &platform, "write").await;
     settle().await;

@@ -1,14 +1,19 @@
 //! `/v1/webhooks`: an organisation's subscriptions and their deliveries.
 
 use actix_web::http::header;
-use actix_web::{HttpResponse, delete, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 
 use super::model::*;
 use crate::AppState;
 use crate::auth::OrgCaller;
 use crate::error::{Error, Problem};
 use crate::http::body::{Body, Query};
+use crate::http::etag::{self, Precondition};
 use crate::http::pagination::{List, PageRequest};
+
+fn tag(webhook: &Webhook) -> (header::HeaderName, String) {
+    (header::ETAG, etag::of(webhook.id.into(), webhook.version))
+}
 
 /// The caller's organisation's webhook subscriptions, newest first.
 #[utoipa::path(
@@ -43,7 +48,7 @@ pub async fn list(
     security(("client_credentials" = [])),
     request_body = WebhookInput,
     responses(
-        (status = 201, description = "The subscription, with its secret", body = CreatedWebhook, headers(("Location" = String))),
+        (status = 201, description = "The subscription, with its secret", body = CreatedWebhook, headers(("Location" = String), ("ETag" = String))),
         (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an organisation's client", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The organisation has the most subscriptions it may have", body = Problem, content_type = "application/problem+json"),
@@ -66,6 +71,7 @@ pub async fn create(
             header::LOCATION,
             format!("/v1/webhooks/{}", created.webhook.id),
         ))
+        .insert_header(tag(&created.webhook))
         .json(created))
 }
 
@@ -75,7 +81,7 @@ pub async fn create(
     security(("client_credentials" = [])),
     params(("id" = uuid::Uuid, Path, description = "The subscription id")),
     responses(
-        (status = 200, description = "The subscription", body = Webhook),
+        (status = 200, description = "The subscription", body = Webhook, headers(("ETag" = String))),
         (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an organisation's client", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such subscription of the caller's organisation", body = Problem, content_type = "application/problem+json"),
@@ -92,25 +98,33 @@ pub async fn get_one(
         .db
         .run(move |conn| super::subscriptions::get(conn, org.organisation_id, id))
         .await?;
-    Ok(HttpResponse::Ok().json(subscription))
+    Ok(HttpResponse::Ok()
+        .insert_header(tag(&subscription))
+        .json(subscription))
 }
 
-/// Change a subscription's URL, event types, description, or pause and resume it.
+/// Change a subscription's URL, event types, description, or pause and resume it. Honours
+/// `If-Match`.
 #[utoipa::path(
     tag = "webhooks",
     security(("client_credentials" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The subscription id")),
+    params(
+        ("id" = uuid::Uuid, Path, description = "The subscription id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read; refused with 412 if the subscription has changed since"),
+    ),
     request_body = WebhookPatch,
     responses(
-        (status = 200, description = "The subscription", body = Webhook),
+        (status = 200, description = "The subscription", body = Webhook, headers(("ETag" = String))),
         (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an organisation's client", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such subscription of the caller's organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since it was read", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/v1/webhooks/{id}")]
 pub async fn update(
+    req: HttpRequest,
     org: OrgCaller,
     id: web::Path<uuid::Uuid>,
     body: Body<WebhookPatch>,
@@ -118,37 +132,54 @@ pub async fn update(
 ) -> Result<HttpResponse, Error> {
     let id = id.into_inner().into();
     let settings = state.settings.webhooks.clone();
+    let precondition = Precondition::from_request(&req);
     let subscription = state
         .db
         .run(move |conn| {
-            super::subscriptions::update(conn, org.organisation_id, id, body.0, &settings)
+            super::subscriptions::update(
+                conn,
+                org.organisation_id,
+                id,
+                body.0,
+                &settings,
+                &precondition,
+            )
         })
         .await?;
-    Ok(HttpResponse::Ok().json(subscription))
+    Ok(HttpResponse::Ok()
+        .insert_header(tag(&subscription))
+        .json(subscription))
 }
 
-/// Delete a subscription and its deliveries log; nothing more is sent to it.
+/// Delete a subscription and its deliveries log; nothing more is sent to it. Honours
+/// `If-Match`.
 #[utoipa::path(
     tag = "webhooks",
     security(("client_credentials" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The subscription id")),
+    params(
+        ("id" = uuid::Uuid, Path, description = "The subscription id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read; refused with 412 if the subscription has changed since"),
+    ),
     responses(
         (status = 204, description = "Deleted"),
         (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an organisation's client", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such subscription of the caller's organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since it was read", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[delete("/v1/webhooks/{id}")]
 pub async fn remove(
+    req: HttpRequest,
     org: OrgCaller,
     id: web::Path<uuid::Uuid>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
     let id = id.into_inner().into();
+    let precondition = Precondition::from_request(&req);
     state
         .db
-        .run(move |conn| super::subscriptions::delete(conn, org.organisation_id, id))
+        .run(move |conn| super::subscriptions::delete(conn, org.organisation_id, id, &precondition))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -104,6 +104,8 @@ pub struct Webhook {
     pub previous_secret_expires_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    #[serde(skip)]
+    pub version: i32,
 }
 
 /// A new subscription, with its signing secret: shown only this once.

@@ -12,6 +12,7 @@ use crate::db::DbConnection;
 use crate::db::schema::webhooks;
 use crate::db::types::{Id, Json, Timestamp};
 use crate::error::{Error, FieldError};
+use crate::http::etag::Precondition;
 use crate::http::pagination::{List, Page};
 
 /// At most this many subscriptions per organisation.
@@ -71,6 +72,7 @@ impl WebhookRow {
                 .map(|t| t.0),
             created_at: self.created_at.0,
             updated_at: self.updated_at.0,
+            version: self.version,
         }
     }
 }
@@ -198,6 +200,7 @@ pub fn update(
     id: Id,
     patch: WebhookPatch,
     settings: &WebhookSettings,
+    precondition: &Precondition,
 ) -> Result<Webhook, Error> {
     let mut errors = Vec::new();
     if let Some(url) = &patch.url {
@@ -214,6 +217,9 @@ pub fn update(
     }
     crate::db::transaction(conn, |conn| {
         let mut row = row(conn, organisation_id, id)?;
+        if !precondition.allows(row.id, row.version) {
+            return Err(Error::PreconditionFailed);
+        }
         if let Some(url) = patch.url {
             row.url = url;
         }
@@ -243,9 +249,17 @@ pub fn update(
 }
 
 /// Deletes a subscription with its deliveries.
-pub fn delete(conn: &mut DbConnection, organisation_id: Id, id: Id) -> Result<(), Error> {
+pub fn delete(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    id: Id,
+    precondition: &Precondition,
+) -> Result<(), Error> {
     crate::db::transaction(conn, |conn| {
-        row(conn, organisation_id, id)?;
+        let row = row(conn, organisation_id, id)?;
+        if !precondition.allows(row.id, row.version) {
+            return Err(Error::PreconditionFailed);
+        }
         diesel::delete(webhooks::table.find(id)).execute(conn)?;
         Ok(())
     })

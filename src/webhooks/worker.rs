@@ -76,6 +76,8 @@ async fn run(state: web::Data<AppState>, metrics: Arc<Metrics>) {
     };
     let sweep_every = Duration::from_secs(settings.sweep_seconds.max(1));
     let mut last_sweep: Option<Instant> = None;
+    // Said once when the database stops answering and once when it is back, not every poll.
+    let mut unreachable = false;
     let mut ticker = tokio::time::interval(Duration::from_millis(settings.poll_ms.max(10)));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -87,13 +89,15 @@ async fn run(state: web::Data<AppState>, metrics: Arc<Metrics>) {
         if last_sweep.is_none_or(|at| at.elapsed() >= sweep_every) {
             last_sweep = Some(Instant::now());
             let days = settings.expiring_days;
-            if let Err(error) = state
+            let swept = state
                 .db
                 .run(move |conn| {
                     events::sweep_grant_expiry(conn, days)?;
                     deliveries::prune(conn)
                 })
-                .await
+                .await;
+            if let Err(error) = swept
+                && !std::mem::replace(&mut unreachable, true)
             {
                 tracing::warn!(%error, "grant expiry sweep or deliveries log pruning failed");
             }
@@ -102,9 +106,16 @@ async fn run(state: web::Data<AppState>, metrics: Arc<Metrics>) {
         loop {
             let lease = lease(&settings);
             let claimed = match state.db.run(move |conn| claim(conn, lease)).await {
-                Ok(claimed) => claimed,
+                Ok(claimed) => {
+                    if std::mem::replace(&mut unreachable, false) {
+                        tracing::info!("webhook delivery resumed");
+                    }
+                    claimed
+                }
                 Err(error) => {
-                    tracing::warn!(%error, "could not claim webhook deliveries");
+                    if !std::mem::replace(&mut unreachable, true) {
+                        tracing::warn!(%error, "webhook delivery paused: cannot claim deliveries");
+                    }
                     break;
                 }
             };

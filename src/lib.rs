@@ -49,6 +49,8 @@ pub struct AppState {
     pub db: Database,
     pub tokens: TokenService,
     pub settings: Settings,
+    /// Seals webhook signing secrets at rest.
+    pub webhook_secrets: Arc<webhooks::sealing::SecretSeal>,
 }
 
 impl AppState {
@@ -75,6 +77,7 @@ impl AppState {
         let db = Database::connect(&settings.database_url(), settings.db_pool_size, keep_idle)?;
         db.migrate()?;
         let keys = Arc::new(Keys::open(&settings.keys_dir())?);
+        let webhook_secrets = Arc::new(webhooks::sealing::SecretSeal::open(&settings.keys_dir())?);
         let oidc = match (
             &settings.oidc_issuer,
             &settings.oidc_audience,
@@ -102,6 +105,7 @@ impl AppState {
             db,
             tokens,
             settings,
+            webhook_secrets,
         })
     }
 }

@@ -24,10 +24,9 @@ fn service_key(app: &TestApp) -> (EncodingKey, String, String) {
     let dir = app.settings.keys_dir();
     let path = std::fs::read_dir(&dir)
         .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+        .map(|entry| entry.unwrap().path())
+        .find(|path| path.extension().is_some_and(|ext| ext == "pem"))
+        .unwrap();
     let pem = std::fs::read_to_string(path).unwrap();
     use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
     let signing = ed25519_dalek::SigningKey::from_pkcs8_pem(&pem).unwrap();

@@ -175,6 +175,25 @@ async fn a_rotated_secret_signs_alongside_the_old_one_and_pausing_stops_delivery
     let new = rotated.body["secret"].as_str().unwrap().to_owned();
     assert_ne!(new, old);
     assert!(new.starts_with("whsec_"));
+    // At rest the secrets are sealed: a copy of the database does not hold them.
+    use diesel::prelude::*;
+    use learning_passport::db::schema::webhooks as w;
+    let db = app.db.clone();
+    let stored: Vec<(String, Option<String>)> = actix_web::rt::task::spawn_blocking(move || {
+        w::table
+            .select((w::secret, w::previous_secret))
+            .load(&mut *db.get().unwrap())
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let (current, previous) = &stored[0];
+    let previous = previous.as_deref().unwrap();
+    for secret in [&old, &new] {
+        let key = secret.trim_start_matches("whsec_");
+        assert!(!current.contains(key) && !previous.contains(key));
+    }
+    assert!(current.starts_with("sealed:") && previous.starts_with("sealed:"));
     let alice = app.person_token("alice");
     grant_all(&app, &alice, &platform, "write").await;
     let arrived = receiver.wait_for("grant.created", 1).await;

@@ -61,10 +61,15 @@ pub async fn create(
     body: Body<WebhookInput>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
-    let settings = state.settings.webhooks.clone();
+    let (settings, seal) = (
+        state.settings.webhooks.clone(),
+        state.webhook_secrets.clone(),
+    );
     let created = state
         .db
-        .run(move |conn| super::subscriptions::create(conn, org.organisation_id, body.0, &settings))
+        .run(move |conn| {
+            super::subscriptions::create(conn, org.organisation_id, body.0, &settings, &seal)
+        })
         .await?;
     Ok(HttpResponse::Created()
         .insert_header((
@@ -205,10 +210,15 @@ pub async fn rotate(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
     let id = id.into_inner().into();
-    let settings = state.settings.webhooks.clone();
+    let (settings, seal) = (
+        state.settings.webhooks.clone(),
+        state.webhook_secrets.clone(),
+    );
     let rotated = state
         .db
-        .run(move |conn| super::subscriptions::rotate(conn, org.organisation_id, id, &settings))
+        .run(move |conn| {
+            super::subscriptions::rotate(conn, org.organisation_id, id, &settings, &seal)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(rotated))
 }

@@ -4,12 +4,14 @@
 //! - [`events`]: events written to the outbox in the transaction of the change that causes them;
 //! - [`worker`]: delivery, shared by every instance, with retries;
 //! - [`deliveries`]: the deliveries log and re-sending by hand;
-//! - [`signing`] and [`target`]: Standard Webhooks signatures, and where a webhook may go.
+//! - [`signing`], [`sealing`] and [`target`]: Standard Webhooks signatures, secrets at rest, and
+//!   where a webhook may go.
 
 pub mod deliveries;
 pub mod events;
 pub mod handlers;
 pub mod model;
+pub mod sealing;
 pub mod signing;
 pub mod subscriptions;
 pub mod target;

@@ -6,6 +6,7 @@ use chrono::Duration;
 use diesel::prelude::*;
 
 use super::model::*;
+use super::sealing::SecretSeal;
 use super::{signing, target};
 use crate::config::WebhookSettings;
 use crate::db::DbConnection;
@@ -45,7 +46,8 @@ impl WebhookRow {
         self.status == WebhookStatus::Active.as_str() && self.event_types().contains(&event)
     }
 
-    /// The secrets that sign now: the current one, and the previous one during its grace period.
+    /// The secrets that sign now, as stored (sealed): the current one, and the previous one
+    /// during its grace period.
     pub fn signing_secrets(&self, now: Timestamp) -> Vec<&str> {
         let mut secrets = vec![self.secret.as_str()];
         if let (Some(previous), Some(until)) =
@@ -110,6 +112,7 @@ pub fn create(
     organisation_id: Id,
     input: WebhookInput,
     settings: &WebhookSettings,
+    seal: &SecretSeal,
 ) -> Result<CreatedWebhook, Error> {
     let mut errors = Vec::new();
     check_url(&input.url, settings, &mut errors);
@@ -129,6 +132,7 @@ pub fn create(
             )));
         }
         let now = Timestamp::now();
+        let secret = signing::new_secret();
         let row = WebhookRow {
             id: Id::new(),
             organisation_id,
@@ -137,7 +141,7 @@ pub fn create(
             event_types: Json::of(&input.event_types),
             status: input.status.as_str().to_owned(),
             failing_since: None,
-            secret: signing::new_secret(),
+            secret: seal.seal(&secret),
             previous_secret: None,
             previous_secret_expires_at: None,
             version: 1,
@@ -149,7 +153,7 @@ pub fn create(
             .execute(conn)?;
         Ok(CreatedWebhook {
             webhook: row.view(),
-            secret: row.secret,
+            secret,
         })
     })
 }
@@ -271,6 +275,7 @@ pub fn rotate(
     organisation_id: Id,
     id: Id,
     settings: &WebhookSettings,
+    seal: &SecretSeal,
 ) -> Result<RotatedSecret, Error> {
     crate::db::transaction(conn, |conn| {
         let row = row(conn, organisation_id, id)?;
@@ -279,7 +284,7 @@ pub fn rotate(
         let secret = signing::new_secret();
         diesel::update(webhooks::table.find(id))
             .set((
-                webhooks::secret.eq(&secret),
+                webhooks::secret.eq(seal.seal(&secret)),
                 webhooks::previous_secret.eq(Some(&row.secret)),
                 webhooks::previous_secret_expires_at.eq(Some(until)),
                 webhooks::version.eq(row.version + 1),

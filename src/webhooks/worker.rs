@@ -13,6 +13,7 @@ use diesel::prelude::*;
 use rand::Rng;
 
 use super::model::{DeliveryStatus, WebhookStatus};
+use super::sealing::SecretSeal;
 use super::subscriptions::WebhookRow;
 use super::{deliveries, events, signing, target};
 use crate::AppState;
@@ -104,8 +105,8 @@ async fn run(state: web::Data<AppState>, metrics: Arc<Metrics>) {
         }
         // Drain what is due, a claim at a time.
         loop {
-            let lease = lease(&settings);
-            let claimed = match state.db.run(move |conn| claim(conn, lease)).await {
+            let (lease, seal) = (lease(&settings), state.webhook_secrets.clone());
+            let claimed = match state.db.run(move |conn| claim(conn, lease, &seal)).await {
                 Ok(claimed) => {
                     if std::mem::replace(&mut unreachable, false) {
                         tracing::info!("webhook delivery resumed");
@@ -171,8 +172,13 @@ fn client(settings: &WebhookSettings) -> reqwest::Result<reqwest::Client> {
         .build()
 }
 
-/// Takes the lease of up to [`CLAIM`] due deliveries of active subscriptions.
-pub fn claim(conn: &mut DbConnection, lease: chrono::Duration) -> Result<Vec<Claimed>, Error> {
+/// Takes the lease of up to [`CLAIM`] due deliveries of active subscriptions, with their
+/// signing secrets opened.
+pub fn claim(
+    conn: &mut DbConnection,
+    lease: chrono::Duration,
+    seal: &SecretSeal,
+) -> Result<Vec<Claimed>, Error> {
     crate::db::transaction(conn, |conn| {
         let now = Timestamp::now();
         let active = webhooks::table
@@ -227,11 +233,14 @@ pub fn claim(conn: &mut DbConnection, lease: chrono::Duration) -> Result<Vec<Cla
                 attempts,
                 retry_from,
                 webhook_id: webhook.id,
+                // A secret this instance cannot open (another keys folder) leaves none: the
+                // attempt fails and says so, rather than going out unsigned.
                 secrets: webhook
                     .signing_secrets(now)
                     .into_iter()
-                    .map(str::to_owned)
-                    .collect(),
+                    .map(|sealed| seal.unseal(sealed))
+                    .collect::<Result<Vec<_>, _>>()
+                    .unwrap_or_default(),
                 url: webhook.url,
                 body: serde_json::to_vec(&payload.0).unwrap_or_default(),
             })
@@ -244,6 +253,18 @@ pub fn claim(conn: &mut DbConnection, lease: chrono::Duration) -> Result<Vec<Cla
 pub async fn send(client: &reqwest::Client, delivery: &Claimed, allow_private: bool) -> Outcome {
     let started = Instant::now();
     let elapsed = |started: Instant| started.elapsed().as_millis().min(i32::MAX as u128) as i32;
+    if delivery.secrets.is_empty() {
+        return Outcome {
+            status_code: None,
+            error: Some(
+                "not sent: the signing secret cannot be opened with this instance's key \
+                 (every instance must share the keys folder)"
+                    .into(),
+            ),
+            excerpt: None,
+            duration_ms: 0,
+        };
+    }
     if let Err(why) = target::check_url(&delivery.url, allow_private) {
         return Outcome {
             status_code: None,

@@ -267,9 +267,42 @@ async fn the_deliveries_log_keeps_30_days(app: TestApp) {
     }
 }
 
+async fn a_receiver_too_slow_to_answer_is_tried_again(app: TestApp) {
+    let mut app = app;
+    app.restart_with(|s| s.webhooks.timeout_seconds = 1).await;
+    let platform = app.org("Platform", "records:write").await;
+    let receiver = Receiver::start();
+    receiver.answer_after(std::time::Duration::from_millis(2500));
+    let (webhook, _) = subscribe(&app, &platform, &receiver, &["grant.created"]).await;
+    let alice = app.person_token("alice");
+    grant_all(&app, &alice, &platform, "write").await;
+    let started = std::time::Instant::now();
+    while receiver.received().is_empty() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(15));
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    // The receiver recovers its speed; the retry goes through.
+    receiver.answer_after(std::time::Duration::ZERO);
+    let log = settled_deliveries(&app, &platform, &webhook).await;
+    assert_eq!(log[0]["status"], "delivered");
+    let attempts = log[0]["attempts"].as_array().unwrap();
+    assert!(attempts.len() >= 2, "{attempts:?}");
+    let error = attempts[0]["error"].as_str().unwrap();
+    assert!(error.starts_with("timed out"), "{error}");
+    assert!(attempts[0]["status_code"].is_null());
+    assert_eq!(attempts.last().unwrap()["status_code"], 204);
+    let ids: std::collections::HashSet<String> = receiver
+        .received()
+        .iter()
+        .map(|r| r.id().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 1, "one webhook-id across the attempts");
+}
+
 on_both_backends!(
     a_failing_receiver_gets_the_event_again_and_it_can_be_resent,
     a_receiver_that_stays_down_marks_the_subscription_failing,
+    a_receiver_too_slow_to_answer_is_tried_again,
     an_event_survives_a_crash_between_the_change_and_its_delivery,
     a_delivery_cut_off_by_a_crash_is_sent_again_with_the_same_id,
     several_instances_share_the_work_without_sending_twice,

@@ -173,6 +173,7 @@ pub fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(webhooks::handlers::update)
         .service(webhooks::handlers::remove)
         .service(webhooks::handlers::rotate)
+        .service(webhooks::handlers::test)
         .service(webhooks::handlers::deliveries)
         .service(webhooks::handlers::resend)
         .service(http::health::live)

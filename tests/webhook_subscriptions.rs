@@ -253,7 +253,44 @@ async fn a_rotated_secret_signs_alongside_the_old_one_and_pausing_stops_delivery
         .expect_problem(404);
 }
 
+async fn a_test_event_checks_the_receiver_on_demand(app: TestApp) {
+    let platform = app.org("Platform", "records:write").await;
+    let other = app.org("Other", "shared:read").await;
+    let receiver = Receiver::start();
+    let (webhook, secret) = subscribe(&app, &platform, &receiver, &["grant.revoked"]).await;
+    let path = format!("/v1/webhooks/{webhook}/test");
+    let queued = app.post(&path, &platform.token, json!({})).await;
+    queued.expect(202);
+    assert_eq!(queued.body["event_type"], "webhook.test");
+    let arrived = receiver.wait_for("webhook.test", 1).await;
+    assert!(arrived[0].verifies_with(&secret));
+    assert_eq!(arrived[0].event()["data"], json!({"webhook_id": webhook}));
+    assert_eq!(arrived[0].id(), queued.body["id"].as_str().unwrap());
+
+    app.post(&path, &other.token, json!({}))
+        .await
+        .expect_problem(404);
+    app.post(
+        "/v1/webhooks",
+        &platform.token,
+        json!({"url": receiver.url, "event_types": ["webhook.test"]}),
+    )
+    .await
+    .expect_field_error(422, "event_types");
+    app.patch(
+        &format!("/v1/webhooks/{webhook}"),
+        &platform.token,
+        json!({"status": "paused"}),
+    )
+    .await
+    .expect(200);
+    app.post(&path, &platform.token, json!({}))
+        .await
+        .expect_problem(409);
+}
+
 on_both_backends!(
+    a_test_event_checks_the_receiver_on_demand,
     an_organisation_reaches_only_its_own_subscriptions_and_events,
     webhook_urls_on_private_networks_are_refused,
     invalid_subscriptions_name_the_field_and_store_nothing,

@@ -123,6 +123,36 @@ pub fn list(
     })
 }
 
+/// Queues a `webhook.test` event for one subscription, whatever its event types, so that its
+/// receiver can be checked.
+pub fn test(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    webhook_id: Id,
+) -> Result<Delivery, Error> {
+    crate::db::transaction(conn, |conn| {
+        let subscription = subscriptions::row(conn, organisation_id, webhook_id)?;
+        if subscription.status != WebhookStatus::Active.as_str() {
+            return Err(Error::Conflict(
+                "the subscription is paused: nothing is sent to it".into(),
+            ));
+        }
+        let id = super::events::enqueue_one(
+            conn,
+            &subscription,
+            EventType::WebhookTest,
+            EventData::Test(TestEventData {
+                webhook_id: webhook_id.0,
+            }),
+        )?;
+        let row: DeliveryRow = webhook_deliveries::table
+            .find(id)
+            .select(DeliveryRow::as_select())
+            .first(conn)?;
+        view(row, Vec::new())
+    })
+}
+
 /// Queues a delivery again, now, with a fresh retry period; its `webhook-id` stays the same.
 pub fn resend(
     conn: &mut DbConnection,

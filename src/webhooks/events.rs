@@ -45,25 +45,52 @@ fn enqueue<'a>(
         data,
     });
     for subscription in subscriptions {
-        if !subscription.wants(event_type) {
-            continue;
+        if subscription.wants(event_type) {
+            insert(conn, subscription, event_type, &payload, now)?;
         }
-        diesel::insert_into(webhook_deliveries::table)
-            .values(&NewDelivery {
-                id: Id::new(),
-                webhook_id: subscription.id,
-                event_type: event_type.as_str().to_owned(),
-                payload: payload.clone(),
-                status: DeliveryStatus::Pending.as_str().to_owned(),
-                attempts: 0,
-                next_attempt_at: now,
-                retry_from: now,
-                created_at: now,
-            })
-            .execute(conn)?;
-        crate::db::outbox_written();
     }
     Ok(())
+}
+
+/// Queues an event for one subscription, whatever it wants; answers the delivery's id.
+pub(crate) fn enqueue_one(
+    conn: &mut DbConnection,
+    subscription: &WebhookRow,
+    event_type: EventType,
+    data: EventData,
+) -> Result<Id, Error> {
+    let now = Timestamp::now();
+    let payload = Json::of(&WebhookEvent {
+        event_type,
+        timestamp: now.0,
+        data,
+    });
+    insert(conn, subscription, event_type, &payload, now)
+}
+
+fn insert(
+    conn: &mut DbConnection,
+    subscription: &WebhookRow,
+    event_type: EventType,
+    payload: &Json,
+    now: Timestamp,
+) -> Result<Id, Error> {
+    let id = Id::new();
+    diesel::insert_into(webhook_deliveries::table)
+        .values(&NewDelivery {
+            id,
+            webhook_id: subscription.id,
+            event_type: event_type.as_str().to_owned(),
+            payload: payload.clone(),
+            status: DeliveryStatus::Pending.as_str().to_owned(),
+            attempts: 0,
+            next_attempt_at: now,
+            retry_from: now,
+            created_at: now,
+        })
+        .execute(conn)?;
+    crate::db::outbox_written();
+    Ok(id)
 }
 
 /// A grant was created, revoked, is expiring or has expired: its organisation hears of it.

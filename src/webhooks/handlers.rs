@@ -223,6 +223,34 @@ pub async fn rotate(
     Ok(HttpResponse::Ok().json(rotated))
 }
 
+/// Send a `webhook.test` event to the subscription now, whatever its event types, to check
+/// the receiver and its signature verification. It appears in the deliveries log like any other.
+#[utoipa::path(
+    tag = "webhooks",
+    security(("client_credentials" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The subscription id")),
+    responses(
+        (status = 202, description = "Queued", body = Delivery),
+        (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an organisation's client", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such subscription of the caller's organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The subscription is paused", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/webhooks/{id}/test")]
+pub async fn test(
+    org: OrgCaller,
+    id: web::Path<uuid::Uuid>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
+    let id = id.into_inner().into();
+    let delivery = state
+        .db
+        .run(move |conn| super::deliveries::test(conn, org.organisation_id, id))
+        .await?;
+    Ok(HttpResponse::Accepted().json(delivery))
+}
+
 /// A subscription's deliveries, newest first: each event sent or to be sent, with every attempt
 /// (time, duration, status code or error, and an excerpt of the answer).
 #[utoipa::path(

@@ -33,20 +33,13 @@ pub enum EventType {
     /// A person who had made the organisation a grant erased their passport: delete any copy.
     #[serde(rename = "person.erased")]
     PersonErased,
+    /// Sent on demand by `POST /v1/webhooks/{id}/test`, to check a receiver; cannot be
+    /// subscribed to.
+    #[serde(rename = "webhook.test")]
+    WebhookTest,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 8] = [
-        EventType::GrantCreated,
-        EventType::GrantRevoked,
-        EventType::GrantExpiring,
-        EventType::GrantExpired,
-        EventType::RecordUpdated,
-        EventType::RecordVoided,
-        EventType::AttainmentVerified,
-        EventType::PersonErased,
-    ];
-
     pub fn as_str(self) -> &'static str {
         match self {
             EventType::GrantCreated => "grant.created",
@@ -57,6 +50,7 @@ impl EventType {
             EventType::RecordVoided => "record.voided",
             EventType::AttainmentVerified => "attainment.verified",
             EventType::PersonErased => "person.erased",
+            EventType::WebhookTest => "webhook.test",
         }
     }
 }
@@ -244,6 +238,7 @@ pub enum EventData {
     Record(RecordEventData),
     Attainment(AttainmentEventData),
     Person(PersonEventData),
+    Test(TestEventData),
 }
 
 /// A grant made to the organisation, as `GET /v1/grants` shows it.
@@ -276,4 +271,10 @@ pub struct AttainmentEventData {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PersonEventData {
     pub person_id: uuid::Uuid,
+}
+
+/// The subscription a test was sent to.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TestEventData {
+    pub webhook_id: uuid::Uuid,
 }

@@ -94,6 +94,11 @@ fn check_event_types(types: &[EventType], errors: &mut Vec<FieldError>) {
         ));
     } else if distinct.len() != types.len() {
         errors.push(FieldError::new("event_types", "lists an event type twice"));
+    } else if types.contains(&EventType::WebhookTest) {
+        errors.push(FieldError::new(
+            "event_types",
+            "webhook.test is sent on demand (POST /v1/webhooks/{id}/test), not subscribed to",
+        ));
     }
 }
 

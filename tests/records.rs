@@ -172,6 +172,15 @@ async fn every_validation_rule_names_its_field_and_changes_nothing(app: TestApp)
             json!({"kind": "course", "title": "t", "evidence": [{"url": "https://ok.example.org", "size": 3}]}),
             "evidence[0].size",
         ),
+        // The documented lengths hold for the text as sent, before it is trimmed.
+        (
+            json!({"kind": "course", "title": "t", "notes": format!(" {}", "n".repeat(5000))}),
+            "notes",
+        ),
+        (
+            json!({"kind": "course", "title": format!("{} ", "t".repeat(300))}),
+            "title",
+        ),
         (
             json!({"kind": "course", "title": "t", "provenance": "issued"}),
             "provenance",

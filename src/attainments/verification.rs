@@ -32,13 +32,14 @@ pub fn verify(
     let mut errors = Vec::new();
     let name = input.assessor_name.trim().to_owned();
     let role = input.assessor_role.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 200 {
+    // Lengths as sent, as the documented maxLength says.
+    if name.is_empty() || input.assessor_name.chars().count() > 200 {
         errors.push(FieldError::new(
             "assessor_name",
             "must be 1 to 200 characters",
         ));
     }
-    if role.is_empty() || role.chars().count() > 200 {
+    if role.is_empty() || input.assessor_role.chars().count() > 200 {
         errors.push(FieldError::new(
             "assessor_role",
             "must be 1 to 200 characters",

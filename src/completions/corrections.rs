@@ -142,10 +142,11 @@ pub fn void(
     external_id: &str,
     reason: &str,
 ) -> Result<RecordWithIssuer, Error> {
-    let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > 500 {
+    // The length as sent, as the documented maxLength says.
+    if reason.trim().is_empty() || reason.chars().count() > 500 {
         return Err(Error::invalid("reason", "must be 1 to 500 characters"));
     }
+    let reason = reason.trim();
     transaction(conn, |conn| {
         let (row, _) = match issued_for_change(conn, issuer, external_id, "completions.void")? {
             Ok(found) => found,

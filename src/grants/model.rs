@@ -135,8 +135,8 @@ impl GrantInput {
     /// The rules that need no database.
     pub fn check(&self, now: DateTime<Utc>, max_days: i64) -> Vec<FieldError> {
         let mut errors = Vec::new();
-        let purpose = self.purpose.trim();
-        if purpose.is_empty() || purpose.chars().count() > 500 {
+        // The length as sent, as the documented maxLength says; blank is empty.
+        if self.purpose.trim().is_empty() || self.purpose.chars().count() > 500 {
             errors.push(FieldError::new("purpose", "must be 1 to 500 characters"));
         }
         if self.expires_at <= now {

@@ -55,10 +55,11 @@ pub struct AuthenticatedClient {
 /// A validated organisation name and ODS code.
 pub fn validate(name: &str, ods_code: Option<&str>) -> Result<(String, Option<String>), Error> {
     let mut errors = Vec::new();
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
+    // The length as sent, as the documented maxLength says.
+    if name.trim().is_empty() || name.chars().count() > 200 {
         errors.push(FieldError::new("name", "must be 1 to 200 characters"));
     }
+    let name = name.trim();
     let ods = ods_code
         .map(|c| c.trim().to_ascii_uppercase())
         .filter(|c| !c.is_empty());

@@ -64,7 +64,7 @@ pub async fn create(
     body: Body<RecordInput>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
-    let content = body.0.into();
+    let content = body.0.into_content()?;
     let row = state
         .db
         .run(move |conn| store::create(conn, me.person_id, content))

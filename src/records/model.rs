@@ -225,6 +225,50 @@ impl From<RecordInput> for RecordContent {
     }
 }
 
+/// The documented `maxLength` of the text fields, checked on the text as sent: trimming must not
+/// turn an over-long value into an accepted one.
+pub(crate) fn check_sent_lengths(
+    errors: &mut Vec<FieldError>,
+    title: Option<&str>,
+    activity_code: Option<&str>,
+    provider_name: Option<&str>,
+    notes: Option<&str>,
+    evidence: Option<&[Evidence]>,
+) {
+    check_length(errors, "title", title, 300);
+    check_length(errors, "activity_code", activity_code, 200);
+    check_length(errors, "provider_name", provider_name, 200);
+    check_length(errors, "notes", notes, 5000);
+    for (i, item) in evidence.unwrap_or_default().iter().enumerate() {
+        check_length(errors, &format!("evidence[{i}].url"), Some(&item.url), 2000);
+        check_length(
+            errors,
+            &format!("evidence[{i}].description"),
+            item.description.as_deref(),
+            500,
+        );
+    }
+}
+
+impl RecordInput {
+    /// The content this input describes, trimmed; refuses text longer than documented.
+    pub fn into_content(self) -> Result<RecordContent, crate::error::Error> {
+        let mut errors = Vec::new();
+        check_sent_lengths(
+            &mut errors,
+            Some(&self.title),
+            self.activity_code.as_deref(),
+            self.provider_name.as_deref(),
+            self.notes.as_deref(),
+            Some(&self.evidence),
+        );
+        if !errors.is_empty() {
+            return Err(crate::error::Error::Validation(errors));
+        }
+        Ok(self.into())
+    }
+}
+
 fn check_length(errors: &mut Vec<FieldError>, field: &str, value: Option<&str>, max: usize) {
     if value.is_some_and(|v| v.chars().count() > max) {
         errors.push(FieldError::new(

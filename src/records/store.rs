@@ -397,6 +397,22 @@ impl RecordPatch {
 
     pub(crate) fn apply(self, content: &mut RecordContent) -> Result<(), Vec<FieldError>> {
         let mut errors = Vec::new();
+        let sent = |patch: &Patch<String>| match patch {
+            Patch::Set(value) => Some(value.clone()),
+            _ => None,
+        };
+        let evidence = match &self.evidence {
+            Patch::Set(items) => Some(items.as_slice()),
+            _ => None,
+        };
+        crate::records::model::check_sent_lengths(
+            &mut errors,
+            sent(&self.title).as_deref(),
+            sent(&self.activity_code).as_deref(),
+            sent(&self.provider_name).as_deref(),
+            sent(&self.notes).as_deref(),
+            evidence,
+        );
         match self.kind {
             Patch::Set(kind) => content.kind = kind,
             Patch::Clear => errors.push(FieldError::new("kind", "is required and cannot be null")),

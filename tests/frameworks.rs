@@ -293,6 +293,11 @@ async fn a_person_records_evidences_and_edits_attainments(app: TestApp) {
             "evidence.links[0].url",
         ),
         (json!({"colour": "red"}), "colour"),
+        // The documented length holds for the text as sent, before it is trimmed.
+        (
+            json!({"reflection": format!("{} ", "r".repeat(5000))}),
+            "reflection",
+        ),
     ];
     for (change, field) in cases {
         let mut body = claim(&s, "EX-PART-02", 1);

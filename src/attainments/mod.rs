@@ -153,6 +153,20 @@ pub fn view(conn: &mut DbConnection, row: AttainmentRow) -> Result<Attainment, E
     Ok(views(conn, vec![row], None)?.remove(0))
 }
 
+fn too_long(reflection: Option<&str>) -> bool {
+    reflection.is_some_and(|r| r.chars().count() > 5000)
+}
+
+/// A reflection too long as sent, even if trimming would bring it within the limit.
+fn refuse_long_reflection(errors: &mut Vec<FieldError>, sent_too_long: bool) {
+    if sent_too_long && !errors.iter().any(|e| e.field == "reflection") {
+        errors.push(FieldError::new(
+            "reflection",
+            "must be at most 5000 characters",
+        ));
+    }
+}
+
 /// Checks level, date, reflection and evidence against the framework and the person's records.
 fn check(
     conn: &mut DbConnection,
@@ -176,7 +190,7 @@ fn check(
     if achieved_on > Utc::now().date_naive() {
         errors.push(FieldError::new("achieved_on", "must not be in the future"));
     }
-    if reflection.is_some_and(|r| r.chars().count() > 5000) {
+    if too_long(reflection) {
         errors.push(FieldError::new(
             "reflection",
             "must be at most 5000 characters",
@@ -247,11 +261,13 @@ pub fn create(
             "no such outcome in this framework version",
         ));
     };
+    // The length as sent, as the documented maxLength says, then trimmed.
+    let sent_too_long = too_long(input.reflection.as_deref());
     let reflection = input
         .reflection
         .map(|r| r.trim().to_owned())
         .filter(|r| !r.is_empty());
-    let errors = check(
+    let mut errors = check(
         conn,
         person_id,
         &framework,
@@ -260,6 +276,7 @@ pub fn create(
         reflection.as_deref(),
         &input.evidence,
     )?;
+    refuse_long_reflection(&mut errors, sent_too_long);
     if !errors.is_empty() {
         return Err(Error::Validation(errors));
     }
@@ -366,6 +383,10 @@ pub fn update(
         if let Some(date) = patch.achieved_on {
             row.achieved_on = date;
         }
+        let sent_too_long = match &patch.reflection {
+            crate::http::patch::Patch::Set(text) => too_long(Some(text)),
+            _ => false,
+        };
         patch.reflection.apply(&mut row.reflection);
         row.reflection = row
             .reflection
@@ -381,6 +402,8 @@ pub fn update(
             row.reflection.as_deref(),
             &evidence,
         )?;
+        let mut errors = errors;
+        refuse_long_reflection(&mut errors, sent_too_long);
         if !errors.is_empty() {
             return Err(Error::Validation(errors));
         }

@@ -45,11 +45,15 @@ pub fn verify(
             "must be 1 to 200 characters",
         ));
     }
+    let sent_too_long = input
+        .comment
+        .as_ref()
+        .is_some_and(|c| c.chars().count() > 5000);
     let comment = input
         .comment
         .map(|c| c.trim().to_owned())
         .filter(|c| !c.is_empty());
-    if comment.as_ref().is_some_and(|c| c.chars().count() > 5000) {
+    if sent_too_long {
         errors.push(FieldError::new(
             "comment",
             "must be at most 5000 characters",

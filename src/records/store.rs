@@ -397,20 +397,22 @@ impl RecordPatch {
 
     pub(crate) fn apply(self, content: &mut RecordContent) -> Result<(), Vec<FieldError>> {
         let mut errors = Vec::new();
-        let sent = |patch: &Patch<String>| match patch {
-            Patch::Set(value) => Some(value.clone()),
-            _ => None,
-        };
+        fn sent(patch: &Patch<String>) -> Option<&str> {
+            match patch {
+                Patch::Set(value) => Some(value),
+                _ => None,
+            }
+        }
         let evidence = match &self.evidence {
             Patch::Set(items) => Some(items.as_slice()),
             _ => None,
         };
         crate::records::model::check_sent_lengths(
             &mut errors,
-            sent(&self.title).as_deref(),
-            sent(&self.activity_code).as_deref(),
-            sent(&self.provider_name).as_deref(),
-            sent(&self.notes).as_deref(),
+            sent(&self.title),
+            sent(&self.activity_code),
+            sent(&self.provider_name),
+            sent(&self.notes),
             evidence,
         );
         match self.kind {

@@ -38,12 +38,7 @@ fn enqueue<'a>(
     event_type: EventType,
     data: EventData,
 ) -> Result<(), Error> {
-    let now = Timestamp::now();
-    let payload = Json::of(&WebhookEvent {
-        event_type,
-        timestamp: now.0,
-        data,
-    });
+    let (payload, now) = body(event_type, data);
     for subscription in subscriptions {
         if subscription.wants(event_type) {
             insert(conn, subscription, event_type, &payload, now)?;
@@ -59,13 +54,19 @@ pub(crate) fn enqueue_one(
     event_type: EventType,
     data: EventData,
 ) -> Result<Id, Error> {
+    let (payload, now) = body(event_type, data);
+    insert(conn, subscription, event_type, &payload, now)
+}
+
+/// The body every subscription is sent for an event, and when it happened.
+fn body(event_type: EventType, data: EventData) -> (Json, Timestamp) {
     let now = Timestamp::now();
     let payload = Json::of(&WebhookEvent {
         event_type,
         timestamp: now.0,
         data,
     });
-    insert(conn, subscription, event_type, &payload, now)
+    (payload, now)
 }
 
 fn insert(

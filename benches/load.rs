@@ -190,6 +190,7 @@ fn seed(
                 subject: format!("person-{n}"),
                 display_name: Some(format!("Person {n}")),
                 email: None,
+                email_verified: false,
                 registration_body: None,
                 registration_number: None,
                 version: 1,

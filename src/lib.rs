@@ -23,6 +23,7 @@ pub mod people;
 pub mod records;
 pub mod sharing;
 pub mod webhooks;
+pub mod xapi;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub settings: Settings,
     /// Seals webhook signing secrets at rest.
     pub webhook_secrets: Arc<webhooks::sealing::SecretSeal>,
+    /// LRS clients' Basic secrets that verified a moment ago.
+    pub lrs_secrets: Arc<xapi::auth::VerifiedSecrets>,
 }
 
 impl AppState {
@@ -106,6 +109,7 @@ impl AppState {
             tokens,
             settings,
             webhook_secrets,
+            lrs_secrets: Arc::default(),
         })
     }
 }
@@ -176,6 +180,24 @@ pub fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(webhooks::handlers::test)
         .service(webhooks::handlers::deliveries)
         .service(webhooks::handlers::resend)
+        .service(xapi::handlers::resources::about)
+        .service(xapi::handlers::statements::put)
+        .service(xapi::handlers::statements::post)
+        .service(xapi::handlers::statements::get)
+        .service(xapi::handlers::documents::put_state)
+        .service(xapi::handlers::documents::post_state)
+        .service(xapi::handlers::documents::get_state)
+        .service(xapi::handlers::documents::delete_state)
+        .service(xapi::handlers::documents::put_activity_profile)
+        .service(xapi::handlers::documents::post_activity_profile)
+        .service(xapi::handlers::documents::get_activity_profile)
+        .service(xapi::handlers::documents::delete_activity_profile)
+        .service(xapi::handlers::documents::put_agent_profile)
+        .service(xapi::handlers::documents::post_agent_profile)
+        .service(xapi::handlers::documents::get_agent_profile)
+        .service(xapi::handlers::documents::delete_agent_profile)
+        .service(xapi::handlers::resources::activity)
+        .service(xapi::handlers::resources::agent)
         .service(http::health::live)
         .service(http::health::ready)
         .service(http::metrics::export);
@@ -223,6 +245,7 @@ pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<Server>
             .service(http::docs::docs_redirect)
             .service(http::docs::swagger_ui(doc.clone()))
             .default_service(web::to(http::fallback::not_found))
+            .wrap(from_fn(xapi::version::middleware))
             .wrap(from_fn(http::limits::middleware))
             .wrap(http::security::cors(&origins))
             .wrap(http::security::headers())

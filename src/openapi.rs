@@ -31,6 +31,7 @@ an opaque `cursor`. Single resources carry an `ETag`; send it back as `If-Match`
         (name = "compliance", description = "Employers' requirement profiles and compliance checks of shared passports"),
         (name = "credentials", description = "Verifiable credentials of a passport, their verification and revocation status"),
         (name = "webhooks", description = "Organisations' subscriptions to events, signed as the Standard Webhooks specification describes, and their deliveries"),
+        (name = "xapi", description = "An xAPI 1.0.3 Learning Record Store: learning platforms store statements and documents with an organisation client's credentials (HTTP Basic or bearer); completions by people of the passport become issued records under write grants"),
         (name = "auth", description = "Tokens and keys"),
         (name = "operations", description = "Health, metrics"),
     )

@@ -28,6 +28,9 @@ pub struct Claims {
     pub jti: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// OpenID Connect: whether the provider checked that the person owns `email`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Present only on organisation client tokens (RFC 9068).
@@ -47,6 +50,8 @@ pub struct PersonIdentity {
     pub issuer: String,
     pub subject: String,
     pub email: Option<String>,
+    /// Whether the token's issuer vouched for the email (OpenID Connect `email_verified`).
+    pub email_verified: bool,
     pub name: Option<String>,
 }
 
@@ -96,6 +101,8 @@ impl TokenService {
             iat: Some(iat),
             jti: Some(uuid::Uuid::now_v7().to_string()),
             email: email.map(str::to_owned),
+            // The service signs for people only on its operator's word (the command line).
+            email_verified: email.map(|_| true),
             name: name.map(str::to_owned),
             client_id: None,
             org: None,
@@ -122,6 +129,7 @@ impl TokenService {
             iat: Some(iat),
             jti: Some(uuid::Uuid::now_v7().to_string()),
             email: None,
+            email_verified: None,
             name: None,
             client_id: Some(client_id.to_owned()),
             org: Some(organisation_id),
@@ -188,6 +196,7 @@ fn person(claims: Claims) -> PersonIdentity {
     PersonIdentity {
         issuer: claims.iss,
         subject: claims.sub,
+        email_verified: claims.email.is_some() && claims.email_verified == Some(true),
         email: claims.email,
         name: claims.name,
     }

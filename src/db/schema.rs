@@ -10,6 +10,7 @@ diesel::table! {
         subject -> Text,
         display_name -> Nullable<Text>,
         email -> Nullable<Text>,
+        email_verified -> Bool,
         registration_body -> Nullable<Text>,
         registration_number -> Nullable<Text>,
         version -> Integer,
@@ -290,6 +291,77 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql::{Uuid, UtcTimestamp};
+
+    xapi_statements (organisation_id, statement_id) {
+        organisation_id -> Uuid,
+        statement_id -> Uuid,
+        stored -> UtcTimestamp,
+        voided -> Bool,
+        voids -> Nullable<Uuid>,
+        statement -> Text,
+        has_attachments -> Bool,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql::Uuid;
+
+    // No primary key in the database; diesel needs one named, and these rows are only ever
+    // inserted and filtered, never fetched by key.
+    xapi_statement_index (organisation_id, statement_id, kind, value) {
+        organisation_id -> Uuid,
+        statement_id -> Uuid,
+        kind -> Text,
+        value -> Text,
+        related -> Bool,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql::Uuid;
+
+    xapi_attachments (organisation_id, sha2) {
+        organisation_id -> Uuid,
+        sha2 -> Text,
+        content_type -> Text,
+        content -> Binary,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql::Uuid;
+
+    xapi_activities (organisation_id, activity_id) {
+        organisation_id -> Uuid,
+        activity_id -> Text,
+        definition -> Text,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql::{Uuid, UtcTimestamp};
+
+    xapi_documents (organisation_id, kind, activity_id, agent, registration, document_id) {
+        organisation_id -> Uuid,
+        kind -> Text,
+        activity_id -> Text,
+        agent -> Text,
+        registration -> Text,
+        document_id -> Text,
+        content_type -> Text,
+        content -> Binary,
+        etag -> Text,
+        updated -> UtcTimestamp,
+    }
+}
+
 diesel::joinable!(webhooks -> organisations (organisation_id));
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
@@ -314,4 +386,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhooks,
     webhook_deliveries,
     webhook_attempts,
+    xapi_statements,
+    xapi_statement_index,
+    xapi_attachments,
+    xapi_activities,
+    xapi_documents,
 );

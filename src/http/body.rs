@@ -202,3 +202,58 @@ pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, Error> {
         Error::Validation(vec![FieldError::new(field, message)])
     })
 }
+
+/// A body of any media type, read whole up to the batch limit ([`BatchLimit`]): for resources
+/// whose bodies are not this API's JSON (xAPI statements with attachments, xAPI documents).
+#[derive(Debug)]
+pub struct RawBody {
+    /// The Content-Type as sent ("" when none).
+    pub content_type: String,
+    pub bytes: web::Bytes,
+}
+
+impl FromRequest for RawBody {
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<web::Data<BatchLimit>>()
+            .map(|l| l.0)
+            .unwrap_or(8 << 20);
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let declared_length = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let too_large =
+                || Error::PayloadTooLarge(format!("the body may be at most {limit} bytes"));
+            if declared_length.is_some_and(|n| n > limit) {
+                return Err(too_large());
+            }
+            let mut body = BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| Error::BadRequest {
+                    detail: format!("could not read the body: {e}"),
+                    field: None,
+                })?;
+                if body.len() + chunk.len() > limit {
+                    return Err(too_large());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(RawBody {
+                content_type,
+                bytes: body.freeze(),
+            })
+        })
+    }
+}

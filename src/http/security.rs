@@ -27,18 +27,23 @@ pub fn headers() -> DefaultHeaders {
 /// CORS for the configured origins only; with none configured, no cross-origin access at all.
 pub fn cors(origins: &[String]) -> Cors {
     let mut cors = Cors::default()
-        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_methods(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
         .allowed_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
             header::IF_MATCH,
+            header::IF_NONE_MATCH,
             header::HeaderName::from_static("x-request-id"),
+            header::HeaderName::from_static("x-experience-api-version"),
         ])
         .expose_headers([
             header::ETAG,
             header::LOCATION,
             header::RETRY_AFTER,
+            header::LAST_MODIFIED,
             header::HeaderName::from_static("x-request-id"),
+            header::HeaderName::from_static("x-experience-api-version"),
+            header::HeaderName::from_static("x-experience-api-consistent-through"),
         ])
         .max_age(600);
     for origin in origins {

@@ -23,6 +23,9 @@ pub struct PersonRow {
     pub subject: String,
     pub display_name: Option<String>,
     pub email: Option<String>,
+    /// The email came from the identity provider, which vouched for it; an email the person
+    /// typed in is not verified.
+    pub email_verified: bool,
     pub registration_body: Option<String>,
     pub registration_number: Option<String>,
     pub version: i32,
@@ -108,6 +111,7 @@ pub fn resolve(conn: &mut DbConnection, identity: &PersonIdentity) -> Result<Id,
         subject: identity.subject.clone(),
         display_name: clean(identity.name.as_deref(), 200),
         email: clean(identity.email.as_deref(), 320),
+        email_verified: identity.email_verified,
         registration_body: None,
         registration_number: None,
         version: 1,
@@ -166,6 +170,7 @@ pub fn update(
                 "must be 1 to 200 characters",
             ));
         }
+        let email_before = row.email.clone();
         if let Some(value) = patch.email.apply(&mut row.email)
             && (value.len() > 320 || !is_plausible_email(value))
         {
@@ -199,6 +204,9 @@ pub fn update(
         row.registration_number = registration.as_ref().map(|r| r.number.trim().to_owned());
         row.display_name = row.display_name.map(|v| v.trim().to_owned());
         row.email = row.email.map(|v| v.trim().to_owned());
+        if row.email != email_before {
+            row.email_verified = false;
+        }
         if !unchanged_since_read {
             return Err(Error::PreconditionFailed);
         }
@@ -208,6 +216,7 @@ pub fn update(
             .set((
                 people::display_name.eq(&row.display_name),
                 people::email.eq(&row.email),
+                people::email_verified.eq(row.email_verified),
                 people::registration_body.eq(&row.registration_body),
                 people::registration_number.eq(&row.registration_number),
                 people::version.eq(row.version),

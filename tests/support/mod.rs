@@ -11,6 +11,7 @@
 
 pub mod receiver;
 pub mod webhooks;
+pub mod xapi;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -472,7 +473,7 @@ pub struct Reply {
 }
 
 impl Reply {
-    async fn from(response: reqwest::Response) -> Reply {
+    pub async fn from(response: reqwest::Response) -> Reply {
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.bytes().await.unwrap();

@@ -1,0 +1,102 @@
+//! The About, Activities and Agents resources.
+
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::error::{Error, Problem};
+use crate::xapi::version::ACCEPTED;
+use crate::xapi::{self, LrsClient, store, validate};
+
+/// What the LRS speaks: the xAPI versions it accepts. Needs no credentials and no version
+/// header, so that a client can ask before it knows either.
+#[utoipa::path(
+    tag = "xapi",
+    responses((status = 200, description = "`{version: [...], extensions: {}}`", body = Object))
+)]
+#[get("/xapi/about")]
+pub async fn about() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "version": ACCEPTED, "extensions": {} }))
+}
+
+fn only_parameter(req: &HttpRequest, name: &str) -> Result<String, Error> {
+    let mut found = None;
+    for (key, value) in form_urlencoded::parse(req.query_string().as_bytes()) {
+        if key != name {
+            return Err(xapi::invalid(
+                key.as_ref(),
+                "is not a parameter of this resource",
+            ));
+        }
+        found = Some(value.into_owned());
+    }
+    found.ok_or_else(|| xapi::invalid(name, "is required"))
+}
+
+/// An activity with the latest definition a statement of the organisation gave it (just its
+/// id when none did).
+#[utoipa::path(
+    tag = "xapi",
+    security(("client_basic" = []), ("client_credentials" = [])),
+    params(
+        ("X-Experience-API-Version" = String, Header, description = "Any 1.0.x version"),
+        ("activityId" = String, Query, description = "The activity's IRI"),
+    ),
+    responses(
+        (status = 200, description = "The Activity object", body = Object),
+        (status = 400, description = "A malformed parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A person's token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/xapi/activities")]
+pub async fn activity(
+    client: LrsClient,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
+    let id = only_parameter(&req, "activityId")?;
+    if !validate::is_iri(&id) {
+        return Err(xapi::invalid("activityId", "must be an IRI"));
+    }
+    let lookup = id.clone();
+    let definition = state
+        .db
+        .run(move |conn| store::definition(conn, client.organisation_id, &lookup))
+        .await?;
+    let mut activity = json!({ "objectType": "Activity", "id": id });
+    if let Some(definition) = definition {
+        activity["definition"] = definition;
+    }
+    Ok(HttpResponse::Ok().json(activity))
+}
+
+/// The Person object for an agent: every identifier the LRS knows it by, as arrays.
+#[utoipa::path(
+    tag = "xapi",
+    security(("client_basic" = []), ("client_credentials" = [])),
+    params(
+        ("X-Experience-API-Version" = String, Header, description = "Any 1.0.x version"),
+        ("agent" = String, Query, description = "The Agent, as JSON"),
+    ),
+    responses(
+        (status = 200, description = "The Person object", body = Object),
+        (status = 400, description = "A malformed parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A person's token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/xapi/agents")]
+pub async fn agent(_client: LrsClient, req: HttpRequest) -> Result<HttpResponse, Error> {
+    let text = only_parameter(&req, "agent")?;
+    let agent: Value = serde_json::from_str(&text)
+        .map_err(|_| xapi::invalid("agent", "must be an Agent as JSON"))?;
+    validate::agent(&agent, "agent").map_err(xapi::refused)?;
+    let mut person = json!({ "objectType": "Person" });
+    for key in ["name", "mbox", "mbox_sha1sum", "openid", "account"] {
+        if let Some(value) = agent.get(key) {
+            person[key] = json!([value]);
+        }
+    }
+    Ok(HttpResponse::Ok().json(person))
+}

@@ -1,0 +1,305 @@
+//! The Statements resource.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
+use chrono::{SecondsFormat, Utc};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::http_date;
+use crate::AppState;
+use crate::db::BackendKind;
+use crate::error::{Error, Problem};
+use crate::http::body::RawBody;
+use crate::xapi::query::{self, Format, StatementsGet};
+use crate::xapi::{self, LrsClient, format, multipart, statements};
+
+/// Reads a statement request: JSON, or multipart/mixed with attachments.
+fn received(body: RawBody) -> Result<(Value, Vec<multipart::Attachment>), Error> {
+    let media = body
+        .content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match media.as_str() {
+        "application/json" => {
+            let value = serde_json::from_slice(&body.bytes).map_err(|e| Error::BadRequest {
+                detail: format!("malformed JSON: {e}"),
+                field: None,
+            })?;
+            Ok((value, Vec::new()))
+        }
+        "multipart/mixed" => {
+            let received =
+                multipart::receive(&body.content_type, &body.bytes).map_err(xapi::refused)?;
+            Ok((received.statements, received.attachments))
+        }
+        _ => Err(Error::UnsupportedMediaType(
+            "send statements as application/json, or as multipart/mixed with attachments".into(),
+        )),
+    }
+}
+
+fn public_url(state: &AppState) -> String {
+    state.settings.issuer()
+}
+
+/// Stores one statement under the id given as `statementId` (the statement's own `id`, if any,
+/// must be the same). Storing the same statement again changes nothing; a different statement
+/// under a stored id is refused with 409.
+#[utoipa::path(
+    tag = "xapi",
+    security(("client_basic" = []), ("client_credentials" = ["records:write"])),
+    params(
+        ("statementId" = Uuid, Query, description = "The statement's id"),
+        ("X-Experience-API-Version" = String, Header, description = "Any 1.0.x version, e.g. 1.0.3"),
+    ),
+    request_body(content = Object, description = "An xAPI statement (application/json), or multipart/mixed with the statement first and its attachments after", content_type = "application/json"),
+    responses(
+        (status = 204, description = "Stored (or already stored)"),
+        (status = 400, description = "A malformed statement or request: nothing was stored", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A person's token, or a client without records:write", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A different statement is stored under this id", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/xapi/statements")]
+pub async fn put(
+    client: LrsClient,
+    req: HttpRequest,
+    body: RawBody,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
+    client.require_write()?;
+    let id = single_id(req.query_string())?;
+    let (value, attachments) = received(body)?;
+    if !value.is_object() {
+        return Err(xapi::invalid(
+            "body",
+            "must be one statement (a JSON object)",
+        ));
+    }
+    let public_url = public_url(&state);
+    state
+        .db
+        .run(move |conn| {
+            xapi::store_statements(
+                conn,
+                &client,
+                &public_url,
+                vec![value],
+                attachments,
+                Some(id),
+            )
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The `statementId` of a PUT, the only parameter it takes.
+fn single_id(query: &str) -> Result<Uuid, Error> {
+    let mut id = None;
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        if name != "statementId" {
+            return Err(xapi::invalid(
+                name.as_ref(),
+                "is not a parameter of a statement PUT",
+            ));
+        }
+        id = Some(
+            Uuid::parse_str(&value).map_err(|_| xapi::invalid("statementId", "must be a UUID"))?,
+        );
+    }
+    id.ok_or_else(|| xapi::invalid("statementId", "is required"))
+}
+
+/// Stores one statement or an array of them, all or none; answers their ids in order (the LRS
+/// gives an id to each statement sent without one).
+#[utoipa::path(
+    tag = "xapi",
+    security(("client_basic" = []), ("client_credentials" = ["records:write"])),
+    params(("X-Experience-API-Version" = String, Header, description = "Any 1.0.x version, e.g. 1.0.3")),
+    request_body(content = Object, description = "A statement or an array of statements (application/json), or multipart/mixed with them first and their attachments after", content_type = "application/json"),
+    responses(
+        (status = 200, description = "The ids of the statements, in the order sent", body = Vec<String>),
+        (status = 400, description = "A malformed statement or request: nothing was stored", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A person's token, or a client without records:write", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A different statement is stored under one of the ids", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/xapi/statements")]
+pub async fn post(
+    client: LrsClient,
+    req: HttpRequest,
+    body: RawBody,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
+    client.require_write()?;
+    if let Some((name, _)) = form_urlencoded::parse(req.query_string().as_bytes()).next() {
+        return Err(xapi::invalid(
+            name.as_ref(),
+            "is not a parameter of a statement POST",
+        ));
+    }
+    let (value, attachments) = received(body)?;
+    let (list, _) = statements::batch(value)?;
+    let public_url = public_url(&state);
+    let ids = state
+        .db
+        .run(move |conn| {
+            xapi::store_statements(conn, &client, &public_url, list, attachments, None)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(ids))
+}
+
+/// A time up to which every statement stored is visible to queries. On SQLite writes are
+/// serial, so it is now; on PostgreSQL a statement stamped a moment ago may still be
+/// committing, so it is a second ago.
+fn consistent_through(state: &AppState) -> String {
+    let now = Utc::now();
+    let through = match state.db.kind() {
+        BackendKind::Sqlite => now,
+        BackendKind::Postgres => now - chrono::Duration::seconds(1),
+    };
+    through.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// One statement (`statementId`, or `voidedStatementId` for a voided one), or the statements
+/// matching a query: `agent`, `verb`, `activity`, `registration`, `related_activities`,
+/// `related_agents`, `since`, `until`, `limit`, `ascending`. Every answer takes `format` (`exact`,
+/// `ids`, `canonical` by `Accept-Language`) and `attachments=true` (multipart/mixed with the
+/// attachments' content). A page that does not hold every match ends with a `more` link.
+#[utoipa::path(
+    tag = "xapi",
+    security(("client_basic" = []), ("client_credentials" = [])),
+    params(
+        ("X-Experience-API-Version" = String, Header, description = "Any 1.0.x version, e.g. 1.0.3"),
+        ("statementId" = Option<Uuid>, Query, description = "One statement"),
+        ("voidedStatementId" = Option<Uuid>, Query, description = "One voided statement"),
+        ("agent" = Option<String>, Query, description = "A JSON Agent or identified Group: statements whose actor or object it is"),
+        ("verb" = Option<String>, Query, description = "A verb IRI"),
+        ("activity" = Option<String>, Query, description = "An activity IRI: statements whose object it is"),
+        ("registration" = Option<Uuid>, Query, description = "A registration"),
+        ("related_activities" = Option<bool>, Query, description = "Match the activity anywhere (context, SubStatements) too"),
+        ("related_agents" = Option<bool>, Query, description = "Match the agent anywhere (authority, context, SubStatements) too"),
+        ("since" = Option<String>, Query, description = "Stored after this time"),
+        ("until" = Option<String>, Query, description = "Stored at or before this time"),
+        ("limit" = Option<u32>, Query, description = "At most this many (0 or none: the LRS's page size, 500)"),
+        ("format" = Option<String>, Query, description = "exact (default), ids or canonical"),
+        ("attachments" = Option<bool>, Query, description = "Answer multipart/mixed with the attachments' content"),
+        ("ascending" = Option<bool>, Query, description = "Oldest first (default newest first)"),
+        ("cursor" = Option<String>, Query, description = "Where a `more` link continues; not for clients to build"),
+    ),
+    responses(
+        (status = 200, description = "A statement, or `{statements, more}`", body = Object, headers(("X-Experience-API-Consistent-Through" = String))),
+        (status = 400, description = "A malformed parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A person's token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such statement in the organisation's LRS", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/xapi/statements")]
+pub async fn get(
+    client: LrsClient,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
+    let request = query::parse(req.query_string())?;
+    let wants_attachments = request.attachments();
+    let through = consistent_through(&state);
+    let languages = query::languages(
+        req.headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let organisation_id = client.organisation_id;
+    let base_path = url::Url::parse(&public_url(&state))
+        .map(|u| u.path().trim_end_matches('/').to_owned())
+        .unwrap_or_default();
+    let (json, stored, attachments) = state
+        .db
+        .run(move |conn| {
+            let (json, stored, texts): (String, Option<_>, Vec<String>) = match request {
+                StatementsGet::One {
+                    id,
+                    voided,
+                    format,
+                    attachments,
+                } => {
+                    let one = xapi::statement(conn, organisation_id, id, voided)?;
+                    let text = shaped(&one.statement, format, &languages);
+                    let wanted = if attachments {
+                        xapi::attachments_of(conn, organisation_id, &[&one.statement])?
+                    } else {
+                        Vec::new()
+                    };
+                    return Ok((text, Some(one.stored), wanted));
+                }
+                StatementsGet::Query {
+                    filters,
+                    limit,
+                    format,
+                    attachments,
+                    params,
+                } => {
+                    let (page, more) =
+                        xapi::statements_page(conn, organisation_id, &filters, limit)?;
+                    let texts: Vec<String> = if attachments {
+                        page.iter().map(|s| s.statement.clone()).collect()
+                    } else {
+                        Vec::new()
+                    };
+                    let shaped: Vec<String> = page
+                        .iter()
+                        .map(|s| shaped(&s.statement, format, &languages))
+                        .collect();
+                    let more = more
+                        .map(|after| query::more_link(&base_path, &params, after))
+                        .unwrap_or_default();
+                    let json = format!(
+                        "{{\"statements\":[{}],\"more\":{}}}",
+                        shaped.join(","),
+                        Value::String(more)
+                    );
+                    (json, None, texts)
+                }
+            };
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let wanted = if refs.is_empty() {
+                Vec::new()
+            } else {
+                xapi::attachments_of(conn, organisation_id, &refs)?
+            };
+            Ok((json, stored, wanted))
+        })
+        .await?;
+    let mut response = HttpResponse::Ok();
+    response.insert_header(("X-Experience-API-Consistent-Through", through));
+    if let Some(stored) = stored {
+        response.insert_header((header::LAST_MODIFIED, http_date(stored.0)));
+    }
+    if wants_attachments {
+        let (content_type, body) = multipart::build(json.as_bytes(), &attachments);
+        return Ok(response.content_type(content_type).body(body));
+    }
+    Ok(response.content_type("application/json").body(json))
+}
+
+/// A stored statement's text in the format asked for.
+fn shaped(text: &str, format: Format, languages: &[String]) -> String {
+    match format {
+        Format::Exact => text.to_owned(),
+        Format::Ids | Format::Canonical => match serde_json::from_str::<Value>(text) {
+            Ok(value) => match format {
+                Format::Ids => format::ids(&value),
+                _ => format::canonical(&value, languages),
+            }
+            .to_string(),
+            Err(_) => text.to_owned(),
+        },
+    }
+}

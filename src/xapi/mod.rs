@@ -1,0 +1,200 @@
+//! An xAPI 1.0.3 Learning Record Store under `/xapi/`, feeding the passport.
+//!
+//! Learning platforms already speak xAPI: pointed at this LRS with an organisation client's
+//! credentials, they store statements and documents here, and statements saying that a person
+//! of the passport completed an activity become issued records (see [`feed`]). Each
+//! organisation's statements and documents are its own: no other organisation sees them.
+
+pub mod auth;
+pub mod documents;
+mod feed;
+pub mod format;
+pub mod handlers;
+pub mod multipart;
+pub mod query;
+mod signature;
+pub mod statements;
+pub mod store;
+pub mod validate;
+pub mod version;
+
+use std::collections::HashSet;
+
+use serde_json::Value;
+use uuid::Uuid;
+
+pub use auth::LrsClient;
+use statements::Prepared;
+
+use crate::completions::Issuer;
+use crate::db::types::{Id, Timestamp};
+use crate::db::{DbConnection, transaction};
+use crate::error::{Error, FieldError};
+
+/// A malformed request. xAPI answers every one with 400 (never 422), naming what is wrong.
+pub(crate) fn invalid(field: impl Into<String>, message: impl Into<String>) -> Error {
+    let field = field.into();
+    Error::BadRequest {
+        detail: format!("`{field}` {}", message.into()),
+        field: Some(field),
+    }
+}
+
+/// The same for a checker's finding.
+pub(crate) fn refused(error: FieldError) -> Error {
+    invalid(error.field, error.message)
+}
+
+/// The most statements one request may store.
+pub const MAX_STATEMENTS: usize = 1000;
+
+/// Checks received statements and stores them with their attachments in one transaction:
+/// either all are stored or none. Answers their ids in the order received.
+///
+/// `put_id` is the `statementId` of a PUT, which the statement's own id (if any) must match.
+pub fn store_statements(
+    conn: &mut DbConnection,
+    client: &LrsClient,
+    public_url: &str,
+    received: Vec<Value>,
+    attachments: Vec<multipart::Attachment>,
+    put_id: Option<Uuid>,
+) -> Result<Vec<Uuid>, Error> {
+    if received.len() > MAX_STATEMENTS {
+        return Err(invalid(
+            "statements",
+            format!("at most {MAX_STATEMENTS} statements in one request"),
+        ));
+    }
+    let authority = statements::authority(public_url, &client.client_id);
+    let mut prepared = Vec::with_capacity(received.len());
+    let mut seen = HashSet::new();
+    let single = put_id.is_some() || received.len() == 1;
+    for (index, mut statement) in received.into_iter().enumerate() {
+        let field = if single {
+            String::new()
+        } else {
+            format!("[{index}]")
+        };
+        if let (Some(id), Value::Object(map)) = (put_id, &mut statement) {
+            match map.get("id").and_then(Value::as_str).map(Uuid::parse_str) {
+                Some(Ok(own)) if own != id => {
+                    return Err(invalid("id", "differs from the statementId parameter"));
+                }
+                Some(_) => {}
+                None => {
+                    map.insert("id".into(), Value::String(id.to_string()));
+                }
+            }
+        }
+        let one = statements::prepare(statement, &field, &authority).map_err(refused)?;
+        if !seen.insert(one.id) {
+            return Err(invalid(format!("{field}.id"), "appears twice in the batch"));
+        }
+        prepared.push(one);
+    }
+    // Every attachment a statement declares without a fileUrl must have come with it.
+    let sent: HashSet<String> = attachments
+        .iter()
+        .map(|a| a.sha2.to_ascii_lowercase())
+        .collect();
+    for (index, statement) in prepared.iter().enumerate() {
+        if let Some(missing) = multipart::declared_without_url(&statement.statement)
+            .into_iter()
+            .find(|sha2| !sent.contains(&sha2.to_ascii_lowercase()))
+        {
+            return Err(invalid(
+                format!("[{index}].attachments"),
+                format!(
+                    "attachment {missing} has no fileUrl and was not sent: send it as a part of a multipart/mixed request"
+                ),
+            ));
+        }
+    }
+    let ids: Vec<Uuid> = prepared.iter().map(|p| p.id).collect();
+    let rows: Vec<store::AttachmentRow> = attachments
+        .into_iter()
+        .map(|a| store::AttachmentRow {
+            organisation_id: client.organisation_id,
+            sha2: a.sha2,
+            content_type: a.content_type,
+            content: a.body,
+        })
+        .collect();
+    let issuer = Issuer {
+        organisation_id: client.organisation_id,
+        client_id: client.client_id.clone(),
+    };
+    transaction(conn, |conn| {
+        let stored = Timestamp::now().0;
+        prepared.iter_mut().for_each(|p| p.stamp(stored));
+        let fresh: Vec<Prepared> = store::insert(conn, client.organisation_id, prepared, rows)?;
+        feed::feed(conn, &issuer, public_url, &fresh)?;
+        Ok(())
+    })?;
+    Ok(ids)
+}
+
+/// One statement by id (`voided` for `voidedStatementId`), or 404.
+pub fn statement(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    id: Id,
+    voided: bool,
+) -> Result<store::StoredStatement, Error> {
+    store::get(conn, organisation_id, id, voided)?.ok_or_else(|| {
+        Error::NotFound(if voided {
+            format!("no voided statement {id}")
+        } else {
+            format!("no statement {id} (a voided statement is found by voidedStatementId)")
+        })
+    })
+}
+
+/// A page of a statement query, and the position after its last statement when there is more.
+pub fn statements_page(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    filters: &store::Filters,
+    limit: i64,
+) -> Result<(Vec<store::StoredStatement>, Option<(Timestamp, Id)>), Error> {
+    let mut page = store::query(conn, organisation_id, filters, limit + 1)?;
+    let more = if page.len() as i64 > limit {
+        page.truncate(limit as usize);
+        page.last().map(|s| (s.stored, s.statement_id))
+    } else {
+        None
+    };
+    Ok((page, more))
+}
+
+/// Stored attachments for the statements answered, by SHA-2.
+pub fn attachments_of(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    texts: &[&str],
+) -> Result<Vec<multipart::Attachment>, Error> {
+    let mut hashes: Vec<String> = Vec::new();
+    for text in texts {
+        if let Ok(value) = serde_json::from_str::<Value>(text) {
+            hashes.extend(
+                statements::attachment_hashes(&value)
+                    .into_iter()
+                    .map(|h| h.to_ascii_lowercase()),
+            );
+        }
+    }
+    hashes.sort();
+    hashes.dedup();
+    if hashes.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(store::attachments(conn, organisation_id, &hashes)?
+        .into_iter()
+        .map(|(sha2, content_type, body)| multipart::Attachment {
+            sha2,
+            content_type,
+            body,
+        })
+        .collect())
+}

@@ -1,0 +1,863 @@
+//! Verification of signed statements (xAPI 1.0.3, Data 2.6).
+//!
+//! The spec makes the LRS check that a signature is *well formed*, not that the signer is
+//! trustworthy (2.6.s5 note): the JWS must decode, use an RSA + SHA algorithm, carry the
+//! statement as its payload, and — only when an X.509 chain is included — verify against it.
+//! Whether the certificate chains to anything trusted is deliberately left to the caller.
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use jsonwebtoken::{Algorithm, DecodingKey};
+use serde_json::{Map, Value};
+use x509_cert::Certificate;
+use x509_cert::der::Decode;
+
+use crate::error::FieldError;
+
+/// OID of `rsaEncryption`; any other key type cannot have produced an RS* signature.
+const RSA_ENCRYPTION: &str = "1.2.840.113549.1.1.1";
+
+/// Checks a signature attachment (a JWS in compact serialisation) against the statement that
+/// carries it, as xAPI 1.0.3 2.6 requires: well-formed JWS; alg one of RS256, RS384, RS512; the
+/// payload decodes to a statement logically equivalent to the received one (Data 2.3.1
+/// "Statement Comparison Requirements": `authority`, `stored` and `attachments` are ignored,
+/// `id`, `version` and `timestamp` only when one side lacks them, timestamps compare as
+/// instants, verb `display` and Activity `definition`s are ignored, Group members are
+/// unordered, e-mail domains and UUIDs are case-insensitive); when the JWS header carries an
+/// x5c certificate chain, the signature verifies with the first certificate's public key.
+pub fn verify(statement: &Value, jws: &[u8]) -> Result<(), FieldError> {
+    let text = std::str::from_utf8(jws)
+        .map_err(|_| FieldError::new("signature", "is not text, so it cannot be a JWS"))?
+        // A trailing newline is a common artefact of writing the JWS to a file.
+        .trim();
+    if text.starts_with('{') {
+        return Err(FieldError::new(
+            "signature",
+            "uses the JWS JSON serialization; only the compact serialization is accepted",
+        ));
+    }
+    let mut pieces = text.split('.');
+    let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
+        (pieces.next(), pieces.next(), pieces.next(), pieces.next())
+    else {
+        return Err(FieldError::new(
+            "signature",
+            "is not a JWS in compact serialization (expected three parts separated by dots)",
+        ));
+    };
+
+    let header = decode_object(header_b64).ok_or_else(|| {
+        FieldError::new(
+            "signature",
+            "has a header that is not base64url-encoded JSON",
+        )
+    })?;
+    let algorithm = match header.get("alg").and_then(Value::as_str) {
+        Some("RS256") => Algorithm::RS256,
+        Some("RS384") => Algorithm::RS384,
+        Some("RS512") => Algorithm::RS512,
+        Some(other) => {
+            return Err(FieldError::new(
+                "signature.alg",
+                format!("must be RS256, RS384 or RS512, not {other}"),
+            ));
+        }
+        None => {
+            return Err(FieldError::new(
+                "signature.alg",
+                "is missing; it must be RS256, RS384 or RS512",
+            ));
+        }
+    };
+    // RFC 7515 4.1.11: a recipient must refuse extensions it does not understand, and we
+    // understand none.
+    if header.contains_key("crit") {
+        return Err(FieldError::new(
+            "signature.crit",
+            "lists critical JWS extensions, which are not supported",
+        ));
+    }
+
+    let payload = decode_object(payload_b64).ok_or_else(|| {
+        FieldError::new(
+            "signature.payload",
+            "is not a base64url-encoded JSON statement",
+        )
+    })?;
+    if signature_b64.is_empty() || URL_SAFE_NO_PAD.decode(signature_b64).is_err() {
+        return Err(FieldError::new(
+            "signature",
+            "has a signature part that is empty or not base64url",
+        ));
+    }
+
+    if let Some(chain) = header.get("x5c") {
+        let key = first_certificate_key(chain)?;
+        // The signing input is the exact encoded text, not a re-serialisation.
+        let signing_input = &text[..header_b64.len() + 1 + payload_b64.len()];
+        let verified =
+            jsonwebtoken::crypto::verify(signature_b64, signing_input.as_bytes(), &key, algorithm)
+                .map_err(|_| {
+                    FieldError::new(
+                        "signature.x5c",
+                        "the first certificate's public key is not a usable RSA key",
+                    )
+                })?;
+        if !verified {
+            return Err(FieldError::new(
+                "signature",
+                "does not verify with the public key of the first x5c certificate",
+            ));
+        }
+    }
+
+    match difference(&Value::Object(payload), statement) {
+        None => Ok(()),
+        Some(path) => Err(FieldError::new(
+            "signature.payload",
+            format!(
+                "the signed statement is not the statement it is attached to (they differ at {path})"
+            ),
+        )),
+    }
+}
+
+fn decode_object(part: &str) -> Option<Map<String, Value>> {
+    let bytes = URL_SAFE_NO_PAD.decode(part).ok()?;
+    match serde_json::from_slice(&bytes).ok()? {
+        Value::Object(map) => Some(map),
+        _ => None,
+    }
+}
+
+fn first_certificate_key(chain: &Value) -> Result<DecodingKey, FieldError> {
+    let bad = |message: &str| FieldError::new("signature.x5c", message);
+    let first = chain
+        .as_array()
+        .and_then(|certs| certs.first())
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("must be a non-empty array of base64 certificates"))?;
+    // RFC 7515 4.1.6: x5c uses plain base64, unlike the rest of the JWS.
+    let der = STANDARD
+        .decode(first)
+        .map_err(|_| bad("holds a first certificate that is not base64"))?;
+    let certificate = Certificate::from_der(&der)
+        .map_err(|_| bad("holds a first certificate that is not DER X.509"))?;
+    let key_info = &certificate.tbs_certificate.subject_public_key_info;
+    if key_info.algorithm.oid.to_string() != RSA_ENCRYPTION {
+        return Err(bad("holds a first certificate whose key is not an RSA key"));
+    }
+    // The BIT STRING of an rsaEncryption key is the PKCS#1 RSAPublicKey that jsonwebtoken wants.
+    let pkcs1 = key_info
+        .subject_public_key
+        .as_bytes()
+        .ok_or_else(|| bad("holds a first certificate with a malformed public key"))?;
+    Ok(DecodingKey::from_rsa_der(pkcs1))
+}
+
+/// Where two statements differ once the Data 2.3.1 exceptions to immutability are set aside;
+/// `None` when they are logically equivalent.
+fn difference(signed: &Value, received: &Value) -> Option<String> {
+    statement_difference("", signed, received)
+}
+
+fn statement_difference(path: &str, a: &Value, b: &Value) -> Option<String> {
+    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
+        return plain_difference(path, a, b);
+    };
+    for key in union_keys(a, b) {
+        let here = join(path, key);
+        let (x, y) = (a.get(key), b.get(key));
+        match key {
+            // 2.3.1.b1 (the LRS sets or overrides these) and b6 (attachments, the signature
+            // included, are not part of the statement).
+            "authority" | "stored" | "attachments" => continue,
+            // 2.3.1.b1: the LRS assigns these only when they are missing, so a value on
+            // one side only is explainable, but two different values are not.
+            "id" | "version" | "timestamp" if x.is_none() || y.is_none() => continue,
+            _ => {}
+        }
+        let (Some(x), Some(y)) = (x, y) else {
+            return Some(here);
+        };
+        let found = match key {
+            "id" => uuid_difference(&here, x, y),
+            "timestamp" => timestamp_difference(&here, x, y),
+            "actor" => agent_difference(&here, x, y),
+            "verb" => verb_difference(&here, x, y),
+            "object" => object_difference(&here, x, y),
+            "context" => context_difference(&here, x, y),
+            _ => plain_difference(&here, x, y),
+        };
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
+}
+
+fn agent_difference(path: &str, a: &Value, b: &Value) -> Option<String> {
+    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
+        return plain_difference(path, a, b);
+    };
+    // An omitted objectType means Agent, so omitting it is not a difference.
+    if object_type(a, "Agent") != object_type(b, "Agent") {
+        return Some(join(path, "objectType"));
+    }
+    for key in union_keys(a, b) {
+        let here = join(path, key);
+        let (Some(x), Some(y)) = (a.get(key), b.get(key)) else {
+            if key == "objectType" {
+                continue;
+            }
+            return Some(here);
+        };
+        let found = match key {
+            "mbox" => match (x.as_str(), y.as_str()) {
+                (Some(x), Some(y)) if normal_mbox(x) == normal_mbox(y) => None,
+                _ => plain_difference(&here, x, y),
+            },
+            // 2.3.1.b5: Group members are an unordered list.
+            "member" => members_difference(&here, x, y),
+            _ => plain_difference(&here, x, y),
+        };
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
+}
+
+fn members_difference(path: &str, a: &Value, b: &Value) -> Option<String> {
+    let (Some(a), Some(b)) = (a.as_array(), b.as_array()) else {
+        return plain_difference(path, a, b);
+    };
+    if a.len() != b.len() {
+        return Some(path.to_owned());
+    }
+    let mut unused: Vec<&Value> = b.iter().collect();
+    for (i, member) in a.iter().enumerate() {
+        let here = format!("{path}[{i}]");
+        match unused
+            .iter()
+            .position(|other| agent_difference(&here, member, other).is_none())
+        {
+            Some(position) => {
+                unused.swap_remove(position);
+            }
+            None => return Some(here),
+        }
+    }
+    None
+}
+
+fn verb_difference(path: &str, a: &Value, b: &Value) -> Option<String> {
+    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
+        return plain_difference(path, a, b);
+    };
+    // 2.3.1.b3: the verb's display is not part of the statement.
+    keyed_difference(path, a, b, &["display"])
+}
+
+fn activity_difference(path: &str, a: &Value, b: &Value) -> Option<String> {
+    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
+        return plain_difference(path, a, b);
+    };
+    if object_type(a, "Activity") != object_type(b, "Activity") {
+        return Some(join(path, "objectType"));
+    }
+    // 2.3.1.b2: Activity Definitions are not part of the statement.
+    keyed_difference(path, a, b, &["definition", "objectType"])
+}
+
+fn statement_ref_difference(path: &str, a: &Value, b: &Value) -> Option<String> {
+    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
+        return plain_difference(path, a, b);
+    };
+    for key in union_keys(a, b) {
+        let here = join(path, key);
+        let (Some(x), Some(y)) = (a.get(key), b.get(key)) else {
+            return Some(here);
+        };
+        let found = if key == "id" {
+            uuid_difference(&here, x, y)
+        } else {
+            plain_difference(&here, x, y)
+        };
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
+}
+
+fn object_difference(path: &str, a: &Value, b: &Value) -> Option<String> {
+    let (Some(ma), Some(mb)) = (a.as_object(), b.as_object()) else {
+        return plain_difference(path, a, b);
+    };
+    let kind = object_type(ma, "Activity");
+    if kind != object_type(mb, "Activity") {
+        return Some(join(path, "objectType"));
+    }
+    match kind {
+        "Activity" => activity_difference(path, a, b),
+        "Agent" | "Group" => agent_difference(path, a, b),
+        "StatementRef" => statement_ref_difference(path, a, b),
+        "SubStatement" => statement_difference(path, a, b),
+        _ => plain_difference(path, a, b),
+    }
+}
+
+fn context_difference(path: &str, a: &Value, b: &Value) -> Option<String> {
+    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
+        return plain_difference(path, a, b);
+    };
+    for key in union_keys(a, b) {
+        let here = join(path, key);
+        let (Some(x), Some(y)) = (a.get(key), b.get(key)) else {
+            return Some(here);
+        };
+        let found = match key {
+            "registration" => uuid_difference(&here, x, y),
+            "instructor" | "team" => agent_difference(&here, x, y),
+            "statement" => statement_ref_difference(&here, x, y),
+            "contextActivities" => context_activities_difference(&here, x, y),
+            _ => plain_difference(&here, x, y),
+        };
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
+}
+
+fn context_activities_difference(path: &str, a: &Value, b: &Value) -> Option<String> {
+    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
+        return plain_difference(path, a, b);
+    };
+    for key in union_keys(a, b) {
+        let here = join(path, key);
+        let (Some(x), Some(y)) = (a.get(key), b.get(key)) else {
+            return Some(here);
+        };
+        // Data 2.4.6.2: a lone Activity is returned by the LRS as an array of one.
+        let (x, y) = (as_list(x), as_list(y));
+        if x.len() != y.len() {
+            return Some(here);
+        }
+        for (i, (x, y)) in x.iter().zip(y.iter()).enumerate() {
+            let found = activity_difference(&format!("{here}[{i}]"), x, y);
+            if found.is_some() {
+                return found;
+            }
+        }
+    }
+    None
+}
+
+/// Compares every property except `skip` exactly.
+fn keyed_difference(
+    path: &str,
+    a: &Map<String, Value>,
+    b: &Map<String, Value>,
+    skip: &[&str],
+) -> Option<String> {
+    for key in union_keys(a, b) {
+        if skip.contains(&key) {
+            continue;
+        }
+        let here = join(path, key);
+        let (Some(x), Some(y)) = (a.get(key), b.get(key)) else {
+            return Some(here);
+        };
+        let found = plain_difference(&here, x, y);
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
+}
+
+/// Exact comparison (2.3.1.s9.b2: other serialisation differences count), descending only to
+/// report where the first difference is.
+fn plain_difference(path: &str, a: &Value, b: &Value) -> Option<String> {
+    match (a, b) {
+        (Value::Object(ma), Value::Object(mb)) => keyed_difference(path, ma, mb, &[]),
+        (Value::Array(xa), Value::Array(xb)) if xa.len() == xb.len() => xa
+            .iter()
+            .zip(xb.iter())
+            .enumerate()
+            .find_map(|(i, (x, y))| plain_difference(&format!("{path}[{i}]"), x, y)),
+        _ if a == b => None,
+        _ => Some(display_path(path)),
+    }
+}
+
+fn uuid_difference(path: &str, a: &Value, b: &Value) -> Option<String> {
+    match (a.as_str(), b.as_str()) {
+        // 2.3.1.b7: case-insensitive values do not break immutability; UUIDs are hex.
+        (Some(x), Some(y)) if x.eq_ignore_ascii_case(y) => None,
+        _ => plain_difference(path, a, b),
+    }
+}
+
+fn timestamp_difference(path: &str, a: &Value, b: &Value) -> Option<String> {
+    // 2.3.1.b4: the same instant may be written in another time zone or precision.
+    if let (Some(x), Some(y)) = (a.as_str(), b.as_str())
+        && let (Some(x), Some(y)) = (instant(x), instant(y))
+    {
+        return (x != y).then(|| display_path(path));
+    }
+    plain_difference(path, a, b)
+}
+
+fn union_keys<'a>(a: &'a Map<String, Value>, b: &'a Map<String, Value>) -> Vec<&'a str> {
+    let mut keys: Vec<&str> = a.keys().map(String::as_str).collect();
+    keys.extend(b.keys().map(String::as_str).filter(|k| !a.contains_key(*k)));
+    keys
+}
+
+fn object_type<'a>(map: &'a Map<String, Value>, default: &'a str) -> &'a str {
+    map.get("objectType")
+        .and_then(Value::as_str)
+        .unwrap_or(default)
+}
+
+fn as_list(value: &Value) -> Vec<&Value> {
+    match value {
+        Value::Array(items) => items.iter().collect(),
+        other => vec![other],
+    }
+}
+
+/// The scheme and the domain of a mailto IRI are case-insensitive; the local part is not.
+fn normal_mbox(mbox: &str) -> String {
+    let (scheme, rest) = mbox.split_once(':').unwrap_or(("", mbox));
+    match rest.rsplit_once('@') {
+        Some((local, domain)) => format!(
+            "{}:{local}@{}",
+            scheme.to_ascii_lowercase(),
+            domain.to_ascii_lowercase()
+        ),
+        None => format!("{}:{rest}", scheme.to_ascii_lowercase()),
+    }
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+fn display_path(path: &str) -> String {
+    if path.is_empty() {
+        "the top level".to_owned()
+    } else {
+        path.to_owned()
+    }
+}
+
+/// An ISO 8601 date-time with an explicit offset as (seconds since 1970, nanoseconds); `None`
+/// for anything else, which is then compared as text.
+fn instant(text: &str) -> Option<(i64, u32)> {
+    let b = text.as_bytes();
+    let number = |from: usize, to: usize| -> Option<i64> {
+        let digits = b.get(from..to)?;
+        if !digits.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        Some(digits.iter().fold(0, |n, d| n * 10 + i64::from(d - b'0')))
+    };
+    let separators = [(4, b'-'), (7, b'-'), (13, b':'), (16, b':')];
+    if separators.iter().any(|&(i, c)| b.get(i) != Some(&c))
+        || !matches!(b.get(10), Some(b'T' | b't'))
+    {
+        return None;
+    }
+    let (year, month, day) = (number(0, 4)?, number(5, 7)?, number(8, 10)?);
+    let (hour, minute, second) = (number(11, 13)?, number(14, 16)?, number(17, 19)?);
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+
+    let mut at = 19;
+    let mut nanos: u32 = 0;
+    if b.get(at) == Some(&b'.') {
+        at += 1;
+        let start = at;
+        while b.get(at).is_some_and(u8::is_ascii_digit) {
+            if at - start < 9 {
+                nanos = nanos * 10 + u32::from(b[at] - b'0');
+            }
+            at += 1;
+        }
+        if at == start {
+            return None;
+        }
+        let kept = u32::try_from((at - start).min(9)).ok()?;
+        nanos *= 10u32.pow(9 - kept);
+    }
+
+    let offset = match b.get(at..)? {
+        b"Z" | b"z" => 0,
+        [sign @ (b'+' | b'-'), ..] => {
+            let rest = &text[at + 1..];
+            let (h, m) = match rest.len() {
+                2 => (number(at + 1, at + 3)?, 0),
+                4 => (number(at + 1, at + 3)?, number(at + 3, at + 5)?),
+                5 if rest.as_bytes()[2] == b':' => {
+                    (number(at + 1, at + 3)?, number(at + 4, at + 6)?)
+                }
+                _ => return None,
+            };
+            let seconds = h * 3600 + m * 60;
+            if *sign == b'-' { -seconds } else { seconds }
+        }
+        _ => return None,
+    };
+
+    let days = days_from_civil(year, month, day);
+    Some((
+        days * 86_400 + hour * 3600 + minute * 60 + second - offset,
+        nanos,
+    ))
+}
+
+/// Days since 1970-01-01 in the proleptic Gregorian calendar (H. Hinnant's algorithm), so no
+/// date crate is needed for one comparison.
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let shifted_month = if month > 2 { month - 3 } else { month + 9 };
+    let day_of_year = (153 * shifted_month + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use jsonwebtoken::{EncodingKey, Header};
+    use serde_json::json;
+
+    const SIGNER_KEY: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/xapi/signer-key.pem"
+    ));
+    const SIGNER_CERT: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/xapi/signer-cert.pem"
+    ));
+    const OTHER_KEY: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/xapi/other-key.pem"
+    ));
+
+    /// The base64 body of a PEM file, i.e. base64 of its DER.
+    fn pem_base64(pem: &str) -> String {
+        pem.lines().filter(|l| !l.starts_with("-----")).collect()
+    }
+
+    fn pem_der(pem: &str) -> Vec<u8> {
+        STANDARD.decode(pem_base64(pem)).unwrap()
+    }
+
+    pub(crate) fn statement() -> Value {
+        json!({
+            "id": "6690e6c9-3ef0-4ed3-8b37-7f3964730bee",
+            "actor": {"mbox": "mailto:learner@example.com", "name": "A Learner"},
+            "verb": {"id": "http://adlnet.gov/expapi/verbs/completed", "display": {"en-US": "completed"}},
+            "object": {"id": "http://example.com/activities/course", "objectType": "Activity"},
+            "timestamp": "2024-05-01T12:00:00Z"
+        })
+    }
+
+    fn sign_with(payload: &Value, key_pem: &str, algorithm: Algorithm, x5c: bool) -> String {
+        let mut header = Header::new(algorithm);
+        if x5c {
+            header.x5c = Some(vec![pem_base64(SIGNER_CERT)]);
+        }
+        let key = EncodingKey::from_rsa_der(&pem_der(key_pem));
+        jsonwebtoken::encode(&header, payload, &key).unwrap()
+    }
+
+    /// A compact JWS over `payload`, signed by the test signer, with its certificate in x5c.
+    pub(crate) fn sign(payload: &Value) -> String {
+        sign_with(payload, SIGNER_KEY, Algorithm::RS256, true)
+    }
+
+    fn received(signed: &Value) -> Value {
+        let mut received = signed.clone();
+        received["attachments"] = json!([{
+            "usageType": "http://adlnet.gov/expapi/attachments/signature",
+            "display": {"en-US": "Signature"},
+            "contentType": "application/octet-stream",
+            "length": 0,
+            "sha2": "00"
+        }]);
+        received
+    }
+
+    #[test]
+    fn accepts_a_valid_signed_statement() {
+        let jws = sign(&statement());
+        assert_eq!(verify(&received(&statement()), jws.as_bytes()), Ok(()));
+    }
+
+    #[test]
+    fn accepts_rs384_and_rs512() {
+        for algorithm in [Algorithm::RS384, Algorithm::RS512] {
+            let jws = sign_with(&statement(), SIGNER_KEY, algorithm, true);
+            assert_eq!(verify(&received(&statement()), jws.as_bytes()), Ok(()));
+        }
+    }
+
+    #[test]
+    fn accepts_a_trailing_newline() {
+        let jws = format!("{}\r\n", sign(&statement()));
+        assert_eq!(verify(&received(&statement()), jws.as_bytes()), Ok(()));
+    }
+
+    #[test]
+    fn without_x5c_only_the_form_and_payload_are_checked() {
+        // The key that signed is unknown, so 2.6.s5.b3.b3 has nothing to check against.
+        let jws = sign_with(&statement(), OTHER_KEY, Algorithm::RS256, false);
+        assert_eq!(verify(&received(&statement()), jws.as_bytes()), Ok(()));
+    }
+
+    #[test]
+    fn rejects_a_signature_over_a_different_statement() {
+        let mut other = statement();
+        other["verb"]["id"] = json!("http://adlnet.gov/expapi/verbs/failed");
+        let jws = sign(&other);
+        let error = verify(&received(&statement()), jws.as_bytes()).unwrap_err();
+        assert_eq!(error.field, "signature.payload");
+        assert!(error.message.contains("verb.id"), "{}", error.message);
+    }
+
+    #[test]
+    fn rejects_a_key_that_is_not_the_certificates() {
+        let jws = sign_with(&statement(), OTHER_KEY, Algorithm::RS256, true);
+        let error = verify(&received(&statement()), jws.as_bytes()).unwrap_err();
+        assert_eq!(error.field, "signature");
+        assert!(error.message.contains("x5c"), "{}", error.message);
+    }
+
+    #[test]
+    fn rejects_a_tampered_signature() {
+        let jws = sign(&statement());
+        let (rest, signature) = jws.rsplit_once('.').unwrap();
+        let mut raw = URL_SAFE_NO_PAD.decode(signature).unwrap();
+        raw[0] ^= 1;
+        let tampered = format!("{rest}.{}", URL_SAFE_NO_PAD.encode(raw));
+        assert!(verify(&received(&statement()), tampered.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn rejects_algorithms_other_than_rs() {
+        let hs = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &statement(),
+            &EncodingKey::from_secret(b"shared secret"),
+        )
+        .unwrap();
+        let ps = sign_with(&statement(), SIGNER_KEY, Algorithm::PS256, true);
+        let none = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#),
+            URL_SAFE_NO_PAD.encode(statement().to_string())
+        );
+        for jws in [hs, ps, none] {
+            let error = verify(&received(&statement()), jws.as_bytes()).unwrap_err();
+            assert_eq!(error.field, "signature.alg", "{jws}");
+        }
+    }
+
+    #[test]
+    fn rejects_garbled_signatures() {
+        let good = sign(&statement());
+        let (header, rest) = good.split_once('.').unwrap();
+        let (_, signature) = rest.split_once('.').unwrap();
+        let broken_json = URL_SAFE_NO_PAD.encode(statement().to_string().replacen('"', "'", 1));
+        let cases: Vec<(Vec<u8>, &str)> = vec![
+            (b"".to_vec(), "signature"),
+            (b"not a jws".to_vec(), "signature"),
+            (b"a.b".to_vec(), "signature"),
+            (b"a.b.c.d".to_vec(), "signature"),
+            (vec![0xff, 0xfe, 0x2e, 0x2e], "signature"),
+            (b"%%%.%%%.%%%".to_vec(), "signature"),
+            (
+                format!("{}.{rest}", URL_SAFE_NO_PAD.encode("[1]")).into_bytes(),
+                "signature",
+            ),
+            // The conformance suite's "bad JSON serialization of statement".
+            (
+                format!("{header}.{broken_json}.{signature}").into_bytes(),
+                "signature.payload",
+            ),
+            (
+                format!("{header}.{}.", rest.split_once('.').unwrap().0).into_bytes(),
+                "signature",
+            ),
+            (
+                br#"{"payload":"e30","signatures":[]}"#.to_vec(),
+                "signature",
+            ),
+        ];
+        for (jws, field) in cases {
+            let error = verify(&received(&statement()), &jws).unwrap_err();
+            assert_eq!(error.field, field, "{:?}", String::from_utf8_lossy(&jws));
+        }
+    }
+
+    #[test]
+    fn rejects_a_garbled_certificate() {
+        let good = sign(&statement());
+        let (_, rest) = good.split_once('.').unwrap();
+        for x5c in [
+            json!([]),
+            json!(["!!"]),
+            json!([STANDARD.encode(b"no cert")]),
+            json!("x"),
+        ] {
+            let header = json!({"alg": "RS256", "x5c": x5c});
+            let jws = format!("{}.{rest}", URL_SAFE_NO_PAD.encode(header.to_string()));
+            let error = verify(&received(&statement()), jws.as_bytes()).unwrap_err();
+            assert_eq!(error.field, "signature.x5c");
+        }
+    }
+
+    #[test]
+    fn rejects_critical_extensions() {
+        let good = sign(&statement());
+        let (_, rest) = good.split_once('.').unwrap();
+        let header = json!({"alg": "RS256", "crit": ["b64"], "b64": false});
+        let jws = format!("{}.{rest}", URL_SAFE_NO_PAD.encode(header.to_string()));
+        let error = verify(&received(&statement()), jws.as_bytes()).unwrap_err();
+        assert_eq!(error.field, "signature.crit");
+    }
+
+    #[test]
+    fn ignores_what_the_lrs_may_add_or_change() {
+        let signed = json!({
+            "actor": {"mbox": "mailto:learner@example.com"},
+            "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+            "object": {"id": "http://example.com/a"}
+        });
+        let mut stored = signed.clone();
+        stored["id"] = json!("6690E6C9-3EF0-4ED3-8B37-7F3964730BEE");
+        stored["version"] = json!("1.0.0");
+        stored["timestamp"] = json!("2024-05-01T12:00:00Z");
+        stored["stored"] = json!("2024-05-01T12:00:01Z");
+        stored["authority"] = json!({"mbox": "mailto:lrs@example.com"});
+        stored["attachments"] = json!([]);
+        stored["actor"]["objectType"] = json!("Agent");
+        stored["verb"]["display"] = json!({"en-US": "completed"});
+        stored["object"]["objectType"] = json!("Activity");
+        stored["object"]["definition"] = json!({"name": {"en-US": "A"}});
+        assert_eq!(difference(&signed, &stored), None);
+    }
+
+    #[test]
+    fn compares_values_present_on_both_sides() {
+        let base = statement();
+        let mut other = base.clone();
+        other["id"] = json!("00000000-0000-4000-8000-000000000000");
+        assert_eq!(difference(&base, &other).as_deref(), Some("id"));
+
+        let mut other = base.clone();
+        other["timestamp"] = json!("2024-05-01T14:00:00+02:00");
+        assert_eq!(difference(&base, &other), None);
+        other["timestamp"] = json!("2024-05-01T12:00:00.000001Z");
+        assert_eq!(difference(&base, &other).as_deref(), Some("timestamp"));
+
+        let mut other = base.clone();
+        other["actor"]["mbox"] = json!("mailto:learner@EXAMPLE.com");
+        assert_eq!(difference(&base, &other), None);
+        other["actor"]["mbox"] = json!("mailto:Learner@example.com");
+        assert_eq!(difference(&base, &other).as_deref(), Some("actor.mbox"));
+
+        let mut other = base.clone();
+        other["result"] = json!({"success": true});
+        assert_eq!(difference(&base, &other).as_deref(), Some("result"));
+
+        let mut other = base.clone();
+        other["version"] = json!("1.0.3");
+        let mut versioned = base.clone();
+        versioned["version"] = json!("1.0.0");
+        assert_eq!(difference(&versioned, &other).as_deref(), Some("version"));
+    }
+
+    #[test]
+    fn group_members_are_unordered_but_not_optional() {
+        let group = |members: Value| {
+            let mut s = statement();
+            s["actor"] = json!({"objectType": "Group", "member": members});
+            s
+        };
+        let a = json!({"mbox": "mailto:a@example.com"});
+        let b = json!({"mbox": "mailto:b@example.com"});
+        let ab = group(json!([a, b]));
+        assert_eq!(difference(&ab, &group(json!([b, a]))), None);
+        assert!(difference(&ab, &group(json!([a, a]))).is_some());
+        assert!(difference(&ab, &group(json!([a]))).is_some());
+    }
+
+    #[test]
+    fn substatements_and_context_follow_the_same_rules() {
+        let with = |object: Value, context: Value| {
+            let mut s = statement();
+            s["object"] = object;
+            s["context"] = context;
+            s
+        };
+        let signed = with(
+            json!({"objectType": "SubStatement",
+                   "actor": {"mbox": "mailto:a@example.com"},
+                   "verb": {"id": "http://example.com/planned"},
+                   "object": {"id": "http://example.com/b"},
+                   "timestamp": "2024-01-01T00:00:00Z"}),
+            json!({"registration": "ec531277-b57b-4c15-8d91-d292c5b2b8f7",
+                   "contextActivities": {"parent": {"id": "http://example.com/p"}}}),
+        );
+        let received = with(
+            json!({"objectType": "SubStatement",
+                   "actor": {"mbox": "mailto:a@example.com", "objectType": "Agent"},
+                   "verb": {"id": "http://example.com/planned", "display": {"en": "planned"}},
+                   "object": {"id": "http://example.com/b", "definition": {}},
+                   "timestamp": "2024-01-01T01:00:00+01:00"}),
+            json!({"registration": "EC531277-B57B-4C15-8D91-D292C5B2B8F7",
+                   "contextActivities": {"parent": [{"id": "http://example.com/p"}]}}),
+        );
+        assert_eq!(difference(&signed, &received), None);
+
+        let mut changed = received.clone();
+        changed["object"]["object"]["id"] = json!("http://example.com/c");
+        assert_eq!(
+            difference(&signed, &changed).as_deref(),
+            Some("object.object.id")
+        );
+    }
+
+    #[test]
+    fn parses_timestamps_as_instants() {
+        assert_eq!(instant("1970-01-01T00:00:00Z"), Some((0, 0)));
+        assert_eq!(instant("1970-01-01T01:00:00+01:00"), Some((0, 0)));
+        assert_eq!(instant("1969-12-31T23:00:00-0100"), Some((0, 0)));
+        assert_eq!(
+            instant("2000-03-01T00:00:00.5Z"),
+            Some((951_868_800, 500_000_000))
+        );
+        assert_eq!(instant("2024-05-01T12:00:00"), None);
+        assert_eq!(instant("2024-13-01T12:00:00Z"), None);
+        assert_eq!(instant("not a time"), None);
+    }
+}

@@ -1,0 +1,494 @@
+//! The LRS's tables: statements, their index, attachments and activity definitions.
+
+use std::collections::{HashMap, HashSet};
+
+use diesel::prelude::*;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::statements::{IndexEntry, IndexKind, Prepared, same_statement};
+use crate::db::DbConnection;
+use crate::db::schema::{xapi_activities, xapi_attachments, xapi_statement_index, xapi_statements};
+use crate::db::types::{Id, Timestamp};
+use crate::error::Error;
+
+#[derive(Insertable)]
+#[diesel(table_name = xapi_statements)]
+struct StatementRow {
+    organisation_id: Id,
+    statement_id: Id,
+    stored: Timestamp,
+    voided: bool,
+    voids: Option<Id>,
+    statement: String,
+    has_attachments: bool,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = xapi_statement_index)]
+struct IndexRow {
+    organisation_id: Id,
+    statement_id: Id,
+    kind: String,
+    value: String,
+    related: bool,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = xapi_attachments)]
+pub struct AttachmentRow {
+    pub organisation_id: Id,
+    pub sha2: String,
+    pub content_type: String,
+    pub content: Vec<u8>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = xapi_activities)]
+struct ActivityRow {
+    organisation_id: Id,
+    activity_id: String,
+    definition: String,
+}
+
+/// A statement as stored.
+#[derive(Debug, Clone, Queryable)]
+pub struct StoredStatement {
+    pub statement_id: Id,
+    pub stored: Timestamp,
+    /// The statement's JSON text.
+    pub statement: String,
+    pub has_attachments: bool,
+}
+
+type StoredColumns = (
+    xapi_statements::statement_id,
+    xapi_statements::stored,
+    xapi_statements::statement,
+    xapi_statements::has_attachments,
+);
+
+const STORED: StoredColumns = (
+    xapi_statements::statement_id,
+    xapi_statements::stored,
+    xapi_statements::statement,
+    xapi_statements::has_attachments,
+);
+
+/// Rows per multi-row insert: well under SQLite's limit on bound values.
+const CHUNK: usize = 1000;
+
+/// Stores statements the caller has prepared, answering those that are new (an identical
+/// statement already stored is not stored again). Runs inside the caller's transaction.
+pub fn insert(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    prepared: Vec<Prepared>,
+    attachments: Vec<AttachmentRow>,
+) -> Result<Vec<Prepared>, Error> {
+    let ids: Vec<Id> = prepared.iter().map(|p| Id(p.id)).collect();
+    let existing: HashMap<Id, String> = xapi_statements::table
+        .filter(xapi_statements::organisation_id.eq(organisation_id))
+        .filter(xapi_statements::statement_id.eq_any(&ids))
+        .select((xapi_statements::statement_id, xapi_statements::statement))
+        .load::<(Id, String)>(conn)?
+        .into_iter()
+        .collect();
+    let mut fresh = Vec::with_capacity(prepared.len());
+    for statement in prepared {
+        match existing.get(&Id(statement.id)) {
+            Some(text) => unchanged(text, &statement)?,
+            None => fresh.push(statement),
+        }
+    }
+    if fresh.is_empty() {
+        return Ok(fresh);
+    }
+
+    void_targets(conn, organisation_id, &fresh)?;
+    let mut fresh = inherit_targets(conn, organisation_id, fresh)?;
+
+    let rows: Vec<StatementRow> = fresh
+        .iter()
+        .map(|p| StatementRow {
+            organisation_id,
+            statement_id: Id(p.id),
+            stored: Timestamp::from(p.stored),
+            voided: false,
+            voids: p.voids.map(Id),
+            statement: p.statement.to_string(),
+            has_attachments: !p.attachments.is_empty(),
+        })
+        .collect();
+    let mut inserted = HashSet::new();
+    for chunk in rows.chunks(CHUNK) {
+        let ids: Vec<Id> =
+            crate::on_backend!(conn, |c| diesel::insert_into(xapi_statements::table)
+                .values(chunk)
+                .on_conflict_do_nothing()
+                .returning(xapi_statements::statement_id)
+                .get_results(c))?;
+        inserted.extend(ids);
+    }
+    if inserted.len() < fresh.len() {
+        // Another request stored some of these ids meanwhile: the same statements, or a conflict.
+        let (new, raced): (Vec<_>, Vec<_>) = fresh
+            .into_iter()
+            .partition(|p| inserted.contains(&Id(p.id)));
+        for statement in &raced {
+            let text = get_text(conn, organisation_id, Id(statement.id))?
+                .ok_or_else(|| Error::Internal("a conflicting statement vanished".into()))?;
+            unchanged(&text, statement)?;
+        }
+        fresh = new;
+    }
+
+    let index: Vec<IndexRow> = fresh
+        .iter()
+        .flat_map(|p| {
+            p.index.iter().map(move |e| IndexRow {
+                organisation_id,
+                statement_id: Id(p.id),
+                kind: e.kind.as_str().to_owned(),
+                value: e.value.clone(),
+                related: e.related,
+            })
+        })
+        .collect();
+    for chunk in in_chunks(index) {
+        crate::on_backend!(conn, |c| diesel::insert_into(xapi_statement_index::table)
+            .values(&chunk)
+            .execute(c))?;
+    }
+    for chunk in in_chunks(attachments) {
+        // Content already held under the same hash is the same content.
+        let _: Vec<String> =
+            crate::on_backend!(conn, |c| diesel::insert_into(xapi_attachments::table)
+                .values(&chunk)
+                .on_conflict_do_nothing()
+                .returning(xapi_attachments::sha2)
+                .get_results(c))?;
+    }
+    save_definitions(conn, organisation_id, &fresh)?;
+    Ok(fresh)
+}
+
+/// Rows in owned chunks: diesel's SQLite multi-row insert takes a `Vec`, not a slice.
+fn in_chunks<T>(mut rows: Vec<T>) -> Vec<Vec<T>> {
+    let mut chunks = Vec::new();
+    while !rows.is_empty() {
+        let rest = rows.split_off(rows.len().min(CHUNK));
+        chunks.push(rows);
+        rows = rest;
+    }
+    chunks
+}
+
+/// An id already stored: fine if it is the same statement, a conflict otherwise.
+fn unchanged(stored: &str, received: &Prepared) -> Result<(), Error> {
+    let stored: Value = serde_json::from_str(stored)
+        .map_err(|e| Error::Internal(format!("a stored statement is not JSON: {e}")))?;
+    if same_statement(&stored, received) {
+        Ok(())
+    } else {
+        Err(Error::Conflict(format!(
+            "a different statement with id {} is already stored: statements cannot change",
+            received.id
+        )))
+    }
+}
+
+/// Marks the targets of voiding statements voided. A voiding statement cannot itself be voided;
+/// a target the LRS does not hold (yet) is no reason to refuse.
+fn void_targets(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    fresh: &[Prepared],
+) -> Result<(), Error> {
+    let targets: Vec<Id> = fresh.iter().filter_map(|p| p.voids).map(Id).collect();
+    if targets.is_empty() {
+        return Ok(());
+    }
+    let voiding_in_batch: HashSet<Uuid> = fresh
+        .iter()
+        .filter(|p| p.voids.is_some())
+        .map(|p| p.id)
+        .collect();
+    let voiding_stored: Vec<Id> = xapi_statements::table
+        .filter(xapi_statements::organisation_id.eq(organisation_id))
+        .filter(xapi_statements::statement_id.eq_any(&targets))
+        .filter(xapi_statements::voids.is_not_null())
+        .select(xapi_statements::statement_id)
+        .load(conn)?;
+    if let Some(target) = targets
+        .iter()
+        .find(|t| voiding_in_batch.contains(&t.0) || voiding_stored.contains(t))
+    {
+        return Err(super::invalid(
+            "object.id",
+            format!("statement {target} is itself a voiding statement: it cannot be voided"),
+        ));
+    }
+    diesel::update(
+        xapi_statements::table
+            .filter(xapi_statements::organisation_id.eq(organisation_id))
+            .filter(xapi_statements::statement_id.eq_any(&targets)),
+    )
+    .set(xapi_statements::voided.eq(true))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// A statement that targets another (by StatementRef) is found by whatever finds its target.
+fn inherit_targets(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    mut fresh: Vec<Prepared>,
+) -> Result<Vec<Prepared>, Error> {
+    let targets: Vec<Id> = fresh.iter().filter_map(|p| p.targets).map(Id).collect();
+    if targets.is_empty() {
+        return Ok(fresh);
+    }
+    let rows: Vec<(Id, String, String, bool)> = xapi_statement_index::table
+        .filter(xapi_statement_index::organisation_id.eq(organisation_id))
+        .filter(xapi_statement_index::statement_id.eq_any(&targets))
+        .select((
+            xapi_statement_index::statement_id,
+            xapi_statement_index::kind,
+            xapi_statement_index::value,
+            xapi_statement_index::related,
+        ))
+        .load(conn)?;
+    let mut by_target: HashMap<Id, Vec<IndexEntry>> = HashMap::new();
+    for (id, kind, value, related) in rows {
+        if let Some(kind) = IndexKind::parse(&kind) {
+            by_target.entry(id).or_default().push(IndexEntry {
+                kind,
+                value,
+                related,
+            });
+        }
+    }
+    for statement in &mut fresh {
+        let Some(inherited) = statement.targets.and_then(|t| by_target.get(&Id(t))) else {
+            continue;
+        };
+        for entry in inherited {
+            match statement
+                .index
+                .iter_mut()
+                .find(|e| e.kind == entry.kind && e.value == entry.value)
+            {
+                Some(own) => own.related &= entry.related,
+                None => statement.index.push(entry.clone()),
+            }
+        }
+    }
+    Ok(fresh)
+}
+
+/// Keeps the latest definition of each activity (the Activities resource answers it).
+fn save_definitions(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    fresh: &[Prepared],
+) -> Result<(), Error> {
+    let mut latest: HashMap<&str, &Value> = HashMap::new();
+    for (id, definition) in fresh.iter().flat_map(|p| p.definitions.iter()) {
+        latest.insert(id, definition);
+    }
+    if latest.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = latest.keys().copied().collect();
+    let known: HashMap<String, String> = xapi_activities::table
+        .filter(xapi_activities::organisation_id.eq(organisation_id))
+        .filter(xapi_activities::activity_id.eq_any(&ids))
+        .select((xapi_activities::activity_id, xapi_activities::definition))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+    let mut new = Vec::new();
+    // Platforms resend the same definitions with every statement: usually nothing to write.
+    for (id, definition) in latest {
+        let text = definition.to_string();
+        match known.get(id) {
+            Some(stored) if *stored == text => {}
+            Some(_) => {
+                diesel::update(
+                    xapi_activities::table
+                        .filter(xapi_activities::organisation_id.eq(organisation_id))
+                        .filter(xapi_activities::activity_id.eq(id)),
+                )
+                .set(xapi_activities::definition.eq(text))
+                .execute(conn)?;
+            }
+            None => new.push(ActivityRow {
+                organisation_id,
+                activity_id: id.to_owned(),
+                definition: text,
+            }),
+        }
+    }
+    for chunk in in_chunks(new) {
+        let _: Vec<String> =
+            crate::on_backend!(conn, |c| diesel::insert_into(xapi_activities::table)
+                .values(&chunk)
+                .on_conflict_do_nothing()
+                .returning(xapi_activities::activity_id)
+                .get_results(c))?;
+    }
+    Ok(())
+}
+
+fn get_text(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    statement_id: Id,
+) -> Result<Option<String>, Error> {
+    Ok(xapi_statements::table
+        .filter(xapi_statements::organisation_id.eq(organisation_id))
+        .filter(xapi_statements::statement_id.eq(statement_id))
+        .select(xapi_statements::statement)
+        .first(conn)
+        .optional()?)
+}
+
+/// One statement by id: `voided` picks a voided statement (`voidedStatementId`), otherwise only
+/// one that is not voided (`statementId`).
+pub fn get(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    statement_id: Id,
+    voided: bool,
+) -> Result<Option<StoredStatement>, Error> {
+    Ok(xapi_statements::table
+        .filter(xapi_statements::organisation_id.eq(organisation_id))
+        .filter(xapi_statements::statement_id.eq(statement_id))
+        .filter(xapi_statements::voided.eq(voided))
+        .select(STORED)
+        .first(conn)
+        .optional()?)
+}
+
+/// A statement query's filters, as the query parameters give them.
+#[derive(Debug, Clone, Default)]
+pub struct Filters {
+    pub agent: Option<String>,
+    pub related_agents: bool,
+    pub verb: Option<String>,
+    pub activity: Option<String>,
+    pub related_activities: bool,
+    pub registration: Option<String>,
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+    pub ascending: bool,
+    /// Continue after this statement (the `more` link's position).
+    pub after: Option<(Timestamp, Id)>,
+}
+
+/// Statements matching the filters, in stored order, at most `limit`. Voided statements are
+/// never listed.
+pub fn query(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    filters: &Filters,
+    limit: i64,
+) -> Result<Vec<StoredStatement>, Error> {
+    use xapi_statement_index as ix;
+    use xapi_statements as st;
+    let mut query = st::table
+        .filter(st::organisation_id.eq(organisation_id))
+        .filter(st::voided.eq(false))
+        .select(STORED)
+        .into_boxed();
+    // One subselect per filter; `related` rows count only for the broad forms.
+    macro_rules! matching {
+        ($kind:expr, $value:expr, $broad:expr) => {
+            st::statement_id.eq_any(
+                ix::table
+                    .filter(ix::organisation_id.eq(organisation_id))
+                    .filter(ix::kind.eq($kind.as_str()))
+                    .filter(ix::value.eq($value))
+                    .filter(ix::related.eq(false).or(ix::related.eq($broad)))
+                    .select(ix::statement_id),
+            )
+        };
+    }
+    if let Some(agent) = &filters.agent {
+        query = query.filter(matching!(IndexKind::Agent, agent, filters.related_agents));
+    }
+    if let Some(activity) = &filters.activity {
+        query = query.filter(matching!(
+            IndexKind::Activity,
+            activity,
+            filters.related_activities
+        ));
+    }
+    if let Some(verb) = &filters.verb {
+        query = query.filter(matching!(IndexKind::Verb, verb, false));
+    }
+    if let Some(registration) = &filters.registration {
+        let registration = registration.to_ascii_lowercase();
+        query = query.filter(matching!(IndexKind::Registration, registration, false));
+    }
+    if let Some(since) = filters.since {
+        query = query.filter(st::stored.gt(since));
+    }
+    if let Some(until) = filters.until {
+        query = query.filter(st::stored.le(until));
+    }
+    if let Some((stored, id)) = filters.after {
+        query = if filters.ascending {
+            query.filter(
+                st::stored
+                    .gt(stored)
+                    .or(st::stored.eq(stored).and(st::statement_id.gt(id))),
+            )
+        } else {
+            query.filter(
+                st::stored
+                    .lt(stored)
+                    .or(st::stored.eq(stored).and(st::statement_id.lt(id))),
+            )
+        };
+    }
+    query = if filters.ascending {
+        query.order((st::stored.asc(), st::statement_id.asc()))
+    } else {
+        query.order((st::stored.desc(), st::statement_id.desc()))
+    };
+    Ok(query.limit(limit).load(conn)?)
+}
+
+/// Stored attachment content by SHA-2.
+pub fn attachments(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    hashes: &[String],
+) -> Result<Vec<(String, String, Vec<u8>)>, Error> {
+    Ok(xapi_attachments::table
+        .filter(xapi_attachments::organisation_id.eq(organisation_id))
+        .filter(xapi_attachments::sha2.eq_any(hashes))
+        .select((
+            xapi_attachments::sha2,
+            xapi_attachments::content_type,
+            xapi_attachments::content,
+        ))
+        .load(conn)?)
+}
+
+/// The latest definition of an activity, when a statement gave one.
+pub fn definition(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    activity_id: &str,
+) -> Result<Option<Value>, Error> {
+    let text: Option<String> = xapi_activities::table
+        .filter(xapi_activities::organisation_id.eq(organisation_id))
+        .filter(xapi_activities::activity_id.eq(activity_id))
+        .select(xapi_activities::definition)
+        .first(conn)
+        .optional()?;
+    Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+}

@@ -81,7 +81,8 @@ fn bad(field: &str, message: impl Into<String>) -> Error {
 }
 
 fn boolean(field: &str, value: Option<&String>) -> Result<bool, Error> {
-    match value.map(String::as_str) {
+    // Some stock clients send Python's `True` and `False`.
+    match value.map(|v| v.to_ascii_lowercase()).as_deref() {
         None | Some("false") => Ok(false),
         Some("true") => Ok(true),
         Some(_) => Err(bad(field, "must be true or false")),

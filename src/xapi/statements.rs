@@ -94,7 +94,8 @@ pub fn prepare(received: Value, field: &str, authority: &Value) -> Result<Prepar
             Uuid::parse_str(id).map_err(|_| FieldError::new(join(field, "id"), "must be a UUID"))?
         }
         None => {
-            let id = Uuid::now_v7();
+            // Version 4, as the specification recommends: some stock clients accept no other.
+            let id = Uuid::new_v4();
             statement.insert("id".into(), Value::String(id.to_string()));
             id
         }

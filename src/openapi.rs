@@ -114,6 +114,7 @@ impl Modify for StandardResponses {
         for (path, item) in openapi.paths.paths.iter_mut() {
             // Probes and scrapers are never rate limited.
             let limited = !path.starts_with("/health/") && path != "/metrics";
+            let lrs = path.starts_with("/xapi/");
             for operation in [
                 &mut item.get,
                 &mut item.put,
@@ -130,18 +131,20 @@ impl Modify for StandardResponses {
                         .entry(status.to_owned())
                         .or_insert_with(|| problem(description).into());
                 };
+                // xAPI answers every malformed request with 400, as its specification says.
+                let invalid = if lrs { "400" } else { "422" };
                 if operation.request_body.is_some() {
                     add("400", "Malformed body");
                     add("413", "Body too large");
                     add("415", "Body of an unsupported media type");
-                    add("422", "Invalid fields");
+                    add(invalid, "Invalid fields");
                 }
                 let has_query = operation
                     .parameters
                     .as_ref()
                     .is_some_and(|ps| ps.iter().any(|p| p.parameter_in == ParameterIn::Query));
                 if has_query {
-                    add("422", "Invalid query parameters");
+                    add(invalid, "Invalid query parameters");
                 }
                 let secured = operation.security.as_ref().is_some_and(|s| {
                     s.iter()

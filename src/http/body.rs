@@ -78,11 +78,7 @@ fn read_json<T: DeserializeOwned + 'static>(
                 .trim()
                 .to_ascii_lowercase()
         });
-    let declared_length = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
+    let declared_length = declared_length(req);
     let mut payload = payload.take();
     Box::pin(async move {
         match content_type.as_deref() {
@@ -94,23 +90,41 @@ fn read_json<T: DeserializeOwned + 'static>(
                 ));
             }
         }
-        let too_large = || Error::PayloadTooLarge(format!("the body may be at most {limit} bytes"));
-        if declared_length.is_some_and(|n| n > limit) {
-            return Err(too_large());
-        }
-        let mut body = BytesMut::new();
-        while let Some(chunk) = payload.next().await {
-            let chunk = chunk.map_err(|e| Error::BadRequest {
-                detail: format!("could not read the body: {e}"),
-                field: None,
-            })?;
-            if body.len() + chunk.len() > limit {
-                return Err(too_large());
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = read_limited(&mut payload, declared_length, limit).await?;
         parse_json(&body)
     })
+}
+
+/// The Content-Length a request declares, if any.
+fn declared_length(req: &HttpRequest) -> Option<usize> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+}
+
+/// Reads a whole body of at most `limit` bytes: 413 as soon as it is known to be larger.
+async fn read_limited(
+    payload: &mut Payload,
+    declared_length: Option<usize>,
+    limit: usize,
+) -> Result<BytesMut, Error> {
+    let too_large = || Error::PayloadTooLarge(format!("the body may be at most {limit} bytes"));
+    if declared_length.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let mut body = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| Error::BadRequest {
+            detail: format!("could not read the body: {e}"),
+            field: None,
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// Parses a JSON object into a type, naming the field at fault.
@@ -227,29 +241,10 @@ impl FromRequest for RawBody {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_owned();
-        let declared_length = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
+        let declared_length = declared_length(req);
         let mut payload = payload.take();
         Box::pin(async move {
-            let too_large =
-                || Error::PayloadTooLarge(format!("the body may be at most {limit} bytes"));
-            if declared_length.is_some_and(|n| n > limit) {
-                return Err(too_large());
-            }
-            let mut body = BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| Error::BadRequest {
-                    detail: format!("could not read the body: {e}"),
-                    field: None,
-                })?;
-                if body.len() + chunk.len() > limit {
-                    return Err(too_large());
-                }
-                body.extend_from_slice(&chunk);
-            }
+            let body = read_limited(&mut payload, declared_length, limit).await?;
             Ok(RawBody {
                 content_type,
                 bytes: body.freeze(),

@@ -48,7 +48,15 @@ impl LrsClient {
 /// once: the client is looked up on every request.
 #[derive(Default)]
 pub struct VerifiedSecrets {
-    entries: Mutex<HashMap<String, ([u8; 32], Instant, Id, Scopes)>>,
+    entries: Mutex<HashMap<String, Remembered>>,
+}
+
+/// A client whose secret verified: the secret's SHA-256, when, and what the client is.
+struct Remembered {
+    digest: [u8; 32],
+    at: Instant,
+    organisation: Id,
+    scopes: Scopes,
 }
 
 const REMEMBER: Duration = Duration::from_secs(60);
@@ -57,25 +65,26 @@ const MAX_REMEMBERED: usize = 10_000;
 impl VerifiedSecrets {
     fn recall(&self, client_id: &str, digest: &[u8; 32]) -> Option<(Id, Scopes)> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        match entries.get(client_id) {
-            Some((known, at, organisation, scopes))
-                if known == digest && at.elapsed() < REMEMBER =>
-            {
-                Some((*organisation, scopes.clone()))
-            }
-            _ => None,
-        }
+        entries
+            .get(client_id)
+            .filter(|r| r.digest == *digest && r.at.elapsed() < REMEMBER)
+            .map(|r| (r.organisation, r.scopes.clone()))
     }
 
     fn remember(&self, client_id: &str, digest: [u8; 32], organisation: Id, scopes: Scopes) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if entries.len() >= MAX_REMEMBERED {
-            entries.retain(|_, (_, at, _, _)| at.elapsed() < REMEMBER);
+            entries.retain(|_, r| r.at.elapsed() < REMEMBER);
         }
         if entries.len() < MAX_REMEMBERED {
             entries.insert(
                 client_id.to_owned(),
-                (digest, Instant::now(), organisation, scopes),
+                Remembered {
+                    digest,
+                    at: Instant::now(),
+                    organisation,
+                    scopes,
+                },
             );
         }
     }

@@ -103,8 +103,14 @@ pub fn store_statements(
             .into_iter()
             .find(|sha2| !sent.contains(&sha2.to_ascii_lowercase()))
         {
+            // Named as the validation names fields: no index for a single statement.
+            let field = if single {
+                "attachments".to_owned()
+            } else {
+                format!("[{index}].attachments")
+            };
             return Err(invalid(
-                format!("[{index}].attachments"),
+                field,
                 format!(
                     "attachment {missing} has no fileUrl and was not sent: send it as a part of a multipart/mixed request"
                 ),
@@ -151,13 +157,16 @@ pub fn statement(
     })
 }
 
-/// A page of a statement query, and the position after its last statement when there is more.
+/// A page of statements, and the position after its last statement when there is more.
+pub type Page = (Vec<store::StoredStatement>, Option<(Timestamp, Id)>);
+
+/// A page of a statement query.
 pub fn statements_page(
     conn: &mut DbConnection,
     organisation_id: Id,
     filters: &store::Filters,
     limit: i64,
-) -> Result<(Vec<store::StoredStatement>, Option<(Timestamp, Id)>), Error> {
+) -> Result<Page, Error> {
     let mut page = store::query(conn, organisation_id, filters, limit + 1)?;
     let more = if page.len() as i64 > limit {
         page.truncate(limit as usize);

@@ -155,6 +155,13 @@ fn first_certificate_key(chain: &Value) -> Result<DecodingKey, FieldError> {
     Ok(DecodingKey::from_rsa_der(pkcs1))
 }
 
+/// Whether two statements are logically equivalent by Data 2.3.1's comparison requirements
+/// (the exceptions are those [`verify`] lists). Also how the LRS tells a statement sent again
+/// from a conflicting one.
+pub(crate) fn equivalent(a: &Value, b: &Value) -> bool {
+    difference(a, b).is_none()
+}
+
 /// Where two statements differ once the Data 2.3.1 exceptions to immutability are set aside;
 /// `None` when they are logically equivalent.
 fn difference(signed: &Value, received: &Value) -> Option<String> {

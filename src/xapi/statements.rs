@@ -179,26 +179,23 @@ impl Prepared {
     }
 }
 
-/// Whether two statements with one id are the same statement: everything the client sent must
-/// match; what the LRS supplied (stored, authority, version, and a timestamp the client left
-/// out) does not count.
+/// Whether two statements with one id are the same statement (Data 2.3.1.s9): differences the
+/// exceptions to immutability explain do not count (verb display, Activity definitions,
+/// timestamp serialisation, Group member order, case-insensitive values, attachments: see
+/// `signature::equivalent`), nor does what the LRS supplied (stored, authority,
+/// version, and a timestamp the client left out).
 pub fn same_statement(stored: &Value, received: &Prepared) -> bool {
-    let strip = |value: &Value, keep_timestamp: bool| {
+    let strip = |value: &Value| {
         let mut value = value.clone();
         if let Value::Object(map) = &mut value {
-            for key in ["stored", "authority", "version"] {
-                map.remove(key);
-            }
-            if !keep_timestamp {
+            map.remove("version");
+            if !received.timestamp_sent {
                 map.remove("timestamp");
-            }
-            if let Some(Value::String(id)) = map.get_mut("id") {
-                *id = id.to_ascii_lowercase();
             }
         }
         value
     };
-    strip(stored, received.timestamp_sent) == strip(&received.statement, received.timestamp_sent)
+    super::signature::equivalent(&strip(stored), &strip(&received.statement))
 }
 
 fn join(prefix: &str, field: &str) -> String {

@@ -90,6 +90,24 @@ impl Lrs {
             .map(|v| v.as_str().unwrap().to_owned())
             .collect()
     }
+
+    /// The statements a query answers (`query` is the query string, without `?`), asserting
+    /// success and that every answer fits one page.
+    pub async fn query(&self, app: &TestApp, query: &str) -> Vec<Value> {
+        let reply = self.get(app, &format!("/statements?{query}")).await;
+        reply.expect(200);
+        assert_eq!(
+            reply.body["more"], "",
+            "the answer to ?{query} has more pages"
+        );
+        statements(&reply)
+    }
+
+    /// One statement by `statementId`.
+    pub async fn statement(&self, app: &TestApp, id: &str) -> Reply {
+        self.get(app, &format!("/statements?statementId={id}"))
+            .await
+    }
 }
 
 /// A request body.
@@ -125,5 +143,208 @@ pub fn statement(mbox: &str, verb: &str, activity: &str) -> Value {
         "actor": { "objectType": "Agent", "mbox": format!("mailto:{mbox}") },
         "verb": { "id": format!("http://adlnet.gov/expapi/verbs/{verb}"), "display": { "en-US": verb } },
         "object": { "objectType": "Activity", "id": activity },
+    })
+}
+
+/// A reply whose body is kept as the bytes sent: documents are any media type, and their
+/// bytes must come back unchanged.
+#[derive(Debug)]
+pub struct BytesReply {
+    pub status: super::StatusCode,
+    pub headers: HeaderMap,
+    pub bytes: Vec<u8>,
+}
+
+impl BytesReply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        header(&self.headers, name)
+    }
+}
+
+impl Lrs {
+    /// As [`Lrs::send`], but answers the body as bytes.
+    pub async fn send_bytes(
+        &self,
+        app: &TestApp,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Body>,
+    ) -> BytesReply {
+        let mut request = app
+            .http
+            .request(method, app.url(&format!("/xapi{path}")))
+            .basic_auth(&self.client.client_id, Some(&self.client.client_secret));
+        if let Some(version) = &self.version {
+            request = request.header("X-Experience-API-Version", version);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request = match body {
+            Some(Body::Json(value)) => request.json(&value),
+            Some(Body::Raw {
+                content_type,
+                bytes,
+            }) => request.header("Content-Type", content_type).body(bytes),
+            None => request,
+        };
+        let response = request.send().await.unwrap();
+        BytesReply {
+            status: response.status(),
+            headers: response.headers().clone(),
+            bytes: response.bytes().await.unwrap().to_vec(),
+        }
+    }
+}
+
+/// `/xapi` path with query parameters, each percent-encoded: `query("/activities/state",
+/// &[("activityId", id), ("agent", &agent.to_string())])`.
+pub fn query(path: &str, params: &[(&str, &str)]) -> String {
+    let pairs: Vec<String> = params
+        .iter()
+        .map(|(name, value)| format!("{name}={}", encode(value)))
+        .collect();
+    if pairs.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", pairs.join("&"))
+    }
+}
+
+/// The ids of statements, in order.
+pub fn ids(statements: &[Value]) -> Vec<String> {
+    statements
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The SHA-256 of attachment data, in hex, as `sha2` and `X-Experience-API-Hash` carry it.
+pub fn sha256(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// An attachment part of a multipart/mixed statement request.
+pub struct Part {
+    pub content_type: String,
+    /// The `X-Experience-API-Hash` header: the SHA-256 of `bytes` unless a test says otherwise.
+    pub hash: String,
+    pub bytes: Vec<u8>,
+}
+
+impl Part {
+    pub fn new(content_type: &str, bytes: &[u8]) -> Part {
+        Part {
+            content_type: content_type.to_owned(),
+            hash: sha256(bytes),
+            bytes: bytes.to_vec(),
+        }
+    }
+}
+
+/// A multipart/mixed statement request (Communication 1.5.2): the statements first, as
+/// application/json, then each attachment part in binary with its hash.
+pub fn multipart(statements: &Value, parts: &[Part]) -> Body {
+    const BOUNDARY: &str = "xapi-test-boundary-7f3a";
+    let mut bytes =
+        format!("--{BOUNDARY}\r\nContent-Type: application/json\r\n\r\n{statements}\r\n")
+            .into_bytes();
+    for part in parts {
+        bytes.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Type: {}\r\nContent-Transfer-Encoding: binary\r\n\
+                 X-Experience-API-Hash: {}\r\n\r\n",
+                part.content_type, part.hash
+            )
+            .as_bytes(),
+        );
+        bytes.extend_from_slice(&part.bytes);
+        bytes.extend_from_slice(b"\r\n");
+    }
+    bytes.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    Body::Raw {
+        content_type: format!("multipart/mixed; boundary={BOUNDARY}"),
+        bytes,
+    }
+}
+
+/// One part of a multipart/mixed answer.
+#[derive(Debug)]
+pub struct ReceivedPart {
+    /// Header lines, as sent.
+    pub headers: Vec<String>,
+    pub body: String,
+}
+
+impl ReceivedPart {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.trim().eq_ignore_ascii_case(name).then(|| value.trim())
+        })
+    }
+}
+
+/// The parts of a multipart/mixed answer of text parts, split on the boundary its
+/// Content-Type names.
+pub fn parts(reply: &Reply) -> Vec<ReceivedPart> {
+    let content_type = reply.header("content-type").unwrap();
+    assert!(
+        content_type.starts_with("multipart/mixed"),
+        "not multipart/mixed: {content_type}"
+    );
+    let boundary = content_type
+        .split(';')
+        .find_map(|p| p.trim().strip_prefix("boundary="))
+        .unwrap()
+        .trim_matches('"');
+    let body = reply.body.as_str().expect("a text body");
+    let delimiter = format!("--{boundary}");
+    let mut parts = Vec::new();
+    // Before the first delimiter is the preamble; after the closing one (`--` at once), the end.
+    for chunk in body.split(delimiter.as_str()).skip(1) {
+        if chunk.starts_with("--") {
+            break;
+        }
+        let chunk = chunk.strip_prefix("\r\n").unwrap_or(chunk);
+        let chunk = chunk.strip_suffix("\r\n").unwrap_or(chunk);
+        let (head, content) = chunk.split_once("\r\n\r\n").unwrap_or((chunk, ""));
+        parts.push(ReceivedPart {
+            headers: head.lines().map(str::to_owned).collect(),
+            body: content.to_owned(),
+        });
+    }
+    parts
+}
+
+/// A signature of a statement (Data 2.6) by the test signer of `tests/data/xapi`: a compact
+/// RS256 JWS whose payload is `payload`, with the signer's certificate in `x5c`.
+pub fn signature(payload: &Value) -> String {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    const KEY: &str = include_str!("../data/xapi/signer-key.pem");
+    const CERTIFICATE: &str = include_str!("../data/xapi/signer-cert.pem");
+    let pem_base64 =
+        |pem: &str| -> String { pem.lines().filter(|l| !l.starts_with("-----")).collect() };
+    let mut header = Header::new(Algorithm::RS256);
+    header.x5c = Some(vec![pem_base64(CERTIFICATE)]);
+    let key = EncodingKey::from_rsa_der(&STANDARD.decode(pem_base64(KEY)).unwrap());
+    jsonwebtoken::encode(&header, payload, &key).unwrap()
+}
+
+/// The attachment declaration of a statement's signature (Data 2.6), for `jws`.
+pub fn signature_attachment(jws: &str) -> Value {
+    serde_json::json!({
+        "usageType": "http://adlnet.gov/expapi/attachments/signature",
+        "display": {"en-US": "Signature"},
+        "contentType": "application/octet-stream",
+        "length": jws.len(),
+        "sha2": sha256(jws.as_bytes()),
     })
 }

@@ -1,8 +1,9 @@
 //! An LRS client as learning platforms configure one: the endpoint and an organisation
 //! client's id and secret, sent as HTTP Basic with every request, with the xAPI version header.
 
+use chrono::{SecondsFormat, Utc};
 use reqwest::header::HeaderMap;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::{Method, OrgClient, Reply, TestApp};
 
@@ -347,4 +348,210 @@ pub fn signature_attachment(jws: &str) -> Value {
         "length": jws.len(),
         "sha2": sha256(jws.as_bytes()),
     })
+}
+
+// Statements as the statement tests send them ------------------------------------------------
+
+/// The course the statements are about; the documents are kept for it too.
+pub const COURSE: &str = "http://example.com/courses/fire-safety";
+
+/// Another course, for what must be kept apart from [`COURSE`].
+pub const OTHER_COURSE: &str = "http://example.com/courses/manual-handling";
+
+/// The verb of a voiding statement (Data 2.3.2).
+pub const VOIDED: &str = "http://adlnet.gov/expapi/verbs/voided";
+
+/// A small valid statement: Ann completed the fire safety course.
+pub fn base() -> Value {
+    json!({
+        "actor": {"objectType": "Agent", "name": "Ann", "mbox": "mailto:ann@example.com"},
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/completed", "display": {"en-US": "completed"}},
+        "object": {"objectType": "Activity", "id": COURSE},
+    })
+}
+
+/// A statement with a described Activity and language maps in two languages.
+pub fn described() -> Value {
+    json!({
+        "actor": {"objectType": "Agent", "name": "Ann", "mbox": "mailto:ann@example.com"},
+        "verb": {
+            "id": "http://adlnet.gov/expapi/verbs/completed",
+            "display": {"en-GB": "completed", "fr": "a terminé"},
+        },
+        "object": {
+            "objectType": "Activity",
+            "id": COURSE,
+            "definition": {
+                "name": {"en-GB": "Fire safety", "fr": "Sécurité incendie"},
+                "description": {"en-GB": "Fire safety for ward staff", "fr": "Sécurité incendie en service"},
+                "type": "http://adlnet.gov/expapi/activities/course",
+            },
+        },
+    })
+}
+
+/// A statement by the LRS's administrator voiding statement `target`.
+pub fn voiding(target: &str) -> Value {
+    json!({
+        "actor": {"objectType": "Agent", "mbox": "mailto:admin@example.com"},
+        "verb": {"id": VOIDED, "display": {"en-US": "voided"}},
+        "object": {"objectType": "StatementRef", "id": target},
+    })
+}
+
+/// `statement` with its id set to `id`.
+pub fn with_id(statement: Value, id: &str) -> Value {
+    set(statement, "/id", json!(id))
+}
+
+/// `value` with the property at JSON pointer `pointer` set (its parent must exist).
+pub fn set(mut value: Value, pointer: &str, new: Value) -> Value {
+    let (parent, key) = pointer.rsplit_once('/').unwrap();
+    value
+        .pointer_mut(parent)
+        .and_then(Value::as_object_mut)
+        .unwrap_or_else(|| panic!("no object at {parent}"))
+        .insert(key.to_owned(), new);
+    value
+}
+
+/// `value` without the property at JSON pointer `pointer`.
+pub fn unset(mut value: Value, pointer: &str) -> Value {
+    let (parent, key) = pointer.rsplit_once('/').unwrap();
+    value
+        .pointer_mut(parent)
+        .and_then(Value::as_object_mut)
+        .unwrap_or_else(|| panic!("no object at {parent}"))
+        .remove(key);
+    value
+}
+
+/// Asserts a 400 whose first error names `field`.
+#[track_caller]
+pub fn assert_refused(reply: &Reply, field: &str) {
+    reply.expect_problem(400);
+    assert_eq!(
+        reply.body["errors"][0]["field"], field,
+        "expected the refusal to name `{field}`: {:#}",
+        reply.body
+    );
+}
+
+// Documents as the document tests address them -----------------------------------------------
+
+/// An Agent as the document resources take it.
+pub fn ann() -> Value {
+    json!({"objectType": "Agent", "mbox": "mailto:ann@example.org"})
+}
+
+/// Another Agent, whose documents are not Ann's.
+pub fn bob() -> Value {
+    json!({"objectType": "Agent", "mbox": "mailto:bob@example.org"})
+}
+
+/// `/activities/state` for an activity, an agent, optionally a registration and a stateId.
+pub fn state(
+    activity: &str,
+    agent: &Value,
+    registration: Option<&str>,
+    id: Option<&str>,
+) -> String {
+    let agent = agent.to_string();
+    let mut params = vec![("activityId", activity), ("agent", agent.as_str())];
+    if let Some(registration) = registration {
+        params.push(("registration", registration));
+    }
+    if let Some(id) = id {
+        params.push(("stateId", id));
+    }
+    query("/activities/state", &params)
+}
+
+/// The list of states of a context, stored after `since`.
+pub fn state_since(
+    activity: &str,
+    agent: &Value,
+    registration: Option<&str>,
+    since: &str,
+) -> String {
+    format!(
+        "{}&since={}",
+        state(activity, agent, registration, None),
+        encode(since)
+    )
+}
+
+/// `/activities/profile` for an activity and optionally a profileId.
+pub fn activity_profile(activity: &str, id: Option<&str>) -> String {
+    let mut params = vec![("activityId", activity)];
+    if let Some(id) = id {
+        params.push(("profileId", id));
+    }
+    query("/activities/profile", &params)
+}
+
+/// `/agents/profile` for an agent and optionally a profileId.
+pub fn agent_profile(agent: &Value, id: Option<&str>) -> String {
+    let agent = agent.to_string();
+    let mut params = vec![("agent", agent.as_str())];
+    if let Some(id) = id {
+        params.push(("profileId", id));
+    }
+    query("/agents/profile", &params)
+}
+
+/// The ETag xAPI asks for: the SHA-1 of the content, hexadecimal, quoted.
+pub fn sha1_etag(content: &[u8]) -> String {
+    use sha1::{Digest, Sha1};
+    let hex: String = Sha1::digest(content)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("\"{hex}\"")
+}
+
+/// Now, as a `since` parameter (microseconds, UTC).
+pub fn now_param() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// The ids of a document list answer (stateIds or profileIds), sorted, asserting it is a 200
+/// with a JSON array of strings.
+#[track_caller]
+pub fn document_ids(reply: &Reply) -> Vec<String> {
+    reply.expect(200);
+    let mut ids: Vec<String> = reply
+        .body
+        .as_array()
+        .unwrap_or_else(|| panic!("a JSON array of ids, not {:#}", reply.body))
+        .iter()
+        .map(|v| v.as_str().expect("ids are strings").to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// A body of `bytes` sent as `content_type`.
+pub fn raw(content_type: &str, bytes: &[u8]) -> Body {
+    Body::Raw {
+        content_type: content_type.to_owned(),
+        bytes: bytes.to_vec(),
+    }
+}
+
+/// A body of `bytes` sent as application/json, whether or not they are JSON.
+pub fn json_bytes(bytes: &[u8]) -> Body {
+    raw("application/json", bytes)
+}
+
+/// A PUT of the JSON document `body` to `path` with extra headers (concurrency headers).
+pub async fn put_with(
+    lrs: &Lrs,
+    app: &TestApp,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Value,
+) -> Reply {
+    lrs.send(app, Method::PUT, path, headers, Some(Body::Json(body)))
+        .await
 }

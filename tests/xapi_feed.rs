@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 use support::xapi::*;
 use support::{OrgClient, TestApp};
 
-const COURSE: &str = "https://lms.example.org/courses/fire-safety";
+/// The course the platform in these tests runs.
+const FIRE_SAFETY: &str = "https://lms.example.org/courses/fire-safety";
 
 struct Person {
     token: String,
@@ -45,7 +46,7 @@ fn passed(actor: Value) -> Value {
     json!({
         "actor": actor,
         "verb": {"id": "http://adlnet.gov/expapi/verbs/passed", "display": {"en-GB": "passed"}},
-        "object": {"id": COURSE, "definition": {"name": {"en-GB": "Fire safety awareness", "fr": "Sécurité incendie"}}},
+        "object": {"id": FIRE_SAFETY, "definition": {"name": {"en-GB": "Fire safety awareness", "fr": "Sécurité incendie"}}},
         "result": {"score": {"scaled": 0.92}, "success": true, "completion": true, "duration": "PT1H30M"},
         "timestamp": "2026-03-01T10:00:00Z",
     })
@@ -73,7 +74,7 @@ async fn a_completion_statement_becomes_an_issued_record(app: TestApp) {
     let record = &records[0];
     assert_eq!(record["provenance"], "issued");
     assert_eq!(record["title"], "Fire safety awareness");
-    assert_eq!(record["activity_code"], COURSE);
+    assert_eq!(record["activity_code"], FIRE_SAFETY);
     assert_eq!(record["result"], "passed");
     assert_eq!(record["score"], 92.0);
     assert_eq!(record["hours"], 1.5);

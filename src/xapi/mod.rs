@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod documents;
+mod equivalence;
 mod feed;
 pub mod format;
 pub mod handlers;

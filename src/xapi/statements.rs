@@ -182,7 +182,7 @@ impl Prepared {
 /// Whether two statements with one id are the same statement (Data 2.3.1.s9): differences the
 /// exceptions to immutability explain do not count (verb display, Activity definitions,
 /// timestamp serialisation, Group member order, case-insensitive values, attachments: see
-/// `signature::equivalent`), nor does what the LRS supplied (stored, authority,
+/// `equivalence::equivalent`), nor does what the LRS supplied (stored, authority,
 /// version, and a timestamp the client left out).
 pub fn same_statement(stored: &Value, received: &Prepared) -> bool {
     let strip = |value: &Value| {
@@ -195,7 +195,7 @@ pub fn same_statement(stored: &Value, received: &Prepared) -> bool {
         }
         value
     };
-    super::signature::equivalent(&strip(stored), &strip(&received.statement))
+    super::equivalence::equivalent(&strip(stored), &strip(&received.statement))
 }
 
 fn join(prefix: &str, field: &str) -> String {

@@ -38,7 +38,7 @@ fn bearer(req: &HttpRequest) -> Result<String, Error> {
     }
 }
 
-fn state(req: &HttpRequest) -> Result<web::Data<AppState>, Error> {
+pub(crate) fn state(req: &HttpRequest) -> Result<web::Data<AppState>, Error> {
     req.app_data::<web::Data<AppState>>()
         .cloned()
         .ok_or_else(|| Error::Internal("application state missing".into()))
@@ -138,7 +138,11 @@ impl FromRequest for OrgCaller {
     }
 }
 
-async fn active_client(state: &AppState, client: ClientIdentity) -> Result<OrgCaller, Error> {
+/// The client a verified identity names, refused with 401 when it has been revoked.
+pub(crate) async fn active_client(
+    state: &AppState,
+    client: ClientIdentity,
+) -> Result<OrgCaller, Error> {
     let client_id = client.client_id.clone();
     let active = state
         .db

@@ -9,13 +9,13 @@ use std::time::{Duration, Instant};
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpRequest};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
-use crate::AppState;
+use crate::auth::principal;
 use crate::auth::scopes::{Scope, Scopes};
-use crate::auth::tokens::TokenSubject;
+use crate::auth::tokens::{ClientIdentity, TokenSubject};
 use crate::db::types::Id;
 use crate::error::Error;
 use crate::organisations;
@@ -134,15 +134,10 @@ fn credentials(req: &HttpRequest) -> Result<Credentials, Error> {
 }
 
 async fn authenticate(req: HttpRequest) -> Result<LrsClient, Error> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .cloned()
-        .ok_or_else(|| Error::Internal("application state missing".into()))?;
-    let (client_id, organisation_id, scopes) = match credentials(&req)? {
+    let state = principal::state(&req)?;
+    let identity = match credentials(&req)? {
         Credentials::Bearer(token) => match state.tokens.verify(&token).await? {
-            TokenSubject::Client(client) => {
-                (client.client_id, Id(client.organisation_id), client.scopes)
-            }
+            TokenSubject::Client(client) => client,
             TokenSubject::Person(_) => {
                 return Err(Error::Forbidden(
                     "the LRS is for organisation clients, not people".into(),
@@ -151,8 +146,8 @@ async fn authenticate(req: HttpRequest) -> Result<LrsClient, Error> {
         },
         Credentials::Basic { client_id, secret } => {
             let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
-            match state.lrs_secrets.recall(&client_id, &digest) {
-                Some((organisation, scopes)) => (client_id, organisation, scopes),
+            let (organisation, scopes) = match state.lrs_secrets.recall(&client_id, &digest) {
+                Some(known) => known,
                 None => {
                     let id = client_id.clone();
                     let client = state
@@ -168,23 +163,22 @@ async fn authenticate(req: HttpRequest) -> Result<LrsClient, Error> {
                         client.organisation_id,
                         client.scopes.clone(),
                     );
-                    (client_id, client.organisation_id, client.scopes)
+                    (client.organisation_id, client.scopes)
                 }
+            };
+            ClientIdentity {
+                client_id,
+                organisation_id: organisation.0,
+                scopes,
             }
         }
     };
-    let id = client_id.clone();
-    let active = state
-        .db
-        .run(move |conn| organisations::client_is_active(conn, &id))
-        .await?;
-    if !active {
-        return Err(Error::Unauthorized("the client has been revoked".into()));
-    }
+    // Revocation is checked on every request, however the client authenticated.
+    let caller = principal::active_client(&state, identity).await?;
     Ok(LrsClient {
-        organisation_id,
-        client_id,
-        scopes,
+        organisation_id: caller.organisation_id,
+        client_id: caller.client_id,
+        scopes: caller.scopes,
     })
 }
 

@@ -89,7 +89,8 @@ fn boolean(field: &str, value: Option<&String>) -> Result<bool, Error> {
     }
 }
 
-fn time(field: &str, value: Option<&String>) -> Result<Option<Timestamp>, Error> {
+/// A timestamp parameter (`since`, `until`), when given.
+pub(crate) fn time(field: &str, value: Option<&String>) -> Result<Option<Timestamp>, Error> {
     value
         .map(|v| {
             validate::timestamp(v)

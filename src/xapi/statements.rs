@@ -343,10 +343,10 @@ pub fn attachment_hashes(statement: &Value) -> Vec<String> {
 }
 
 /// Reads a statement request's JSON: one statement (an object) or a batch (an array).
-pub fn batch(value: Value) -> Result<(Vec<Value>, bool), Error> {
+pub fn batch(value: Value) -> Result<Vec<Value>, Error> {
     match value {
-        Value::Array(list) => Ok((list, true)),
-        object @ Value::Object(_) => Ok((vec![object], false)),
+        Value::Array(list) => Ok(list),
+        object @ Value::Object(_) => Ok(vec![object]),
         _ => Err(super::invalid(
             "statements",
             "must be a statement object or an array of statements",

@@ -2,7 +2,6 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
-use chrono::Utc;
 use std::collections::HashMap;
 
 use super::http_date;
@@ -11,7 +10,7 @@ use crate::db::types::Timestamp;
 use crate::error::{Error, Problem};
 use crate::http::body::RawBody;
 use crate::xapi::documents::{self, Kind, Preconditions, Scope, Write};
-use crate::xapi::{self, LrsClient, validate};
+use crate::xapi::{self, LrsClient, query, validate};
 
 /// The parameters of a document request.
 struct Addressed {
@@ -74,14 +73,7 @@ fn address(kind: Kind, query: &str) -> Result<Addressed, Error> {
         Some(_) => return Err(xapi::invalid("registration", "must be a UUID")),
         None => String::new(),
     };
-    let since = match params.get("since") {
-        Some(text) => Some(
-            validate::timestamp(text)
-                .map(|t| Timestamp::from(t.with_timezone(&Utc)))
-                .ok_or_else(|| xapi::invalid("since", "must be an ISO 8601 timestamp"))?,
-        ),
-        None => None,
-    };
+    let since = query::time("since", params.get("since"))?;
     Ok(Addressed {
         scope: Scope {
             kind,

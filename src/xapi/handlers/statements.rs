@@ -145,7 +145,7 @@ pub async fn post(
         ));
     }
     let (value, attachments) = received(body)?;
-    let (list, _) = statements::batch(value)?;
+    let list = statements::batch(value)?;
     let public_url = public_url(&state);
     let ids = state
         .db

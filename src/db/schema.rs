@@ -224,6 +224,7 @@ diesel::table! {
     credentials (id) {
         id -> Uuid,
         person_id -> Nullable<Uuid>,
+        status_list -> Integer,
         status_index -> Integer,
         summary -> Jsonb,
         created_at -> UtcTimestamp,
@@ -253,6 +254,7 @@ diesel::table! {
         version -> Integer,
         created_at -> UtcTimestamp,
         updated_at -> UtcTimestamp,
+        events_dropped -> Integer,
     }
 }
 
@@ -273,6 +275,7 @@ diesel::table! {
         lock_token -> Nullable<Uuid>,
         created_at -> UtcTimestamp,
         delivered_at -> Nullable<UtcTimestamp>,
+        person_id -> Nullable<Uuid>,
     }
 }
 
@@ -362,6 +365,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql::Uuid;
+
+    xapi_usage (organisation_id) {
+        organisation_id -> Uuid,
+        statements -> BigInt,
+        documents -> BigInt,
+        attachment_bytes -> BigInt,
+    }
+}
+
 diesel::joinable!(webhooks -> organisations (organisation_id));
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
@@ -391,4 +406,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     xapi_attachments,
     xapi_activities,
     xapi_documents,
+    xapi_usage,
 );

@@ -1,0 +1,11 @@
+DROP INDEX access_events_refused;
+DROP INDEX xapi_documents_agent;
+DROP INDEX xapi_statement_index_agent;
+DROP TABLE xapi_usage;
+ALTER TABLE credentials DROP CONSTRAINT credentials_status_slot;
+ALTER TABLE credentials DROP COLUMN status_list;
+ALTER TABLE credentials ADD CONSTRAINT credentials_status_index UNIQUE (status_index);
+ALTER TABLE webhooks DROP COLUMN events_dropped;
+DROP INDEX webhook_deliveries_pending;
+DROP INDEX webhook_deliveries_person;
+ALTER TABLE webhook_deliveries DROP COLUMN person_id;

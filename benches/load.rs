@@ -11,6 +11,8 @@
 //! a fresh database is created for the run and dropped afterwards. Numbers are only comparable
 //! within one run: compare the ratios, not the absolute rates.
 
+#[path = "support/hostile.rs"]
+mod hostile;
 #[path = "support/webhooks.rs"]
 mod webhooks;
 #[path = "support/xapi.rs"]
@@ -246,8 +248,16 @@ fn completion(person: Id, external_id: String) -> Value {
            "completed_at": "2026-03-01T10:00:00Z", "result": "passed", "hours": 1})
 }
 
-/// Runs every scenario on one backend; answers the measures and the service's peak memory.
-async fn run(backend: &'static str, options: &Options) -> (Vec<Measure>, f64) {
+/// What hostile callers did to the service, measured in the same run.
+struct Hostile {
+    flood: hostile::Flooded,
+    refused_existing: Measure,
+    refused_made_up: Measure,
+}
+
+/// Runs every scenario on one backend; answers the measures, the hostile scenarios and the
+/// service's peak memory.
+async fn run(backend: &'static str, options: &Options) -> (Vec<Measure>, Hostile, f64) {
     let dir = tempfile::tempdir().unwrap();
     let base = std::env::var("BENCH_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
@@ -289,10 +299,11 @@ async fn run(backend: &'static str, options: &Options) -> (Vec<Measure>, f64) {
         cors_origins: vec![],
         log_format: LogFormat::Text,
         webhooks: Default::default(),
+        protection: Default::default(),
     };
     let state = AppState::start(settings.clone()).unwrap();
     let db = state.db.clone();
-    let (employer, platform) = {
+    let (employer, platform, prober) = {
         let mut conn = db.get().unwrap();
         let employer = organisations::create(&mut conn, "Bench employer", None).unwrap();
         let employer_client = organisations::create_client(
@@ -308,12 +319,21 @@ async fn run(backend: &'static str, options: &Options) -> (Vec<Measure>, f64) {
             &Scopes::parse("records:write").unwrap(),
         )
         .unwrap();
-        for n in 0..48 {
+        for n in 0..47 {
             organisations::create(&mut conn, &format!("Other organisation {n}"), None).unwrap();
         }
+        // An organisation that nobody has shared with: every read it makes is refused.
+        let prober = organisations::create(&mut conn, "Bench prober", None).unwrap();
+        let prober_client = organisations::create_client(
+            &mut conn,
+            prober.id,
+            &Scopes::parse("shared:read").unwrap(),
+        )
+        .unwrap();
         (
             (employer.id, employer_client),
             (platform.id, platform_client),
+            prober_client,
         )
     };
     {
@@ -825,6 +845,20 @@ async fn run(backend: &'static str, options: &Options) -> (Vec<Measure>, f64) {
         100,
     ));
 
+    // Refused reads: a person who exists and a made-up id cost the same.
+    let prober_token = Arc::new(org_token(&prober).await);
+    let (refused_existing, refused_made_up) =
+        hostile::refused_reads(&base_url, prober_token, ids.clone(), c, s).await;
+    // Last, since it spends the loopback address's failed-authentication budget: a flood of
+    // made-up credentials beside the employer's reads.
+    let flood =
+        hostile::credential_flood(&base_url, employer_token.clone(), ids.clone(), c, s).await;
+    let hostile = Hostile {
+        flood,
+        refused_existing,
+        refused_made_up,
+    };
+
     let peak = peak_memory_mib(service.id());
     let _ = service.kill();
     let _ = service.wait();
@@ -834,7 +868,49 @@ async fn run(backend: &'static str, options: &Options) -> (Vec<Measure>, f64) {
         let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)"))
             .execute(&mut admin);
     }
-    (results, peak)
+    (results, hostile, peak)
+}
+
+fn print_hostile(hostile: &Hostile) {
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let f = &hostile.flood;
+    println!("\nhostile load (same run):");
+    println!("| scenario | rate | p50 ms | p99 ms | note |");
+    println!("| --- | ---: | ---: | ---: | --- |");
+    for (m, note) in [
+        (&f.quiet, "quiet".to_owned()),
+        (
+            &f.flooded,
+            format!(
+                "p99 {:.1}× the quiet p99; {} answers not 200",
+                f.flooded.p99.as_secs_f64() / f.quiet.p99.as_secs_f64().max(1e-9),
+                f.employer_failures
+            ),
+        ),
+        (
+            &f.flood,
+            format!("answered {:?} (status: count)", f.flood_statuses),
+        ),
+        (&hostile.refused_existing, "refused: no grant".to_owned()),
+        (
+            &hostile.refused_made_up,
+            format!(
+                "median {:.2}× that of a person who exists",
+                hostile.refused_made_up.p50.as_secs_f64()
+                    / hostile.refused_existing.p50.as_secs_f64().max(1e-9)
+            ),
+        ),
+    ] {
+        println!(
+            "| {} | {:.0} {} | {:.2} | {:.2} | {} |",
+            m.name,
+            m.rate,
+            m.unit,
+            ms(m.p50),
+            ms(m.p99),
+            note
+        );
+    }
 }
 
 fn main() {
@@ -856,7 +932,7 @@ fn main() {
             std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
         );
         for backend in options.backends.clone() {
-            let (results, peak) = run(backend, &options).await;
+            let (results, hostile, peak) = run(backend, &options).await;
             let ceiling = results[0].rate;
             println!("\n{backend}: the service's peak memory (VmHWM) over the run: {peak:.0} MiB");
             println!("| scenario | rate | p50 ms | p99 ms | ratio |");
@@ -875,6 +951,7 @@ fn main() {
                 };
                 println!("| {} | {:.0} {} | {:.1} | {:.1} | {} |", m.name, m.rate, m.unit, m.p50.as_secs_f64() * 1e3, m.p99.as_secs_f64() * 1e3, ratio);
             }
+            print_hostile(&hostile);
         }
     });
 }

@@ -91,7 +91,7 @@ pub enum OrgCommand {
         /// The organisation's ODS code.
         #[arg(long)]
         ods: Option<String>,
-        /// Space-separated scopes: records:write, shared:read, admin.
+        /// Space-separated scopes: records:write, shared:read, clients:manage, admin.
         #[arg(long)]
         scopes: String,
     },
@@ -99,7 +99,7 @@ pub enum OrgCommand {
     AddClient {
         #[arg(long)]
         organisation: uuid::Uuid,
-        /// Space-separated scopes: records:write, shared:read, admin.
+        /// Space-separated scopes: records:write, shared:read, clients:manage, admin.
         #[arg(long)]
         scopes: String,
     },

@@ -130,6 +130,64 @@ pub struct Settings {
 
     #[command(flatten)]
     pub webhooks: WebhookSettings,
+
+    #[command(flatten)]
+    pub protection: ProtectionSettings,
+}
+
+/// How the service protects itself and its callers from hostile or runaway clients.
+#[derive(Debug, Clone, Args)]
+pub struct ProtectionSettings {
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` headers are believed, as IP
+    /// addresses or CIDR ranges, comma-separated. None by default: the caller's address is the
+    /// connection's peer.
+    #[arg(
+        long = "trusted-proxies",
+        env = "PASSPORT_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub trusted_proxies: Vec<String>,
+
+    /// Failed authentications allowed per caller address per minute (with bursts of as many);
+    /// beyond it, credentials from that address are answered 429 without being checked.
+    #[arg(
+        long = "auth-failures-per-minute",
+        env = "PASSPORT_AUTH_FAILURES_PER_MINUTE",
+        default_value_t = 30,
+        global = true
+    )]
+    pub auth_failures_per_minute: u32,
+
+    /// Client secrets checked at once (each an argon2id hash); default one per CPU core.
+    #[arg(long = "hash-workers", env = "PASSPORT_HASH_WORKERS", global = true)]
+    pub hash_workers: Option<usize>,
+
+    /// Serve `/metrics` on this separate address instead of the API's (e.g. `127.0.0.1:9090`).
+    #[arg(long = "metrics-addr", env = "PASSPORT_METRICS_ADDR", global = true)]
+    pub metrics_addr: Option<String>,
+
+    /// Require `Authorization: Bearer <this token>` on `/metrics`.
+    #[arg(
+        long = "metrics-token",
+        env = "PASSPORT_METRICS_TOKEN",
+        global = true,
+        hide_env_values = true
+    )]
+    pub metrics_token: Option<String>,
+}
+
+impl Default for ProtectionSettings {
+    /// The same values as the command line's defaults.
+    fn default() -> Self {
+        ProtectionSettings {
+            trusted_proxies: Vec::new(),
+            auth_failures_per_minute: 30,
+            hash_workers: None,
+            metrics_addr: None,
+            metrics_token: None,
+        }
+    }
 }
 
 /// How webhooks are delivered.

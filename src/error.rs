@@ -102,16 +102,81 @@ impl From<diesel::result::Error> for Error {
         use diesel::result::{DatabaseErrorKind, Error as D};
         match error {
             D::NotFound => Error::NotFound("not found".into()),
-            D::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => Error::Conflict(format!(
-                "already exists ({})",
-                info.constraint_name().unwrap_or("unique")
-            )),
+            D::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                tracing::debug!(constraint = ?info.constraint_name(), message = info.message(), "unique violation");
+                Error::Conflict(duplicate(info.constraint_name(), info.message()).into())
+            }
             D::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
                 Error::Unavailable(info.message().to_owned())
             }
             other => Error::Internal(other.to_string()),
         }
     }
+}
+
+/// What a unique constraint protects, in the API's words: PostgreSQL names the constraint,
+/// SQLite the table and columns ("UNIQUE constraint failed: organisations.ods_code"). Neither
+/// name is part of the API, so neither is answered.
+fn duplicate(constraint: Option<&str>, message: &str) -> &'static str {
+    const KNOWN: [(&str, &str, &str); 10] = [
+        (
+            "people_identity",
+            "people.issuer",
+            "a passport already exists for this identity",
+        ),
+        (
+            "organisations_ods_code",
+            "organisations.ods_code",
+            "an organisation with this ODS code already exists",
+        ),
+        (
+            "clients_client_id",
+            "clients.client_id",
+            "this client id is taken",
+        ),
+        (
+            "records_issuer_external_id",
+            "records.issuer_organisation_id",
+            "your organisation already used this external id",
+        ),
+        (
+            "credentials_status_slot",
+            "credentials.status_list",
+            "this status list slot was taken at the same moment",
+        ),
+        (
+            "frameworks_pkey",
+            "frameworks.code",
+            "this framework version is already published",
+        ),
+        (
+            "activities_pkey",
+            "activities.code",
+            "an activity with this code already exists",
+        ),
+        (
+            "xapi_statements_pkey",
+            "xapi_statements.organisation_id",
+            "a statement with this id is already stored",
+        ),
+        (
+            "xapi_documents_pkey",
+            "xapi_documents.organisation_id",
+            "this document already exists",
+        ),
+        (
+            "xapi_attachments_pkey",
+            "xapi_attachments.organisation_id",
+            "this attachment is already stored",
+        ),
+    ];
+    KNOWN
+        .iter()
+        .find(|(name, columns, _)| {
+            constraint == Some(*name) || (constraint.is_none() && message.contains(columns))
+        })
+        .map(|(_, _, words)| *words)
+        .unwrap_or("this already exists")
 }
 
 /// An RFC 9457 problem details document, as every error is answered.
@@ -225,6 +290,9 @@ impl ResponseError for Error {
             Error::Unavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, "5"));
             }
+            Error::TooManyRequests(wait) => {
+                response.insert_header((header::RETRY_AFTER, wait.to_string()));
+            }
             _ => {}
         }
         if matches!(self, Error::OAuth { .. }) {
@@ -235,3 +303,22 @@ impl ResponseError for Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_duplicate_is_named_in_the_api_s_words_never_by_its_constraint() {
+        assert_eq!(
+            duplicate(Some("organisations_ods_code"), "duplicate key value"),
+            "an organisation with this ODS code already exists"
+        );
+        assert_eq!(
+            duplicate(None, "UNIQUE constraint failed: organisations.ods_code"),
+            "an organisation with this ODS code already exists"
+        );
+        let unknown = duplicate(Some("some_internal_index"), "duplicate key value");
+        assert_eq!(unknown, "this already exists");
+    }
+}

@@ -52,8 +52,12 @@ pub struct AppState {
     pub settings: Settings,
     /// Seals webhook signing secrets at rest.
     pub webhook_secrets: Arc<webhooks::sealing::SecretSeal>,
-    /// LRS clients' Basic secrets that verified a moment ago.
-    pub lrs_secrets: Arc<xapi::auth::VerifiedSecrets>,
+    /// The reverse proxies whose forwarding headers say who the caller is.
+    pub proxies: http::client_address::TrustedProxies,
+    /// Request rate limits.
+    pub limiter: Arc<http::limits::RateLimiter>,
+    /// Failed-authentication budgets, the hashing pool and recently verified secrets.
+    pub attempts: Arc<auth::attempts::AuthAttempts>,
 }
 
 impl AppState {
@@ -71,13 +75,10 @@ impl AppState {
     }
 
     fn open(settings: Settings, keep_idle: bool) -> Result<Self, Error> {
-        std::fs::create_dir_all(&settings.data_dir).map_err(|e| {
-            Error::Internal(format!(
-                "cannot create {}: {e}",
-                settings.data_dir.display()
-            ))
-        })?;
-        let db = Database::connect(&settings.database_url(), settings.db_pool_size, keep_idle)?;
+        db::files::private_folder(&settings.data_dir)?;
+        let database_url = settings.database_url();
+        db::files::private_database(&database_url)?;
+        let db = Database::connect(&database_url, settings.db_pool_size, keep_idle)?;
         db.migrate()?;
         let keys = Arc::new(Keys::open(&settings.keys_dir())?);
         let webhook_secrets = Arc::new(webhooks::sealing::SecretSeal::open(&settings.keys_dir())?);
@@ -90,7 +91,7 @@ impl AppState {
                 issuer.clone(),
                 audience.clone(),
                 JwksSource::parse(jwks)?,
-            ))),
+            )?)),
             (None, None, None) => None,
             _ => {
                 return Err(Error::Internal(
@@ -104,12 +105,28 @@ impl AppState {
             audience: settings.token_audience.clone(),
             oidc,
         };
+        let proxies =
+            http::client_address::TrustedProxies::parse(&settings.protection.trusted_proxies)?;
+        let limiter = Arc::new(http::limits::RateLimiter::new(
+            settings.rate_limit_per_minute,
+        ));
+        let hash_workers = settings.protection.hash_workers.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        });
+        let attempts = Arc::new(auth::attempts::AuthAttempts::new(
+            settings.protection.auth_failures_per_minute,
+            hash_workers,
+        ));
         Ok(AppState {
             db,
             tokens,
             settings,
             webhook_secrets,
-            lrs_secrets: Arc::default(),
+            proxies,
+            limiter,
+            attempts,
         })
     }
 }
@@ -226,9 +243,14 @@ pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<Server>
     let routes = web::Data::new(RouteTable::from_openapi(&doc));
     let metrics = web::Data::new(Metrics::new());
     webhooks::worker::spawn(state.clone(), metrics.get_ref().clone());
-    let limiter = web::Data::new(http::limits::RateLimiter::new(
-        state.settings.rate_limit_per_minute,
-    ));
+    if let Some(addr) = &state.settings.protection.metrics_addr {
+        let scraped = http::metrics::separate_server(
+            metrics.get_ref().clone(),
+            addr,
+            state.settings.protection.metrics_token.clone(),
+        )?;
+        actix_web::rt::spawn(scraped);
+    }
     let origins = state.settings.cors_origins.clone();
     let mut server = HttpServer::new(move || {
         App::new()
@@ -237,7 +259,6 @@ pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<Server>
             .app_data(batch_limit.clone())
             .app_data(routes.clone())
             .app_data(metrics.clone())
-            .app_data(limiter.clone())
             .app_data(http::path_config())
             .into_utoipa_app()
             .configure(api)

@@ -72,7 +72,11 @@ impl Modify for SecuritySchemes {
                         ),
                         (
                             "admin",
-                            "administer organisations, clients, frameworks and the catalogue",
+                            "the host's administration: every organisation and its clients, frameworks and the catalogue",
+                        ),
+                        (
+                            "clients:manage",
+                            "the organisation's own administration: its own clients, with no more than the caller's scopes",
                         ),
                     ]),
                 ),

@@ -39,10 +39,16 @@ fn service_key(app: &TestApp) -> (EncodingKey, String, String) {
     )
 }
 
+/// Signs claims with the service's key as an access token (`typ` `at+jwt`).
 fn sign(app: &TestApp, claims: &Value) -> String {
+    sign_typed(app, claims, Some("at+jwt"))
+}
+
+fn sign_typed(app: &TestApp, claims: &Value, typ: Option<&str>) -> String {
     let (key, kid, _) = service_key(app);
     let mut header = Header::new(Algorithm::EdDSA);
     header.kid = Some(kid);
+    header.typ = typ.map(str::to_owned);
     jsonwebtoken::encode(&header, claims, &key).unwrap()
 }
 
@@ -155,6 +161,10 @@ async fn every_bad_token_is_refused_with_401(app: TestApp) {
         jsonwebtoken::encode(&header, &good, &EncodingKey::from_secret(x.as_bytes())).unwrap();
     assert_refused(&app, &confused_text, "HS256 with the JWK x as secret").await;
 
+    // Another kind of token signed by the service's own key (RFC 8725 3.11).
+    for typ in [None, Some("JWT"), Some("vc+jwt")] {
+        assert_refused(&app, &sign_typed(&app, &good, typ), &format!("typ {typ:?}")).await;
+    }
     assert_refused(&app, "not.a.jwt", "garbage").await;
     let missing = app.call(support::Method::GET, "/v1/me", None, None).await;
     missing.expect_problem(401);
@@ -194,10 +204,25 @@ async fn the_jwks_publishes_the_signing_key(app: TestApp) {
 
 async fn the_key_file_is_private(app: TestApp) {
     use std::os::unix::fs::PermissionsExt;
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
     let dir = app.settings.keys_dir();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let mode = entry.unwrap().metadata().unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
+    assert_eq!(mode(&dir), 0o700, "the keys folder is the service's alone");
+    assert_eq!(mode(&app.settings.data_dir), 0o700, "so is the data folder");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        assert_eq!(mode(&entry.unwrap().path()), 0o600);
+    }
+    // The SQLite database and its write-ahead log and shared memory, whatever the umask.
+    if app.backend == support::Backend::Sqlite {
+        app.get("/v1/me", &app.person_token("alice"))
+            .await
+            .expect(200);
+        for suffix in ["", "-wal", "-shm"] {
+            let file = app.settings.data_dir.join(format!("passport.db{suffix}"));
+            if file.exists() {
+                assert_eq!(mode(&file), 0o600, "{}", file.display());
+            }
+        }
     }
 }
 

@@ -475,16 +475,16 @@ async fn corrections_and_voids_by_the_issuer_only(app: TestApp) {
         .expect_problem(404);
     let refused = push(&app, &platform, vec![completion(&alice, "k-3")]).await;
     assert_eq!(refused.body["results"][0]["reason"], "no_write_grant");
-    let log = app
-        .get("/v1/me/access-events?limit=200", &alice.token)
-        .await;
-    assert!(
-        log.body["items"]
+    support::eventually("the refused push is in alice's log", || async {
+        app.get("/v1/me/access-events?limit=200", &alice.token)
+            .await
+            .body["items"]
             .as_array()
             .unwrap()
             .iter()
             .any(|e| e["action"] == "completions.push" && e["allowed"] == false)
-    );
+    })
+    .await;
 }
 
 async fn the_owner_can_hide_but_never_alter_an_issued_record(app: TestApp) {
@@ -561,7 +561,155 @@ async fn expiry_follows_from_the_catalogue(app: TestApp) {
     assert_eq!(own.body["expires_at"], "2027-01-31T00:00:00Z");
 }
 
+/// The keys of a JSON object, sorted.
+fn keys(value: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
+    keys.sort();
+    keys
+}
+
+async fn a_write_grant_writes_and_never_reads(app: TestApp) {
+    let platform = app.org("Platform", "records:write").await;
+    let alice = person(&app, "alice").await;
+    share(&app, &alice, &platform, "write").await;
+    let pushed = push(
+        &app,
+        &platform,
+        vec![completion(&alice, "w-1"), completion(&alice, "w-2")],
+    )
+    .await;
+    pushed.expect(200);
+    for result in pushed.body["results"].as_array().unwrap() {
+        assert_eq!(
+            keys(result),
+            [
+                "detail",
+                "external_id",
+                "index",
+                "reason",
+                "record_id",
+                "status"
+            ]
+        );
+    }
+    // Alice hides one; nothing the issuer is answered says so.
+    let id = pushed.body["results"][0]["record_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.patch(
+        &format!("/v1/me/records/{id}"),
+        &alice.token,
+        json!({"hidden": true}),
+    )
+    .await
+    .expect(200);
+    let issued_keys = [
+        "activity_code",
+        "completed_at",
+        "created_at",
+        "evidence",
+        "expires_at",
+        "external_id",
+        "hours",
+        "id",
+        "kind",
+        "person_id",
+        "provider_name",
+        "result",
+        "score",
+        "started_at",
+        "title",
+        "updated_at",
+        "voided_at",
+    ];
+    let corrected = app
+        .patch("/v1/completions/w-1", &platform.token, json!({"score": 90}))
+        .await;
+    corrected.expect(200);
+    assert_eq!(keys(&corrected.body), issued_keys);
+    assert_eq!(corrected.body["score"], 90.0);
+    let voided = app
+        .post(
+            "/v1/completions/w-1/void",
+            &platform.token,
+            json!({"reason": "duplicate"}),
+        )
+        .await;
+    voided.expect(200);
+    assert_eq!(keys(&voided.body), issued_keys);
+    assert!(voided.body["voided_at"].is_string());
+    // The owner still sees the record as hidden.
+    let own = app.get(&format!("/v1/me/records/{id}"), &alice.token).await;
+    assert_eq!(own.body["hidden"], true);
+}
+
+async fn a_record_keeps_at_most_500_versions(app: TestApp) {
+    let platform = app.org("Platform", "records:write").await;
+    let alice = person(&app, "alice").await;
+    share(&app, &alice, &platform, "write").await;
+    let pushed = push(&app, &platform, vec![completion(&alice, "v-1")]).await;
+    let id = pushed.body["results"][0]["record_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // 499 earlier versions straight into its history, then one more through the API.
+    {
+        use diesel::prelude::*;
+        use learning_passport::db::schema::record_history;
+        use learning_passport::db::types::{Id, Json, Timestamp};
+        let (db, record) = (app.db.clone(), Id(id.parse().unwrap()));
+        actix_web::rt::task::spawn_blocking(move || {
+            let rows: Vec<_> = (0..499)
+                .map(|n| {
+                    (
+                        record_history::id.eq(Id::new()),
+                        record_history::record_id.eq(record),
+                        record_history::version.eq(-n),
+                        record_history::content.eq(Json(json!({}))),
+                        record_history::change.eq("updated"),
+                        record_history::changed_at.eq(Timestamp::now()),
+                    )
+                })
+                .collect();
+            let mut conn = db.get().unwrap();
+            learning_passport::on_backend!(&mut *conn, |c| diesel::insert_into(
+                record_history::table
+            )
+            .values(&rows)
+            .execute(c))
+            .unwrap();
+        })
+        .await
+        .unwrap();
+    }
+    app.patch("/v1/completions/v-1", &platform.token, json!({"score": 70}))
+        .await
+        .expect(200);
+    let refused = app
+        .patch("/v1/completions/v-1", &platform.token, json!({"score": 71}))
+        .await;
+    refused.expect_problem(409);
+    let mut again = completion(&alice, "v-1");
+    again["score"] = json!(72);
+    let repush = push(&app, &platform, vec![again]).await;
+    assert_eq!(repush.body["results"][0]["reason"], "too_many_versions");
+    // Voiding is always possible.
+    app.post(
+        "/v1/completions/v-1/void",
+        &platform.token,
+        json!({"reason": "replaced"}),
+    )
+    .await
+    .expect(200);
+    let record = app.get(&format!("/v1/me/records/{id}"), &alice.token).await;
+    assert_eq!(record.body["score"], 70.0);
+    assert!(record.body["voided_at"].is_string());
+}
+
 on_both_backends!(
+    a_record_keeps_at_most_500_versions,
+    a_write_grant_writes_and_never_reads,
     a_platform_pushes_and_every_outcome_is_reported,
     a_batch_of_1000_is_stored_and_a_larger_one_refused,
     whole_request_problems_write_nothing,

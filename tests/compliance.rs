@@ -252,6 +252,20 @@ async fn profiles_are_validated_and_private_to_their_organisation(app: TestApp) 
     assert_eq!(replaced.status(), 200);
     let stale = app.http.put(app.url(&path)).bearer_auth(&w.employer.token).header("if-match", &tag).json(&json!({"name": "Lost", "requirements": [{"type": "activity", "activity_codes": ["BLS"]}]})).send().await.unwrap();
     assert_eq!(stale.status(), 412);
+    // Two of the employer's apps replacing it at once with the same tag: one wins.
+    let tag = app
+        .get(&path, &w.employer.token)
+        .await
+        .header("etag")
+        .unwrap()
+        .to_owned();
+    let bodies = (0..5)
+        .map(|n| Some(json!({"name": format!("Version {n}"), "requirements": [{"type": "activity", "activity_codes": ["BLS"]}]})))
+        .collect();
+    let replies = app
+        .racing(support::Method::PUT, &path, &w.employer.token, &tag, bodies)
+        .await;
+    support::exactly_one_wins(&replies, 200);
     app.delete(&path, &w.employer.token).await.expect(204);
     app.get(&path, &w.employer.token).await.expect_problem(404);
 }

@@ -217,7 +217,7 @@ async fn a_credential_verifies_online_and_offline_until_revoked(app: TestApp) {
     // Revoked: online and through the status list.
     let id = created.body["id"].as_str().unwrap();
     let listed = app.get("/v1/me/credentials", &p.token).await;
-    assert_eq!(listed.body[0]["records"], 2);
+    assert_eq!(listed.body["items"][0]["records"], 2);
     app.delete(&format!("/v1/me/credentials/{id}"), &p.token)
         .await
         .expect(200);
@@ -247,7 +247,7 @@ async fn expired_unknown_and_foreign_credentials_are_refused_in_plain_words(app:
     let created = issue(&app, &p, json!({"record_ids": [p.own]})).await;
     let mut claims = payload(created.body["jwt"].as_str().unwrap());
     claims["exp"] = json!(Utc::now().timestamp() - 3600);
-    let expired = app.tokens.keys.sign(&claims, "JWT").unwrap();
+    let expired = app.tokens.keys.sign(&claims, "vc+jwt").unwrap();
     let verdict = verify(&app, &expired).await;
     assert!(
         verdict["errors"][0]
@@ -260,7 +260,7 @@ async fn expired_unknown_and_foreign_credentials_are_refused_in_plain_words(app:
     let mut foreign = claims.clone();
     foreign["exp"] = json!(Utc::now().timestamp() + 3600);
     foreign["iss"] = json!("did:web:elsewhere.example.org");
-    let verdict = verify(&app, &app.tokens.keys.sign(&foreign, "JWT").unwrap()).await;
+    let verdict = verify(&app, &app.tokens.keys.sign(&foreign, "vc+jwt").unwrap()).await;
     assert!(
         verdict["errors"][0]
             .as_str()
@@ -273,6 +273,7 @@ async fn expired_unknown_and_foreign_credentials_are_refused_in_plain_words(app:
     let stranger = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
     header.kid = Some("someone-elses-key".into());
+    header.typ = Some("vc+jwt".into());
     let unknown = jsonwebtoken::encode(
         &header,
         &foreign,
@@ -288,6 +289,24 @@ async fn expired_unknown_and_foreign_credentials_are_refused_in_plain_words(app:
         "{verdict}"
     );
     assert_eq!(verify(&app, "not a jwt").await["valid"], false);
+
+    // No other token the service signs passes for a credential (RFC 8725 3.11): an access
+    // token, or these very claims typed as one.
+    let access = app.person_token("alice");
+    let verdict = verify(&app, &access).await;
+    assert_eq!(verdict["valid"], false);
+    assert!(
+        verdict["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("not a credential"),
+        "{verdict}"
+    );
+    let retyped = app.tokens.keys.sign(&foreign, "at+jwt").unwrap();
+    assert_eq!(verify(&app, &retyped).await["valid"], false);
+    // And a credential is never accepted as an access token.
+    let jwt = created.body["jwt"].as_str().unwrap();
+    app.get("/v1/me", jwt).await.expect_problem(401);
 }
 
 async fn keys_rotate_and_old_credentials_still_verify(app: TestApp) {
@@ -332,6 +351,141 @@ async fn keys_rotate_and_old_credentials_still_verify(app: TestApp) {
     let verdict = verify(&app, &old).await;
     assert_eq!(verdict["valid"], false, "{verdict}");
     assert_eq!(verify(&app, &new).await["valid"], true);
+}
+
+/// Credential rows straight into the database: `count` slots of `list` from `first`, for a
+/// person or nobody (as after an erasure).
+async fn seed_credentials(app: &TestApp, person: Option<&str>, list: i32, first: i32, count: i32) {
+    use diesel::prelude::*;
+    use learning_passport::db::schema::credentials;
+    use learning_passport::db::types::{Id, Json, Timestamp};
+    let person = person.map(|p| Id(p.parse().unwrap()));
+    let db = app.db.clone();
+    actix_web::rt::task::spawn_blocking(move || {
+        let mut conn = db.get().unwrap();
+        let now = Timestamp::now();
+        let later = Timestamp::from(Utc::now() + Duration::days(30));
+        let indexes: Vec<i32> = (first..first + count).collect();
+        for chunk in indexes.chunks(2000) {
+            let rows: Vec<_> = chunk
+                .iter()
+                .map(|index| {
+                    (
+                        credentials::id.eq(Id::new()),
+                        credentials::person_id.eq(person),
+                        credentials::status_list.eq(list),
+                        credentials::status_index.eq(*index),
+                        credentials::summary.eq(Json(json!({"records": 1, "attainments": 0}))),
+                        credentials::created_at.eq(now),
+                        credentials::expires_at.eq(later),
+                    )
+                })
+                .collect();
+            learning_passport::on_backend!(&mut *conn, |c| diesel::insert_into(credentials::table)
+                .values(&rows)
+                .execute(c))
+            .unwrap();
+        }
+    })
+    .await
+    .unwrap();
+}
+
+async fn credentials_are_bounded_and_paged(app: TestApp) {
+    let p = passport(&app).await;
+    // Pages of the person's credentials, newest first.
+    for _ in 0..3 {
+        issue(&app, &p, json!({"record_ids": [p.own]}))
+            .await
+            .expect(201);
+    }
+    let first = app.get("/v1/me/credentials?limit=2", &p.token).await;
+    assert_eq!(first.body["items"].as_array().unwrap().len(), 2);
+    let cursor = first.body["next_cursor"].as_str().unwrap();
+    let second = app
+        .get(
+            &format!("/v1/me/credentials?limit=2&cursor={cursor}"),
+            &p.token,
+        )
+        .await;
+    assert_eq!(second.body["items"].as_array().unwrap().len(), 1);
+    assert!(second.body["next_cursor"].is_null());
+
+    // At most 100 live credentials per person: the 101st is refused until one is revoked.
+    seed_credentials(&app, Some(&p.id), 1, 100_000, 97).await;
+    let refused = issue(&app, &p, json!({"record_ids": [p.own]})).await;
+    refused.expect_problem(409);
+    assert!(refused.body["detail"].as_str().unwrap().contains("revoke"));
+    let newest = first.body["items"][0]["id"].as_str().unwrap();
+    app.delete(&format!("/v1/me/credentials/{newest}"), &p.token)
+        .await
+        .expect(200);
+    issue(&app, &p, json!({"record_ids": [p.own]}))
+        .await
+        .expect(201);
+
+    // At most 500 records in one credential.
+    let bob = app.person_token("bob");
+    for n in 0..501 {
+        app.post(
+            "/v1/me/records",
+            &bob,
+            json!({"kind": "cpd", "title": format!("Session {n}")}),
+        )
+        .await
+        .expect(201);
+    }
+    app.post(
+        "/v1/me/credentials",
+        &bob,
+        json!({"records_where": {"kinds": ["cpd"]}}),
+    )
+    .await
+    .expect_field_error(422, "records_where");
+}
+
+async fn a_full_status_list_opens_the_next(app: TestApp) {
+    let p = passport(&app).await;
+    // Every slot of the first list taken (by credentials of people since erased).
+    seed_credentials(&app, None, 1, 0, 131_072).await;
+    let created = issue(&app, &p, json!({"record_ids": [p.own]})).await;
+    created.expect(201);
+    let status = &payload(created.body["jwt"].as_str().unwrap())["vc"]["credentialStatus"];
+    let list = status["statusListCredential"].as_str().unwrap();
+    assert!(list.ends_with("/v1/credentials/status/2"), "{status}");
+    // The new list is published and carries the revocation; a list not opened yet is not found.
+    let id = created.body["id"].as_str().unwrap();
+    app.delete(&format!("/v1/me/credentials/{id}"), &p.token)
+        .await
+        .expect(200);
+    let published = app.http.get(list).send().await.unwrap();
+    assert_eq!(published.status(), 200);
+    let jwt = published.text().await.unwrap();
+    let encoded = payload(&jwt)["vc"]["credentialSubject"]["encodedList"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let index: usize = status["statusListIndex"].as_str().unwrap().parse().unwrap();
+    use base64::Engine;
+    use std::io::Read;
+    let compressed = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(encoded.trim_start_matches('u'))
+        .unwrap();
+    let mut bits = Vec::new();
+    flate2::read::GzDecoder::new(&compressed[..])
+        .read_to_end(&mut bits)
+        .unwrap();
+    assert_eq!(bits[index / 8] & (0x80 >> (index % 8)), 0x80 >> (index % 8));
+    assert_eq!(
+        verify(&app, created.body["jwt"].as_str().unwrap()).await["valid"],
+        false
+    );
+    app.call(support::Method::GET, "/v1/credentials/status/3", None, None)
+        .await
+        .expect_problem(404);
+    app.call(support::Method::GET, "/v1/credentials/status/0", None, None)
+        .await
+        .expect_problem(404);
 }
 
 async fn a_credential_holds_only_what_the_person_chose(app: TestApp) {
@@ -490,6 +644,8 @@ async fn the_export_holds_everything_and_erasure_removes_it(app: TestApp) {
 }
 
 on_both_backends!(
+    credentials_are_bounded_and_paged,
+    a_full_status_list_opens_the_next,
     a_credential_verifies_online_and_offline_until_revoked,
     expired_unknown_and_foreign_credentials_are_refused_in_plain_words,
     keys_rotate_and_old_credentials_still_verify,

@@ -360,6 +360,36 @@ async fn a_person_records_evidences_and_edits_attainments(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(stale.status(), 412);
+    // Two apps editing at once with the same tag: one wins, the other is refused.
+    let tag = app
+        .get(&path, &s.alice)
+        .await
+        .header("etag")
+        .unwrap()
+        .to_owned();
+    let bodies = vec![
+        Some(json!({"level": 2})),
+        Some(json!({"level": 1})),
+        Some(json!({"level": 2})),
+    ];
+    let replies = app
+        .racing(support::Method::PATCH, &path, &s.alice, &tag, bodies)
+        .await;
+    support::exactly_one_wins(&replies, 200);
+    let tag = app
+        .get(&path, &s.alice)
+        .await
+        .header("etag")
+        .unwrap()
+        .to_owned();
+    app.http
+        .patch(app.url(&path))
+        .bearer_auth(&s.alice)
+        .header("if-match", &tag)
+        .json(&json!({"level": 3}))
+        .send()
+        .await
+        .unwrap();
     app.patch(&path, &s.alice, json!({"outcome_code": "EX-LEAD-01"}))
         .await
         .expect_field_error(422, "outcome_code");
@@ -452,13 +482,24 @@ async fn only_an_organisation_with_a_write_grant_verifies(app: TestApp) {
 
     let verified = app.post(&path, &host.token, sign_off).await;
     verified.expect(200);
-    assert_eq!(verified.body["status"], "verified");
+    // The verifier is answered what it wrote, nothing of the attainment: a write grant does not
+    // read the reflection, the evidence or other organisations' assessments.
+    let mut keys: Vec<&String> = verified.body.as_object().unwrap().keys().collect();
+    keys.sort();
+    assert_eq!(keys, ["attainment_id", "verification"]);
+    assert_eq!(verified.body["attainment_id"], id.as_str());
     assert_eq!(
         verified.body["verification"]["organisation_name"],
         "Host hospital"
     );
     assert_eq!(verified.body["verification"]["level"], 2);
     snapshot!("attainment_verified", verified.body);
+    assert_eq!(
+        app.get(&format!("/v1/me/attainments/{id}"), &s.alice)
+            .await
+            .body["status"],
+        "verified"
+    );
 
     // An edit by the person returns it to self-assessed; the verification stays in its history.
     let edited = app
@@ -478,6 +519,20 @@ async fn only_an_organisation_with_a_write_grant_verifies(app: TestApp) {
         1
     );
 
+    let refused_verifies = || async {
+        app.get("/v1/me/access-events?limit=50", &s.alice)
+            .await
+            .body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == "attainments.verify" && e["allowed"] == false)
+            .count()
+    };
+    support::eventually("the refused verifications are logged", || async {
+        refused_verifies().await == 3
+    })
+    .await;
     let log = app.get("/v1/me/access-events?limit=50", &s.alice).await;
     let verifies: Vec<&Value> = log.body["items"]
         .as_array()
@@ -487,6 +542,60 @@ async fn only_an_organisation_with_a_write_grant_verifies(app: TestApp) {
         .collect();
     assert_eq!(verifies.iter().filter(|e| e["allowed"] == true).count(), 1);
     assert_eq!(verifies.iter().filter(|e| e["allowed"] == false).count(), 3);
+}
+
+async fn a_passport_holds_at_most_5000_attainments(app: TestApp) {
+    let s = setup(&app).await;
+    {
+        use diesel::prelude::*;
+        use learning_passport::db::schema::attainments as a;
+        use learning_passport::db::types::{Id, Json, Timestamp};
+        let (db, person) = (app.db.clone(), Id(s.alice_id.parse().unwrap()));
+        actix_web::rt::task::spawn_blocking(move || {
+            let day = chrono::NaiveDate::from_ymd_opt(2026, 5, 1).unwrap();
+            let rows: Vec<_> = (0..4_999)
+                .map(|_| {
+                    (
+                        a::id.eq(Id::new()),
+                        a::person_id.eq(person),
+                        a::framework_code.eq("dghp-lof-example"),
+                        a::framework_version.eq("0.1-example"),
+                        a::outcome_code.eq("EX-CONTEXT-01"),
+                        a::domain_code.eq("EX-CONTEXT"),
+                        a::level.eq(1),
+                        a::achieved_on.eq(day),
+                        a::evidence.eq(Json(json!({"record_ids": [], "links": []}))),
+                        a::status.eq("self_assessed"),
+                        a::created_at.eq(Timestamp::now()),
+                        a::updated_at.eq(Timestamp::now()),
+                    )
+                })
+                .collect();
+            let mut conn = db.get().unwrap();
+            for chunk in rows.chunks(1000) {
+                learning_passport::on_backend!(&mut *conn, |c| diesel::insert_into(a::table)
+                    .values(chunk)
+                    .execute(c))
+                .unwrap();
+            }
+        })
+        .await
+        .unwrap();
+    }
+    app.post(
+        "/v1/me/attainments",
+        &s.alice,
+        claim(&s, "EX-CONTEXT-01", 2),
+    )
+    .await
+    .expect(201);
+    app.post(
+        "/v1/me/attainments",
+        &s.alice,
+        claim(&s, "EX-CONTEXT-01", 2),
+    )
+    .await
+    .expect_problem(409);
 }
 
 async fn an_employer_sees_verified_attainments_through_a_grant(app: TestApp) {
@@ -596,6 +705,7 @@ async fn progress_through_a_framework(app: TestApp) {
 }
 
 on_both_backends!(
+    a_passport_holds_at_most_5000_attainments,
     a_framework_is_published_once_and_read_by_anyone,
     malformed_frameworks_name_the_place,
     a_case_package_is_imported_and_what_was_skipped_reported,

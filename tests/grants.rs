@@ -262,7 +262,65 @@ async fn the_directory_searches_by_name_and_ods_code(app: TestApp) {
         .expect_problem(401);
 }
 
+async fn a_person_holds_at_most_500_live_grants(app: TestApp) {
+    let employer = app.org("Employer", "shared:read").await;
+    let alice = app.person_token("alice");
+    let alice_id = app.get("/v1/me", &alice).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    {
+        use diesel::prelude::*;
+        use learning_passport::db::types::{Id, Json, Timestamp};
+        use learning_passport::grants::GrantRow;
+        let (db, person, org) = (
+            app.db.clone(),
+            Id(alice_id.parse().unwrap()),
+            Id(employer.organisation_id.parse().unwrap()),
+        );
+        actix_web::rt::task::spawn_blocking(move || {
+            let rows: Vec<GrantRow> = (0..500)
+                .map(|_| GrantRow {
+                    id: Id::new(),
+                    person_id: person,
+                    organisation_id: org,
+                    permission: "read".into(),
+                    scope: Json(json!({"records": "all", "attainments": false})),
+                    purpose: "seeded".into(),
+                    version: 1,
+                    created_at: Timestamp::now(),
+                    expires_at: Timestamp::from(Utc::now() + Duration::days(10)),
+                    revoked_at: None,
+                })
+                .collect();
+            let mut conn = db.get().unwrap();
+            learning_passport::on_backend!(&mut *conn, |c| diesel::insert_into(
+                learning_passport::db::schema::grants::table
+            )
+            .values(&rows)
+            .execute(c))
+            .unwrap();
+        })
+        .await
+        .unwrap();
+    }
+    let body = json!({"organisation_id": employer.organisation_id, "permission": "read",
+        "scope": {"records": "all", "attainments": false}, "purpose": "one more", "expires_at": in_days(5)});
+    let refused = app.post("/v1/me/grants", &alice, body.clone()).await;
+    refused.expect_problem(409);
+    assert!(refused.body["detail"].as_str().unwrap().contains("revoke"));
+    let one: Value = app.get("/v1/me/grants?limit=1", &alice).await.body["items"][0].clone();
+    app.delete(
+        &format!("/v1/me/grants/{}", one["id"].as_str().unwrap()),
+        &alice,
+    )
+    .await
+    .expect(200);
+    app.post("/v1/me/grants", &alice, body).await.expect(201);
+}
+
 on_both_backends!(
+    a_person_holds_at_most_500_live_grants,
     a_person_finds_an_employer_and_shares_for_30_days,
     grants_are_listed_and_filtered_by_status,
     invalid_grants_name_the_field_and_store_nothing,

@@ -3,7 +3,7 @@
 mod support;
 
 use serde_json::Value;
-use support::TestApp;
+use support::{Backend, TestApp};
 
 async fn health_endpoints_answer(app: TestApp) {
     let live = app.http.get(app.url("/health/live")).send().await.unwrap();
@@ -95,6 +95,81 @@ async fn metrics_are_exported(app: TestApp) {
     assert!(text.contains("passport_http_request_duration_seconds_bucket"));
 }
 
+async fn metrics_can_be_kept_behind_a_token(backend: Backend) {
+    let Some(app) = TestApp::start_with(backend, |s| {
+        s.protection.metrics_token = Some("scrape-me-0123456789".into())
+    })
+    .await
+    else {
+        return;
+    };
+    let bare = app.http.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(bare.status(), 401);
+    let wrong = app
+        .http
+        .get(app.url("/metrics"))
+        .bearer_auth("scrape-me-0123456788")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let right = app
+        .http
+        .get(app.url("/metrics"))
+        .bearer_auth("scrape-me-0123456789")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status(), 200);
+    assert!(
+        right
+            .text()
+            .await
+            .unwrap()
+            .contains("passport_http_requests_total")
+    );
+}
+
+async fn metrics_can_be_served_on_their_own_address(backend: Backend) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let Some(app) = TestApp::start_with(backend, |s| {
+        s.protection.metrics_addr = Some(format!("127.0.0.1:{port}"))
+    })
+    .await
+    else {
+        return;
+    };
+    app.http.get(app.url("/health/live")).send().await.unwrap();
+    let on_the_api = app.http.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(on_the_api.status(), 404);
+    let mut separate = None;
+    for _ in 0..50 {
+        if let Ok(reply) = app
+            .http
+            .get(format!("http://127.0.0.1:{port}/metrics"))
+            .send()
+            .await
+        {
+            separate = Some(reply);
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let separate = separate.expect("the metrics address answers");
+    assert_eq!(separate.status(), 200);
+    assert!(
+        separate
+            .text()
+            .await
+            .unwrap()
+            .contains("route=\"/health/live\"")
+    );
+}
+
 async fn the_docs_page_is_served_from_the_binary(app: TestApp) {
     let redirect = app.http.get(app.url("/docs")).send().await.unwrap();
     assert_eq!(redirect.status(), 200, "redirect followed to the docs page");
@@ -138,6 +213,11 @@ async fn the_openapi_document_is_served(app: TestApp) {
     assert_eq!(served, generated);
     assert!(served["openapi"].as_str().unwrap().starts_with("3.1"));
 }
+
+on_each_backend!(
+    metrics_can_be_kept_behind_a_token,
+    metrics_can_be_served_on_their_own_address,
+);
 
 on_both_backends!(
     health_endpoints_answer,

@@ -1,4 +1,5 @@
-//! Organisation administration through the API (scope `admin`).
+//! Organisation administration through the API: the host's (scope `admin`) over every
+//! organisation, an organisation's own (scope `clients:manage`) over its own clients only.
 
 mod support;
 
@@ -137,6 +138,17 @@ async fn bad_organisation_input_is_refused(app: TestApp) {
     )
     .await
     .expect_problem(409);
+    // A duplicate is named in the API's words, never by a database constraint.
+    let duplicate = app
+        .post(
+            "/v1/organisations",
+            &admin.token,
+            json!({"name": "Third", "ods_code": "RR8"}),
+        )
+        .await;
+    let detail = duplicate.body["detail"].as_str().unwrap();
+    assert!(detail.contains("ODS code"), "{detail}");
+    assert!(!detail.contains("organisations_ods_code") && !detail.contains("UNIQUE"));
     let path = format!("/v1/organisations/{}/clients", admin.organisation_id);
     app.post(&path, &admin.token, json!({"scopes": []}))
         .await
@@ -156,7 +168,62 @@ async fn bad_organisation_input_is_refused(app: TestApp) {
         .expect_problem(404);
 }
 
+async fn an_organisation_administers_its_own_clients_and_nobody_elses(app: TestApp) {
+    let trust = app
+        .org("Trust", "shared:read records:write clients:manage")
+        .await;
+    let other = app.org("Other trust", "shared:read").await;
+    let own = format!("/v1/organisations/{}/clients", trust.organisation_id);
+    let theirs = format!("/v1/organisations/{}/clients", other.organisation_id);
+
+    // Its own: list, add (within its own scopes), revoke.
+    app.get(&own, &trust.token).await.expect(200);
+    let added = app
+        .post(&own, &trust.token, json!({"scopes": ["shared:read"]}))
+        .await;
+    added.expect(201);
+    let added_id = added.body["client_id"].as_str().unwrap().to_owned();
+    app.delete(&format!("{own}/{added_id}"), &trust.token)
+        .await
+        .expect(200);
+
+    // Never `admin`, nor a scope it does not hold itself.
+    let partial = app.org("Partial", "shared:read clients:manage").await;
+    let partial_path = format!("/v1/organisations/{}/clients", partial.organisation_id);
+    for scopes in [json!(["admin"]), json!(["records:write"])] {
+        app.post(&partial_path, &partial.token, json!({"scopes": scopes}))
+            .await
+            .expect_field_error(422, "scopes");
+    }
+
+    // Another organisation's clients: not listed, not added to, not revoked.
+    app.get(&theirs, &trust.token).await.expect_problem(403);
+    app.post(&theirs, &trust.token, json!({"scopes": ["shared:read"]}))
+        .await
+        .expect_problem(403);
+    app.delete(&format!("{theirs}/{}", other.client_id), &trust.token)
+        .await
+        .expect_problem(403);
+    // The other organisation's client still works.
+    app.get("/v1/grants", &other.token).await.expect(200);
+    // Nor can it register organisations: that is the host's.
+    app.post("/v1/organisations", &trust.token, json!({"name": "Sneaky"}))
+        .await
+        .expect_problem(403);
+
+    // The host's administrator manages any organisation's clients.
+    let host = app.org("Host", "admin").await;
+    app.get(&theirs, &host.token).await.expect(200);
+    app.delete(&format!("{theirs}/{}", other.client_id), &host.token)
+        .await
+        .expect(200);
+    app.get("/v1/grants", &other.token)
+        .await
+        .expect_problem(401);
+}
+
 on_both_backends!(
+    an_organisation_administers_its_own_clients_and_nobody_elses,
     an_administrator_registers_an_organisation_and_its_clients,
     administration_needs_the_admin_scope,
     bad_organisation_input_is_refused,

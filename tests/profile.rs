@@ -3,7 +3,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::TestApp;
+use support::{Method, TestApp, exactly_one_wins};
 
 async fn the_passport_is_created_from_the_token_on_first_use(app: TestApp) {
     let alice = app.person_token("alice");
@@ -109,7 +109,30 @@ async fn a_stale_profile_etag_is_refused(app: TestApp) {
     );
 }
 
+async fn two_apps_editing_the_profile_at_once_cannot_both_win(app: TestApp) {
+    let alice = app.person_token("alice");
+    let tag = app
+        .get("/v1/me", &alice)
+        .await
+        .header("etag")
+        .unwrap()
+        .to_owned();
+    let bodies = (0..6)
+        .map(|n| Some(json!({"display_name": format!("Name from app {n}")})))
+        .collect();
+    let replies = app
+        .racing(Method::PATCH, "/v1/me", &alice, &tag, bodies)
+        .await;
+    exactly_one_wins(&replies, 200);
+    let winner = replies.iter().find(|r| r.status == 200).unwrap();
+    assert_eq!(
+        app.get("/v1/me", &alice).await.body["display_name"],
+        winner.body["display_name"]
+    );
+}
+
 on_both_backends!(
+    two_apps_editing_the_profile_at_once_cannot_both_win,
     the_passport_is_created_from_the_token_on_first_use,
     concurrent_first_requests_create_one_passport,
     a_person_edits_their_profile,

@@ -3,7 +3,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::TestApp;
+use support::{Method, TestApp, exactly_one_wins};
 
 fn bls() -> Value {
     json!({
@@ -390,6 +390,81 @@ async fn a_stale_if_match_is_refused_and_changes_nothing(app: TestApp) {
     app.get(&path, &alice).await.expect_problem(404);
 }
 
+async fn writers_holding_one_etag_cannot_both_win(app: TestApp) {
+    let alice = app.person_token("alice");
+    let created = app.post("/v1/me/records", &alice, bls()).await;
+    let path = format!("/v1/me/records/{}", created.body["id"].as_str().unwrap());
+    let tag = created.header("etag").unwrap().to_owned();
+    let bodies = (0..6)
+        .map(|n| Some(json!({"title": format!("Edited by app {n}")})))
+        .collect();
+    let replies = app.racing(Method::PATCH, &path, &alice, &tag, bodies).await;
+    exactly_one_wins(&replies, 200);
+    let winner = replies.iter().find(|r| r.status == 200).unwrap();
+    let current = app.get(&path, &alice).await;
+    assert_eq!(current.body["title"], winner.body["title"]);
+    // The same for deleting: one delete with the current tag wins.
+    let tag = current.header("etag").unwrap().to_owned();
+    let replies = app
+        .racing(Method::DELETE, &path, &alice, &tag, vec![None; 4])
+        .await;
+    let gone = replies.iter().filter(|r| r.status == 204).count();
+    assert_eq!(
+        gone,
+        1,
+        "{:?}",
+        replies.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    assert!(
+        replies
+            .iter()
+            .all(|r| [204, 404, 412].contains(&r.status.as_u16()))
+    );
+}
+
+async fn a_passport_holds_at_most_ten_thousand_records(app: TestApp) {
+    let alice = app.person_token("alice");
+    let id = app.get("/v1/me", &alice).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    support::seed_records(&app, &id, 9_999).await;
+    app.post("/v1/me/records", &alice, bls()).await.expect(201);
+    let full = app.post("/v1/me/records", &alice, bls()).await;
+    full.expect_problem(409);
+    assert!(full.body["detail"].as_str().unwrap().contains("10000"));
+    // A learning platform's push is refused item by item, saying why.
+    let platform = app.org("Platform", "records:write").await;
+    app.post(
+        "/v1/me/grants",
+        &alice,
+        json!({"organisation_id": platform.organisation_id, "permission": "write",
+        "scope": {"records": "all", "attainments": false}, "purpose": "p",
+        "expires_at": (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339()}),
+    )
+    .await
+    .expect(201);
+    let pushed = app
+        .post(
+            "/v1/completions",
+            &platform.token,
+            json!({"completions": [{"person_id": id, "external_id": "x-1",
+            "title": "Fire safety", "completed_at": "2026-02-01T10:00:00Z"}]}),
+        )
+        .await;
+    pushed.expect(200);
+    assert_eq!(pushed.body["results"][0]["reason"], "passport_full");
+    // Deleting one makes room again.
+    let first = app.get("/v1/me/records?limit=1", &alice).await.body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.delete(&format!("/v1/me/records/{first}"), &alice)
+        .await
+        .expect(204);
+    app.post("/v1/me/records", &alice, bls()).await.expect(201);
+}
+
 async fn lists_are_paginated_and_filtered(app: TestApp) {
     let alice = app.person_token("alice");
     for i in 0..7 {
@@ -524,6 +599,8 @@ async fn unknown_or_malformed_record_ids_are_not_found(app: TestApp) {
 }
 
 on_both_backends!(
+    a_passport_holds_at_most_ten_thousand_records,
+    writers_holding_one_etag_cannot_both_win,
     a_person_adds_a_record_and_reads_it_back,
     a_person_never_reaches_another_persons_records,
     an_organisation_token_cannot_use_the_personal_endpoints,

@@ -64,69 +64,87 @@ pub struct Access<'a> {
     pub reason: Option<String>,
 }
 
-/// Appends an event. A refused request about someone who holds no passport is not logged:
-/// there is nobody to show it to.
+/// Appends an allowed access, in the transaction of the read or write it records.
 pub fn append(conn: &mut DbConnection, access: Access<'_>) -> Result<(), Error> {
     if !access.allowed {
-        let exists: i64 = people::table
-            .filter(people::id.eq(access.person_id))
-            .count()
-            .get_result(conn)?;
-        if exists == 0 {
-            return Ok(());
-        }
+        refused(access);
+        return Ok(());
     }
-    let row = AccessEventRow {
-        id: Id::new(),
-        person_id: Some(access.person_id),
-        organisation_id: access.organisation_id,
-        client_id: access.client_id.to_owned(),
-        grant_id: access.grant_id,
-        action: access.action.to_owned(),
-        resource: access.resource,
-        allowed: access.allowed,
-        reason: access.reason,
-        created_at: Timestamp::now(),
+    diesel::insert_into(access_events::table)
+        .values(&AccessEventRow::from(access))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The most refused accesses one organisation can add to one person's log in a day: enough to
+/// see what happened, not so many that an organisation can bury the rest of the log.
+pub const MAX_REFUSALS_PER_DAY: i64 = 20;
+
+/// Records a refused access off the answer's path: the request hands it over and the database's
+/// background writer appends it a moment later. The refusal therefore costs the request the
+/// same whether or not the person exists, and nobody can learn who holds a passport from how
+/// fast they are refused. A refusal about someone who holds no passport is not kept (there is
+/// nobody to show it to), nor one beyond [`MAX_REFUSALS_PER_DAY`] for the organisation.
+pub fn refused(access: Access<'_>) {
+    let row = AccessEventRow::from(access);
+    crate::db::deferred::defer(Box::new(move |conn| write_refusal(conn, row)));
+}
+
+fn write_refusal(conn: &mut DbConnection, row: AccessEventRow) -> Result<(), Error> {
+    let Some(person_id) = row.person_id else {
+        return Ok(());
     };
+    let exists: i64 = people::table
+        .filter(people::id.eq(person_id))
+        .count()
+        .get_result(conn)?;
+    if exists == 0 {
+        return Ok(());
+    }
+    let since = Id::first_at(chrono::Utc::now() - chrono::Duration::days(1));
+    let today: i64 = access_events::table
+        .filter(access_events::person_id.eq(person_id))
+        .filter(access_events::organisation_id.eq(row.organisation_id))
+        .filter(access_events::allowed.eq(false))
+        .filter(access_events::id.ge(since))
+        .count()
+        .get_result(conn)?;
+    if today >= MAX_REFUSALS_PER_DAY {
+        return Ok(());
+    }
     diesel::insert_into(access_events::table)
         .values(&row)
         .execute(conn)?;
     Ok(())
 }
 
-/// Appends several events in one statement (one more query to check who exists, when some
-/// were refused).
-pub fn append_all(conn: &mut DbConnection, accesses: Vec<Access<'_>>) -> Result<(), Error> {
-    let refused: Vec<Id> = accesses
-        .iter()
-        .filter(|a| !a.allowed)
-        .map(|a| a.person_id)
-        .collect();
-    let known: Vec<Id> = if refused.is_empty() {
-        Vec::new()
-    } else {
-        people::table
-            .filter(people::id.eq_any(&refused))
-            .select(people::id)
-            .load(conn)?
-    };
-    let now = Timestamp::now();
-    let rows: Vec<AccessEventRow> = accesses
-        .into_iter()
-        .filter(|a| a.allowed || known.contains(&a.person_id))
-        .map(|a| AccessEventRow {
+impl From<Access<'_>> for AccessEventRow {
+    fn from(access: Access<'_>) -> Self {
+        AccessEventRow {
             id: Id::new(),
-            person_id: Some(a.person_id),
-            organisation_id: a.organisation_id,
-            client_id: a.client_id.to_owned(),
-            grant_id: a.grant_id,
-            action: a.action.to_owned(),
-            resource: a.resource,
-            allowed: a.allowed,
-            reason: a.reason,
-            created_at: now,
-        })
-        .collect();
+            person_id: Some(access.person_id),
+            organisation_id: access.organisation_id,
+            client_id: access.client_id.to_owned(),
+            grant_id: access.grant_id,
+            action: access.action.to_owned(),
+            resource: access.resource,
+            allowed: access.allowed,
+            reason: access.reason,
+            created_at: Timestamp::now(),
+        }
+    }
+}
+
+/// Appends several allowed accesses in one statement; refused ones go to [`refused`].
+pub fn append_all(conn: &mut DbConnection, accesses: Vec<Access<'_>>) -> Result<(), Error> {
+    let mut rows = Vec::with_capacity(accesses.len());
+    for access in accesses {
+        if access.allowed {
+            rows.push(AccessEventRow::from(access));
+        } else {
+            refused(access);
+        }
+    }
     if !rows.is_empty() {
         crate::on_backend!(conn, |c| diesel::insert_into(access_events::table)
             .values(&rows)

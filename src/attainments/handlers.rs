@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 
 use super::{
     Attainment, AttainmentFilter, AttainmentInput, AttainmentPatch, Progress, VerificationInput,
-    Verifier,
+    VerificationReceipt, Verifier,
 };
 use crate::AppState;
 use crate::auth::{Me, OrgCaller, Scope};
@@ -174,14 +174,16 @@ pub async fn remove(
 
 /// Verify an attainment (scope `records:write`): the assessor's name and role, the confirmed
 /// level and a comment. Needs a live write grant from the person whose scope includes
-/// attainments; without one the answer is 404, as for an unknown attainment.
+/// attainments; without one the answer is 404, as for an unknown attainment. The answer is the
+/// verification written, nothing more: a write grant does not let the verifier read the
+/// attainment.
 #[utoipa::path(
     tag = "attainments",
     security(("client_credentials" = ["records:write"])),
     params(("id" = uuid::Uuid, Path, description = "The attainment id")),
     request_body = VerificationInput,
     responses(
-        (status = 200, description = "The verified attainment", body = Attainment),
+        (status = 200, description = "The verification written", body = VerificationReceipt),
         (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a client with `records:write`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No attainment the caller may verify under this id", body = Problem, content_type = "application/problem+json"),

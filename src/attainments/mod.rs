@@ -18,7 +18,7 @@ use crate::db::types::{Id, Json, Timestamp};
 use crate::db::{DbConnection, transaction};
 use crate::error::{Error, FieldError};
 use crate::frameworks::{self, Framework};
-use crate::http::etag::Precondition;
+use crate::http::etag::{self, Precondition};
 use crate::http::pagination::{List, Page};
 use crate::records::model::is_https_url;
 use crate::records::store::SharedScope;
@@ -280,6 +280,15 @@ pub fn create(
     if !errors.is_empty() {
         return Err(Error::Validation(errors));
     }
+    let held: i64 = attainments::table
+        .filter(attainments::person_id.eq(person_id))
+        .count()
+        .get_result(conn)?;
+    if held >= MAX_PER_PERSON {
+        return Err(Error::Conflict(format!(
+            "a passport holds at most {MAX_PER_PERSON} attainments: delete some you no longer need first"
+        )));
+    }
     let now = Timestamp::now();
     let row = AttainmentRow {
         id: Id::new(),
@@ -303,6 +312,9 @@ pub fn create(
         .execute(conn)?;
     view(conn, row)
 }
+
+/// The most attainments one passport holds.
+pub const MAX_PER_PERSON: i64 = 5_000;
 
 pub(crate) fn filtered(
     person_id: Id,
@@ -413,20 +425,26 @@ pub fn update(
         if !unchanged_since_read {
             return Err(Error::PreconditionFailed);
         }
+        let read_version = row.version;
         row.version += 1;
         row.updated_at = Timestamp::now();
-        diesel::update(attainments::table.find(row.id))
-            .set((
-                attainments::level.eq(row.level),
-                attainments::achieved_on.eq(row.achieved_on),
-                attainments::reflection.eq(&row.reflection),
-                attainments::evidence.eq(&row.evidence),
-                attainments::status.eq(&row.status),
-                attainments::verification_id.eq(row.verification_id),
-                attainments::version.eq(row.version),
-                attainments::updated_at.eq(row.updated_at),
-            ))
-            .execute(conn)?;
+        let rows = diesel::update(
+            attainments::table
+                .find(row.id)
+                .filter(attainments::version.eq(read_version)),
+        )
+        .set((
+            attainments::level.eq(row.level),
+            attainments::achieved_on.eq(row.achieved_on),
+            attainments::reflection.eq(&row.reflection),
+            attainments::evidence.eq(&row.evidence),
+            attainments::status.eq(&row.status),
+            attainments::verification_id.eq(row.verification_id),
+            attainments::version.eq(row.version),
+            attainments::updated_at.eq(row.updated_at),
+        ))
+        .execute(conn)?;
+        etag::written(rows)?;
         view(conn, row)
     })
 }
@@ -442,8 +460,13 @@ pub fn delete(
         if !precondition.allows(row.id, row.version) {
             return Err(Error::PreconditionFailed);
         }
-        diesel::delete(attainments::table.find(row.id)).execute(conn)?;
-        Ok(())
+        let rows = diesel::delete(
+            attainments::table
+                .find(row.id)
+                .filter(attainments::version.eq(row.version)),
+        )
+        .execute(conn)?;
+        etag::written(rows)
     })
 }
 

@@ -57,6 +57,16 @@ pub struct Verification {
     pub verified_at: DateTime<Utc>,
 }
 
+/// What a verifier is answered: the sign-off it wrote, and nothing of the attainment it signed.
+/// A write grant lets an organisation verify an attainment, not read the person's reflection,
+/// evidence or other organisations' assessments.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct VerificationReceipt {
+    /// The attainment signed off.
+    pub attainment_id: uuid::Uuid,
+    pub verification: Verification,
+}
+
 /// A person's attainment of a learning outcome.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Attainment {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use diesel::prelude::*;
 
 use crate::access::{self, Access};
-use crate::db::schema::{attainment_verifications, attainments, grants};
+use crate::db::schema::{attainment_verifications, attainments, grants, organisations};
 use crate::db::types::{Id, Json, Timestamp};
 use crate::db::{DbConnection, transaction};
 use crate::error::{Error, FieldError};
@@ -28,7 +28,7 @@ pub fn verify(
     verifier: &Verifier,
     id: Id,
     input: VerificationInput,
-) -> Result<Attainment, Error> {
+) -> Result<VerificationReceipt, Error> {
     let mut errors = Vec::new();
     let name = input.assessor_name.trim().to_owned();
     let role = input.assessor_role.trim().to_owned();
@@ -134,23 +134,46 @@ pub fn verify(
             .execute(conn)?;
         row.status = AttainmentStatus::Verified.as_str().into();
         row.verification_id = Some(verification.id);
+        let read_version = row.version;
         row.version += 1;
         row.updated_at = Timestamp::now();
-        diesel::update(attainments::table.find(row.id))
-            .set((
-                attainments::status.eq(&row.status),
-                attainments::verification_id.eq(row.verification_id),
-                attainments::version.eq(row.version),
-                attainments::updated_at.eq(row.updated_at),
-            ))
-            .execute(conn)?;
+        // The person may have changed the attainment since it was read: the verification
+        // must sign off what they claim now, so a race is refused (412) and can be retried.
+        let rows = diesel::update(
+            attainments::table
+                .find(row.id)
+                .filter(attainments::version.eq(read_version)),
+        )
+        .set((
+            attainments::status.eq(&row.status),
+            attainments::verification_id.eq(row.verification_id),
+            attainments::version.eq(row.version),
+            attainments::updated_at.eq(row.updated_at),
+        ))
+        .execute(conn)?;
+        crate::http::etag::written(rows)?;
         crate::webhooks::events::attainment_verified(
             conn,
             row.person_id,
             row.id,
             verifier.organisation_id,
         )?;
-        Ok(Ok(view(conn, row)?))
+        let organisation_name: String = organisations::table
+            .find(verifier.organisation_id)
+            .select(organisations::name)
+            .first(conn)?;
+        Ok(Ok(VerificationReceipt {
+            attainment_id: row.id.0,
+            verification: Verification {
+                organisation_id: verifier.organisation_id.0,
+                organisation_name,
+                assessor_name: verification.assessor_name,
+                assessor_role: verification.assessor_role,
+                level: verification.level,
+                comment: verification.comment,
+                verified_at: verification.verified_at.0,
+            },
+        }))
     })?
 }
 

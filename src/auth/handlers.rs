@@ -7,11 +7,11 @@ use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::clients::{self, Refusal};
 use super::keys::Jwks;
 use super::scopes::Scopes;
 use crate::AppState;
 use crate::error::{Error, Problem};
-use crate::organisations;
 
 /// A client credentials token request (RFC 6749 section 4.4), form-encoded. The client
 /// authenticates with HTTP Basic or with `client_id` and `client_secret` in the form.
@@ -156,17 +156,19 @@ pub async fn token(
             )
         })?),
     };
-    let client = state
-        .db
-        .run(move |conn| organisations::authenticate_client(conn, &client_id, &secret))
-        .await?
-        .ok_or_else(|| {
-            oauth(
+    let address = crate::http::client_address::of(&req);
+    let client = match clients::authenticate(&state, address, &client_id, &secret).await {
+        Ok(client) => client,
+        Err(Refusal::Invalid) => {
+            return Err(oauth(
                 StatusCode::UNAUTHORIZED,
                 "invalid_client",
                 "unknown client or wrong secret",
-            )
-        })?;
+            ));
+        }
+        Err(Refusal::TooMany(wait)) => return Err(Error::TooManyRequests(wait)),
+        Err(Refusal::Failed(error)) => return Err(error),
+    };
     let scopes = match wanted {
         None => client.scopes.clone(),
         Some(wanted) if wanted.is_subset(&client.scopes) => wanted,

@@ -188,7 +188,7 @@ impl KeyRing {
     /// Loads every `*.pem` key in `dir`, oldest first.
     pub fn load(dir: &Path) -> Result<Self, Error> {
         let io = |e: std::io::Error| Error::Internal(format!("key folder {}: {e}", dir.display()));
-        fs::create_dir_all(dir).map_err(io)?;
+        crate::db::files::private_folder(dir)?;
         let mut files: Vec<PathBuf> = fs::read_dir(dir)
             .map_err(io)?
             .filter_map(|entry| entry.ok().map(|e| e.path()))
@@ -205,7 +205,7 @@ impl KeyRing {
     /// Writes a new key into `dir` (mode 0600) and answers its kid. It signs from the next start.
     pub fn generate(dir: &Path) -> Result<String, Error> {
         let io = |e: std::io::Error| Error::Internal(format!("key folder {}: {e}", dir.display()));
-        fs::create_dir_all(dir).map_err(io)?;
+        crate::db::files::private_folder(dir)?;
         let signing = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
         let pem = signing
             .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)

@@ -1,5 +1,7 @@
 //! Keys, tokens and callers.
 
+pub mod attempts;
+pub mod clients;
 pub mod handlers;
 pub mod keys;
 pub mod oidc;

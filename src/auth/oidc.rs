@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm};
 use jsonwebtoken::{Algorithm, DecodingKey};
-use tokio::sync::RwLock;
 
 use crate::error::Error;
 
@@ -43,89 +42,155 @@ impl JwksSource {
     }
 }
 
+/// The keys as last fetched.
 struct Cache {
     keys: JwkSet,
     fetched: Option<Instant>,
 }
 
+/// When the provider's keys may next be fetched.
+struct Schedule {
+    /// Fetches in a row that failed.
+    failures: u32,
+    /// No fetch before this time (after a fetch, and longer after failures).
+    not_before: Option<Instant>,
+}
+
+/// The longest wait after repeated failures.
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// The largest key set accepted.
+const MAX_JWKS_BYTES: usize = 512 * 1024;
+
 /// The external identity provider's issuer, audience and keys.
+///
+/// Keys are fetched once at a time (single flight), outside any lock that readers wait on:
+/// while a refresh runs, requests keep being answered from the cached keys. A token naming an
+/// unknown key waits for the refresh in flight rather than starting its own, and after a failed
+/// fetch the next waits longer each time (up to five minutes), so that neither forged tokens nor
+/// a provider outage turns the service into a load generator against the provider.
 pub struct OidcProvider {
     pub issuer: String,
     pub audience: String,
     source: JwksSource,
     http: reqwest::Client,
-    cache: RwLock<Cache>,
+    cache: std::sync::RwLock<std::sync::Arc<Cache>>,
+    schedule: std::sync::Mutex<Schedule>,
+    refreshing: tokio::sync::Mutex<()>,
 }
 
 impl OidcProvider {
-    pub fn new(issuer: String, audience: String, source: JwksSource) -> Self {
+    /// The provider; fails if no HTTP client with timeouts can be made, rather than fall back
+    /// to one without.
+    pub fn new(issuer: String, audience: String, source: JwksSource) -> Result<Self, Error> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(3))
             .timeout(Duration::from_secs(5))
+            .redirect(reqwest::redirect::Policy::none())
             .build()
-            .unwrap_or_default();
-        OidcProvider {
+            .map_err(|e| Error::Internal(format!("no HTTP client for the provider's keys: {e}")))?;
+        Ok(OidcProvider {
             issuer,
             audience,
             source,
             http,
-            cache: RwLock::new(Cache {
+            cache: std::sync::RwLock::new(std::sync::Arc::new(Cache {
                 keys: JwkSet { keys: vec![] },
                 fetched: None,
+            })),
+            schedule: std::sync::Mutex::new(Schedule {
+                failures: 0,
+                not_before: None,
             }),
-        }
+            refreshing: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    fn cached(&self) -> std::sync::Arc<Cache> {
+        self.cache
+            .read()
+            .map(|c| c.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    fn may_fetch(&self) -> bool {
+        let schedule = self.schedule.lock().unwrap_or_else(|p| p.into_inner());
+        schedule.not_before.is_none_or(|t| Instant::now() >= t)
     }
 
     /// The key with this id and the one algorithm it may verify.
-    pub async fn key(&self, kid: &str) -> Option<(DecodingKey, Algorithm)> {
-        {
-            let cache = self.cache.read().await;
-            let fresh = cache.fetched.is_some_and(|t| t.elapsed() < MAX_AGE);
-            if let (true, Some(jwk)) = (fresh, cache.keys.find(kid)) {
-                return usable(jwk);
+    pub async fn key(self: &std::sync::Arc<Self>, kid: &str) -> Option<(DecodingKey, Algorithm)> {
+        let cached = self.cached();
+        if let Some(jwk) = cached.keys.find(kid) {
+            if cached.fetched.is_none_or(|t| t.elapsed() >= MAX_AGE) && self.may_fetch() {
+                // Stale but known: answer now, refresh behind.
+                let provider = self.clone();
+                tokio::spawn(async move { provider.refresh(None).await });
+            }
+            return usable(jwk);
+        }
+        // Unknown: wait for a refresh (ours or one in flight), if one may run.
+        self.refresh(Some(kid)).await;
+        self.cached().keys.find(kid).and_then(usable)
+    }
+
+    /// Fetches the keys, unless another fetch is running (then waits for it) or the schedule
+    /// says not yet. With `wanted`, a fetch that finished while waiting and found the key is
+    /// enough.
+    async fn refresh(&self, wanted: Option<&str>) {
+        let _flight = self.refreshing.lock().await;
+        if wanted.is_some_and(|kid| self.cached().keys.find(kid).is_some()) || !self.may_fetch() {
+            return;
+        }
+        let outcome = self.fetch().await;
+        let mut schedule = self.schedule.lock().unwrap_or_else(|p| p.into_inner());
+        match outcome {
+            Ok(keys) => {
+                schedule.failures = 0;
+                schedule.not_before = Some(Instant::now() + MIN_REFETCH_INTERVAL);
+                drop(schedule);
+                let fresh = std::sync::Arc::new(Cache {
+                    keys,
+                    fetched: Some(Instant::now()),
+                });
+                match self.cache.write() {
+                    Ok(mut cache) => *cache = fresh,
+                    Err(poisoned) => *poisoned.into_inner() = fresh,
+                }
+            }
+            Err(error) => {
+                schedule.failures = schedule.failures.saturating_add(1);
+                let backoff = MIN_REFETCH_INTERVAL
+                    .saturating_mul(2u32.saturating_pow(schedule.failures - 1))
+                    .min(MAX_BACKOFF);
+                schedule.not_before = Some(Instant::now() + backoff);
+                tracing::warn!(%error, retry_in_seconds = backoff.as_secs(), "could not refresh the identity provider's keys");
             }
         }
-        let mut cache = self.cache.write().await;
-        let may_refetch = cache
-            .fetched
-            .is_none_or(|t| t.elapsed() >= MIN_REFETCH_INTERVAL);
-        if may_refetch {
-            match self.fetch().await {
-                Ok(keys) => {
-                    cache.keys = keys;
-                    cache.fetched = Some(Instant::now());
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "could not refresh the identity provider's keys")
-                }
-            }
-        }
-        cache.keys.find(kid).and_then(usable)
     }
 
     async fn fetch(&self) -> Result<JwkSet, String> {
-        match &self.source {
-            JwksSource::File(path) => {
-                let text = tokio::fs::read_to_string(path)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                serde_json::from_str(&text).map_err(|e| e.to_string())
-            }
+        let bytes = match &self.source {
+            JwksSource::File(path) => tokio::fs::read(path).await.map_err(|e| e.to_string())?,
             JwksSource::Url(url) => {
-                let response = self
+                let mut response = self
                     .http
                     .get(url.clone())
                     .send()
                     .await
-                    .map_err(|e| e.to_string())?;
-                response
-                    .error_for_status()
                     .map_err(|e| e.to_string())?
-                    .json()
-                    .await
-                    .map_err(|e| e.to_string())
+                    .error_for_status()
+                    .map_err(|e| e.to_string())?;
+                let mut body = Vec::new();
+                while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+                    body.extend_from_slice(&chunk);
+                    if body.len() > MAX_JWKS_BYTES {
+                        return Err("the key set is larger than 512 KiB".into());
+                    }
+                }
+                body
             }
-        }
+        };
+        serde_json::from_slice(&bytes).map_err(|e| e.to_string())
     }
 }
 

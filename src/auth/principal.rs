@@ -9,13 +9,14 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
 use super::scopes::{Scope, Scopes};
 use super::tokens::{ClientIdentity, PersonIdentity, TokenSubject};
 use crate::AppState;
 use crate::db::types::Id;
 use crate::error::Error;
+use crate::http::limits::VerifiedToken;
 use crate::{organisations, people};
 
 fn bearer(req: &HttpRequest) -> Result<String, Error> {
@@ -44,10 +45,24 @@ pub(crate) fn state(req: &HttpRequest) -> Result<web::Data<AppState>, Error> {
         .ok_or_else(|| Error::Internal("application state missing".into()))
 }
 
+/// A bearer token's subject: as the admission middleware verified it, or verified now.
+pub(crate) async fn verified(
+    req: &HttpRequest,
+    state: &AppState,
+    token: &str,
+) -> Result<TokenSubject, Error> {
+    let known = req.extensions().get::<VerifiedToken>().cloned();
+    match known {
+        Some(VerifiedToken(Ok(subject))) => Ok(subject),
+        Some(VerifiedToken(Err(reason))) => Err(Error::Unauthorized(reason)),
+        None => state.tokens.verify(token).await,
+    }
+}
+
 async fn subject(req: HttpRequest) -> Result<(web::Data<AppState>, TokenSubject), Error> {
     let state = state(&req)?;
     let token = bearer(&req)?;
-    let subject = state.tokens.verify(&token).await?;
+    let subject = verified(&req, &state, &token).await?;
     Ok((state, subject))
 }
 

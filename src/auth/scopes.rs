@@ -19,19 +19,30 @@ pub enum Scope {
     /// Read shared passports, run compliance checks, manage requirement profiles.
     #[serde(rename = "shared:read")]
     SharedRead,
-    /// Administer organisations, clients, frameworks and the activity catalogue.
+    /// The host's administration: every organisation and its clients, frameworks and the
+    /// activity catalogue.
     #[serde(rename = "admin")]
     Admin,
+    /// The organisation's own administration: list, add and revoke its own clients, with no
+    /// more than the caller's own scopes.
+    #[serde(rename = "clients:manage")]
+    ClientsManage,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 3] = [Scope::RecordsWrite, Scope::SharedRead, Scope::Admin];
+    pub const ALL: [Scope; 4] = [
+        Scope::RecordsWrite,
+        Scope::SharedRead,
+        Scope::Admin,
+        Scope::ClientsManage,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::RecordsWrite => "records:write",
             Scope::SharedRead => "shared:read",
             Scope::Admin => "admin",
+            Scope::ClientsManage => "clients:manage",
         }
     }
 
@@ -52,7 +63,9 @@ impl Scopes {
             let scope = Scope::parse(name).ok_or_else(|| {
                 Error::invalid(
                     "scopes",
-                    format!("unknown scope `{name}` (known: records:write, shared:read, admin)"),
+                    format!(
+                        "unknown scope `{name}` (known: records:write, shared:read, clients:manage, admin)"
+                    ),
                 )
             })?;
             set.insert(scope);

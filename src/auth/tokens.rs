@@ -149,6 +149,13 @@ impl TokenService {
             .ok_or_else(|| Error::Unauthorized("the token names no key (kid)".into()))?;
 
         if let Some(key) = self.keys.decoding(kid) {
+            // RFC 8725 section 3.11: the service signs several kinds of JWT with one key, and
+            // only an access token may be used as one.
+            if !header.typ.as_deref().is_some_and(is_access_token_type) {
+                return Err(Error::Unauthorized(
+                    "the token is not an access token (typ must be at+jwt)".into(),
+                ));
+            }
             if header.alg != Algorithm::EdDSA {
                 return Err(Error::Unauthorized(
                     "the token's algorithm does not match its key".into(),
@@ -181,6 +188,17 @@ impl TokenService {
                     "the token's algorithm does not match its key".into(),
                 ));
             }
+            // Providers type their tokens `at+jwt`, `JWT` or not at all; any other declared
+            // type (a logout token, a credential) is something else.
+            if header
+                .typ
+                .as_deref()
+                .is_some_and(|typ| !typ.eq_ignore_ascii_case("jwt") && !is_access_token_type(typ))
+            {
+                return Err(Error::Unauthorized(
+                    "the token's type says it is not an access or ID token".into(),
+                ));
+            }
             let claims = decode(token, &decoding, alg, &oidc.issuer, &oidc.audience)?;
             // The provider speaks only for people: a client_id claim from it means nothing here.
             return Ok(TokenSubject::Person(person(claims)));
@@ -190,6 +208,11 @@ impl TokenService {
             "the token was signed by an unknown key".into(),
         ))
     }
+}
+
+/// `at+jwt`, also written as the full media type (RFC 9068 section 2.1).
+fn is_access_token_type(typ: &str) -> bool {
+    typ.eq_ignore_ascii_case("at+jwt") || typ.eq_ignore_ascii_case("application/at+jwt")
 }
 
 fn person(claims: Claims) -> PersonIdentity {

@@ -120,14 +120,24 @@ pub fn correct(
         let content = content.normalised();
         content.validate(Utc::now()).map_err(Error::Validation)?;
         if content != row.content() {
-            change(
+            match change(
                 conn,
                 &row,
                 Some(content),
                 None,
                 "corrected",
                 issuer.organisation_id,
-            )?;
+            )? {
+                Changed::Applied => {}
+                // Another writer changed it since it was read: correcting what it was then
+                // would undo that change.
+                Changed::Raced => return Err(Error::PreconditionFailed),
+                Changed::TooManyVersions => {
+                    return Ok(Err(Error::Conflict(format!(
+                        "the record has {MAX_VERSIONS} earlier versions, the most it may keep: void it and push a new one"
+                    ))));
+                }
+            }
         }
         let row = reload(conn, row.id)?;
         Ok(Ok(with_issuer(conn, row)?))

@@ -3,13 +3,12 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, patch, post, web};
 
-use super::{BatchResult, CompletionBatch, Issuer, RecordVersion, VoidInput};
+use super::{BatchResult, CompletionBatch, IssuedRecord, Issuer, RecordVersion, VoidInput};
 use crate::AppState;
 use crate::auth::{Me, OrgCaller, Scope};
 use crate::error::{Error, Problem};
 use crate::http::body::{BatchBody, Body};
 use crate::http::etag;
-use crate::records::Record;
 use crate::records::store::{RecordPatch, RecordWithIssuer};
 
 fn issuer(org: &OrgCaller) -> Result<Issuer, Error> {
@@ -20,10 +19,10 @@ fn issuer(org: &OrgCaller) -> Result<Issuer, Error> {
     })
 }
 
-fn answer((row, issuer): RecordWithIssuer) -> HttpResponse {
+fn answer((row, _): RecordWithIssuer) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::ETAG, etag::of(row.id, row.version)))
-        .json(row.view(issuer))
+        .json(IssuedRecord::from(&row))
 }
 
 /// Push a batch of up to 1,000 completions as issued records.
@@ -62,13 +61,14 @@ pub async fn push(
 
 /// Correct a record the caller's organisation issued (JSON merge patch of its content). The
 /// previous version stays in the record's history. Needs a live write grant from its owner.
+/// The answer is the record as its issuer wrote it: nothing the owner keeps to themselves.
 #[utoipa::path(
     tag = "completions",
     security(("client_credentials" = ["records:write"])),
     params(("external_id" = String, Path, description = "The organisation's own id for the completion")),
     request_body = RecordPatch,
     responses(
-        (status = 200, description = "The corrected record", body = Record, headers(("ETag" = String))),
+        (status = 200, description = "The corrected record, as its issuer sees it", body = IssuedRecord, headers(("ETag" = String))),
         (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a client with `records:write`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such record issued by the caller's organisation, or no live write grant", body = Problem, content_type = "application/problem+json"),
@@ -101,7 +101,7 @@ pub async fn correct(
     params(("external_id" = String, Path, description = "The organisation's own id for the completion")),
     request_body = VoidInput,
     responses(
-        (status = 200, description = "The voided record", body = Record, headers(("ETag" = String))),
+        (status = 200, description = "The voided record, as its issuer sees it", body = IssuedRecord, headers(("ETag" = String))),
         (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a client with `records:write`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such record issued by the caller's organisation, or no live write grant", body = Problem, content_type = "application/problem+json"),

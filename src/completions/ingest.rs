@@ -189,6 +189,7 @@ pub fn push(
         let external_ids: Vec<String> = candidates.iter().map(|c| c.external_id.clone()).collect();
         let mut current = existing(conn, issuer.organisation_id, &external_ids)?;
 
+        let mut held = crate::records::store::counts(conn, &people)?;
         let now = Utc::now();
         let mut inserts: Vec<(usize, RecordRow)> = Vec::new();
         let mut changed: Vec<(usize, RecordRow, RecordContent)> = Vec::new();
@@ -261,7 +262,18 @@ pub fn push(
                     ));
                 }
                 Some(row) => changed.push((index, row, content)),
+                None if held.get(&person_id).copied().unwrap_or(0)
+                    >= crate::records::store::MAX_PER_PERSON =>
+                {
+                    results[index] = Some(ItemResult::rejected(
+                        index,
+                        Some(&external_id),
+                        RejectReason::PassportFull,
+                        "the person's passport holds the most records it may",
+                    ));
+                }
                 None => {
+                    *held.entry(person_id).or_default() += 1;
                     let mut row = RecordRow::new(person_id, content, Provenance::Issued);
                     row.issuer_organisation_id = Some(issuer.organisation_id);
                     row.external_id = Some(external_id);
@@ -320,20 +332,32 @@ pub fn push(
         }
         for (index, row, content) in changed {
             let external_id = row.external_id.clone().unwrap_or_default();
-            let status = if change(
-                conn,
-                &row,
-                Some(content),
-                None,
-                "updated",
-                issuer.organisation_id,
-            )? {
-                ItemStatus::Updated
-            } else {
-                // Changed by a concurrent push since we read it: report it as that push left it.
-                ItemStatus::Unchanged
-            };
-            results[index] = Some(ItemResult::done(index, &external_id, status, row.id.0));
+            results[index] = Some(
+                match change(
+                    conn,
+                    &row,
+                    Some(content),
+                    None,
+                    "updated",
+                    issuer.organisation_id,
+                )? {
+                    Changed::Applied => {
+                        ItemResult::done(index, &external_id, ItemStatus::Updated, row.id.0)
+                    }
+                    // Changed by a concurrent push since we read it: as that push left it.
+                    Changed::Raced => {
+                        ItemResult::done(index, &external_id, ItemStatus::Unchanged, row.id.0)
+                    }
+                    Changed::TooManyVersions => ItemResult::rejected(
+                        index,
+                        Some(&external_id),
+                        RejectReason::TooManyVersions,
+                        format!(
+                            "the record has {MAX_VERSIONS} earlier versions, the most it may keep"
+                        ),
+                    ),
+                },
+            );
         }
 
         let events = people

@@ -74,8 +74,21 @@ pub(crate) struct HistoryRow {
     changed_at: Timestamp,
 }
 
+/// The most earlier versions one record keeps: an issuer cannot grow one record's history
+/// without bound. Voiding is always possible.
+pub const MAX_VERSIONS: i64 = 500;
+
+/// What became of a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Changed {
+    Applied,
+    /// The record changed meanwhile (another push won the race).
+    Raced,
+    /// The record has [`MAX_VERSIONS`] earlier versions already.
+    TooManyVersions,
+}
+
 /// Replaces a record's content (or voids it), keeping the previous version in its history.
-/// Answers false when the record changed meanwhile (another push won the race).
 pub(crate) fn change(
     conn: &mut DbConnection,
     row: &RecordRow,
@@ -83,7 +96,16 @@ pub(crate) fn change(
     void_reason: Option<&str>,
     how: &str,
     by: Id,
-) -> Result<bool, Error> {
+) -> Result<Changed, Error> {
+    if void_reason.is_none() {
+        let versions: i64 = record_history::table
+            .filter(record_history::record_id.eq(row.id))
+            .count()
+            .get_result(conn)?;
+        if versions >= MAX_VERSIONS {
+            return Ok(Changed::TooManyVersions);
+        }
+    }
     let now = Timestamp::now();
     let mut next = row.clone();
     if let Some(content) = content {
@@ -119,7 +141,7 @@ pub(crate) fn change(
     ))
     .execute(conn)?;
     if updated == 0 {
-        return Ok(false);
+        return Ok(Changed::Raced);
     }
     // Voided: those who could read it hear; changed: those who can read it now.
     match void_reason {
@@ -137,7 +159,7 @@ pub(crate) fn change(
             changed_at: now,
         })
         .execute(conn)?;
-    Ok(true)
+    Ok(Changed::Applied)
 }
 
 pub(crate) fn issuer_name(conn: &mut DbConnection, organisation_id: Id) -> Result<String, Error> {

@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use crate::error::FieldError;
 use crate::records::RecordKind;
 use crate::records::model::{Evidence, RecordResult};
+use crate::records::store::RecordRow;
 
 /// The most completions one push may carry.
 pub const MAX_BATCH: usize = 1000;
@@ -85,6 +86,11 @@ pub enum RejectReason {
     ExternalIdTaken,
     /// The record with this external id was voided.
     Voided,
+    /// The person's passport holds the most records it may (10,000).
+    PassportFull,
+    /// The record has been changed the most times it may be (500 versions): push it under a
+    /// new external id, or void it.
+    TooManyVersions,
 }
 
 /// The answer for one completion, at its index in the batch.
@@ -153,6 +159,57 @@ pub struct VoidInput {
         example = "Issued to the wrong learner"
     )]
     pub reason: String,
+}
+
+/// An issued record as its issuer is answered after correcting or voiding it: what the issuer
+/// wrote, and nothing the owner keeps to themselves (whether they hid it, their notes). A write
+/// grant lets an organisation write to a passport, not read it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IssuedRecord {
+    pub id: uuid::Uuid,
+    pub person_id: uuid::Uuid,
+    /// The organisation's own id for the record.
+    pub external_id: Option<String>,
+    pub kind: RecordKind,
+    pub title: String,
+    pub activity_code: Option<String>,
+    pub provider_name: Option<String>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub result: Option<RecordResult>,
+    pub score: Option<f64>,
+    pub hours: Option<f64>,
+    pub evidence: Vec<Evidence>,
+    /// Set once the issuer voided it.
+    pub voided_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&RecordRow> for IssuedRecord {
+    fn from(row: &RecordRow) -> Self {
+        let content = row.content();
+        IssuedRecord {
+            id: row.id.0,
+            person_id: row.person_id.0,
+            external_id: row.external_id.clone(),
+            kind: content.kind,
+            title: content.title,
+            activity_code: content.activity_code,
+            provider_name: content.provider_name,
+            started_at: content.started_at,
+            completed_at: content.completed_at,
+            expires_at: content.expires_at,
+            result: content.result,
+            score: content.score,
+            hours: content.hours,
+            evidence: content.evidence,
+            voided_at: row.voided_at.map(|t| t.0),
+            created_at: row.created_at.0,
+            updated_at: row.updated_at.0,
+        }
+    }
 }
 
 /// One earlier version of a record.

@@ -17,7 +17,7 @@ use crate::db::DbConnection;
 use crate::db::schema::{activities, requirement_profiles};
 use crate::db::types::{Id, Json, Timestamp};
 use crate::error::{Error, FieldError};
-use crate::http::etag::Precondition;
+use crate::http::etag::{self, Precondition};
 use crate::http::pagination::{List, Page};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -248,16 +248,22 @@ pub fn replace(
         if !unchanged_since_read {
             return Err(Error::PreconditionFailed);
         }
+        let read_version = row.version;
         row.version += 1;
         row.updated_at = Timestamp::now();
-        diesel::update(requirement_profiles::table.find(row.id))
-            .set((
-                requirement_profiles::name.eq(&row.name),
-                requirement_profiles::requirements.eq(&row.requirements),
-                requirement_profiles::version.eq(row.version),
-                requirement_profiles::updated_at.eq(row.updated_at),
-            ))
-            .execute(conn)?;
+        let rows = diesel::update(
+            requirement_profiles::table
+                .find(row.id)
+                .filter(requirement_profiles::version.eq(read_version)),
+        )
+        .set((
+            requirement_profiles::name.eq(&row.name),
+            requirement_profiles::requirements.eq(&row.requirements),
+            requirement_profiles::version.eq(row.version),
+            requirement_profiles::updated_at.eq(row.updated_at),
+        ))
+        .execute(conn)?;
+        etag::written(rows)?;
         row.view()
     })
 }
@@ -273,7 +279,12 @@ pub fn delete(
         if !precondition.allows(row.id, row.version) {
             return Err(Error::PreconditionFailed);
         }
-        diesel::delete(requirement_profiles::table.find(row.id)).execute(conn)?;
-        Ok(())
+        let rows = diesel::delete(
+            requirement_profiles::table
+                .find(row.id)
+                .filter(requirement_profiles::version.eq(row.version)),
+        )
+        .execute(conn)?;
+        etag::written(rows)
     })
 }

@@ -7,7 +7,8 @@ use super::{CredentialRequest, CredentialSummary, IssuedCredential, VerifyReques
 use crate::AppState;
 use crate::auth::Me;
 use crate::error::{Error, Problem};
-use crate::http::body::Body;
+use crate::http::body::{Body, Query};
+use crate::http::pagination::{List, PageRequest};
 
 /// Take a signed copy of chosen records and attainments: a W3C Verifiable Credential secured as
 /// a JWT (VC-JWT), signed by the service's key with its `kid`. It says per item whether it was
@@ -21,6 +22,7 @@ use crate::http::body::Body;
     responses(
         (status = 201, description = "The credential", body = IssuedCredential, headers(("Location" = String))),
         (status = 403, description = "Not a person's token", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The person already holds 100 live credentials", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid choice: someone else's record, a voided one, nothing chosen", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -58,16 +60,22 @@ pub async fn issue(
 #[utoipa::path(
     tag = "credentials",
     security(("bearer" = [])),
+    params(PageRequest),
     responses(
-        (status = 200, description = "The credentials", body = Vec<CredentialSummary>),
+        (status = 200, description = "A page of credentials", body = List<CredentialSummary>),
         (status = 403, description = "Not a person's token", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/v1/me/credentials")]
-pub async fn list(me: Me, state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+pub async fn list(
+    me: Me,
+    page: Query<PageRequest>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
+    let page = page.0.parse()?;
     let list = state
         .db
-        .run(move |conn| super::list(conn, me.person_id))
+        .run(move |conn| super::list(conn, me.person_id, page))
         .await?;
     Ok(HttpResponse::Ok().json(list))
 }
@@ -122,20 +130,32 @@ pub async fn verify(
     Ok(HttpResponse::Ok().json(result))
 }
 
-/// The revocation status of every credential, as a Bitstring Status List credential secured as
-/// a JWT (`application/vc+jwt`): bit `statusListIndex` of the GZIP-compressed, base64url-encoded
-/// `encodedList` is 1 when that credential is revoked.
+/// The revocation status of the credentials of one status list, as a Bitstring Status List
+/// credential secured as a JWT (`application/vc+jwt`): bit `statusListIndex` of the
+/// GZIP-compressed, base64url-encoded `encodedList` is 1 when that credential is revoked. Each
+/// credential names its list in `credentialStatus.statusListCredential`; a new list is opened
+/// when one fills.
 #[utoipa::path(
     tag = "credentials",
     security(()),
-    responses((status = 200, description = "The status list credential (VC-JWT)", body = String, content_type = "application/vc+jwt"))
+    params(("number" = i32, Path, description = "The list's number, from 1")),
+    responses(
+        (status = 200, description = "The status list credential (VC-JWT)", body = String, content_type = "application/vc+jwt"),
+        (status = 404, description = "No such list", body = Problem, content_type = "application/problem+json"),
+    )
 )]
-#[get("/v1/credentials/status/1")]
-pub async fn status_list(state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+#[get("/v1/credentials/status/{number}")]
+pub async fn status_list(
+    number: web::Path<i32>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
     let app = state.clone();
+    let number = number.into_inner();
     let jwt = state
         .db
-        .run(move |conn| super::status_list(conn, &app.tokens.keys, &app.settings.issuer()))
+        .run(move |conn| {
+            super::status::list(conn, &app.tokens.keys, &app.settings.issuer(), number)
+        })
         .await?;
     Ok(HttpResponse::Ok()
         .content_type("application/vc+jwt")

@@ -7,15 +7,11 @@
 
 pub mod handlers;
 pub mod model;
+pub mod status;
 
-use std::io::Write;
-
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{Duration, Utc};
 use diesel::prelude::*;
 use jsonwebtoken::{Algorithm, Validation};
-use rand::Rng;
 use serde_json::{Value, json};
 
 pub use model::*;
@@ -27,13 +23,18 @@ use crate::db::types::{Id, Json, Timestamp};
 use crate::db::{DbConnection, transaction};
 use crate::error::{Error, FieldError};
 use crate::frameworks;
+use crate::http::pagination::{List, Page};
 use crate::records::RecordRow;
 use crate::records::model::Provenance;
 
-/// Bits in the status list: the minimum the Bitstring Status List recommends, so that a
-/// credential's index says nothing about which person it belongs to.
-pub const STATUS_LIST_SIZE: i32 = 131_072;
-pub const STATUS_LIST_PATH: &str = "/v1/credentials/status/1";
+/// The JWT type of every credential the service signs (VC-JOSE-COSE), checked on the way back
+/// in so that no other token the service signs can pass for a credential (RFC 8725 3.11).
+pub const CREDENTIAL_TYPE: &str = "vc+jwt";
+
+/// Live (neither revoked nor expired) credentials one person may hold at once.
+pub const MAX_LIVE_PER_PERSON: i64 = 100;
+/// Records one credential may hold.
+pub const MAX_RECORDS: usize = 500;
 
 /// The service as a `did:web` DID: `https://passport.example.org` is `did:web:passport.example.org`,
 /// a port is percent-encoded and path segments become `:`.
@@ -91,6 +92,7 @@ pub fn did_document(public_url: &str, keys: &Keys) -> Value {
 struct CredentialRow {
     id: Id,
     person_id: Option<Id>,
+    status_list: i32,
     status_index: i32,
     summary: Json,
     created_at: Timestamp,
@@ -218,6 +220,8 @@ pub fn issue(
                     RecordRow::as_select(),
                     crate::db::schema::organisations::name.nullable(),
                 ))
+                // One more than a credential holds is enough to refuse the choice.
+                .limit(MAX_RECORDS as i64 + 1)
                 .load(conn)?;
             for item in selected {
                 if !rows.iter().any(|(r, _)| r.id == item.0.id) {
@@ -263,6 +267,19 @@ pub fn issue(
                 Err(other) => return Err(other),
             }
         }
+        if rows.len() > MAX_RECORDS {
+            errors.push(FieldError::new(
+                if request.records_where.is_some() {
+                    "records_where"
+                } else {
+                    "record_ids"
+                },
+                format!(
+                    "chooses {} records; one credential holds at most {MAX_RECORDS}",
+                    rows.len()
+                ),
+            ));
+        }
         if !errors.is_empty() {
             return Err(Error::Validation(errors));
         }
@@ -279,24 +296,24 @@ pub fn issue(
             .collect();
 
         let now = Timestamp::now();
+        let live: i64 = credentials::table
+            .filter(credentials::person_id.eq(person_id))
+            .filter(credentials::revoked_at.is_null())
+            .filter(credentials::expires_at.gt(now))
+            .count()
+            .get_result(conn)?;
+        if live >= MAX_LIVE_PER_PERSON {
+            return Err(Error::Conflict(format!(
+                "you hold {MAX_LIVE_PER_PERSON} live credentials, the most one person may: revoke one you no longer need first"
+            )));
+        }
         let expires_at = Timestamp::from(now.0 + Duration::days(valid_days));
-        let status_index = free_status_index(conn)?;
-        let row = CredentialRow {
-            id: Id::new(),
-            person_id: Some(person_id),
-            status_index,
-            summary: Json(
-                json!({"records": record_claims.len(), "attainments": attainment_claims.len()}),
-            ),
-            created_at: now,
-            expires_at,
-            revoked_at: None,
-        };
-        diesel::insert_into(credentials::table)
-            .values(&row)
-            .execute(conn)?;
-
+        let summary =
+            Json(json!({"records": record_claims.len(), "attainments": attainment_claims.len()}));
+        let row = store_with_free_slot(conn, person_id, summary, now, expires_at)?;
+        let (status_list, status_index) = (row.status_list, row.status_index);
         let base = public_url.trim_end_matches('/');
+        let list_url = format!("{base}{}", status::path(status_list));
         let mut subject = json!({"records": record_claims, "attainments": attainment_claims});
         if let Some(name) = display_name.filter(|_| request.include_name) {
             subject["name"] = json!(name);
@@ -312,15 +329,15 @@ pub fn issue(
                 "type": ["VerifiableCredential", "LearningPassportCredential"],
                 "credentialSubject": subject,
                 "credentialStatus": {
-                    "id": format!("{base}{STATUS_LIST_PATH}#{status_index}"),
+                    "id": format!("{list_url}#{status_index}"),
                     "type": "BitstringStatusListEntry",
                     "statusPurpose": "revocation",
                     "statusListIndex": status_index.to_string(),
-                    "statusListCredential": format!("{base}{STATUS_LIST_PATH}"),
+                    "statusListCredential": list_url,
                 },
             },
         });
-        let jwt = keys.sign(&claims, "JWT")?;
+        let jwt = keys.sign(&claims, CREDENTIAL_TYPE)?;
         Ok(IssuedCredential {
             id: row.id.0,
             jwt,
@@ -329,29 +346,58 @@ pub fn issue(
     })
 }
 
-/// A random unused place in the status list.
-fn free_status_index(conn: &mut DbConnection) -> Result<i32, Error> {
-    for _ in 0..64 {
-        let candidate = rand::thread_rng().gen_range(0..STATUS_LIST_SIZE);
-        let taken: i64 = credentials::table
-            .filter(credentials::status_index.eq(candidate))
-            .count()
-            .get_result(conn)?;
-        if taken == 0 {
-            return Ok(candidate);
+/// Stores a credential's row in a free slot of the current status list. Two instances may pick
+/// the same slot at once: the unique slot decides, and the loser picks again.
+fn store_with_free_slot(
+    conn: &mut DbConnection,
+    person_id: Id,
+    summary: Json,
+    now: Timestamp,
+    expires_at: Timestamp,
+) -> Result<CredentialRow, Error> {
+    let mut attempts = 0;
+    loop {
+        let (status_list, status_index) = status::free_slot(conn)?;
+        let row = CredentialRow {
+            id: Id::new(),
+            person_id: Some(person_id),
+            status_list,
+            status_index,
+            summary: summary.clone(),
+            created_at: now,
+            expires_at,
+            revoked_at: None,
+        };
+        match transaction(conn, |conn| {
+            diesel::insert_into(credentials::table)
+                .values(&row)
+                .execute(conn)
+                .map_err(Error::from)
+        }) {
+            Ok(_) => return Ok(row),
+            Err(Error::Conflict(_)) if attempts < 5 => attempts += 1,
+            Err(other) => return Err(other),
         }
     }
-    Err(Error::Internal("the status list is full".into()))
 }
 
 /// The person's credentials, newest first (summaries: the content lives only in the JWT).
-pub fn list(conn: &mut DbConnection, person_id: Id) -> Result<Vec<CredentialSummary>, Error> {
-    let rows: Vec<CredentialRow> = credentials::table
+pub fn list(
+    conn: &mut DbConnection,
+    person_id: Id,
+    page: Page,
+) -> Result<List<CredentialSummary>, Error> {
+    let mut query = credentials::table
         .filter(credentials::person_id.eq(person_id))
         .order(credentials::id.desc())
         .select(CredentialRow::as_select())
-        .load(conn)?;
-    Ok(rows.iter().map(CredentialRow::summary).collect())
+        .limit(page.limit + 1)
+        .into_boxed();
+    if let Some(after) = page.after {
+        query = query.filter(credentials::id.lt(after));
+    }
+    let rows: Vec<CredentialRow> = query.load(conn)?;
+    Ok(List::from_rows(rows, page, |row| row.id).map(|row| row.summary()))
 }
 
 /// Revokes one of the person's credentials: verification reports it from now on.
@@ -388,48 +434,6 @@ pub fn revoke_all(conn: &mut DbConnection, person_id: Id) -> Result<usize, Error
     .execute(conn)?)
 }
 
-/// The revocation status list, as a signed Bitstring Status List credential (VC-JWT).
-pub fn status_list(
-    conn: &mut DbConnection,
-    keys: &Keys,
-    public_url: &str,
-) -> Result<String, Error> {
-    let revoked: Vec<i32> = credentials::table
-        .filter(credentials::revoked_at.is_not_null())
-        .select(credentials::status_index)
-        .load(conn)?;
-    let mut bits = vec![0u8; (STATUS_LIST_SIZE / 8) as usize];
-    for index in revoked {
-        // Index 0 is the most significant bit of the first byte.
-        bits[(index / 8) as usize] |= 0x80 >> (index % 8);
-    }
-    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gzip.write_all(&bits)
-        .map_err(|e| Error::Internal(e.to_string()))?;
-    let compressed = gzip.finish().map_err(|e| Error::Internal(e.to_string()))?;
-    let base = public_url.trim_end_matches('/');
-    let now = Utc::now().timestamp();
-    let claims = json!({
-        "iss": did(public_url),
-        "iat": now,
-        "nbf": now,
-        "exp": now + 300,
-        "jti": format!("{base}{STATUS_LIST_PATH}"),
-        "vc": {
-            "@context": ["https://www.w3.org/2018/credentials/v1", "https://www.w3.org/ns/credentials/status/v1"],
-            "id": format!("{base}{STATUS_LIST_PATH}"),
-            "type": ["VerifiableCredential", "BitstringStatusListCredential"],
-            "credentialSubject": {
-                "id": format!("{base}{STATUS_LIST_PATH}#list"),
-                "type": "BitstringStatusList",
-                "statusPurpose": "revocation",
-                "encodedList": format!("u{}", URL_SAFE_NO_PAD.encode(compressed)),
-            },
-        },
-    });
-    keys.sign(&claims, "JWT")
-}
-
 /// Checks a credential: signature by a key of the service, issuer, validity period, revocation.
 pub fn verify(
     conn: &mut DbConnection,
@@ -447,6 +451,16 @@ pub fn verify(
     let Ok(header) = jsonwebtoken::decode_header(jwt) else {
         return invalid("this is not a JWT".into());
     };
+    if !header
+        .typ
+        .as_deref()
+        .is_some_and(|typ| typ.eq_ignore_ascii_case(CREDENTIAL_TYPE))
+    {
+        return invalid(format!(
+            "not a credential: its type is {}, where a credential's is {CREDENTIAL_TYPE}",
+            header.typ.as_deref().unwrap_or("missing")
+        ));
+    }
     if header.alg != Algorithm::EdDSA {
         return invalid(format!(
             "signed with {:?}, but this service signs only with EdDSA",

@@ -3,6 +3,8 @@
 //! Domain modules write their queries once against [`DbConnection`]; the few statements whose
 //! SQL differs between the backends match on the variant, and say why where they do.
 
+pub mod deferred;
+pub mod files;
 pub mod schema;
 pub mod types;
 
@@ -128,6 +130,7 @@ pub struct Database {
     pool: r2d2::Pool<ConnectionManager>,
     kind: BackendKind,
     outbox: Arc<tokio::sync::Notify>,
+    deferred: deferred::Queue,
 }
 
 thread_local! {
@@ -158,6 +161,7 @@ impl Database {
             .test_on_check_out(kind == BackendKind::Postgres)
             .build_unchecked(manager);
         Ok(Database {
+            deferred: deferred::Queue::start(pool.clone()),
             pool,
             kind,
             outbox: Arc::new(tokio::sync::Notify::new()),
@@ -185,14 +189,17 @@ impl Database {
         T: Send + 'static,
     {
         let (pool, outbox) = (self.pool.clone(), self.outbox.clone());
+        let deferred = self.deferred.clone();
         actix_web::web::block(move || {
             let mut conn = pool.get().map_err(|e| Error::Unavailable(e.to_string()))?;
             OUTBOX_WRITTEN.with(|written| written.set(false));
+            deferred::forget_handed();
             let outcome = work(&mut conn);
             // The work's transactions have ended: what they wrote to the outbox is visible.
             if OUTBOX_WRITTEN.with(|written| written.replace(false)) {
                 outbox.notify_one();
             }
+            deferred.take_handed();
             outcome
         })
         .await
@@ -282,4 +289,97 @@ pub fn transaction<T>(
         }
     }
     outcome
+}
+
+/// Runs reads in one read-only transaction: a consistent snapshot of the database that never
+/// takes SQLite's write lock (under WAL, readers run beside the writer) and, on PostgreSQL, sees
+/// one moment of every table it reads (`REPEATABLE READ READ ONLY`). Inside another transaction
+/// the work simply joins it.
+pub fn read_transaction<T>(
+    conn: &mut DbConnection,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, Error>,
+) -> Result<T, Error> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let depth = match conn {
+        DbConnection::Postgres(inner) => {
+            AnsiTransactionManager::transaction_manager_status_mut(inner).transaction_depth()?
+        }
+        DbConnection::Sqlite(inner) => {
+            AnsiTransactionManager::transaction_manager_status_mut(inner).transaction_depth()?
+        }
+    };
+    if depth.is_some() {
+        return work(conn);
+    }
+    match conn {
+        DbConnection::Postgres(inner) => AnsiTransactionManager::begin_transaction_sql(
+            inner,
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        )?,
+        DbConnection::Sqlite(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN DEFERRED")?
+        }
+    }
+    let outcome = work(conn);
+    let end = match (conn, outcome.is_ok()) {
+        (DbConnection::Postgres(inner), true) => AnsiTransactionManager::commit_transaction(inner),
+        (DbConnection::Postgres(inner), false) => {
+            AnsiTransactionManager::rollback_transaction(inner)
+        }
+        (DbConnection::Sqlite(inner), true) => AnsiTransactionManager::commit_transaction(inner),
+        (DbConnection::Sqlite(inner), false) => AnsiTransactionManager::rollback_transaction(inner),
+    };
+    end?;
+    outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::schema::organisations;
+    use crate::db::types::{Id, Timestamp};
+
+    fn count(conn: &mut DbConnection) -> i64 {
+        organisations::table.count().get_result(conn).unwrap()
+    }
+
+    fn add(conn: &mut DbConnection) {
+        diesel::insert_into(organisations::table)
+            .values((
+                organisations::id.eq(Id::new()),
+                organisations::name.eq("Writer"),
+                organisations::created_at.eq(Timestamp::now()),
+            ))
+            .execute(conn)
+            .unwrap();
+    }
+
+    #[test]
+    fn a_read_transaction_on_sqlite_sees_one_moment_and_never_blocks_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = dir
+            .path()
+            .join("passport.db")
+            .to_string_lossy()
+            .into_owned();
+        let db = Database::connect(&url, 2, false).unwrap();
+        db.migrate().unwrap();
+        let (mut reader, mut writer) = (db.get().unwrap(), db.get().unwrap());
+        read_transaction(&mut reader, |conn| {
+            let before = count(conn);
+            // A write commits while the read is open: at once, not after the busy timeout, and
+            // on this very thread, which would deadlock if the read held the writer's lock.
+            let started = std::time::Instant::now();
+            transaction(&mut writer, |w| {
+                add(w);
+                Ok(())
+            })?;
+            assert!(started.elapsed() < std::time::Duration::from_secs(2));
+            // The read still sees the moment it began.
+            assert_eq!(count(conn), before);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(count(&mut reader), 1);
+    }
 }

@@ -86,6 +86,9 @@ pub struct ReceivedGrantFilter {
     pub permission: Option<Permission>,
 }
 
+/// The most live grants one person may have at once.
+pub const MAX_LIVE_PER_PERSON: i64 = 500;
+
 /// Records a person's consent. The organisation must exist and any record ids must be the
 /// person's own.
 pub fn create(
@@ -123,6 +126,17 @@ pub fn create(
     }
     if !errors.is_empty() {
         return Err(Error::Validation(errors));
+    }
+    let live: i64 = grants::table
+        .filter(grants::person_id.eq(person_id))
+        .filter(grants::revoked_at.is_null())
+        .filter(grants::expires_at.gt(Timestamp::now()))
+        .count()
+        .get_result(conn)?;
+    if live >= MAX_LIVE_PER_PERSON {
+        return Err(Error::Conflict(format!(
+            "you have {MAX_LIVE_PER_PERSON} live grants, the most one person may: revoke one first"
+        )));
     }
     let mut scope = input.scope;
     if let RecordScope::Selected(selection) = &mut scope.records {

@@ -5,6 +5,7 @@ use actix_web::HttpRequest;
 use actix_web::http::header;
 
 use crate::db::types::Id;
+use crate::error::Error;
 
 /// The ETag of a version of a resource.
 pub fn of(id: Id, version: i32) -> String {
@@ -47,5 +48,18 @@ impl Precondition {
                 tags.contains(&current)
             }
         }
+    }
+}
+
+/// The outcome of a write made conditional on the version it read (`WHERE version = read`):
+/// no row written means another writer changed the resource in between, and this write is
+/// refused as a stale `If-Match` is. So of two writers holding the same ETag exactly one wins,
+/// on PostgreSQL's READ COMMITTED as on SQLite, and a write without `If-Match` never silently
+/// undoes a change it did not see.
+pub fn written(rows: usize) -> Result<(), Error> {
+    if rows == 0 {
+        Err(Error::PreconditionFailed)
+    } else {
+        Ok(())
     }
 }

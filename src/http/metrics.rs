@@ -3,10 +3,12 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::AppState;
+use crate::error::Error;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
 };
@@ -104,10 +106,82 @@ pub async fn middleware(
     Ok(response)
 }
 
-/// Prometheus metrics in the text exposition format.
-#[utoipa::path(tag = "operations", responses((status = 200, description = "Metrics in the Prometheus text format", content_type = "text/plain", body = String)))]
+/// Prometheus metrics in the text exposition format. With `PASSPORT_METRICS_TOKEN` set, only
+/// for `Authorization: Bearer <that token>`; with `PASSPORT_METRICS_ADDR` set, served on that
+/// address instead, and not found here.
+#[utoipa::path(
+    tag = "operations",
+    responses(
+        (status = 200, description = "Metrics in the Prometheus text format", content_type = "text/plain", body = String),
+        (status = 401, description = "The metrics token is required and was not sent", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Metrics are served on a separate address", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
 #[get("/metrics")]
-pub async fn export(metrics: web::Data<Arc<Metrics>>) -> HttpResponse {
+pub async fn export(
+    req: HttpRequest,
+    metrics: web::Data<Arc<Metrics>>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
+    if state.settings.protection.metrics_addr.is_some() {
+        return Err(Error::NotFound("no resource at /metrics".into()));
+    }
+    scrape(
+        &req,
+        &metrics,
+        state.settings.protection.metrics_token.as_deref(),
+    )
+}
+
+/// The metrics, for a scraper that shows the token when one is set.
+fn scrape(
+    req: &HttpRequest,
+    metrics: &Metrics,
+    token: Option<&str>,
+) -> Result<HttpResponse, Error> {
+    if let Some(expected) = token {
+        let sent = crate::http::limits::bearer_token(req.headers()).unwrap_or_default();
+        // Compared in constant time: the token is a secret.
+        let same = sent.len() == expected.len()
+            && sent
+                .bytes()
+                .zip(expected.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0;
+        if !same {
+            return Err(Error::Unauthorized(
+                "the metrics need the metrics token as a bearer token".into(),
+            ));
+        }
+    }
+    Ok(encode(metrics))
+}
+
+/// A server of the metrics alone, on their own address (`PASSPORT_METRICS_ADDR`), so that the
+/// API's address need not expose them.
+pub fn separate_server(
+    metrics: Arc<Metrics>,
+    addr: &str,
+    token: Option<String>,
+) -> std::io::Result<actix_web::dev::Server> {
+    let metrics = web::Data::new(metrics);
+    Ok(actix_web::HttpServer::new(move || {
+        let token = token.clone();
+        actix_web::App::new().app_data(metrics.clone()).route(
+            "/metrics",
+            web::get().to(move |req: HttpRequest, metrics: web::Data<Arc<Metrics>>| {
+                let token = token.clone();
+                async move { scrape(&req, &metrics, token.as_deref()) }
+            }),
+        )
+    })
+    .workers(1)
+    .disable_signals()
+    .bind(addr)?
+    .run())
+}
+
+fn encode(metrics: &Metrics) -> HttpResponse {
     let mut buffer = Vec::new();
     let encoder = TextEncoder::new();
     if encoder

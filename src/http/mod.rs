@@ -1,6 +1,7 @@
 //! The HTTP layer: request ids, logging, metrics, bodies, pagination, ETags, fallbacks, docs.
 
 pub mod body;
+pub mod client_address;
 pub mod docs;
 pub mod etag;
 pub mod fallback;

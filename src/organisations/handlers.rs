@@ -91,14 +91,15 @@ pub async fn create(
         .json(OrganisationView::from(organisation)))
 }
 
-/// An organisation's API clients, without secrets (scope `admin`).
+/// An organisation's API clients, without secrets: the host's administrator (`admin`) for any
+/// organisation, an organisation's own administrator (`clients:manage`) for its own.
 #[utoipa::path(
     tag = "organisations",
-    security(("client_credentials" = ["admin"])),
+    security(("client_credentials" = ["admin"]), ("client_credentials" = ["clients:manage"])),
     params(("id" = uuid::Uuid, Path, description = "The organisation id")),
     responses(
         (status = 200, description = "The clients", body = Vec<ClientView>),
-        (status = 403, description = "Not a client with the `admin` scope", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither `admin` nor `clients:manage` for this organisation", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -108,8 +109,8 @@ pub async fn clients(
     id: web::Path<uuid::Uuid>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
-    org.require(Scope::Admin)?;
     let id = id.into_inner().into();
+    super::may_administer(&org, id)?;
     let clients = state
         .db
         .run(move |conn| super::clients_of(conn, id))
@@ -117,16 +118,18 @@ pub async fn clients(
     Ok(HttpResponse::Ok().json(clients))
 }
 
-/// Add an API client to an organisation (scope `admin`). The answer holds the secret: it is
-/// shown this once and stored only as a hash.
+/// Add an API client to an organisation. The answer holds the secret: it is shown this once
+/// and stored only as a hash. The host's administrator (`admin`) may add any client to any
+/// organisation; an organisation's own administrator (`clients:manage`) only to its own, with
+/// no more than its own scopes and never `admin`.
 #[utoipa::path(
     tag = "organisations",
-    security(("client_credentials" = ["admin"])),
+    security(("client_credentials" = ["admin"]), ("client_credentials" = ["clients:manage"])),
     params(("id" = uuid::Uuid, Path, description = "The organisation id")),
     request_body = NewClient,
     responses(
         (status = 201, description = "The client's credentials", body = NewCredentials),
-        (status = 403, description = "Not a client with the `admin` scope", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither `admin` nor `clients:manage` for this organisation", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
@@ -138,8 +141,8 @@ pub async fn add_client(
     body: Body<NewClient>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
-    org.require(Scope::Admin)?;
     let id = id.into_inner().into();
+    super::may_administer(&org, id)?;
     let scopes = Scopes::parse(
         &body
             .0
@@ -149,6 +152,7 @@ pub async fn add_client(
             .collect::<Vec<_>>()
             .join(" "),
     )?;
+    super::may_give(&org, &scopes)?;
     let credentials = state
         .db
         .transaction(move |conn| {
@@ -161,17 +165,19 @@ pub async fn add_client(
         .json(credentials))
 }
 
-/// Revoke an API client (scope `admin`): its tokens are refused from the next request on.
+/// Revoke an API client: its tokens are refused from the next request on. The host's
+/// administrator (`admin`) for any organisation, an organisation's own administrator
+/// (`clients:manage`) for its own.
 #[utoipa::path(
     tag = "organisations",
-    security(("client_credentials" = ["admin"])),
+    security(("client_credentials" = ["admin"]), ("client_credentials" = ["clients:manage"])),
     params(
         ("id" = uuid::Uuid, Path, description = "The organisation id"),
         ("client_id" = String, Path, description = "The client id"),
     ),
     responses(
         (status = 200, description = "The revoked client", body = ClientView),
-        (status = 403, description = "Not a client with the `admin` scope", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither `admin` nor `clients:manage` for this organisation", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such client of this organisation", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -181,8 +187,8 @@ pub async fn revoke_client(
     path: web::Path<(uuid::Uuid, String)>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
-    org.require(Scope::Admin)?;
     let (id, client_id) = path.into_inner();
+    super::may_administer(&org, id.into())?;
     let client = state
         .db
         .run(move |conn| super::revoke_client(conn, Some(id.into()), &client_id))

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{Scopes, secrets};
+use crate::auth::{OrgCaller, Scope, Scopes, secrets};
 use crate::db::DbConnection;
 use crate::db::schema::{clients, organisations};
 use crate::db::types::{Id, Timestamp};
@@ -44,12 +44,47 @@ pub struct NewCredentials {
     pub scopes: String,
 }
 
-/// A client that proved its secret.
-#[derive(Debug, Clone)]
-pub struct AuthenticatedClient {
-    pub client_id: String,
-    pub organisation_id: Id,
-    pub scopes: Scopes,
+/// Who may administer an organisation's clients: the host's administrator (`admin`) any
+/// organisation's, an organisation's own administrator (`clients:manage`) its own only.
+pub fn may_administer(caller: &OrgCaller, organisation_id: Id) -> Result<(), Error> {
+    if caller.scopes.contains(Scope::Admin) {
+        return Ok(());
+    }
+    if !caller.scopes.contains(Scope::ClientsManage) {
+        return Err(Error::Forbidden(
+            "this needs the `clients:manage` scope (your organisation's clients) or `admin`".into(),
+        ));
+    }
+    if caller.organisation_id != organisation_id {
+        return Err(Error::Forbidden(
+            "`clients:manage` administers your own organisation's clients only".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The scopes a new client may be given by this caller: any by the host's administrator; by
+/// an organisation's own administrator, only scopes it holds itself, and never `admin`.
+pub fn may_give(caller: &OrgCaller, scopes: &Scopes) -> Result<(), Error> {
+    if caller.scopes.contains(Scope::Admin) {
+        return Ok(());
+    }
+    let beyond: Vec<&str> = scopes
+        .iter()
+        .filter(|s| *s == Scope::Admin || !caller.scopes.contains(*s))
+        .map(|s| s.as_str())
+        .collect();
+    if beyond.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "scopes",
+            format!(
+                "you may give only scopes your own client holds, never `admin`: {} refused",
+                beyond.join(", ")
+            ),
+        ))
+    }
 }
 
 /// A validated organisation name and ODS code.
@@ -143,34 +178,34 @@ pub fn client_is_active(conn: &mut DbConnection, client_id: &str) -> Result<bool
     Ok(matches!(revoked, Some(None)))
 }
 
-/// Checks a client's secret. Unknown and revoked clients cost as much time as known ones, so
-/// that timing does not tell which client ids exist.
-pub fn authenticate_client(
+/// A client as stored: what checking its secret needs.
+#[derive(Debug, Clone)]
+pub struct StoredClient {
+    pub client_id: String,
+    pub organisation_id: Id,
+    pub secret_hash: String,
+    pub scopes: Scopes,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// A client by its public id, with its secret's hash.
+pub fn stored_client(
     conn: &mut DbConnection,
     client_id: &str,
-    secret: &str,
-) -> Result<Option<AuthenticatedClient>, Error> {
+) -> Result<Option<StoredClient>, Error> {
     let row: Option<ClientRow> = clients::table
         .filter(clients::client_id.eq(client_id))
         .select(ClientRow::as_select())
         .first(conn)
         .optional()?;
-    let Some(row) = row else {
-        secrets::verify(secret, DUMMY_HASH);
-        return Ok(None);
-    };
-    if !secrets::verify(secret, &row.secret_hash) || row.revoked_at.is_some() {
-        return Ok(None);
-    }
-    Ok(Some(AuthenticatedClient {
+    Ok(row.map(|row| StoredClient {
+        scopes: Scopes::parse_lenient(&row.scopes),
         client_id: row.client_id,
         organisation_id: row.organisation_id,
-        scopes: Scopes::parse_lenient(&row.scopes),
+        secret_hash: row.secret_hash,
+        revoked_at: row.revoked_at,
     }))
 }
-
-// An argon2id hash of a random string nobody knows, with the default parameters.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0rXQmnNCzA4dzgGsZ6ChZF8zqTWVfLWgjkHn5TCJ/a4";
 
 /// An organisation in the directory.
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -12,7 +12,7 @@ use crate::db::DbConnection;
 use crate::db::schema::people;
 use crate::db::types::{Id, Timestamp};
 use crate::error::{Error, FieldError};
-use crate::http::etag::Precondition;
+use crate::http::etag::{self, Precondition};
 use crate::http::patch::{Patch, double_option};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -210,19 +210,25 @@ pub fn update(
         if !unchanged_since_read {
             return Err(Error::PreconditionFailed);
         }
+        let read_version = row.version;
         row.version += 1;
         row.updated_at = Timestamp::now();
-        diesel::update(people::table.find(id))
-            .set((
-                people::display_name.eq(&row.display_name),
-                people::email.eq(&row.email),
-                people::email_verified.eq(row.email_verified),
-                people::registration_body.eq(&row.registration_body),
-                people::registration_number.eq(&row.registration_number),
-                people::version.eq(row.version),
-                people::updated_at.eq(row.updated_at),
-            ))
-            .execute(conn)?;
+        let rows = diesel::update(
+            people::table
+                .find(id)
+                .filter(people::version.eq(read_version)),
+        )
+        .set((
+            people::display_name.eq(&row.display_name),
+            people::email.eq(&row.email),
+            people::email_verified.eq(row.email_verified),
+            people::registration_body.eq(&row.registration_body),
+            people::registration_number.eq(&row.registration_number),
+            people::version.eq(row.version),
+            people::updated_at.eq(row.updated_at),
+        ))
+        .execute(conn)?;
+        etag::written(rows)?;
         Ok(row)
     })
 }

@@ -12,7 +12,7 @@ use crate::completions::RecordVersion;
 use crate::credentials::{self, CredentialSummary};
 use crate::db::schema::{access_events, people, record_history, records};
 use crate::db::types::{Id, Json, Timestamp};
-use crate::db::{DbConnection, transaction};
+use crate::db::{DbConnection, read_transaction, transaction};
 use crate::error::Error;
 use crate::grants::{self, Grant, GrantFilter};
 use crate::http::pagination::{List, Page, PageRequest};
@@ -58,8 +58,10 @@ fn all<T>(mut page: impl FnMut(Page) -> Result<List<T>, Error>) -> Result<Vec<T>
     }
 }
 
+/// Everything held about a person, read in one read-only transaction: a consistent snapshot
+/// that never holds SQLite's write lock, however large the passport.
 pub fn export(conn: &mut DbConnection, person_id: Id) -> Result<Export, Error> {
-    transaction(conn, |conn| {
+    read_transaction(conn, |conn| {
         let profile = Profile::from(&super::get(conn, person_id)?);
         let rows = all(|page| {
             store::list(
@@ -111,7 +113,7 @@ pub fn export(conn: &mut DbConnection, person_id: Id) -> Result<Export, Error> {
             attainments: all(|page| {
                 attainments::list(conn, person_id, &AttainmentFilter::default(), page)
             })?,
-            credentials: credentials::list(conn, person_id)?,
+            credentials: all(|page| credentials::list(conn, person_id, page))?,
         })
     })
 }

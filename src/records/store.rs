@@ -10,7 +10,7 @@ use crate::db::DbConnection;
 use crate::db::schema::{organisations, records};
 use crate::db::types::{Id, Json, Timestamp};
 use crate::error::{Error, FieldError};
-use crate::http::etag::Precondition;
+use crate::http::etag::{self, Precondition};
 use crate::http::pagination::{List, Page};
 use crate::http::patch::{Patch, double_option};
 
@@ -300,6 +300,32 @@ pub fn get(conn: &mut DbConnection, person_id: Id, id: Id) -> Result<RecordWithI
         .ok_or_else(not_found)
 }
 
+/// The most records one passport holds: a working life of training many times over, and a
+/// bound on what one person's data can cost every query about them.
+pub const MAX_PER_PERSON: i64 = 10_000;
+
+/// How many records each of these people holds: one query.
+pub fn counts(
+    conn: &mut DbConnection,
+    people: &[Id],
+) -> Result<std::collections::HashMap<Id, i64>, Error> {
+    if people.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<(Id, i64)> = records::table
+        .filter(records::person_id.eq_any(people))
+        .group_by(records::person_id)
+        .select((records::person_id, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
+fn passport_full() -> Error {
+    Error::Conflict(format!(
+        "a passport holds at most {MAX_PER_PERSON} records: delete some you no longer need first"
+    ))
+}
+
 /// Stores a new self-declared record. With an activity code from the catalogue and no explicit
 /// expiry, the expiry follows from the completion and the activity's refresher period.
 pub fn create(
@@ -308,6 +334,14 @@ pub fn create(
     content: RecordContent,
 ) -> Result<RecordRow, Error> {
     content.validate(Utc::now()).map_err(Error::Validation)?;
+    if counts(conn, &[person_id])?
+        .get(&person_id)
+        .copied()
+        .unwrap_or(0)
+        >= MAX_PER_PERSON
+    {
+        return Err(passport_full());
+    }
     let mut content = content.normalised();
     if let (None, Some(code), Some(completed)) = (
         content.expires_at,
@@ -489,27 +523,33 @@ pub fn update(
         if !unchanged_since_read {
             return Err(Error::PreconditionFailed);
         }
+        let read_version = row.version;
         row.version += 1;
         row.updated_at = Timestamp::now();
-        diesel::update(records::table.find(row.id))
-            .set((
-                records::kind.eq(&row.kind),
-                records::title.eq(&row.title),
-                records::activity_code.eq(&row.activity_code),
-                records::provider_name.eq(&row.provider_name),
-                records::started_at.eq(row.started_at),
-                records::completed_at.eq(row.completed_at),
-                records::expires_at.eq(row.expires_at),
-                records::result.eq(&row.result),
-                records::score.eq(row.score),
-                records::hours.eq(row.hours),
-                records::evidence.eq(&row.evidence),
-                records::notes.eq(&row.notes),
-                records::hidden.eq(row.hidden),
-                records::version.eq(row.version),
-                records::updated_at.eq(row.updated_at),
-            ))
-            .execute(conn)?;
+        let rows = diesel::update(
+            records::table
+                .find(row.id)
+                .filter(records::version.eq(read_version)),
+        )
+        .set((
+            records::kind.eq(&row.kind),
+            records::title.eq(&row.title),
+            records::activity_code.eq(&row.activity_code),
+            records::provider_name.eq(&row.provider_name),
+            records::started_at.eq(row.started_at),
+            records::completed_at.eq(row.completed_at),
+            records::expires_at.eq(row.expires_at),
+            records::result.eq(&row.result),
+            records::score.eq(row.score),
+            records::hours.eq(row.hours),
+            records::evidence.eq(&row.evidence),
+            records::notes.eq(&row.notes),
+            records::hidden.eq(row.hidden),
+            records::version.eq(row.version),
+            records::updated_at.eq(row.updated_at),
+        ))
+        .execute(conn)?;
+        etag::written(rows)?;
         if row.content() != content_before || row.hidden != hidden_before {
             crate::webhooks::events::record(
                 conn,
@@ -539,7 +579,12 @@ pub fn delete(
         if !precondition.allows(row.id, row.version) {
             return Err(Error::PreconditionFailed);
         }
-        diesel::delete(records::table.find(row.id)).execute(conn)?;
-        Ok(())
+        let rows = diesel::delete(
+            records::table
+                .find(row.id)
+                .filter(records::version.eq(row.version)),
+        )
+        .execute(conn)?;
+        etag::written(rows)
     })
 }

@@ -1,24 +1,21 @@
 //! Who is calling the LRS: an organisation client, by HTTP Basic (its id and secret, as LRS
 //! clients are configured) or by a bearer token from `/v1/oauth/token`.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest};
 use base64::Engine;
-use sha2::{Digest, Sha256};
 
+use crate::auth::clients::{self, Refusal};
 use crate::auth::principal;
 use crate::auth::scopes::{Scope, Scopes};
-use crate::auth::tokens::{ClientIdentity, TokenSubject};
+use crate::auth::tokens::TokenSubject;
 use crate::db::types::Id;
 use crate::error::Error;
-use crate::organisations;
+use crate::http::client_address;
 
 /// An organisation client calling the LRS. Every statement and document it reaches belongs to
 /// its organisation.
@@ -38,54 +35,6 @@ impl LrsClient {
             Err(Error::Forbidden(
                 "storing xAPI statements and documents needs the `records:write` scope".into(),
             ))
-        }
-    }
-}
-
-/// Secrets that verified recently. Checking a secret costs an argon2 hash by design; an LRS
-/// client sends its Basic credentials with every request, so a secret that verified is
-/// remembered (as a SHA-256, never in the clear) for a minute. Revocation still takes effect at
-/// once: the client is looked up on every request.
-#[derive(Default)]
-pub struct VerifiedSecrets {
-    entries: Mutex<HashMap<String, Remembered>>,
-}
-
-/// A client whose secret verified: the secret's SHA-256, when, and what the client is.
-struct Remembered {
-    digest: [u8; 32],
-    at: Instant,
-    organisation: Id,
-    scopes: Scopes,
-}
-
-const REMEMBER: Duration = Duration::from_secs(60);
-const MAX_REMEMBERED: usize = 10_000;
-
-impl VerifiedSecrets {
-    fn recall(&self, client_id: &str, digest: &[u8; 32]) -> Option<(Id, Scopes)> {
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries
-            .get(client_id)
-            .filter(|r| r.digest == *digest && r.at.elapsed() < REMEMBER)
-            .map(|r| (r.organisation, r.scopes.clone()))
-    }
-
-    fn remember(&self, client_id: &str, digest: [u8; 32], organisation: Id, scopes: Scopes) {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if entries.len() >= MAX_REMEMBERED {
-            entries.retain(|_, r| r.at.elapsed() < REMEMBER);
-        }
-        if entries.len() < MAX_REMEMBERED {
-            entries.insert(
-                client_id.to_owned(),
-                Remembered {
-                    digest,
-                    at: Instant::now(),
-                    organisation,
-                    scopes,
-                },
-            );
         }
     }
 }
@@ -135,9 +84,9 @@ fn credentials(req: &HttpRequest) -> Result<Credentials, Error> {
 
 async fn authenticate(req: HttpRequest) -> Result<LrsClient, Error> {
     let state = principal::state(&req)?;
-    let identity = match credentials(&req)? {
-        Credentials::Bearer(token) => match state.tokens.verify(&token).await? {
-            TokenSubject::Client(client) => client,
+    let caller = match credentials(&req)? {
+        Credentials::Bearer(token) => match principal::verified(&req, &state, &token).await? {
+            TokenSubject::Client(client) => principal::active_client(&state, client).await?,
             TokenSubject::Person(_) => {
                 return Err(Error::Forbidden(
                     "the LRS is for organisation clients, not people".into(),
@@ -145,36 +94,17 @@ async fn authenticate(req: HttpRequest) -> Result<LrsClient, Error> {
             }
         },
         Credentials::Basic { client_id, secret } => {
-            let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
-            let (organisation, scopes) = match state.lrs_secrets.recall(&client_id, &digest) {
-                Some(known) => known,
-                None => {
-                    let id = client_id.clone();
-                    let client = state
-                        .db
-                        .run(move |conn| organisations::authenticate_client(conn, &id, &secret))
-                        .await?
-                        .ok_or_else(|| {
-                            Error::Unauthorized("unknown client or wrong secret".into())
-                        })?;
-                    state.lrs_secrets.remember(
-                        &client_id,
-                        digest,
-                        client.organisation_id,
-                        client.scopes.clone(),
-                    );
-                    (client.organisation_id, client.scopes)
+            let address = client_address::of(&req);
+            match clients::authenticate(&state, address, &client_id, &secret).await {
+                Ok(caller) => caller,
+                Err(Refusal::Invalid) => {
+                    return Err(Error::Unauthorized("unknown client or wrong secret".into()));
                 }
-            };
-            ClientIdentity {
-                client_id,
-                organisation_id: organisation.0,
-                scopes,
+                Err(Refusal::TooMany(wait)) => return Err(Error::TooManyRequests(wait)),
+                Err(Refusal::Failed(error)) => return Err(error),
             }
         }
     };
-    // Revocation is checked on every request, however the client authenticated.
-    let caller = principal::active_client(&state, identity).await?;
     Ok(LrsClient {
         organisation_id: caller.organisation_id,
         client_id: caller.client_id,

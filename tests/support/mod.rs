@@ -56,6 +56,24 @@ macro_rules! on_both_backends {
     )*};
 }
 
+/// Runs a scenario `async fn name(backend: Backend)` that starts its own app (with settings of
+/// its own) on SQLite and on PostgreSQL, as two tests `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! on_each_backend {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[actix_web::test]
+            async fn sqlite() {
+                super::$name($crate::support::Backend::Sqlite).await
+            }
+            #[actix_web::test]
+            async fn postgres() {
+                super::$name($crate::support::Backend::Postgres).await
+            }
+        }
+    )*};
+}
+
 const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 fn pg_base() -> String {
@@ -239,6 +257,7 @@ pub fn test_settings(data_dir: PathBuf, database_url: String) -> Settings {
             sweep_seconds: 1,
             ..Default::default()
         },
+        protection: Default::default(),
     }
 }
 
@@ -420,6 +439,64 @@ impl TestApp {
     pub async fn delete(&self, path: &str, token: &str) -> Reply {
         self.call(Method::DELETE, path, Some(token), None).await
     }
+
+    /// Sends one request per body at once, each with `If-Match: etag`, as several apps that
+    /// read the same version would; answers the replies in the order of the bodies.
+    pub async fn racing(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        etag: &str,
+        bodies: Vec<Option<Value>>,
+    ) -> Vec<Reply> {
+        let requests = bodies.into_iter().map(|body| {
+            let mut request = self
+                .http
+                .request(method.clone(), self.url(path))
+                .bearer_auth(token)
+                .header("if-match", etag);
+            if let Some(body) = body {
+                request = request.json(&body);
+            }
+            async move { Reply::from(request.send().await.unwrap()).await }
+        });
+        futures_util::future::join_all(requests).await
+    }
+}
+
+/// Asserts that of several writers holding one ETag exactly one won and every other was
+/// answered 412.
+#[track_caller]
+pub fn exactly_one_wins(replies: &[Reply], success: u16) {
+    let won = replies.iter().filter(|r| r.status == success).count();
+    let stale = replies.iter().filter(|r| r.status == 412).count();
+    assert_eq!(
+        (won, stale),
+        (1, replies.len() - 1),
+        "one writer wins, the others are refused: {:?}",
+        replies
+            .iter()
+            .map(|r| r.status.as_u16())
+            .collect::<Vec<_>>()
+    );
+}
+
+/// Waits (up to ten seconds) until `check` holds, for what the service writes a moment after
+/// it answers (refused accesses in the access log, webhook deliveries).
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !check().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting: {what}"
+        );
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 /// A service instance on a thread of its own, so that it can be stopped and waited for from
@@ -462,6 +539,51 @@ impl Drop for TestApp {
             server.stop();
         }
     }
+}
+
+/// `count` self-declared records straight into the database for a person (for tests of what a
+/// full passport does), in multi-row inserts.
+pub async fn seed_records(app: &TestApp, person_id: &str, count: usize) {
+    use learning_passport::db::types::Id;
+    use learning_passport::records::model::{Provenance, RecordContent, RecordKind};
+    use learning_passport::records::store::RecordRow;
+    let person = Id(person_id.parse().unwrap());
+    let db = app.db.clone();
+    actix_web::rt::task::spawn_blocking(move || {
+        let mut conn = db.get().unwrap();
+        let rows: Vec<RecordRow> = (0..count)
+            .map(|n| {
+                RecordRow::new(
+                    person,
+                    RecordContent {
+                        kind: RecordKind::Cpd,
+                        title: format!("Seeded {n}"),
+                        activity_code: None,
+                        provider_name: None,
+                        started_at: None,
+                        completed_at: None,
+                        expires_at: None,
+                        result: None,
+                        score: None,
+                        hours: None,
+                        evidence: vec![],
+                        notes: None,
+                    },
+                    Provenance::SelfDeclared,
+                )
+            })
+            .collect();
+        for chunk in rows.chunks(1000) {
+            learning_passport::on_backend!(&mut *conn, |c| diesel::insert_into(
+                learning_passport::db::schema::records::table
+            )
+            .values(chunk)
+            .execute(c))
+            .unwrap();
+        }
+    })
+    .await
+    .unwrap();
 }
 
 /// A response, read.

@@ -221,6 +221,21 @@ pub fn bearer_token(headers: &header::HeaderMap) -> Option<String> {
         .then(|| token.trim().to_owned())
 }
 
+/// The client id and secret of an `Authorization: Basic` header, if it is one.
+pub fn basic_credentials(headers: &header::HeaderMap) -> Option<(String, String)> {
+    use base64::Engine;
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let (id, secret) = std::str::from_utf8(&decoded).ok()?.split_once(':')?;
+    Some((id.to_owned(), secret.to_owned()))
+}
+
 fn too_many(req: ServiceRequest, wait: u64) -> ServiceResponse<BoxBody> {
     let response = Error::TooManyRequests(wait).error_response();
     req.into_response(response)
@@ -240,7 +255,14 @@ pub async fn middleware(
     }
     let address = client_address::resolve(&req, &state.proxies);
     let key = match bearer_token(req.headers()) {
-        None => Key::address(address),
+        // HTTP Basic (LRS clients send it with every request): the client's own bucket once
+        // its secret has verified, the address's until then.
+        None => match basic_credentials(req.headers()) {
+            Some((client_id, secret)) if state.attempts.recall(&client_id, &secret).is_some() => {
+                Key::Client(client_id)
+            }
+            _ => Key::address(address),
+        },
         Some(token) => match state.tokens.verify(&token).await {
             Ok(subject) => {
                 let key = Key::subject(&subject);

@@ -52,6 +52,41 @@ async fn webhook_urls_on_private_networks_are_refused(app: TestApp) {
     let org = app.org("Org", "records:write").await;
     let receiver = Receiver::start();
     let (loopback, _) = subscribe(&app, &org, &receiver, &["grant.created"]).await;
+    // Special-purpose addresses are refused even while private ones are allowed, in every
+    // form an IPv6 address can carry an IPv4 one.
+    for (url, address) in [
+        ("https://192.0.0.8/hook", "192.0.0.8"),
+        ("https://192.0.2.10/hook", "192.0.2.10"),
+        ("https://198.18.0.1/hook", "198.18.0.1"),
+        ("https://203.0.113.9/hook", "203.0.113.9"),
+        ("https://240.0.0.1/hook", "240.0.0.1"),
+        ("https://255.255.255.255/hook", "255.255.255.255"),
+        ("https://224.0.0.251/hook", "224.0.0.251"),
+        ("https://[64:ff9b::c000:20a]/hook", "64:ff9b::c000:20a"),
+        ("https://[64:ff9b:1::1]/hook", "64:ff9b:1::1"),
+        ("https://[2002:c000:20a::1]/hook", "2002:c000:20a::1"),
+        ("https://[2001::1]/hook", "2001::1"),
+        ("https://[2001:db8::1]/hook", "2001:db8::1"),
+        ("https://[3fff::1]/hook", "3fff::1"),
+        ("https://[5f00::1]/hook", "5f00::1"),
+        ("https://[fec0::1]/hook", "fec0::1"),
+        ("https://[ff02::1]/hook", "ff02::1"),
+        ("https://[100::1]/hook", "100::1"),
+    ] {
+        let refused = app
+            .post(
+                "/v1/webhooks",
+                &org.token,
+                json!({"url": url, "event_types": ["grant.created"]}),
+            )
+            .await;
+        refused.expect_field_error(422, "url");
+        assert!(
+            !refused.body.to_string().contains(address),
+            "the refusal echoes the address: {:#}",
+            refused.body
+        );
+    }
     app.restart_with(|s| {
         s.webhooks.allow_private = false;
         s.webhooks.retry_hours = 0;
@@ -63,20 +98,45 @@ async fn webhook_urls_on_private_networks_are_refused(app: TestApp) {
         "https://127.0.0.1/hook",
         "https://localhost/hook",
         "https://169.254.169.254/latest/meta-data",
+        "https://100.100.1.1/hook",
         "https://[::1]/hook",
         "https://[fd12::1]/hook",
+        "https://[fe80::1]/hook",
+        // Private addresses inside IPv6 forms that carry IPv4: mapped, compatible, NAT64
+        // and 6to4.
+        "https://[::ffff:10.0.0.7]/hook",
+        "https://[::10.0.0.7]/hook",
+        "https://[64:ff9b::a00:7]/hook",
+        "https://[64:ff9b::169.254.169.254]/hook",
+        "https://[2002:a00:7::1]/hook",
+        "https://[2002:a9fe:a9fe::1]/hook",
         "http://127.0.0.1:9000/hook",
         "http://hooks.example.org/hook",
         "ftp://hooks.example.org/hook",
         "not a url",
     ] {
-        app.post(
-            "/v1/webhooks",
-            &org.token,
-            json!({"url": url, "event_types": ["grant.created"]}),
-        )
-        .await
-        .expect_field_error(422, "url");
+        let refused = app
+            .post(
+                "/v1/webhooks",
+                &org.token,
+                json!({"url": url, "event_types": ["grant.created"]}),
+            )
+            .await;
+        refused.expect_field_error(422, "url");
+        for address in [
+            "10.0.0.7",
+            "a00:7",
+            "169.254.169.254",
+            "a9fe",
+            "127.0.0.1",
+            "::1",
+        ] {
+            assert!(
+                !url.contains(address) || !refused.body.to_string().contains(address),
+                "the refusal echoes the address: {:#}",
+                refused.body
+            );
+        }
     }
     let list = app.get("/v1/webhooks", &org.token).await;
     assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
@@ -87,6 +147,7 @@ async fn webhook_urls_on_private_networks_are_refused(app: TestApp) {
     assert_eq!(log[0]["status"], "failed");
     let error = log[0]["attempts"][0]["error"].as_str().unwrap();
     assert!(error.starts_with("not sent"), "{error}");
+    assert!(!error.contains("127.0.0.1"), "{error}");
     assert!(log[0]["attempts"][0]["status_code"].is_null());
     assert!(receiver.received().is_empty());
     app.delete(&format!("/v1/webhooks/{loopback}"), &org.token)

@@ -57,6 +57,15 @@ impl Outcome {
     fn succeeded(&self) -> bool {
         self.status_code.is_some_and(|s| (200..300).contains(&s))
     }
+
+    fn not_sent(error: String) -> Self {
+        Outcome {
+            status_code: None,
+            error: Some(error),
+            excerpt: None,
+            duration_ms: 0,
+        }
+    }
 }
 
 /// Starts the worker on the current runtime, unless this instance is set not to deliver.
@@ -249,29 +258,33 @@ pub fn claim(
 }
 
 /// One attempt: the URL is checked again (an address written into it is not resolved, so
-/// the resolver cannot refuse it), then the request is signed and sent.
+/// the resolver cannot refuse it), then the request is signed and sent. Why an attempt failed
+/// is recorded as a category the organisation may read; the particulars, which may name
+/// addresses inside the service's network, go to the service log only.
 pub async fn send(client: &reqwest::Client, delivery: &Claimed, allow_private: bool) -> Outcome {
     let started = Instant::now();
     let elapsed = |started: Instant| started.elapsed().as_millis().min(i32::MAX as u128) as i32;
     if delivery.secrets.is_empty() {
-        return Outcome {
-            status_code: None,
-            error: Some(
-                "not sent: the signing secret cannot be opened with this instance's key \
-                 (every instance must share the keys folder)"
-                    .into(),
-            ),
-            excerpt: None,
-            duration_ms: 0,
-        };
+        tracing::warn!(
+            delivery_id = %delivery.id,
+            webhook_id = %delivery.webhook_id,
+            "webhook not sent: its signing secret cannot be opened with this instance's key \
+             for this subscription"
+        );
+        return Outcome::not_sent(
+            "not sent: the signing secret cannot be opened with this instance's key \
+             (every instance must share the keys folder)"
+                .into(),
+        );
     }
     if let Err(why) = target::check_url(&delivery.url, allow_private) {
-        return Outcome {
-            status_code: None,
-            error: Some(format!("not sent: the URL {why}")),
-            excerpt: None,
-            duration_ms: 0,
-        };
+        tracing::warn!(
+            delivery_id = %delivery.id,
+            webhook_id = %delivery.webhook_id,
+            reason = %why,
+            "webhook not sent: its URL is refused"
+        );
+        return Outcome::not_sent(format!("not sent: the URL {why}"));
     }
     let id = delivery.id.0.to_string();
     let timestamp = chrono::Utc::now().timestamp();
@@ -305,35 +318,114 @@ pub async fn send(client: &reqwest::Client, delivery: &Claimed, allow_private: b
                 duration_ms: elapsed(started),
             }
         }
-        Err(error) => Outcome {
-            status_code: None,
-            error: Some(describe(&error)),
-            excerpt: None,
-            duration_ms: elapsed(started),
-        },
+        Err(error) => {
+            let failure = Failure::of(&error);
+            let host = url::Url::parse(&delivery.url)
+                .ok()
+                .and_then(|url| url.host_str().map(str::to_owned))
+                .unwrap_or_default();
+            if failure == Failure::NoUsableAddress {
+                tracing::warn!(
+                    delivery_id = %delivery.id,
+                    webhook_id = %delivery.webhook_id,
+                    %host,
+                    detail = %failure_detail(&error),
+                    "webhook not sent: its host resolves to no address that may receive webhooks"
+                );
+            } else {
+                tracing::info!(
+                    delivery_id = %delivery.id,
+                    webhook_id = %delivery.webhook_id,
+                    %host,
+                    detail = %failure_detail(&error),
+                    "webhook attempt failed: {}",
+                    failure.describe()
+                );
+            }
+            Outcome {
+                status_code: None,
+                error: Some(failure.describe().to_owned()),
+                excerpt: None,
+                duration_ms: elapsed(started),
+            }
+        }
     }
 }
 
-fn describe(error: &reqwest::Error) -> String {
-    use std::error::Error as _;
-    let kind = if error.is_timeout() {
-        "timed out"
-    } else if error.is_connect() {
-        "could not connect"
-    } else {
-        "failed"
-    };
-    let mut cause = String::new();
-    let mut source = error.source();
-    while let Some(inner) = source {
-        cause = inner.to_string();
-        source = inner.source();
+/// Why a request got no answer, as the organisation is told it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    NoUsableAddress,
+    TimedOut,
+    CouldNotConnect,
+    Tls,
+    Other,
+}
+
+impl Failure {
+    fn of(error: &reqwest::Error) -> Self {
+        let (mut no_address, mut tls) = (false, false);
+        for cause in causes(error) {
+            no_address |= cause.is::<target::NoUsableAddress>();
+            tls |= cause.is::<rustls::Error>();
+        }
+        if no_address {
+            Failure::NoUsableAddress
+        } else if error.is_timeout() {
+            Failure::TimedOut
+        } else if tls {
+            Failure::Tls
+        } else if error.is_connect() {
+            Failure::CouldNotConnect
+        } else {
+            Failure::Other
+        }
     }
-    if cause.is_empty() {
-        kind.to_owned()
-    } else {
-        format!("{kind}: {cause}")
+
+    fn describe(self) -> &'static str {
+        match self {
+            Failure::NoUsableAddress => {
+                "not sent: the URL's host resolves to no address that may receive webhooks"
+            }
+            Failure::TimedOut => "timed out",
+            Failure::CouldNotConnect => "could not connect",
+            Failure::Tls => "TLS handshake failed",
+            Failure::Other => "failed",
+        }
     }
+}
+
+/// The errors under a request's error. An I/O error's own `source` skips the error it
+/// carries (where rustls puts its own), so the walk goes through that one instead.
+fn causes(error: &reqwest::Error) -> Vec<&(dyn std::error::Error + 'static)> {
+    let mut found = Vec::new();
+    let mut next = std::error::Error::source(error);
+    while let Some(cause) = next {
+        found.push(cause);
+        next = match cause
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(carried) => Some(carried as &(dyn std::error::Error + 'static)),
+            None => cause.source(),
+        };
+    }
+    found
+}
+
+/// What went wrong, for the service log: the causes without the URL (whose path or query may
+/// carry the receiver's own token), and the resolver's addresses.
+fn failure_detail(error: &reqwest::Error) -> String {
+    causes(error)
+        .iter()
+        .map(
+            |cause| match cause.downcast_ref::<target::NoUsableAddress>() {
+                Some(refused) => refused.detail().to_owned(),
+                None => cause.to_string(),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 /// The wait before the next attempt after `attempts` failures: doubling from the base, at most
@@ -447,5 +539,59 @@ mod tests {
         }
         let wait = backoff(&settings, 40).num_milliseconds() as u64;
         assert!(wait <= MAX_BACKOFF_MS * 3 / 2);
+    }
+
+    async fn failure(url: &str, allow_private: bool) -> Failure {
+        let settings = WebhookSettings {
+            allow_private,
+            timeout_seconds: 2,
+            ..Default::default()
+        };
+        let error = client(&settings)
+            .unwrap()
+            .post(url)
+            .send()
+            .await
+            .expect_err("no receiver there");
+        let failure = Failure::of(&error);
+        // Whatever happened, the organisation reads no address.
+        assert!(!failure.describe().contains("127.0.0.1"));
+        failure
+    }
+
+    #[actix_web::test]
+    async fn a_name_resolving_to_a_private_address_is_told_as_a_category() {
+        assert_eq!(
+            failure("https://localhost:9/hook", false).await,
+            Failure::NoUsableAddress
+        );
+    }
+
+    #[actix_web::test]
+    async fn refused_connections_and_failed_handshakes_are_told_apart() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let closed_port = closed.local_addr().unwrap().port();
+        drop(closed);
+        assert_eq!(
+            failure(&format!("https://127.0.0.1:{closed_port}/"), true).await,
+            Failure::CouldNotConnect
+        );
+        // A plain HTTP server where TLS was expected.
+        let plain = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let plain_port = plain.local_addr().unwrap().port();
+        actix_web::rt::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            while let Ok((mut socket, _)) = plain.accept().await {
+                let mut buffer = [0u8; 1024];
+                let _ = socket.read(&mut buffer).await;
+                let _ = socket
+                    .write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+                    .await;
+            }
+        });
+        assert_eq!(
+            failure(&format!("https://127.0.0.1:{plain_port}/"), true).await,
+            Failure::Tls
+        );
     }
 }

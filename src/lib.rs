@@ -81,6 +81,7 @@ impl AppState {
         db.migrate()?;
         let keys = Arc::new(Keys::open(&settings.keys_dir())?);
         let webhook_secrets = Arc::new(webhooks::sealing::SecretSeal::open(&settings.keys_dir())?);
+        webhooks::subscriptions::bind_secrets(&mut *db.get()?, &webhook_secrets)?;
         let oidc = match (
             &settings.oidc_issuer,
             &settings.oidc_audience,

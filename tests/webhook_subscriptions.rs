@@ -350,10 +350,136 @@ async fn a_test_event_checks_the_receiver_on_demand(app: TestApp) {
         .expect_problem(409);
 }
 
+/// The stored (sealed) secrets of a subscription.
+async fn stored_secrets(app: &TestApp, webhook: &str) -> (String, Option<String>) {
+    use diesel::prelude::*;
+    use learning_passport::db::schema::webhooks as w;
+    use learning_passport::db::types::Id;
+    let id: Id = uuid::Uuid::parse_str(webhook).unwrap().into();
+    with_db(app, move |conn| {
+        w::table
+            .find(id)
+            .select((w::secret, w::previous_secret))
+            .first(conn)
+            .unwrap()
+    })
+    .await
+}
+
+async fn a_sealed_secret_moved_to_another_subscription_does_not_open(app: TestApp) {
+    use diesel::prelude::*;
+    use learning_passport::db::schema::webhooks as w;
+    use learning_passport::db::types::Id;
+    // Someone who can write to the database but not read the keys folder knows their own
+    // organisation's secret: moving its sealed form onto another organisation's subscription
+    // must not make that subscription's webhooks signed with a secret they know.
+    let mallory = app.org("Mallory", "shared:read").await;
+    let victim = app.org("Victim", "shared:read").await;
+    let (mallory_hook, victim_hook) = (Receiver::start(), Receiver::start());
+    let (mallory_webhook, mallory_secret) =
+        subscribe(&app, &mallory, &mallory_hook, &["grant.created"]).await;
+    let (victim_webhook, _) = subscribe(&app, &victim, &victim_hook, &["grant.created"]).await;
+    let (sealed, _) = stored_secrets(&app, &mallory_webhook).await;
+    assert!(sealed.starts_with("sealed:v2:"), "{sealed}");
+    let victim_id: Id = uuid::Uuid::parse_str(&victim_webhook).unwrap().into();
+    with_db(&app, move |conn| {
+        diesel::update(w::table.find(victim_id))
+            .set(w::secret.eq(sealed))
+            .execute(conn)
+            .unwrap()
+    })
+    .await;
+
+    let alice = app.person_token("alice");
+    grant_all(&app, &alice, &victim, "read").await;
+    grant_all(&app, &alice, &mallory, "read").await;
+    // The rightful owner of the secret is still served.
+    let arrived = mallory_hook.wait_for("grant.created", 1).await;
+    assert!(arrived[0].verifies_with(&mallory_secret));
+    // The victim's delivery fails, says why, and nothing goes out unsigned or signed with
+    // the moved secret.
+    let started = std::time::Instant::now();
+    let attempt = loop {
+        let log = deliveries(&app, &victim, &victim_webhook).await;
+        if let Some(attempt) = log[0]["attempts"].as_array().and_then(|a| a.first()) {
+            break attempt.clone();
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(15));
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let error = attempt["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("not sent: the signing secret cannot be opened"),
+        "{error}"
+    );
+    assert!(attempt["status_code"].is_null());
+    settle().await;
+    assert!(victim_hook.received().is_empty());
+}
+
+async fn secrets_sealed_before_the_binding_are_bound_at_start_up(app: TestApp) {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use chacha20poly1305::aead::{Aead, KeyInit};
+    use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+    use diesel::prelude::*;
+    use learning_passport::db::schema::webhooks as w;
+    use learning_passport::db::types::{Id, Timestamp};
+    let mut app = app;
+    let platform = app.org("Platform", "records:write").await;
+    let receiver = Receiver::start();
+    let (webhook, secret) = subscribe(&app, &platform, &receiver, &["grant.created"]).await;
+    // As an earlier version stored them: sealed with the same key, bound to nothing; a
+    // previous secret still in its grace period too.
+    let key = std::fs::read_to_string(app.settings.keys_dir().join("webhook-secrets.key")).unwrap();
+    let cipher = XChaCha20Poly1305::new_from_slice(&STANDARD.decode(key.trim()).unwrap()).unwrap();
+    let unbound = |plain: &str| {
+        let nonce = [7u8; 24];
+        let mut bytes = nonce.to_vec();
+        bytes.extend(
+            cipher
+                .encrypt(&XNonce::from(nonce), plain.as_bytes())
+                .unwrap(),
+        );
+        format!("sealed:v1:{}", STANDARD.encode(bytes))
+    };
+    let previous = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let (current_v1, previous_v1) = (unbound(&secret), unbound(previous));
+    let id: Id = uuid::Uuid::parse_str(&webhook).unwrap().into();
+    with_db(&app, move |conn| {
+        diesel::update(w::table.find(id))
+            .set((
+                w::secret.eq(current_v1),
+                w::previous_secret.eq(Some(previous_v1)),
+                w::previous_secret_expires_at.eq(Some(Timestamp(
+                    chrono::Utc::now() + chrono::Duration::hours(1),
+                ))),
+            ))
+            .execute(conn)
+            .unwrap()
+    })
+    .await;
+
+    app.restart_with(|_| {}).await;
+    let (current, previous_stored) = stored_secrets(&app, &webhook).await;
+    assert!(current.starts_with("sealed:v2:"), "{current}");
+    assert!(previous_stored.unwrap().starts_with("sealed:v2:"));
+    let alice = app.person_token("alice");
+    grant_all(&app, &alice, &platform, "write").await;
+    let arrived = receiver.wait_for("grant.created", 1).await;
+    assert!(arrived[0].verifies_with(&secret));
+    assert!(arrived[0].verifies_with(previous));
+    // A second start finds nothing left to bind and changes nothing.
+    app.restart_with(|_| {}).await;
+    assert_eq!(stored_secrets(&app, &webhook).await.0, current);
+}
+
 on_both_backends!(
     a_test_event_checks_the_receiver_on_demand,
     an_organisation_reaches_only_its_own_subscriptions_and_events,
     webhook_urls_on_private_networks_are_refused,
     invalid_subscriptions_name_the_field_and_store_nothing,
     a_rotated_secret_signs_alongside_the_old_one_and_pausing_stops_delivery,
+    a_sealed_secret_moved_to_another_subscription_does_not_open,
+    secrets_sealed_before_the_binding_are_bound_at_start_up,
 );

@@ -242,12 +242,13 @@ pub fn claim(
                 attempts,
                 retry_from,
                 webhook_id: webhook.id,
-                // A secret this instance cannot open (another keys folder) leaves none: the
-                // attempt fails and says so, rather than going out unsigned.
+                // A secret this instance cannot open (another keys folder, or sealed for
+                // another subscription) leaves none: the attempt fails and says so, rather
+                // than going out unsigned.
                 secrets: webhook
                     .signing_secrets(now)
                     .into_iter()
-                    .map(|sealed| seal.unseal(sealed))
+                    .map(|sealed| seal.unseal(webhook.id, sealed))
                     .collect::<Result<Vec<_>, _>>()
                     .unwrap_or_default(),
                 url: webhook.url,

@@ -94,3 +94,14 @@ pub async fn deliveries(app: &TestApp, org: &OrgClient, webhook: &str) -> Vec<Va
     list.expect(200);
     list.body["items"].as_array().unwrap().clone()
 }
+
+/// Runs blocking work on the test's own connection to the service's database.
+pub async fn with_db<T: Send + 'static>(
+    app: &TestApp,
+    work: impl FnOnce(&mut learning_passport::db::DbConnection) -> T + Send + 'static,
+) -> T {
+    let db = app.db.clone();
+    actix_web::rt::task::spawn_blocking(move || work(&mut db.get().unwrap()))
+        .await
+        .unwrap()
+}

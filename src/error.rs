@@ -225,6 +225,9 @@ impl ResponseError for Error {
             Error::Unavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, "5"));
             }
+            Error::TooManyRequests(wait) => {
+                response.insert_header((header::RETRY_AFTER, wait.to_string()));
+            }
             _ => {}
         }
         if matches!(self, Error::OAuth { .. }) {

@@ -52,6 +52,8 @@ pub struct AppState {
     pub settings: Settings,
     /// Seals webhook signing secrets at rest.
     pub webhook_secrets: Arc<webhooks::sealing::SecretSeal>,
+    /// Tests and re-sends of webhooks, per subscription, from this instance.
+    pub webhook_sends: Arc<webhooks::limits::ManualSends>,
     /// LRS clients' Basic secrets that verified a moment ago.
     pub lrs_secrets: Arc<xapi::auth::VerifiedSecrets>,
 }
@@ -110,6 +112,7 @@ impl AppState {
             tokens,
             settings,
             webhook_secrets,
+            webhook_sends: Arc::default(),
             lrs_secrets: Arc::default(),
         })
     }

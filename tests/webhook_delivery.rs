@@ -299,6 +299,70 @@ async fn a_receiver_too_slow_to_answer_is_tried_again(app: TestApp) {
     assert_eq!(ids.len(), 1, "one webhook-id across the attempts");
 }
 
+async fn a_receiver_that_is_away_cannot_fill_the_outbox(app: TestApp) {
+    let platform = app.org("Platform", "records:write").await;
+    let other = app.org("Other platform", "records:write").await;
+    let (receiver, other_receiver) = (Receiver::start(), Receiver::start());
+    let (webhook, _) = subscribe(&app, &platform, &receiver, &["grant.created"]).await;
+    subscribe(&app, &other, &other_receiver, &["grant.created"]).await;
+    let shown = app
+        .get(&format!("/v1/webhooks/{webhook}"), &platform.token)
+        .await;
+    assert_eq!(shown.body["events_dropped"], 0);
+    // Its receiver has been away: 10,000 deliveries wait for it already.
+    fill_queue(&app, &webhook, 10_000).await;
+    let alice = app.person_token("alice");
+    grant_all(&app, &alice, &platform, "write").await;
+    grant_all(&app, &alice, &other, "write").await;
+    // Nobody else notices.
+    other_receiver.wait_for("grant.created", 1).await;
+    // The event is not queued for the full subscription, and the subscription says so.
+    let shown = app
+        .get(&format!("/v1/webhooks/{webhook}"), &platform.token)
+        .await;
+    assert_eq!(shown.body["events_dropped"], 1);
+    let pending = app
+        .get(
+            &format!("/v1/webhooks/{webhook}/deliveries?status=pending&limit=1"),
+            &platform.token,
+        )
+        .await;
+    assert_eq!(pending.body["items"][0]["event_type"], "webhook.test");
+    let bob = app.person_token("bob");
+    grant_all(&app, &bob, &platform, "write").await;
+    let shown = app
+        .get(&format!("/v1/webhooks/{webhook}"), &platform.token)
+        .await;
+    assert_eq!(shown.body["events_dropped"], 2);
+    // No tests either, with such a queue.
+    app.post(
+        &format!("/v1/webhooks/{webhook}/test"),
+        &platform.token,
+        json!({}),
+    )
+    .await
+    .expect_problem(409);
+    settle().await;
+    assert!(receiver.received().is_empty());
+
+    // The backlog is given up; the next event goes through, and the count starts again.
+    give_up(&app, &webhook, 10_000).await;
+    let carol = app.person_token("carol");
+    grant_all(&app, &carol, &platform, "write").await;
+    receiver.wait_for("grant.created", 1).await;
+    let started = std::time::Instant::now();
+    loop {
+        let shown = app
+            .get(&format!("/v1/webhooks/{webhook}"), &platform.token)
+            .await;
+        if shown.body["events_dropped"] == 0 {
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(15));
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}
+
 on_both_backends!(
     a_failing_receiver_gets_the_event_again_and_it_can_be_resent,
     a_receiver_that_stays_down_marks_the_subscription_failing,
@@ -307,4 +371,5 @@ on_both_backends!(
     a_delivery_cut_off_by_a_crash_is_sent_again_with_the_same_id,
     several_instances_share_the_work_without_sending_twice,
     the_deliveries_log_keeps_30_days,
+    a_receiver_that_is_away_cannot_fill_the_outbox,
 );

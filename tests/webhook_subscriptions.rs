@@ -474,6 +474,88 @@ async fn secrets_sealed_before_the_binding_are_bound_at_start_up(app: TestApp) {
     assert_eq!(stored_secrets(&app, &webhook).await.0, current);
 }
 
+async fn tests_and_resends_are_limited_per_subscription(app: TestApp) {
+    let platform = app.org("Platform", "records:write").await;
+    let other = app.org("Other", "records:write").await;
+    let receiver = Receiver::start();
+    // The receiver is down: what is sent stays pending, retried.
+    receiver.fail_next(usize::MAX);
+    let (webhook, _) = subscribe(&app, &platform, &receiver, &["grant.created"]).await;
+    let test = format!("/v1/webhooks/{webhook}/test");
+    // Another organisation is refused before it can spend this subscription's allowance.
+    for _ in 0..12 {
+        app.post(&test, &other.token, json!({}))
+            .await
+            .expect_problem(404);
+    }
+    // A burst of five, then the steady rate: 429 with how long to wait.
+    for _ in 0..5 {
+        app.post(&test, &platform.token, json!({}))
+            .await
+            .expect(202);
+    }
+    let refused = app.post(&test, &platform.token, json!({})).await;
+    refused.expect_problem(429);
+    let wait: u64 = refused.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=6).contains(&wait), "Retry-After: {wait}");
+
+    // A pending delivery is already queued: re-sending it is refused, and uses no allowance.
+    let pending = deliveries(&app, &platform, &webhook).await;
+    assert_eq!(pending.len(), 5);
+    assert!(pending.iter().all(|d| d["status"] == "pending"));
+    let resend = format!(
+        "/v1/webhooks/{webhook}/deliveries/{}/resend",
+        pending[0]["id"].as_str().unwrap()
+    );
+    let queued = app.post(&resend, &platform.token, json!({})).await;
+    queued.expect_problem(409);
+    assert!(
+        queued.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("already queued"),
+        "{:#}",
+        queued.body
+    );
+    app.post(&resend, &other.token, json!({}))
+        .await
+        .expect_problem(404);
+
+    // After the wait, one more goes.
+    actix_web::rt::time::sleep(std::time::Duration::from_secs(wait)).await;
+    app.post(&test, &platform.token, json!({}))
+        .await
+        .expect(202);
+
+    // Another subscription has an allowance of its own, and is refused once 100 deliveries
+    // wait for it, whatever its allowance.
+    let second_receiver = Receiver::start();
+    second_receiver.fail_next(usize::MAX);
+    let (second, _) = subscribe(&app, &platform, &second_receiver, &["grant.revoked"]).await;
+    fill_queue(&app, &second, 99).await;
+    let second_test = format!("/v1/webhooks/{second}/test");
+    app.post(&second_test, &platform.token, json!({}))
+        .await
+        .expect(202);
+    let full = app.post(&second_test, &platform.token, json!({})).await;
+    full.expect_problem(409);
+    assert!(
+        full.body["detail"].as_str().unwrap().contains("100"),
+        "{:#}",
+        full.body
+    );
+    // A failed delivery is not re-sent while 100 wait either.
+    let failed = give_up(&app, &second, 1).await;
+    fill_queue(&app, &second, 1).await;
+    app.post(
+        &format!("/v1/webhooks/{second}/deliveries/{}/resend", failed[0]),
+        &platform.token,
+        json!({}),
+    )
+    .await
+    .expect_problem(409);
+}
+
 on_both_backends!(
     a_test_event_checks_the_receiver_on_demand,
     an_organisation_reaches_only_its_own_subscriptions_and_events,
@@ -482,4 +564,5 @@ on_both_backends!(
     a_rotated_secret_signs_alongside_the_old_one_and_pausing_stops_delivery,
     a_sealed_secret_moved_to_another_subscription_does_not_open,
     secrets_sealed_before_the_binding_are_bound_at_start_up,
+    tests_and_resends_are_limited_per_subscription,
 );

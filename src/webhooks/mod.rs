@@ -10,6 +10,7 @@
 pub mod deliveries;
 pub mod events;
 pub mod handlers;
+pub mod limits;
 pub mod model;
 pub mod sealing;
 pub mod signing;

@@ -96,6 +96,11 @@ pub struct Webhook {
     pub failing_since: Option<DateTime<Utc>>,
     /// Until when the previous secret still signs alongside the current one, after a rotation.
     pub previous_secret_expires_at: Option<DateTime<Utc>>,
+    /// Events not queued for this subscription because 10,000 deliveries were already waiting
+    /// for it, counted since its last successful delivery (which sets it back to 0). Above 0,
+    /// the receiver has missed events: it should read again, through the API, the state it
+    /// keeps (grants, shared records and attainments) rather than rely on the events.
+    pub events_dropped: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     #[serde(skip)]

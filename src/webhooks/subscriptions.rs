@@ -35,6 +35,7 @@ pub struct WebhookRow {
     pub version: i32,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    pub events_dropped: i32,
 }
 
 impl WebhookRow {
@@ -72,6 +73,7 @@ impl WebhookRow {
                 .previous_secret_expires_at
                 .filter(|until| *until > now)
                 .map(|t| t.0),
+            events_dropped: self.events_dropped,
             created_at: self.created_at.0,
             updated_at: self.updated_at.0,
             version: self.version,
@@ -153,6 +155,7 @@ pub fn create(
             version: 1,
             created_at: now,
             updated_at: now,
+            events_dropped: 0,
         };
         diesel::insert_into(webhooks::table)
             .values(&row)

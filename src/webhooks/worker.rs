@@ -483,12 +483,19 @@ pub fn finish(
                     webhook_deliveries::delivered_at.eq(Some(now)),
                 ))
                 .execute(conn)?;
+            // The receiver is back: no longer failing, and what it missed is told by the count
+            // it has been able to read until now.
             diesel::update(
-                webhooks::table
-                    .find(delivery.webhook_id)
-                    .filter(webhooks::failing_since.is_not_null()),
+                webhooks::table.find(delivery.webhook_id).filter(
+                    webhooks::failing_since
+                        .is_not_null()
+                        .or(webhooks::events_dropped.ne(0)),
+                ),
             )
-            .set(webhooks::failing_since.eq(None::<Timestamp>))
+            .set((
+                webhooks::failing_since.eq(None::<Timestamp>),
+                webhooks::events_dropped.eq(0),
+            ))
             .execute(conn)?;
             Ok("delivered")
         } else if now >= retry_until {

@@ -1,0 +1,176 @@
+//! Bounds on what one subscription can queue, so that a receiver that is down or slow, or an
+//! organisation pressing "send" in a loop, cannot fill the outbox and cost every other
+//! organisation its deliveries.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::Bool;
+
+use crate::db::DbConnection;
+use crate::db::schema::webhook_deliveries;
+use crate::db::types::Id;
+use crate::error::Error;
+
+/// Deliveries that may wait for one subscription; events beyond are dropped for it (and
+/// counted in its `events_dropped`).
+pub const MAX_PENDING: i64 = 10_000;
+
+/// A test or a re-send is refused while this many deliveries wait for the subscription: more
+/// of them cannot help a receiver that is not keeping up.
+pub const MAX_PENDING_FOR_MANUAL: i64 = 100;
+
+/// Manual sends (tests, re-sends) per subscription and minute, on average.
+const MANUAL_PER_MINUTE: f64 = 10.0;
+/// Manual sends a subscription may make at once after a quiet spell.
+const MANUAL_BURST: f64 = 5.0;
+/// Subscriptions remembered by the limiter at most.
+const MAX_TRACKED: usize = 10_000;
+
+/// The pending filter written out, not bound: SQLite uses a partial index only when the
+/// query repeats its condition literally, and PostgreSQL's generic plans likewise.
+fn pending() -> diesel::expression::SqlLiteral<Bool> {
+    sql::<Bool>("status = 'pending'")
+}
+
+/// Whether at least `limit` deliveries wait for a subscription. Reads at most `limit` entries
+/// of the pending index, however long the queue.
+pub fn pending_at_least(
+    conn: &mut DbConnection,
+    webhook_id: Id,
+    limit: i64,
+) -> Result<bool, Error> {
+    let nth: Option<Id> = webhook_deliveries::table
+        .filter(webhook_deliveries::webhook_id.eq(webhook_id))
+        .filter(pending())
+        .select(webhook_deliveries::id)
+        .offset(limit - 1)
+        .limit(1)
+        .first(conn)
+        .optional()?;
+    Ok(nth.is_some())
+}
+
+struct Bucket {
+    tokens: f64,
+    last: Instant,
+}
+
+/// Manual sends per subscription: a token bucket each, in this instance's memory (a
+/// protection, not a matter of correctness, so instances need not agree). The map is bounded:
+/// full buckets are forgotten first, since a new bucket is the same as a full one.
+#[derive(Default)]
+pub struct ManualSends {
+    buckets: Mutex<HashMap<Id, Bucket>>,
+}
+
+impl ManualSends {
+    /// Takes one send from the subscription's bucket; refused with how long to wait.
+    pub fn take(&self, webhook_id: Id) -> Result<(), Error> {
+        self.take_at(webhook_id, Instant::now())
+    }
+
+    fn take_at(&self, webhook_id: Id, now: Instant) -> Result<(), Error> {
+        let rate = MANUAL_PER_MINUTE / 60.0;
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let refill = |bucket: &Bucket| {
+            (bucket.tokens + now.saturating_duration_since(bucket.last).as_secs_f64() * rate)
+                .min(MANUAL_BURST)
+        };
+        if buckets.len() >= MAX_TRACKED && !buckets.contains_key(&webhook_id) {
+            buckets.retain(|_, bucket| refill(bucket) < MANUAL_BURST);
+            if buckets.len() >= MAX_TRACKED
+                && let Some(oldest) = buckets
+                    .iter()
+                    .min_by_key(|(_, bucket)| bucket.last)
+                    .map(|(id, _)| *id)
+            {
+                buckets.remove(&oldest);
+            }
+        }
+        let bucket = buckets.entry(webhook_id).or_insert(Bucket {
+            tokens: MANUAL_BURST,
+            last: now,
+        });
+        bucket.tokens = refill(bucket);
+        bucket.last = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            Ok(())
+        } else {
+            let wait = ((1.0 - bucket.tokens) / rate).ceil().max(1.0) as u64;
+            Err(Error::TooManyRequests(wait))
+        }
+    }
+
+    fn tracked(&self) -> usize {
+        self.buckets.lock().map(|b| b.len()).unwrap_or(0)
+    }
+}
+
+impl std::fmt::Debug for ManualSends {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ManualSends({} subscriptions)", self.tracked())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn a_burst_then_the_steady_rate() {
+        let sends = ManualSends::default();
+        let (webhook, start) = (Id::new(), Instant::now());
+        for _ in 0..5 {
+            sends.take_at(webhook, start).unwrap();
+        }
+        let Err(Error::TooManyRequests(wait)) = sends.take_at(webhook, start) else {
+            panic!("the sixth send at once was allowed");
+        };
+        assert_eq!(wait, 6, "one send every six seconds");
+        // Another subscription has its own budget.
+        sends.take_at(Id::new(), start).unwrap();
+        sends
+            .take_at(webhook, start + Duration::from_secs(6))
+            .unwrap();
+        assert!(
+            sends
+                .take_at(webhook, start + Duration::from_secs(7))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn the_map_stays_bounded_and_forgets_spent_buckets_last() {
+        let sends = ManualSends::default();
+        let start = Instant::now();
+        for _ in 0..MAX_TRACKED - 1 {
+            sends.take_at(Id::new(), start).unwrap();
+        }
+        let busy = Id::new();
+        let spent = start + Duration::from_secs(1);
+        for _ in 0..5 {
+            sends.take_at(busy, spent).unwrap();
+        }
+        let later = start + Duration::from_secs(2);
+        for _ in 0..100 {
+            sends.take_at(Id::new(), later).unwrap();
+        }
+        assert_eq!(sends.tracked(), MAX_TRACKED);
+        assert!(
+            sends.take_at(busy, later).is_err(),
+            "a spent bucket was forgotten"
+        );
+        // A minute on, every bucket is full again: all are forgotten at the next newcomer.
+        sends
+            .take_at(Id::new(), start + Duration::from_secs(120))
+            .unwrap();
+        assert_eq!(sends.tracked(), 1);
+    }
+}

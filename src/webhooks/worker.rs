@@ -4,13 +4,20 @@
 //! PostgreSQL; SQLite has a single writer), so no delivery is sent by two instances at once,
 //! and a delivery whose instance died is sent again, with the same `webhook-id`, once its lease
 //! runs out.
+//!
+//! Sends run concurrently, and fairly between organisations: a slow receiver may hold only a
+//! few of the places ([`MAX_IN_FLIGHT_PER_WEBHOOK`]), and a place is claimed again as soon as
+//! its send is recorded, so one organisation's slow or silent receiver does not hold up what
+//! the others are owed (a `grant.revoked` above all).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::web;
 use diesel::prelude::*;
 use rand::Rng;
+use tokio::sync::mpsc;
 
 use super::model::{DeliveryStatus, WebhookStatus};
 use super::sealing::SecretSeal;
@@ -24,8 +31,11 @@ use crate::db::types::{Id, Json, Timestamp};
 use crate::error::Error;
 use crate::http::metrics::Metrics;
 
-/// Deliveries claimed per round.
-const CLAIM: i64 = 16;
+/// Sends in flight at once from one instance, all subscriptions together.
+pub const MAX_IN_FLIGHT: usize = 32;
+/// Sends in flight at once to one subscription from one instance: a slow receiver holds at
+/// most this many places; the others go to everybody else.
+pub const MAX_IN_FLIGHT_PER_WEBHOOK: usize = 4;
 /// The longest wait between two attempts.
 const MAX_BACKOFF_MS: u64 = 60 * 60 * 1000;
 /// The part of a receiver's answer kept for the deliveries log.
@@ -42,6 +52,14 @@ pub struct Claimed {
     url: String,
     secrets: Vec<String>,
     body: Vec<u8>,
+}
+
+/// What one claim took, and whether more may be due.
+#[derive(Debug, Default)]
+pub struct Claim {
+    pub deliveries: Vec<Claimed>,
+    /// The claim was cut short by the room given: claim again.
+    pub more: bool,
 }
 
 /// What one attempt came to.
@@ -68,6 +86,47 @@ impl Outcome {
     }
 }
 
+/// The sends this instance has in flight, by subscription.
+#[derive(Debug, Default)]
+struct InFlight {
+    total: usize,
+    by_webhook: HashMap<Id, usize>,
+}
+
+impl InFlight {
+    fn room(&self) -> usize {
+        MAX_IN_FLIGHT.saturating_sub(self.total)
+    }
+
+    fn started(&mut self, webhook_id: Id) {
+        self.total += 1;
+        *self.by_webhook.entry(webhook_id).or_default() += 1;
+    }
+
+    fn finished(&mut self, webhook_id: Id) {
+        self.total = self.total.saturating_sub(1);
+        if let Some(count) = self.by_webhook.get_mut(&webhook_id) {
+            *count -= 1;
+            if *count == 0 {
+                self.by_webhook.remove(&webhook_id);
+            }
+        }
+    }
+}
+
+/// Gives a send's place back when the send is over, however it ended.
+struct Place {
+    webhook_id: Id,
+    done: mpsc::UnboundedSender<Id>,
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        // The worker outlives its sends; if it is gone, there is nobody to tell.
+        let _ = self.done.send(self.webhook_id);
+    }
+}
+
 /// Starts the worker on the current runtime, unless this instance is set not to deliver.
 pub fn spawn(state: web::Data<AppState>, metrics: Arc<Metrics>) {
     if state.settings.webhooks.worker {
@@ -90,11 +149,20 @@ async fn run(state: web::Data<AppState>, metrics: Arc<Metrics>) {
     let mut unreachable = false;
     let mut ticker = tokio::time::interval(Duration::from_millis(settings.poll_ms.max(10)));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let (done, mut finished) = mpsc::unbounded_channel::<Id>();
+    let mut in_flight = InFlight::default();
     loop {
-        // Woken by this instance's own changes at once; by other instances' at the next poll.
+        // Woken by this instance's own changes at once, by other instances' at the next poll,
+        // and by each send that ends, whose place can be taken again at once.
         tokio::select! {
             _ = ticker.tick() => {}
             _ = state.db.outbox_written() => {}
+            Some(webhook_id) = finished.recv() => in_flight.finished(webhook_id),
+        }
+        // Sends that end together are counted together, so that one claim fills their places.
+        tokio::task::yield_now().await;
+        while let Ok(webhook_id) = finished.try_recv() {
+            in_flight.finished(webhook_id);
         }
         if last_sweep.is_none_or(|at| at.elapsed() >= sweep_every) {
             last_sweep = Some(Instant::now());
@@ -112,10 +180,15 @@ async fn run(state: web::Data<AppState>, metrics: Arc<Metrics>) {
                 tracing::warn!(%error, "grant expiry sweep or deliveries log pruning failed");
             }
         }
-        // Drain what is due, a claim at a time.
-        loop {
+        // Fill the free places with what is due, from subscriptions that have room.
+        while in_flight.room() > 0 {
             let (lease, seal) = (lease(&settings), state.webhook_secrets.clone());
-            let claimed = match state.db.run(move |conn| claim(conn, lease, &seal)).await {
+            let (room, busy) = (in_flight.room(), in_flight.by_webhook.clone());
+            let claimed = state
+                .db
+                .run(move |conn| claim(conn, lease, &seal, room, &busy))
+                .await;
+            let claimed = match claimed {
                 Ok(claimed) => {
                     if std::mem::replace(&mut unreachable, false) {
                         tracing::info!("webhook delivery resumed");
@@ -129,27 +202,35 @@ async fn run(state: web::Data<AppState>, metrics: Arc<Metrics>) {
                     break;
                 }
             };
-            let full = claimed.len() as i64 == CLAIM;
-            let mut sending = Vec::with_capacity(claimed.len());
-            for delivery in claimed {
+            for delivery in claimed.deliveries {
+                in_flight.started(delivery.webhook_id);
+                let place = Place {
+                    webhook_id: delivery.webhook_id,
+                    done: done.clone(),
+                };
                 let (client, db, settings) = (client.clone(), state.db.clone(), settings.clone());
                 let metrics = metrics.clone();
-                sending.push(actix_web::rt::spawn(async move {
+                actix_web::rt::spawn(async move {
                     let outcome = send(&client, &delivery, settings.allow_private).await;
                     let seconds = f64::from(outcome.duration_ms) / 1000.0;
+                    let id = delivery.id;
                     match db
                         .run(move |conn| finish(conn, &delivery, &outcome, &settings))
                         .await
                     {
                         Ok(next) => metrics.webhook_attempt(next, seconds),
-                        Err(error) => tracing::warn!(%error, "could not record a webhook attempt"),
+                        Err(error) => tracing::warn!(
+                            delivery_id = %id,
+                            %error,
+                            "could not record a webhook attempt"
+                        ),
                     }
-                }));
+                    // Only now, with the attempt recorded and the lease released, may the
+                    // place be claimed again.
+                    drop(place);
+                });
             }
-            for task in sending {
-                let _ = task.await;
-            }
-            if !full {
+            if !claimed.more {
                 break;
             }
         }
@@ -181,15 +262,27 @@ fn client(settings: &WebhookSettings) -> reqwest::Result<reqwest::Client> {
         .build()
 }
 
-/// Takes the lease of up to [`CLAIM`] due deliveries of active subscriptions, with their
-/// signing secrets opened.
+/// Takes the lease of up to `room` due deliveries of active subscriptions, oldest due first,
+/// with their signing secrets opened; no more for a subscription than its free places (`busy`
+/// says how many of its sends this instance has in flight). Subscriptions at their limit are
+/// passed over, so that their backlog does not fill the claim.
 pub fn claim(
     conn: &mut DbConnection,
     lease: chrono::Duration,
     seal: &SecretSeal,
-) -> Result<Vec<Claimed>, Error> {
+    room: usize,
+    busy: &HashMap<Id, usize>,
+) -> Result<Claim, Error> {
+    if room == 0 {
+        return Ok(Claim::default());
+    }
     crate::db::transaction(conn, |conn| {
         let now = Timestamp::now();
+        let full: Vec<Id> = busy
+            .iter()
+            .filter(|(_, sending)| **sending >= MAX_IN_FLIGHT_PER_WEBHOOK)
+            .map(|(id, _)| *id)
+            .collect();
         let active = webhooks::table
             .filter(webhooks::status.eq(WebhookStatus::Active.as_str()))
             .select(webhooks::id);
@@ -202,17 +295,36 @@ pub fn claim(
                     .or(webhook_deliveries::locked_until.le(now)),
             )
             .filter(webhook_deliveries::webhook_id.eq_any(active))
+            .filter(webhook_deliveries::webhook_id.ne_all(full))
             .order(webhook_deliveries::next_attempt_at)
-            .limit(CLAIM)
-            .select(webhook_deliveries::id);
-        let ids: Vec<Id> = match conn {
+            .limit(room as i64)
+            .select((webhook_deliveries::id, webhook_deliveries::webhook_id));
+        let found: Vec<(Id, Id)> = match conn {
             // Instances skip each other's rows instead of waiting for them.
             DbConnection::Postgres(c) => due.for_update().skip_locked().load(c)?,
             // One writer at a time: the transaction began IMMEDIATE.
             DbConnection::Sqlite(c) => due.load(c)?,
         };
+        let more = found.len() == room;
+        let mut taking: HashMap<Id, usize> = HashMap::new();
+        let ids: Vec<Id> = found
+            .into_iter()
+            .filter(|(_, webhook_id)| {
+                let taken = taking.entry(*webhook_id).or_default();
+                if busy.get(webhook_id).copied().unwrap_or(0) + *taken < MAX_IN_FLIGHT_PER_WEBHOOK {
+                    *taken += 1;
+                    true
+                } else {
+                    false
+                }
+            })
+            .map(|(id, _)| id)
+            .collect();
         if ids.is_empty() {
-            return Ok(Vec::new());
+            return Ok(Claim {
+                deliveries: Vec::new(),
+                more,
+            });
         }
         let token = Id::new();
         diesel::update(webhook_deliveries::table.filter(webhook_deliveries::id.eq_any(&ids)))
@@ -234,7 +346,7 @@ pub fn claim(
                 WebhookRow::as_select(),
             ))
             .load(conn)?;
-        Ok(rows
+        let deliveries = rows
             .into_iter()
             .map(|((id, attempts, retry_from, payload), webhook)| Claimed {
                 id,
@@ -254,7 +366,8 @@ pub fn claim(
                 url: webhook.url,
                 body: serde_json::to_vec(&payload.0).unwrap_or_default(),
             })
-            .collect())
+            .collect();
+        Ok(Claim { deliveries, more })
     })
 }
 

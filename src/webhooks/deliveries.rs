@@ -198,6 +198,19 @@ pub fn resend(
                 "the delivery is already queued: it is sent at its next attempt".into(),
             ));
         }
+        if matches!(
+            found
+                .payload
+                .parse::<WebhookEvent>()
+                .map(|event| event.data),
+            Ok(EventData::Redacted(_))
+        ) {
+            return Err(Error::Conflict(
+                "the event's content was erased with the person it was about: it cannot be sent \
+                 again"
+                    .into(),
+            ));
+        }
         manual_send_allowed(conn, webhook_id, sends)?;
         let now = Timestamp::now();
         let updated = diesel::update(
@@ -224,6 +237,58 @@ pub fn resend(
         let mut attempts = attempts_of(conn, &[delivery_id])?;
         view(row, attempts.remove(&delivery_id).unwrap_or_default())
     })
+}
+
+/// Deletes, with their attempts, the deliveries about a person who is erasing their passport,
+/// except the `person.erased` ones still to be sent: those must reach the organisations, and
+/// are redacted once delivered or given up ([`redact_if_erasure`]). Answers how many went.
+/// Call in the erasure's transaction, after the `person.erased` events are queued.
+pub fn erase_person(conn: &mut DbConnection, person_id: Id) -> Result<usize, Error> {
+    let still_to_tell = webhook_deliveries::event_type
+        .eq(EventType::PersonErased.as_str())
+        .and(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()));
+    Ok(diesel::delete(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::person_id.eq(person_id))
+            .filter(diesel::dsl::not(still_to_tell)),
+    )
+    .execute(conn)?)
+}
+
+/// Once a `person.erased` delivery is delivered or given up, nothing of the person stays in
+/// the log: its body keeps only its type and time, the receiver's answers are dropped, and it
+/// no longer names the person. Other deliveries are left as they are. Answers whether it
+/// redacted.
+pub(crate) fn redact_if_erasure(conn: &mut DbConnection, delivery_id: Id) -> Result<bool, Error> {
+    let found: Option<Json> = webhook_deliveries::table
+        .find(delivery_id)
+        .filter(webhook_deliveries::event_type.eq(EventType::PersonErased.as_str()))
+        .filter(webhook_deliveries::status.ne(DeliveryStatus::Pending.as_str()))
+        .select(webhook_deliveries::payload)
+        .first(conn)
+        .optional()?;
+    let Some(payload) = found else {
+        return Ok(false);
+    };
+    let timestamp = payload
+        .parse::<WebhookEvent>()
+        .map(|event| event.timestamp)
+        .unwrap_or_else(|_| chrono::Utc::now());
+    let redacted = Json::of(&WebhookEvent {
+        event_type: EventType::PersonErased,
+        timestamp,
+        data: EventData::Redacted(RedactedEventData { redacted: true }),
+    });
+    diesel::update(webhook_deliveries::table.find(delivery_id))
+        .set((
+            webhook_deliveries::payload.eq(redacted),
+            webhook_deliveries::person_id.eq(None::<Id>),
+        ))
+        .execute(conn)?;
+    diesel::update(webhook_attempts::table.filter(webhook_attempts::delivery_id.eq(delivery_id)))
+        .set(webhook_attempts::response_excerpt.eq(None::<String>))
+        .execute(conn)?;
+    Ok(true)
 }
 
 /// How long delivered and failed deliveries stay in the log.

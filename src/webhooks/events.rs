@@ -30,6 +30,7 @@ struct NewDelivery {
     next_attempt_at: Timestamp,
     retry_from: Timestamp,
     created_at: Timestamp,
+    person_id: Option<Id>,
 }
 
 /// Queues an event for each subscription that wants it and has room for it.
@@ -39,10 +40,11 @@ fn enqueue<'a>(
     event_type: EventType,
     data: EventData,
 ) -> Result<(), Error> {
+    let person_id = data.person_id().map(Id::from);
     let (payload, now) = body(event_type, data);
     for subscription in subscriptions {
         if subscription.wants(event_type) {
-            insert(conn, subscription, event_type, &payload, now)?;
+            insert(conn, subscription, event_type, &payload, person_id, now)?;
         }
     }
     Ok(())
@@ -56,8 +58,9 @@ pub(crate) fn enqueue_one(
     event_type: EventType,
     data: EventData,
 ) -> Result<Option<Id>, Error> {
+    let person_id = data.person_id().map(Id::from);
     let (payload, now) = body(event_type, data);
-    insert(conn, subscription, event_type, &payload, now)
+    insert(conn, subscription, event_type, &payload, person_id, now)
 }
 
 /// The body every subscription is sent for an event, and when it happened.
@@ -79,6 +82,7 @@ fn insert(
     subscription: &WebhookRow,
     event_type: EventType,
     payload: &Json,
+    person_id: Option<Id>,
     now: Timestamp,
 ) -> Result<Option<Id>, Error> {
     if limits::pending_at_least(conn, subscription.id, MAX_PENDING)? {
@@ -106,6 +110,7 @@ fn insert(
             next_attempt_at: now,
             retry_from: now,
             created_at: now,
+            person_id,
         })
         .execute(conn)?;
     crate::db::outbox_written();

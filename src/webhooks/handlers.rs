@@ -300,7 +300,7 @@ pub async fn deliveries(
         (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an organisation's client", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such delivery of a subscription of the caller's organisation", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The delivery is still pending, or 100 or more deliveries already wait for the subscription", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The delivery is still pending, its content was erased with its person, or 100 or more deliveries already wait for the subscription", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many tests and re-sends for this subscription (or requests from this client): retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64))),
     )
 )]

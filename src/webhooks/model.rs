@@ -244,6 +244,20 @@ pub enum EventData {
     Attainment(AttainmentEventData),
     Person(PersonEventData),
     Test(TestEventData),
+    Redacted(RedactedEventData),
+}
+
+impl EventData {
+    /// The person the event is about, if any.
+    pub fn person_id(&self) -> Option<uuid::Uuid> {
+        match self {
+            EventData::Grant(data) => Some(data.person_id),
+            EventData::Record(data) => Some(data.person_id),
+            EventData::Attainment(data) => Some(data.person_id),
+            EventData::Person(data) => Some(data.person_id),
+            EventData::Test(_) | EventData::Redacted(_) => None,
+        }
+    }
 }
 
 /// A grant made to the organisation, as `GET /v1/grants` shows it.
@@ -282,4 +296,12 @@ pub struct PersonEventData {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TestEventData {
     pub webhook_id: uuid::Uuid,
+}
+
+/// What the deliveries log keeps of a `person.erased` event once it has been delivered or
+/// given up: the person's id is erased from the log too. Receivers are never sent this.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RedactedEventData {
+    /// Always true.
+    pub redacted: bool,
 }

@@ -218,7 +218,8 @@ async fn run(state: web::Data<AppState>, metrics: Arc<Metrics>) {
                         .run(move |conn| finish(conn, &delivery, &outcome, &settings))
                         .await
                     {
-                        Ok(next) => metrics.webhook_attempt(next, seconds),
+                        Ok(Some(next)) => metrics.webhook_attempt(next, seconds),
+                        Ok(None) => {}
                         Err(error) => tracing::warn!(
                             delivery_id = %id,
                             %error,
@@ -556,16 +557,25 @@ fn backoff(settings: &WebhookSettings, attempts: i32) -> chrono::Duration {
 }
 
 /// Records an attempt and decides what follows: delivered, another try later, or given up
-/// (and the subscription marked failing); answers which. Nothing changes if the lease was lost
-/// meanwhile.
+/// (and the subscription marked failing); answers which, or `None` when the delivery is gone
+/// (erased with its person meanwhile). Nothing changes if the lease was lost meanwhile.
 pub fn finish(
     conn: &mut DbConnection,
     delivery: &Claimed,
     outcome: &Outcome,
     settings: &WebhookSettings,
-) -> Result<&'static str, Error> {
+) -> Result<Option<&'static str>, Error> {
     crate::db::transaction(conn, |conn| {
         let now = Timestamp::now();
+        let exists = webhook_deliveries::table
+            .find(delivery.id)
+            .select(webhook_deliveries::id)
+            .first::<Id>(conn)
+            .optional()?
+            .is_some();
+        if !exists {
+            return Ok(None);
+        }
         diesel::insert_into(webhook_attempts::table)
             .values((
                 webhook_attempts::id.eq(Id::new()),
@@ -589,7 +599,7 @@ pub fn finish(
         let retry_until =
             Timestamp(delivery.retry_from.0 + chrono::Duration::hours(settings.retry_hours as i64));
         if outcome.succeeded() {
-            diesel::update(ours)
+            let updated = diesel::update(ours)
                 .set((
                     released,
                     webhook_deliveries::status.eq(DeliveryStatus::Delivered.as_str()),
@@ -610,7 +620,10 @@ pub fn finish(
                 webhooks::events_dropped.eq(0),
             ))
             .execute(conn)?;
-            Ok("delivered")
+            if updated == 1 {
+                deliveries::redact_if_erasure(conn, delivery.id)?;
+            }
+            Ok(Some("delivered"))
         } else if now >= retry_until {
             let updated = diesel::update(ours)
                 .set((
@@ -626,8 +639,9 @@ pub fn finish(
                 )
                 .set(webhooks::failing_since.eq(Some(now)))
                 .execute(conn)?;
+                deliveries::redact_if_erasure(conn, delivery.id)?;
             }
-            Ok("failed")
+            Ok(Some("failed"))
         } else {
             diesel::update(ours)
                 .set((
@@ -636,7 +650,7 @@ pub fn finish(
                         .eq(Timestamp(now.0 + backoff(settings, attempts))),
                 ))
                 .execute(conn)?;
-            Ok("retrying")
+            Ok(Some("retrying"))
         }
     })
 }

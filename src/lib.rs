@@ -58,6 +58,8 @@ pub struct AppState {
     pub limiter: Arc<http::limits::RateLimiter>,
     /// Failed-authentication budgets, the hashing pool and recently verified secrets.
     pub attempts: Arc<auth::attempts::AuthAttempts>,
+    /// Tests and re-sends of webhooks, per subscription, from this instance.
+    pub webhook_sends: Arc<webhooks::limits::ManualSends>,
 }
 
 impl AppState {
@@ -82,6 +84,7 @@ impl AppState {
         db.migrate()?;
         let keys = Arc::new(Keys::open(&settings.keys_dir())?);
         let webhook_secrets = Arc::new(webhooks::sealing::SecretSeal::open(&settings.keys_dir())?);
+        webhooks::subscriptions::bind_secrets(&mut *db.get()?, &webhook_secrets)?;
         let oidc = match (
             &settings.oidc_issuer,
             &settings.oidc_audience,
@@ -127,6 +130,7 @@ impl AppState {
             proxies,
             limiter,
             attempts,
+            webhook_sends: Arc::default(),
         })
     }
 }

@@ -299,6 +299,106 @@ async fn a_receiver_too_slow_to_answer_is_tried_again(app: TestApp) {
     assert_eq!(ids.len(), 1, "one webhook-id across the attempts");
 }
 
+async fn a_slow_receiver_does_not_hold_up_other_organisations(app: TestApp) {
+    use std::time::{Duration, Instant};
+    const SLOW: Duration = Duration::from_secs(8);
+    let slow_org = app.org("Slow Learning", "records:write").await;
+    let employer = app.org("Employer", "shared:read").await;
+    let (slow, quick) = (Receiver::start(), Receiver::start());
+    // Answers, but only after eight seconds (within the ten allowed), every time.
+    slow.answer_after(SLOW);
+    subscribe(&app, &slow_org, &slow, &["grant.created"]).await;
+    subscribe(&app, &employer, &quick, &["grant.revoked"]).await;
+    // Many events for the slow receiver, due before the one that matters.
+    for i in 0..24 {
+        let person = app.person_token(&format!("person-{i}"));
+        grant_all(&app, &person, &slow_org, "write").await;
+    }
+    let started = Instant::now();
+    while slow.received().is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(15), "nothing sent");
+        actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+    }
+    let alice = app.person_token("alice");
+    let grant = grant_all(&app, &alice, &employer, "read").await;
+    let revoked = Instant::now();
+    app.delete(&format!("/v1/me/grants/{grant}"), &alice)
+        .await
+        .expect(200);
+    quick.wait_for("grant.revoked", 1).await;
+    // Told while the slow receiver still sits on its first answers: a worker that waited for
+    // them would have taken the whole eight seconds at least.
+    let waited = revoked.elapsed();
+    assert!(waited < SLOW / 2, "grant.revoked took {waited:?}");
+    // The slow receiver is sent several at once, but never more than its share.
+    assert!(slow.most_at_once() <= 4, "{} at once", slow.most_at_once());
+    assert!(slow.most_at_once() >= 2, "{} at once", slow.most_at_once());
+}
+
+async fn a_receiver_that_is_away_cannot_fill_the_outbox(app: TestApp) {
+    let platform = app.org("Platform", "records:write").await;
+    let other = app.org("Other platform", "records:write").await;
+    let (receiver, other_receiver) = (Receiver::start(), Receiver::start());
+    let (webhook, _) = subscribe(&app, &platform, &receiver, &["grant.created"]).await;
+    subscribe(&app, &other, &other_receiver, &["grant.created"]).await;
+    let shown = app
+        .get(&format!("/v1/webhooks/{webhook}"), &platform.token)
+        .await;
+    assert_eq!(shown.body["events_dropped"], 0);
+    // Its receiver has been away: 10,000 deliveries wait for it already.
+    fill_queue(&app, &webhook, 10_000).await;
+    let alice = app.person_token("alice");
+    grant_all(&app, &alice, &platform, "write").await;
+    grant_all(&app, &alice, &other, "write").await;
+    // Nobody else notices.
+    other_receiver.wait_for("grant.created", 1).await;
+    // The event is not queued for the full subscription, and the subscription says so.
+    let shown = app
+        .get(&format!("/v1/webhooks/{webhook}"), &platform.token)
+        .await;
+    assert_eq!(shown.body["events_dropped"], 1);
+    let pending = app
+        .get(
+            &format!("/v1/webhooks/{webhook}/deliveries?status=pending&limit=1"),
+            &platform.token,
+        )
+        .await;
+    assert_eq!(pending.body["items"][0]["event_type"], "webhook.test");
+    let bob = app.person_token("bob");
+    grant_all(&app, &bob, &platform, "write").await;
+    let shown = app
+        .get(&format!("/v1/webhooks/{webhook}"), &platform.token)
+        .await;
+    assert_eq!(shown.body["events_dropped"], 2);
+    // No tests either, with such a queue.
+    app.post(
+        &format!("/v1/webhooks/{webhook}/test"),
+        &platform.token,
+        json!({}),
+    )
+    .await
+    .expect_problem(409);
+    settle().await;
+    assert!(receiver.received().is_empty());
+
+    // The backlog is given up; the next event goes through, and the count starts again.
+    give_up(&app, &webhook, 10_000).await;
+    let carol = app.person_token("carol");
+    grant_all(&app, &carol, &platform, "write").await;
+    receiver.wait_for("grant.created", 1).await;
+    let started = std::time::Instant::now();
+    loop {
+        let shown = app
+            .get(&format!("/v1/webhooks/{webhook}"), &platform.token)
+            .await;
+        if shown.body["events_dropped"] == 0 {
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(15));
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}
+
 on_both_backends!(
     a_failing_receiver_gets_the_event_again_and_it_can_be_resent,
     a_receiver_that_stays_down_marks_the_subscription_failing,
@@ -307,4 +407,6 @@ on_both_backends!(
     a_delivery_cut_off_by_a_crash_is_sent_again_with_the_same_id,
     several_instances_share_the_work_without_sending_twice,
     the_deliveries_log_keeps_30_days,
+    a_slow_receiver_does_not_hold_up_other_organisations,
+    a_receiver_that_is_away_cannot_fill_the_outbox,
 );

@@ -382,9 +382,162 @@ async fn attainment_verification_is_told_to_readers_of_attainments(app: TestApp)
     assert!(records_only_hook.received().is_empty());
 }
 
+/// Each stored delivery's event type, status and the person it names.
+async fn stored_deliveries(app: &TestApp) -> Vec<(String, String, Option<String>, String)> {
+    use diesel::prelude::*;
+    use learning_passport::db::schema::webhook_deliveries as d;
+    use learning_passport::db::types::{Id, Json};
+    with_db(app, |conn| {
+        d::table
+            .select((d::event_type, d::status, d::person_id, d::payload))
+            .load::<(String, String, Option<Id>, Json)>(conn)
+            .unwrap()
+            .into_iter()
+            .map(|(event, status, person, payload)| {
+                (
+                    event,
+                    status,
+                    person.map(|p| p.0.to_string()),
+                    payload.0.to_string(),
+                )
+            })
+            .collect()
+    })
+    .await
+}
+
+async fn erasure_takes_the_person_out_of_the_deliveries_log(app: TestApp) {
+    let mut app = app;
+    // Nothing is sent at first, so that the erasure finds every delivery still queued.
+    app.restart_with(|s| s.webhooks.worker = false).await;
+    let employer = app.org("Employer", "shared:read").await;
+    let gone = app.org("Gone away", "shared:read").await;
+    let (employer_hook, gone_hook) = (Receiver::start(), Receiver::start());
+    gone_hook.fail_next(usize::MAX);
+    let types = ["grant.created", "grant.revoked", "person.erased"];
+    let (employer_webhook, _) = subscribe(&app, &employer, &employer_hook, &types).await;
+    let (gone_webhook, _) = subscribe(&app, &gone, &gone_hook, &types).await;
+    let alice = app.person_token("alice");
+    let bob = app.person_token("bob");
+    let (alice_id, bob_id) = (person_id(&app, &alice).await, person_id(&app, &bob).await);
+    let revoked = grant_all(&app, &alice, &employer, "read").await;
+    grant_all(&app, &alice, &gone, "read").await;
+    grant_all(&app, &bob, &employer, "read").await;
+    app.delete(&format!("/v1/me/grants/{revoked}"), &alice)
+        .await
+        .expect(200);
+    app.delete("/v1/me?confirm=true", &alice).await.expect(204);
+
+    // Every delivery names the person it is about.
+    let stored = stored_deliveries(&app).await;
+    assert_eq!(stored.len(), 6);
+    for (event, _, person, payload) in &stored {
+        let person = person
+            .as_deref()
+            .unwrap_or_else(|| panic!("{event} names nobody"));
+        assert!(payload.contains(person), "{event}: {payload}");
+    }
+    let about = |who: &str| {
+        stored
+            .iter()
+            .filter(|d| d.2.as_deref() == Some(who))
+            .count()
+    };
+    assert_eq!((about(&alice_id), about(&bob_id)), (5, 1));
+
+    // The erasure deletes what is about the person, except the news of the erasure itself.
+    let alice_uuid: learning_passport::db::types::Id =
+        uuid::Uuid::parse_str(&alice_id).unwrap().into();
+    let erased = with_db(&app, move |conn| {
+        learning_passport::webhooks::deliveries::erase_person(conn, alice_uuid).unwrap()
+    })
+    .await;
+    assert_eq!(erased, 3, "two grant.created and a grant.revoked");
+    let stored = stored_deliveries(&app).await;
+    let left: Vec<(&str, Option<&str>)> = stored
+        .iter()
+        .map(|(event, _, person, _)| (event.as_str(), person.as_deref()))
+        .collect();
+    assert_eq!(left.len(), 3, "{left:?}");
+    assert!(left.contains(&("grant.created", Some(bob_id.as_str()))));
+    assert_eq!(
+        left.iter()
+            .filter(|d| *d == &("person.erased", Some(alice_id.as_str())))
+            .count(),
+        2
+    );
+
+    // The organisations are still told, with the person's id, so that they delete their
+    // copies; the one whose receiver is away gives up at once.
+    app.restart_with(|s| {
+        s.webhooks.worker = true;
+        s.webhooks.retry_hours = 0;
+    })
+    .await;
+    let told = employer_hook.wait_for("person.erased", 1).await;
+    assert_eq!(told[0].event()["data"], json!({"person_id": alice_id}));
+    let employer_log = settled_deliveries(&app, &employer, &employer_webhook).await;
+    let gone_log = settled_deliveries(&app, &gone, &gone_webhook).await;
+    let erasure = |log: &[Value]| {
+        log.iter()
+            .find(|d| d["event_type"] == "person.erased")
+            .unwrap()
+            .clone()
+    };
+    let (delivered, failed) = (erasure(&employer_log), erasure(&gone_log));
+    assert_eq!(delivered["status"], "delivered");
+    assert_eq!(failed["status"], "failed");
+    // Once delivered or given up, nothing of the person is left: not in the body, not in the
+    // receiver's answers, not in the delivery's own columns.
+    for (log, delivery) in [(&employer_log, &delivered), (&gone_log, &failed)] {
+        assert_eq!(delivery["payload"]["type"], "person.erased");
+        assert_eq!(delivery["payload"]["data"], json!({"redacted": true}));
+        assert!(delivery["payload"]["timestamp"].is_string());
+        for attempt in delivery["attempts"].as_array().unwrap() {
+            assert!(attempt["response_excerpt"].is_null(), "{attempt}");
+        }
+        assert!(!Value::Array(log.to_vec()).to_string().contains(&alice_id));
+    }
+    assert_eq!(failed["attempts"][0]["status_code"], 503);
+    let stored = stored_deliveries(&app).await;
+    assert!(stored.iter().all(|(_, _, person, payload)| {
+        person.as_deref() != Some(alice_id.as_str()) && !payload.contains(&alice_id)
+    }));
+    // Bob's deliveries are untouched.
+    assert!(
+        employer_log
+            .iter()
+            .any(|d| d["payload"]["data"]["person_id"] == bob_id.as_str())
+    );
+
+    // What was erased cannot be sent again.
+    for (org, webhook, delivery) in [
+        (&employer, &employer_webhook, &delivered),
+        (&gone, &gone_webhook, &failed),
+    ] {
+        let refused = app
+            .post(
+                &format!(
+                    "/v1/webhooks/{webhook}/deliveries/{}/resend",
+                    delivery["id"].as_str().unwrap()
+                ),
+                &org.token,
+                json!({}),
+            )
+            .await;
+        refused.expect_problem(409);
+        assert!(
+            refused.body["detail"].as_str().unwrap().contains("erased"),
+            "{:#}",
+            refused.body
+        );
+    }
+}
+
 on_both_backends!(
     a_platform_hears_at_once_that_a_person_connected_it,
     an_employer_hears_of_revocation_expiry_and_erasure,
     record_events_reach_only_organisations_that_may_read_the_record,
     attainment_verification_is_told_to_readers_of_attainments,
+    erasure_takes_the_person_out_of_the_deliveries_log,
 );

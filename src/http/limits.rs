@@ -65,8 +65,11 @@ impl Buckets {
 
     /// Runs `f` on the key's bucket, refilled to now.
     fn with<T>(&self, key: &impl Hash, f: impl FnOnce(&mut Bucket) -> T) -> T {
+        self.with_at(key, Instant::now(), f)
+    }
+
+    fn with_at<T>(&self, key: &impl Hash, now: Instant, f: impl FnOnce(&mut Bucket) -> T) -> T {
         let key = self.key(key);
-        let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if buckets.len() >= self.capacity && !buckets.contains_key(&key) {
             self.evict(&mut buckets, now);
@@ -76,7 +79,7 @@ impl Buckets {
             last: now,
         });
         bucket.tokens = (bucket.tokens
-            + now.duration_since(bucket.last).as_secs_f64() * self.per_second)
+            + now.saturating_duration_since(bucket.last).as_secs_f64() * self.per_second)
             .min(self.burst);
         bucket.last = now;
         f(bucket)
@@ -85,7 +88,8 @@ impl Buckets {
     /// Makes room for a tenth of the capacity, so that the next inserts are cheap.
     fn evict(&self, buckets: &mut HashMap<u64, Bucket>, now: Instant) {
         let full_after = |b: &Bucket| {
-            b.tokens + now.duration_since(b.last).as_secs_f64() * self.per_second >= self.burst
+            b.tokens + now.saturating_duration_since(b.last).as_secs_f64() * self.per_second
+                >= self.burst
         };
         buckets.retain(|_, b| !full_after(b));
         let target = self.capacity - self.capacity / 10;
@@ -104,10 +108,15 @@ impl Buckets {
 
     /// Takes one token; answers the seconds to wait when there is none.
     pub fn take(&self, key: &impl Hash) -> Option<u64> {
+        self.take_at(key, Instant::now())
+    }
+
+    /// [`take`](Self::take) at a given moment (for tests of time).
+    pub fn take_at(&self, key: &impl Hash, now: Instant) -> Option<u64> {
         if !self.enabled() {
             return None;
         }
-        self.with(key, |bucket| {
+        self.with_at(key, now, |bucket| {
             if bucket.tokens >= 1.0 {
                 bucket.tokens -= 1.0;
                 None

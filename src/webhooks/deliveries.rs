@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
+use super::limits::{self, MAX_PENDING_FOR_MANUAL, ManualSends};
 use super::model::*;
 use super::subscriptions;
 use crate::db::DbConnection;
@@ -123,12 +124,31 @@ pub fn list(
     })
 }
 
+/// Refuses a manual send (test or re-send) while the subscription's receiver is not keeping up,
+/// then takes it from the subscription's allowance. Checked last, so that only a send that
+/// would be queued uses the allowance.
+fn manual_send_allowed(
+    conn: &mut DbConnection,
+    webhook_id: Id,
+    sends: &ManualSends,
+) -> Result<(), Error> {
+    if limits::pending_at_least(conn, webhook_id, MAX_PENDING_FOR_MANUAL)? {
+        return Err(Error::Conflict(format!(
+            "{MAX_PENDING_FOR_MANUAL} or more deliveries are already waiting for this \
+             subscription: its receiver is not keeping up, and more would not help; check it, \
+             and try again once the queue has drained"
+        )));
+    }
+    sends.take(webhook_id)
+}
+
 /// Queues a `webhook.test` event for one subscription, whatever its event types, so that its
 /// receiver can be checked.
 pub fn test(
     conn: &mut DbConnection,
     organisation_id: Id,
     webhook_id: Id,
+    sends: &ManualSends,
 ) -> Result<Delivery, Error> {
     crate::db::transaction(conn, |conn| {
         let subscription = subscriptions::row(conn, organisation_id, webhook_id)?;
@@ -137,6 +157,7 @@ pub fn test(
                 "the subscription is paused: nothing is sent to it".into(),
             ));
         }
+        manual_send_allowed(conn, webhook_id, sends)?;
         let id = super::events::enqueue_one(
             conn,
             &subscription,
@@ -144,7 +165,8 @@ pub fn test(
             EventData::Test(TestEventData {
                 webhook_id: webhook_id.0,
             }),
-        )?;
+        )?
+        .ok_or_else(|| Error::Conflict("the subscription's queue is full".into()))?;
         let row: DeliveryRow = webhook_deliveries::table
             .find(id)
             .select(DeliveryRow::as_select())
@@ -153,20 +175,48 @@ pub fn test(
     })
 }
 
-/// Queues a delivery again, now, with a fresh retry period; its `webhook-id` stays the same.
+/// Queues a delivered or failed delivery again, now, with a fresh retry period; its
+/// `webhook-id` stays the same.
 pub fn resend(
     conn: &mut DbConnection,
     organisation_id: Id,
     webhook_id: Id,
     delivery_id: Id,
+    sends: &ManualSends,
 ) -> Result<Delivery, Error> {
     crate::db::transaction(conn, |conn| {
         subscriptions::row(conn, organisation_id, webhook_id)?;
+        let found: DeliveryRow = webhook_deliveries::table
+            .find(delivery_id)
+            .filter(webhook_deliveries::webhook_id.eq(webhook_id))
+            .select(DeliveryRow::as_select())
+            .first(conn)
+            .optional()?
+            .ok_or_else(|| Error::NotFound("no such delivery of this subscription".into()))?;
+        if DeliveryStatus::parse(&found.status) == DeliveryStatus::Pending {
+            return Err(Error::Conflict(
+                "the delivery is already queued: it is sent at its next attempt".into(),
+            ));
+        }
+        if matches!(
+            found
+                .payload
+                .parse::<WebhookEvent>()
+                .map(|event| event.data),
+            Ok(EventData::Redacted(_))
+        ) {
+            return Err(Error::Conflict(
+                "the event's content was erased with the person it was about: it cannot be sent \
+                 again"
+                    .into(),
+            ));
+        }
+        manual_send_allowed(conn, webhook_id, sends)?;
         let now = Timestamp::now();
         let updated = diesel::update(
             webhook_deliveries::table
                 .find(delivery_id)
-                .filter(webhook_deliveries::webhook_id.eq(webhook_id)),
+                .filter(webhook_deliveries::status.eq(&found.status)),
         )
         .set((
             webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()),
@@ -175,10 +225,11 @@ pub fn resend(
         ))
         .execute(conn)?;
         if updated == 0 {
-            return Err(Error::NotFound(
-                "no such delivery of this subscription".into(),
+            return Err(Error::Conflict(
+                "the delivery changed meanwhile: read it again".into(),
             ));
         }
+        crate::db::outbox_written();
         let row: DeliveryRow = webhook_deliveries::table
             .find(delivery_id)
             .select(DeliveryRow::as_select())
@@ -186,6 +237,58 @@ pub fn resend(
         let mut attempts = attempts_of(conn, &[delivery_id])?;
         view(row, attempts.remove(&delivery_id).unwrap_or_default())
     })
+}
+
+/// Deletes, with their attempts, the deliveries about a person who is erasing their passport,
+/// except the `person.erased` ones still to be sent: those must reach the organisations, and
+/// are redacted once delivered or given up ([`redact_if_erasure`]). Answers how many went.
+/// Call in the erasure's transaction, after the `person.erased` events are queued.
+pub fn erase_person(conn: &mut DbConnection, person_id: Id) -> Result<usize, Error> {
+    let still_to_tell = webhook_deliveries::event_type
+        .eq(EventType::PersonErased.as_str())
+        .and(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()));
+    Ok(diesel::delete(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::person_id.eq(person_id))
+            .filter(diesel::dsl::not(still_to_tell)),
+    )
+    .execute(conn)?)
+}
+
+/// Once a `person.erased` delivery is delivered or given up, nothing of the person stays in
+/// the log: its body keeps only its type and time, the receiver's answers are dropped, and it
+/// no longer names the person. Other deliveries are left as they are. Answers whether it
+/// redacted.
+pub(crate) fn redact_if_erasure(conn: &mut DbConnection, delivery_id: Id) -> Result<bool, Error> {
+    let found: Option<Json> = webhook_deliveries::table
+        .find(delivery_id)
+        .filter(webhook_deliveries::event_type.eq(EventType::PersonErased.as_str()))
+        .filter(webhook_deliveries::status.ne(DeliveryStatus::Pending.as_str()))
+        .select(webhook_deliveries::payload)
+        .first(conn)
+        .optional()?;
+    let Some(payload) = found else {
+        return Ok(false);
+    };
+    let timestamp = payload
+        .parse::<WebhookEvent>()
+        .map(|event| event.timestamp)
+        .unwrap_or_else(|_| chrono::Utc::now());
+    let redacted = Json::of(&WebhookEvent {
+        event_type: EventType::PersonErased,
+        timestamp,
+        data: EventData::Redacted(RedactedEventData { redacted: true }),
+    });
+    diesel::update(webhook_deliveries::table.find(delivery_id))
+        .set((
+            webhook_deliveries::payload.eq(redacted),
+            webhook_deliveries::person_id.eq(None::<Id>),
+        ))
+        .execute(conn)?;
+    diesel::update(webhook_attempts::table.filter(webhook_attempts::delivery_id.eq(delivery_id)))
+        .set(webhook_attempts::response_excerpt.eq(None::<String>))
+        .execute(conn)?;
+    Ok(true)
 }
 
 /// How long delivered and failed deliveries stay in the log.

@@ -8,10 +8,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::Utc;
 use diesel::prelude::*;
 
+use super::limits::{self, MAX_PENDING};
 use super::model::*;
 use super::subscriptions::{self, WebhookRow};
 use crate::db::DbConnection;
-use crate::db::schema::{grants, webhook_deliveries};
+use crate::db::schema::{grants, webhook_deliveries, webhooks};
 use crate::db::types::{Id, Json, Timestamp};
 use crate::error::Error;
 use crate::grants::{GrantRow, Permission};
@@ -29,33 +30,37 @@ struct NewDelivery {
     next_attempt_at: Timestamp,
     retry_from: Timestamp,
     created_at: Timestamp,
+    person_id: Option<Id>,
 }
 
-/// Queues an event for each subscription that wants it.
+/// Queues an event for each subscription that wants it and has room for it.
 fn enqueue<'a>(
     conn: &mut DbConnection,
     subscriptions: impl IntoIterator<Item = &'a WebhookRow>,
     event_type: EventType,
     data: EventData,
 ) -> Result<(), Error> {
+    let person_id = data.person_id().map(Id::from);
     let (payload, now) = body(event_type, data);
     for subscription in subscriptions {
         if subscription.wants(event_type) {
-            insert(conn, subscription, event_type, &payload, now)?;
+            insert(conn, subscription, event_type, &payload, person_id, now)?;
         }
     }
     Ok(())
 }
 
-/// Queues an event for one subscription, whatever it wants; answers the delivery's id.
+/// Queues an event for one subscription, whatever it wants; answers the delivery's id, or
+/// `None` when the subscription's queue is full.
 pub(crate) fn enqueue_one(
     conn: &mut DbConnection,
     subscription: &WebhookRow,
     event_type: EventType,
     data: EventData,
-) -> Result<Id, Error> {
+) -> Result<Option<Id>, Error> {
+    let person_id = data.person_id().map(Id::from);
     let (payload, now) = body(event_type, data);
-    insert(conn, subscription, event_type, &payload, now)
+    insert(conn, subscription, event_type, &payload, person_id, now)
 }
 
 /// The body every subscription is sent for an event, and when it happened.
@@ -69,13 +74,30 @@ fn body(event_type: EventType, data: EventData) -> (Json, Timestamp) {
     (payload, now)
 }
 
+/// Writes one delivery, unless [`MAX_PENDING`] already wait for the subscription: then the
+/// event is dropped for it and counted, so that its receiver can tell it must read the state
+/// again, and the outbox stays bounded however long a receiver is away.
 fn insert(
     conn: &mut DbConnection,
     subscription: &WebhookRow,
     event_type: EventType,
     payload: &Json,
+    person_id: Option<Id>,
     now: Timestamp,
-) -> Result<Id, Error> {
+) -> Result<Option<Id>, Error> {
+    if limits::pending_at_least(conn, subscription.id, MAX_PENDING)? {
+        diesel::update(webhooks::table.find(subscription.id))
+            .set(webhooks::events_dropped.eq(webhooks::events_dropped + 1))
+            .execute(conn)?;
+        if subscription.events_dropped == 0 {
+            tracing::warn!(
+                webhook_id = %subscription.id,
+                event_type = event_type.as_str(),
+                "webhook queue full: events are dropped for this subscription until it catches up"
+            );
+        }
+        return Ok(None);
+    }
     let id = Id::new();
     diesel::insert_into(webhook_deliveries::table)
         .values(&NewDelivery {
@@ -88,10 +110,11 @@ fn insert(
             next_attempt_at: now,
             retry_from: now,
             created_at: now,
+            person_id,
         })
         .execute(conn)?;
     crate::db::outbox_written();
-    Ok(id)
+    Ok(Some(id))
 }
 
 /// A grant was created, revoked, is expiring or has expired: its organisation hears of it.

@@ -225,6 +225,8 @@ pub async fn rotate(
 
 /// Send a `webhook.test` event to the subscription now, whatever its event types, to check
 /// the receiver and its signature verification. It appears in the deliveries log like any other.
+/// Tests and re-sends together are limited to 10 a minute per subscription (a burst of 5), and
+/// refused while 100 or more deliveries wait for the subscription.
 #[utoipa::path(
     tag = "webhooks",
     security(("client_credentials" = [])),
@@ -234,7 +236,8 @@ pub async fn rotate(
         (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an organisation's client", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such subscription of the caller's organisation", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The subscription is paused", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The subscription is paused, or 100 or more deliveries already wait for it", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many tests and re-sends for this subscription (or requests from this client): retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64))),
     )
 )]
 #[post("/v1/webhooks/{id}/test")]
@@ -244,9 +247,10 @@ pub async fn test(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
     let id = id.into_inner().into();
+    let sends = state.webhook_sends.clone();
     let delivery = state
         .db
-        .run(move |conn| super::deliveries::test(conn, org.organisation_id, id))
+        .run(move |conn| super::deliveries::test(conn, org.organisation_id, id, &sends))
         .await?;
     Ok(HttpResponse::Accepted().json(delivery))
 }
@@ -281,8 +285,9 @@ pub async fn deliveries(
     Ok(HttpResponse::Ok().json(found))
 }
 
-/// Send a delivery again, now, with a fresh retry period. It keeps its `webhook-id`, so a
-/// receiver that already processed it can tell.
+/// Send a delivered or failed delivery again, now, with a fresh retry period. It keeps its
+/// `webhook-id`, so a receiver that already processed it can tell. Counts against the same
+/// limits as tests.
 #[utoipa::path(
     tag = "webhooks",
     security(("client_credentials" = [])),
@@ -295,6 +300,8 @@ pub async fn deliveries(
         (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an organisation's client", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such delivery of a subscription of the caller's organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The delivery is still pending, its content was erased with its person, or 100 or more deliveries already wait for the subscription", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many tests and re-sends for this subscription (or requests from this client): retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64))),
     )
 )]
 #[post("/v1/webhooks/{id}/deliveries/{delivery_id}/resend")]
@@ -304,10 +311,17 @@ pub async fn resend(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
     let (id, delivery_id) = path.into_inner();
+    let sends = state.webhook_sends.clone();
     let delivery = state
         .db
         .run(move |conn| {
-            super::deliveries::resend(conn, org.organisation_id, id.into(), delivery_id.into())
+            super::deliveries::resend(
+                conn,
+                org.organisation_id,
+                id.into(),
+                delivery_id.into(),
+                &sends,
+            )
         })
         .await?;
     Ok(HttpResponse::Accepted().json(delivery))

@@ -96,6 +96,11 @@ pub struct Webhook {
     pub failing_since: Option<DateTime<Utc>>,
     /// Until when the previous secret still signs alongside the current one, after a rotation.
     pub previous_secret_expires_at: Option<DateTime<Utc>>,
+    /// Events not queued for this subscription because 10,000 deliveries were already waiting
+    /// for it, counted since its last successful delivery (which sets it back to 0). Above 0,
+    /// the receiver has missed events: it should read again, through the API, the state it
+    /// keeps (grants, shared records and attainments) rather than rely on the events.
+    pub events_dropped: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     #[serde(skip)]
@@ -239,6 +244,20 @@ pub enum EventData {
     Attainment(AttainmentEventData),
     Person(PersonEventData),
     Test(TestEventData),
+    Redacted(RedactedEventData),
+}
+
+impl EventData {
+    /// The person the event is about, if any.
+    pub fn person_id(&self) -> Option<uuid::Uuid> {
+        match self {
+            EventData::Grant(data) => Some(data.person_id),
+            EventData::Record(data) => Some(data.person_id),
+            EventData::Attainment(data) => Some(data.person_id),
+            EventData::Person(data) => Some(data.person_id),
+            EventData::Test(_) | EventData::Redacted(_) => None,
+        }
+    }
 }
 
 /// A grant made to the organisation, as `GET /v1/grants` shows it.
@@ -277,4 +296,12 @@ pub struct PersonEventData {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TestEventData {
     pub webhook_id: uuid::Uuid,
+}
+
+/// What the deliveries log keeps of a `person.erased` event once it has been delivered or
+/// given up: the person's id is erased from the log too. Receivers are never sent this.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RedactedEventData {
+    /// Always true.
+    pub redacted: bool,
 }

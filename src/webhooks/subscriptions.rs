@@ -35,6 +35,7 @@ pub struct WebhookRow {
     pub version: i32,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    pub events_dropped: i32,
 }
 
 impl WebhookRow {
@@ -72,6 +73,7 @@ impl WebhookRow {
                 .previous_secret_expires_at
                 .filter(|until| *until > now)
                 .map(|t| t.0),
+            events_dropped: self.events_dropped,
             created_at: self.created_at.0,
             updated_at: self.updated_at.0,
             version: self.version,
@@ -138,20 +140,22 @@ pub fn create(
         }
         let now = Timestamp::now();
         let secret = signing::new_secret();
+        let id = Id::new();
         let row = WebhookRow {
-            id: Id::new(),
+            id,
             organisation_id,
             url: input.url.clone(),
             description: input.description.trim().to_owned(),
             event_types: Json::of(&input.event_types),
             status: input.status.as_str().to_owned(),
             failing_since: None,
-            secret: seal.seal(&secret),
+            secret: seal.seal(id, &secret),
             previous_secret: None,
             previous_secret_expires_at: None,
             version: 1,
             created_at: now,
             updated_at: now,
+            events_dropped: 0,
         };
         diesel::insert_into(webhooks::table)
             .values(&row)
@@ -289,7 +293,7 @@ pub fn rotate(
         let secret = signing::new_secret();
         diesel::update(webhooks::table.find(id))
             .set((
-                webhooks::secret.eq(seal.seal(&secret)),
+                webhooks::secret.eq(seal.seal(id, &secret)),
                 webhooks::previous_secret.eq(Some(&row.secret)),
                 webhooks::previous_secret_expires_at.eq(Some(until)),
                 webhooks::version.eq(row.version + 1),
@@ -316,4 +320,67 @@ pub(crate) fn active_of(
         .filter(webhooks::status.eq(WebhookStatus::Active.as_str()))
         .select(WebhookRow::as_select())
         .load(conn)?)
+}
+
+/// Seals again, each bound to its subscription, the secrets (current and previous) stored
+/// before secrets were bound, all in one transaction, so that afterwards only bound secrets
+/// need to open. Run at start-up; answers how many subscriptions changed. A secret this
+/// instance's key cannot open is left as it is, and said so: an instance with the right keys
+/// folder binds it when it starts.
+pub fn bind_secrets(conn: &mut DbConnection, seal: &SecretSeal) -> Result<usize, Error> {
+    let unbound = format!("{}%", super::sealing::UNBOUND_PREFIX);
+    let (bound, unopened) = crate::db::transaction(conn, |conn| {
+        let rows: Vec<(Id, String, Option<String>)> = webhooks::table
+            .filter(
+                webhooks::secret
+                    .like(&unbound)
+                    .or(webhooks::previous_secret.like(&unbound)),
+            )
+            .select((webhooks::id, webhooks::secret, webhooks::previous_secret))
+            .load(conn)?;
+        let (mut bound, mut unopened) = (0, 0);
+        for (id, secret, previous) in rows {
+            let new_secret = seal.upgrade(id, &secret);
+            let new_previous = previous.as_deref().and_then(|p| seal.upgrade(id, p));
+            let still_unbound =
+                |old: &str, new: &Option<String>| SecretSeal::is_unbound(old) && new.is_none();
+            if still_unbound(&secret, &new_secret)
+                || previous
+                    .as_deref()
+                    .is_some_and(|p| still_unbound(p, &new_previous))
+            {
+                unopened += 1;
+            }
+            if new_secret.is_none() && new_previous.is_none() {
+                continue;
+            }
+            // Only if unchanged since read: another instance starting at the same moment
+            // may have bound it already.
+            bound += diesel::update(
+                webhooks::table
+                    .find(id)
+                    .filter(webhooks::secret.eq(&secret)),
+            )
+            .set((
+                webhooks::secret.eq(new_secret.unwrap_or(secret.clone())),
+                webhooks::previous_secret.eq(new_previous.or(previous)),
+            ))
+            .execute(conn)?;
+        }
+        Ok((bound, unopened))
+    })?;
+    if bound > 0 {
+        tracing::info!(
+            subscriptions = bound,
+            "webhook secrets bound to their subscriptions"
+        );
+    }
+    if unopened > 0 {
+        tracing::warn!(
+            subscriptions = unopened,
+            "webhook secrets this instance's key cannot open were left unbound: their \
+             deliveries fail until an instance with the right keys folder starts"
+        );
+    }
+    Ok(bound)
 }

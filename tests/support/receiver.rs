@@ -66,6 +66,8 @@ struct Shared {
     received: Mutex<Vec<Received>>,
     failures_left: AtomicUsize,
     delay_ms: AtomicU64,
+    in_flight: AtomicUsize,
+    most_in_flight: AtomicUsize,
 }
 
 /// A receiver listening on `http://127.0.0.1:{port}/hook`.
@@ -81,6 +83,8 @@ async fn hook(
     body: web::Bytes,
     shared: web::Data<Arc<Shared>>,
 ) -> HttpResponse {
+    let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    shared.most_in_flight.fetch_max(now, Ordering::SeqCst);
     let failing = shared
         .failures_left
         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -100,6 +104,7 @@ async fn hook(
     if delay > 0 {
         actix_web::rt::time::sleep(Duration::from_millis(delay)).await;
     }
+    shared.in_flight.fetch_sub(1, Ordering::SeqCst);
     if failing {
         HttpResponse::ServiceUnavailable().body("receiver down for maintenance")
     } else {
@@ -147,6 +152,11 @@ impl Receiver {
         self.shared
             .delay_ms
             .store(delay.as_millis() as u64, Ordering::SeqCst);
+    }
+
+    /// The most requests it has been answering at once.
+    pub fn most_at_once(&self) -> usize {
+        self.shared.most_in_flight.load(Ordering::SeqCst)
     }
 
     /// Every request so far, in order of arrival.

@@ -94,3 +94,83 @@ pub async fn deliveries(app: &TestApp, org: &OrgClient, webhook: &str) -> Vec<Va
     list.expect(200);
     list.body["items"].as_array().unwrap().clone()
 }
+
+/// Queues `count` deliveries for a subscription straight into the outbox, not due for a day,
+/// as if its receiver had been away while events piled up.
+pub async fn fill_queue(app: &TestApp, webhook: &str, count: usize) {
+    use diesel::prelude::*;
+    use learning_passport::db::schema::webhook_deliveries as d;
+    use learning_passport::db::types::{Id, Json, Timestamp};
+    let db = app.db.clone();
+    let webhook_id: Id = uuid::Uuid::parse_str(webhook).unwrap().into();
+    actix_web::rt::task::spawn_blocking(move || {
+        let now = Utc::now();
+        let payload = Json(
+            json!({"type": "webhook.test", "timestamp": now, "data": {"webhook_id": webhook_id.0}}),
+        );
+        let rows: Vec<_> = (0..count)
+            .map(|_| {
+                (
+                    d::id.eq(Id::new()),
+                    d::webhook_id.eq(webhook_id),
+                    d::event_type.eq("webhook.test"),
+                    d::payload.eq(payload.clone()),
+                    d::status.eq("pending"),
+                    d::attempts.eq(0),
+                    d::next_attempt_at.eq(Timestamp(now + Duration::days(1))),
+                    d::retry_from.eq(Timestamp(now)),
+                    d::created_at.eq(Timestamp(now)),
+                )
+            })
+            .collect();
+        let mut conn = db.get().unwrap();
+        learning_passport::on_backend!(&mut *conn, |c| {
+            c.transaction::<_, diesel::result::Error, _>(|c| {
+                for chunk in rows.chunks(500) {
+                    diesel::insert_into(d::table).values(chunk).execute(c)?;
+                }
+                Ok(())
+            })
+            .unwrap()
+        });
+    })
+    .await
+    .unwrap();
+}
+
+/// Runs blocking work on the test's own connection to the service's database.
+pub async fn with_db<T: Send + 'static>(
+    app: &TestApp,
+    work: impl FnOnce(&mut learning_passport::db::DbConnection) -> T + Send + 'static,
+) -> T {
+    let db = app.db.clone();
+    actix_web::rt::task::spawn_blocking(move || work(&mut db.get().unwrap()))
+        .await
+        .unwrap()
+}
+
+/// Marks `count` of a subscription's not-yet-due deliveries failed, as if their retry period
+/// had ended; answers their ids.
+pub async fn give_up(app: &TestApp, webhook: &str, count: i64) -> Vec<String> {
+    use diesel::prelude::*;
+    use learning_passport::db::schema::webhook_deliveries as d;
+    use learning_passport::db::types::{Id, Timestamp};
+    let webhook_id: Id = uuid::Uuid::parse_str(webhook).unwrap().into();
+    with_db(app, move |conn| {
+        let later = Timestamp(Utc::now() + Duration::hours(1));
+        let ids: Vec<Id> = d::table
+            .filter(d::webhook_id.eq(webhook_id))
+            .filter(d::status.eq("pending"))
+            .filter(d::next_attempt_at.gt(later))
+            .select(d::id)
+            .limit(count)
+            .load(conn)
+            .unwrap();
+        diesel::update(d::table.filter(d::id.eq_any(&ids)))
+            .set(d::status.eq("failed"))
+            .execute(conn)
+            .unwrap();
+        ids.into_iter().map(|id| id.0.to_string()).collect()
+    })
+    .await
+}

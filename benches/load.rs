@@ -289,6 +289,7 @@ async fn run(backend: &'static str, options: &Options) -> (Vec<Measure>, f64) {
         cors_origins: vec![],
         log_format: LogFormat::Text,
         webhooks: Default::default(),
+        xapi: Default::default(),
     };
     let state = AppState::start(settings.clone()).unwrap();
     let db = state.db.clone();

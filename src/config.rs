@@ -130,6 +130,33 @@ pub struct Settings {
 
     #[command(flatten)]
     pub webhooks: WebhookSettings,
+
+    #[command(flatten)]
+    pub xapi: XapiSettings,
+}
+
+/// How much one answer of the LRS may carry.
+#[derive(Debug, Clone, Args)]
+pub struct XapiSettings {
+    /// Largest answer to a statement query, in bytes: the statements and, with
+    /// `attachments=true`, their attachments. A page is cut short to fit (its `more` link goes
+    /// on from there); it always holds at least one statement.
+    #[arg(
+        long = "xapi-max-answer-bytes",
+        env = "PASSPORT_XAPI_MAX_ANSWER_BYTES",
+        default_value_t = 16 << 20,
+        global = true
+    )]
+    pub max_answer_bytes: usize,
+}
+
+impl Default for XapiSettings {
+    /// The same values as the command line's defaults.
+    fn default() -> Self {
+        XapiSettings {
+            max_answer_bytes: 16 << 20,
+        }
+    }
 }
 
 /// How webhooks are delivered.

@@ -5,6 +5,7 @@
 //! of the passport completed an activity become issued records (see [`feed`]). Each
 //! organisation's statements and documents are its own: no other organisation sees them.
 
+pub mod answer;
 pub mod auth;
 pub mod documents;
 mod equivalence;
@@ -156,26 +157,6 @@ pub fn statement(
             format!("no statement {id} (a voided statement is found by voidedStatementId)")
         })
     })
-}
-
-/// A page of statements, and the position after its last statement when there is more.
-pub type Page = (Vec<store::StoredStatement>, Option<(Timestamp, Id)>);
-
-/// A page of a statement query.
-pub fn statements_page(
-    conn: &mut DbConnection,
-    organisation_id: Id,
-    filters: &store::Filters,
-    limit: i64,
-) -> Result<Page, Error> {
-    let mut page = store::query(conn, organisation_id, filters, limit + 1)?;
-    let more = if page.len() as i64 > limit {
-        page.truncate(limit as usize);
-        page.last().map(|s| (s.stored, s.statement_id))
-    } else {
-        None
-    };
-    Ok((page, more))
 }
 
 /// Stored attachments for the statements answered, by SHA-2.

@@ -387,20 +387,53 @@ pub struct Filters {
     pub after: Option<(Timestamp, Id)>,
 }
 
-/// Statements matching the filters, in stored order, at most `limit`. Voided statements are
-/// never listed.
-pub fn query(
+diesel::define_sql_function! {
+    /// Bytes of a text (not characters), without reading it out of the database.
+    fn octet_length(x: diesel::sql_types::Text) -> diesel::sql_types::Integer;
+}
+
+diesel::define_sql_function! {
+    /// Bytes of a blob (`length` counts bytes of BLOB and bytea on both backends).
+    #[sql_name = "length"]
+    fn byte_length(x: diesel::sql_types::Binary) -> diesel::sql_types::Integer;
+}
+
+/// The size and media type of attachments held under these SHA-2s (lowercase), without
+/// reading their content.
+pub fn attachment_sizes(
     conn: &mut DbConnection,
     organisation_id: Id,
-    filters: &Filters,
-    limit: i64,
-) -> Result<Vec<StoredStatement>, Error> {
+    hashes: &[String],
+) -> Result<HashMap<String, (String, i64)>, Error> {
+    let mut sizes = HashMap::new();
+    for chunk in hashes.chunks(CHUNK) {
+        let rows: Vec<(String, String, i32)> = xapi_attachments::table
+            .filter(xapi_attachments::organisation_id.eq(organisation_id))
+            .filter(xapi_attachments::sha2.eq_any(chunk))
+            .select((
+                xapi_attachments::sha2,
+                xapi_attachments::content_type,
+                byte_length(xapi_attachments::content),
+            ))
+            .load(conn)?;
+        sizes.extend(
+            rows.into_iter()
+                .map(|(sha2, content_type, length)| (sha2, (content_type, i64::from(length)))),
+        );
+    }
+    Ok(sizes)
+}
+
+/// Statements matching the filters, in stored order. Voided statements are never listed.
+fn filtered<'a>(
+    organisation_id: Id,
+    filters: &'a Filters,
+) -> xapi_statements::BoxedQuery<'a, crate::db::MultiBackend> {
     use xapi_statement_index as ix;
     use xapi_statements as st;
     let mut query = st::table
         .filter(st::organisation_id.eq(organisation_id))
         .filter(st::voided.eq(false))
-        .select(STORED)
         .into_boxed();
     // One subselect per filter; `related` rows count only for the broad forms.
     macro_rules! matching {
@@ -453,12 +486,60 @@ pub fn query(
             )
         };
     }
-    query = if filters.ascending {
+    if filters.ascending {
         query.order((st::stored.asc(), st::statement_id.asc()))
     } else {
         query.order((st::stored.desc(), st::statement_id.desc()))
-    };
-    Ok(query.limit(limit).load(conn)?)
+    }
+}
+
+/// A statement a query matched, measured but not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Queryable)]
+pub struct Measured {
+    pub statement_id: Id,
+    pub stored: Timestamp,
+    /// The bytes of its JSON text as stored.
+    pub bytes: i32,
+    pub has_attachments: bool,
+}
+
+/// The statements matching the filters, in stored order, at most `limit`, with the size of
+/// each: a page is cut to its byte budget before any statement is read.
+pub fn measure(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    filters: &Filters,
+    limit: i64,
+) -> Result<Vec<Measured>, Error> {
+    use xapi_statements as st;
+    Ok(filtered(organisation_id, filters)
+        .select((
+            st::statement_id,
+            st::stored,
+            octet_length(st::statement),
+            st::has_attachments,
+        ))
+        .limit(limit)
+        .load(conn)?)
+}
+
+/// Statements by id (any order; those no longer held are missing).
+pub fn read(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    ids: &[Id],
+) -> Result<Vec<StoredStatement>, Error> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        found.extend(
+            xapi_statements::table
+                .filter(xapi_statements::organisation_id.eq(organisation_id))
+                .filter(xapi_statements::statement_id.eq_any(chunk))
+                .select(STORED)
+                .load::<StoredStatement>(conn)?,
+        );
+    }
+    Ok(found)
 }
 
 /// Stored attachment content by SHA-2.

@@ -295,6 +295,12 @@ impl ReceivedPart {
 /// Content-Type names.
 pub fn parts(reply: &Reply) -> Vec<ReceivedPart> {
     let content_type = reply.header("content-type").unwrap();
+    let body = reply.body.as_str().expect("a text body");
+    parts_of(content_type, body)
+}
+
+/// The parts of a multipart/mixed body of text parts whose Content-Type is `content_type`.
+pub fn parts_of(content_type: &str, body: &str) -> Vec<ReceivedPart> {
     assert!(
         content_type.starts_with("multipart/mixed"),
         "not multipart/mixed: {content_type}"
@@ -304,7 +310,6 @@ pub fn parts(reply: &Reply) -> Vec<ReceivedPart> {
         .find_map(|p| p.trim().strip_prefix("boundary="))
         .unwrap()
         .trim_matches('"');
-    let body = reply.body.as_str().expect("a text body");
     let delimiter = format!("--{boundary}");
     let mut parts = Vec::new();
     // Before the first delimiter is the preamble; after the closing one (`--` at once), the end.
@@ -321,6 +326,36 @@ pub fn parts(reply: &Reply) -> Vec<ReceivedPart> {
         });
     }
     parts
+}
+
+/// An attachment declaration for `content` (text/plain), with a fileUrl or without.
+pub fn declared_attachment(content: &[u8], file_url: Option<&str>) -> Value {
+    let mut declaration = json!({
+        "usageType": "http://example.com/attachments/certificate",
+        "display": {"en-GB": "Certificate"},
+        "contentType": "text/plain",
+        "length": content.len(),
+        "sha2": sha256(content),
+    });
+    if let Some(url) = file_url {
+        declaration["fileUrl"] = json!(url);
+    }
+    declaration
+}
+
+/// Stores one statement with its attachments' parts (multipart/mixed); answers its id.
+pub async fn store_with(lrs: &Lrs, app: &TestApp, statement: &Value, parts: &[Part]) -> String {
+    let reply = lrs
+        .send(
+            app,
+            Method::POST,
+            "/statements",
+            &[],
+            Some(multipart(statement, parts)),
+        )
+        .await;
+    reply.expect(200);
+    reply.body[0].as_str().unwrap().to_owned()
 }
 
 /// A signature of a statement (Data 2.6) by the test signer of `tests/data/xapi`: a compact

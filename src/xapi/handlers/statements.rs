@@ -12,7 +12,7 @@ use crate::db::BackendKind;
 use crate::error::{Error, Problem};
 use crate::http::body::RawBody;
 use crate::xapi::query::{self, Format, StatementsGet};
-use crate::xapi::{self, LrsClient, format, multipart, statements};
+use crate::xapi::{self, LrsClient, answer, format, multipart, statements};
 
 /// Reads a statement request: JSON, or multipart/mixed with attachments.
 fn received(body: RawBody) -> Result<(Value, Vec<multipart::Attachment>), Error> {
@@ -172,7 +172,10 @@ fn consistent_through(state: &AppState) -> String {
 /// matching a query: `agent`, `verb`, `activity`, `registration`, `related_activities`,
 /// `related_agents`, `since`, `until`, `limit`, `ascending`. Every answer takes `format` (`exact`,
 /// `ids`, `canonical` by `Accept-Language`) and `attachments=true` (multipart/mixed with the
-/// attachments' content). A page that does not hold every match ends with a `more` link.
+/// attachments' content). A page that does not hold every match ends with a `more` link: a
+/// page holds at most `limit` statements, and fewer when more would take the answer, with its
+/// attachments, past the LRS's answer size (`PASSPORT_XAPI_MAX_ANSWER_BYTES`); it always holds
+/// one at least.
 #[utoipa::path(
     tag = "xapi",
     security(("client_basic" = []), ("client_credentials" = [])),
@@ -220,61 +223,47 @@ pub async fn get(
     let base_path = url::Url::parse(&public_url(&state))
         .map(|u| u.path().trim_end_matches('/').to_owned())
         .unwrap_or_default();
+    let budget = state.settings.xapi.max_answer_bytes;
     let (json, stored, attachments) = state
         .db
-        .run(move |conn| {
-            let (json, stored, texts): (String, Option<_>, Vec<String>) = match request {
-                StatementsGet::One {
-                    id,
-                    voided,
-                    format,
-                    attachments,
-                } => {
-                    let one = xapi::statement(conn, organisation_id, id, voided)?;
-                    let text = shaped(&one.statement, format, &languages);
-                    let wanted = if attachments {
-                        xapi::attachments_of(conn, organisation_id, &[&one.statement])?
-                    } else {
-                        Vec::new()
-                    };
-                    return Ok((text, Some(one.stored), wanted));
-                }
-                StatementsGet::Query {
-                    filters,
+        .run(move |conn| match request {
+            StatementsGet::One {
+                id,
+                voided,
+                format,
+                attachments,
+            } => {
+                let one = xapi::statement(conn, organisation_id, id, voided)?;
+                let text = shaped(&one.statement, format, &languages);
+                let wanted = if attachments {
+                    xapi::attachments_of(conn, organisation_id, &[&one.statement])?
+                } else {
+                    Vec::new()
+                };
+                Ok((text, Some(one.stored), wanted))
+            }
+            StatementsGet::Query {
+                filters,
+                limit,
+                format,
+                attachments,
+                params,
+            } => {
+                let request = answer::Request {
+                    filters: &filters,
                     limit,
-                    format,
                     attachments,
-                    params,
-                } => {
-                    let (page, more) =
-                        xapi::statements_page(conn, organisation_id, &filters, limit)?;
-                    let texts: Vec<String> = if attachments {
-                        page.iter().map(|s| s.statement.clone()).collect()
-                    } else {
-                        Vec::new()
-                    };
-                    let shaped: Vec<String> = page
-                        .iter()
-                        .map(|s| shaped(&s.statement, format, &languages))
-                        .collect();
-                    let more = more
-                        .map(|after| query::more_link(&base_path, &params, after))
-                        .unwrap_or_default();
-                    let json = format!(
-                        "{{\"statements\":[{}],\"more\":{}}}",
-                        shaped.join(","),
-                        Value::String(more)
-                    );
-                    (json, None, texts)
-                }
-            };
-            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            let wanted = if refs.is_empty() {
-                Vec::new()
-            } else {
-                xapi::attachments_of(conn, organisation_id, &refs)?
-            };
-            Ok((json, stored, wanted))
+                    budget,
+                };
+                let page = answer::statements_page(
+                    conn,
+                    organisation_id,
+                    &request,
+                    |text| shaped(text, format, &languages),
+                    |after| query::more_link(&base_path, &params, after),
+                )?;
+                Ok((page.json, None, page.attachments))
+            }
         })
         .await?;
     let mut response = HttpResponse::Ok();

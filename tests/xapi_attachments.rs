@@ -333,7 +333,37 @@ async fn pages_with_attachments_fit_the_answer_budget(mut app: TestApp) {
     assert_eq!(result["statements"].as_array().unwrap().len(), 2);
 }
 
+/// Data 2.4.11: attachments are identified by their SHA-2, so the same certificate sent again
+/// with another statement is accepted, stored once, and answered with both.
+async fn content_sent_again_with_another_statement_is_stored_once(app: TestApp) {
+    let lrs = Lrs::new(&app, "Acme Learning").await;
+    let content = b"Certificate of completion: fire safety.";
+    let s = set(
+        base(),
+        "/attachments",
+        json!([declared_attachment(content, None)]),
+    );
+    let first = store_with(&lrs, &app, &s, &[Part::new("text/plain", content)]).await;
+    let second = store_with(&lrs, &app, &s, &[Part::new("text/plain", content)]).await;
+    assert_ne!(first, second);
+    for id in [&first, &second] {
+        let reply = lrs
+            .get(
+                &app,
+                &format!("/statements?statementId={id}&attachments=true"),
+            )
+            .await;
+        reply.expect(200);
+        assert_eq!(parts(&reply)[1].body.as_bytes(), content);
+    }
+    assert_eq!(
+        recount(&app, &lrs.client.organisation_id).await,
+        (2, 0, content.len() as i64)
+    );
+}
+
 on_both_backends!(
+    content_sent_again_with_another_statement_is_stored_once,
     pages_with_attachments_fit_the_answer_budget,
     an_attachment_is_stored_and_answered_with_its_statement,
     an_attachment_without_file_url_needs_its_data,

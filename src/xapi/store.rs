@@ -161,13 +161,36 @@ pub fn insert(
             .execute(c))?;
     }
     for chunk in in_chunks(attachments) {
-        // Content already held under the same hash is the same content.
-        let _: Vec<String> =
-            crate::on_backend!(conn, |c| diesel::insert_into(xapi_attachments::table)
-                .values(&chunk)
-                .on_conflict_do_nothing()
-                .returning(xapi_attachments::sha2)
-                .get_results(c))?;
+        // Content already held under the same hash is the same content: only the new is
+        // inserted.
+        match conn {
+            DbConnection::Postgres(c) => {
+                diesel::insert_into(xapi_attachments::table)
+                    .values(&chunk)
+                    .on_conflict_do_nothing()
+                    .execute(c)?;
+            }
+            // diesel inserts an SQLite batch row by row, and a row that RETURNING gives
+            // nothing for (the conflict) fails the batch. Writes are serial on SQLite: what
+            // is not held now is new.
+            DbConnection::Sqlite(c) => {
+                let hashes: Vec<&str> = chunk.iter().map(|a| a.sha2.as_str()).collect();
+                let held: HashSet<String> = xapi_attachments::table
+                    .filter(xapi_attachments::organisation_id.eq(organisation_id))
+                    .filter(xapi_attachments::sha2.eq_any(&hashes))
+                    .select(xapi_attachments::sha2)
+                    .load::<String>(c)?
+                    .into_iter()
+                    .collect();
+                let new: Vec<&AttachmentRow> =
+                    chunk.iter().filter(|a| !held.contains(&a.sha2)).collect();
+                if !new.is_empty() {
+                    diesel::insert_into(xapi_attachments::table)
+                        .values(new)
+                        .execute(c)?;
+                }
+            }
+        }
     }
     save_definitions(conn, organisation_id, &fresh)?;
     Ok(fresh)

@@ -358,6 +358,41 @@ pub async fn store_with(lrs: &Lrs, app: &TestApp, statement: &Value, parts: &[Pa
     reply.body[0].as_str().unwrap().to_owned()
 }
 
+/// What an organisation's LRS really holds, counted from its tables: statements, documents,
+/// attachment bytes.
+pub async fn recount(app: &TestApp, organisation_id: &str) -> (i64, i64, i64) {
+    use diesel::prelude::*;
+    use learning_passport::db::schema::xapi_statements as s;
+    use learning_passport::db::schema::{xapi_attachments as a, xapi_documents as d};
+    let (db, id) = (app.db.clone(), organisation(organisation_id));
+    actix_web::rt::task::spawn_blocking(move || {
+        let mut conn = db.get().unwrap();
+        let statements: i64 = s::table
+            .filter(s::organisation_id.eq(id))
+            .count()
+            .get_result(&mut *conn)
+            .unwrap();
+        let documents: i64 = d::table
+            .filter(d::organisation_id.eq(id))
+            .count()
+            .get_result(&mut *conn)
+            .unwrap();
+        let contents: Vec<Vec<u8>> = a::table
+            .filter(a::organisation_id.eq(id))
+            .select(a::content)
+            .load(&mut *conn)
+            .unwrap();
+        let bytes = contents.iter().map(|c| c.len() as i64).sum();
+        (statements, documents, bytes)
+    })
+    .await
+    .unwrap()
+}
+
+fn organisation(id: &str) -> learning_passport::db::types::Id {
+    learning_passport::db::types::Id(id.parse().unwrap())
+}
+
 /// A signature of a statement (Data 2.6) by the test signer of `tests/data/xapi`: a compact
 /// RS256 JWS whose payload is `payload`, with the signer's certificate in `x5c`.
 pub fn signature(payload: &Value) -> String {

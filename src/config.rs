@@ -135,7 +135,7 @@ pub struct Settings {
     pub xapi: XapiSettings,
 }
 
-/// How much one answer of the LRS may carry.
+/// What one organisation may keep in the LRS, and how much one answer may carry.
 #[derive(Debug, Clone, Args)]
 pub struct XapiSettings {
     /// Largest answer to a statement query, in bytes: the statements and, with
@@ -148,6 +148,34 @@ pub struct XapiSettings {
         global = true
     )]
     pub max_answer_bytes: usize,
+
+    /// Most statements one organisation's LRS holds (voiding statements count).
+    #[arg(
+        long = "xapi-max-statements",
+        env = "PASSPORT_XAPI_MAX_STATEMENTS",
+        default_value_t = 10_000_000,
+        global = true
+    )]
+    pub max_statements: u64,
+
+    /// Most State, Activity Profile and Agent Profile documents one organisation's LRS holds.
+    #[arg(
+        long = "xapi-max-documents",
+        env = "PASSPORT_XAPI_MAX_DOCUMENTS",
+        default_value_t = 100_000,
+        global = true
+    )]
+    pub max_documents: u64,
+
+    /// Most bytes of attachment content one organisation's LRS holds (each distinct attachment
+    /// counts once).
+    #[arg(
+        long = "xapi-max-attachment-bytes",
+        env = "PASSPORT_XAPI_MAX_ATTACHMENT_BYTES",
+        default_value_t = 10 << 30,
+        global = true
+    )]
+    pub max_attachment_bytes: u64,
 }
 
 impl Default for XapiSettings {
@@ -155,6 +183,9 @@ impl Default for XapiSettings {
     fn default() -> Self {
         XapiSettings {
             max_answer_bytes: 16 << 20,
+            max_statements: 10_000_000,
+            max_documents: 100_000,
+            max_attachment_bytes: 10 << 30,
         }
     }
 }

@@ -358,6 +358,25 @@ pub async fn store_with(lrs: &Lrs, app: &TestApp, statement: &Value, parts: &[Pa
     reply.body[0].as_str().unwrap().to_owned()
 }
 
+/// An organisation's LRS usage as the service counts it (`xapi_usage`: statements, documents,
+/// attachment bytes), `None` before its first use.
+pub async fn usage(app: &TestApp, organisation_id: &str) -> Option<(i64, i64, i64)> {
+    use diesel::prelude::*;
+    use learning_passport::db::schema::xapi_usage as u;
+    let (db, id) = (app.db.clone(), organisation(organisation_id));
+    actix_web::rt::task::spawn_blocking(move || {
+        let mut conn = db.get().unwrap();
+        u::table
+            .find(id)
+            .select((u::statements, u::documents, u::attachment_bytes))
+            .first(&mut *conn)
+            .optional()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
 /// What an organisation's LRS really holds, counted from its tables: statements, documents,
 /// attachment bytes.
 pub async fn recount(app: &TestApp, organisation_id: &str) -> (i64, i64, i64) {
@@ -387,6 +406,16 @@ pub async fn recount(app: &TestApp, organisation_id: &str) -> (i64, i64, i64) {
     })
     .await
     .unwrap()
+}
+
+/// Asserts that the service's count of an organisation's LRS is what its tables hold.
+pub async fn assert_usage_exact(app: &TestApp, organisation_id: &str) {
+    let counted = usage(app, organisation_id).await.unwrap_or_default();
+    assert_eq!(
+        counted,
+        recount(app, organisation_id).await,
+        "xapi_usage (statements, documents, attachment bytes) is not what the LRS holds"
+    );
 }
 
 fn organisation(id: &str) -> learning_passport::db::types::Id {

@@ -12,6 +12,7 @@ use crate::db::BackendKind;
 use crate::error::{Error, Problem};
 use crate::http::body::RawBody;
 use crate::xapi::query::{self, Format, StatementsGet};
+use crate::xapi::usage::Quotas;
 use crate::xapi::{self, LrsClient, answer, format, multipart, statements};
 
 /// Reads a statement request: JSON, or multipart/mixed with attachments.
@@ -61,7 +62,7 @@ fn public_url(state: &AppState) -> String {
         (status = 204, description = "Stored (or already stored)"),
         (status = 400, description = "A malformed statement or request: nothing was stored", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "A person's token, or a client without records:write", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A person's token, a client without records:write, or a quota of the organisation's LRS reached (`quota-exceeded`): nothing was stored", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A different statement is stored under this id", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -82,6 +83,7 @@ pub async fn put(
         ));
     }
     let public_url = public_url(&state);
+    let quotas = Quotas::from(&state.settings.xapi);
     state
         .db
         .run(move |conn| {
@@ -92,6 +94,7 @@ pub async fn put(
                 vec![value],
                 attachments,
                 Some(id),
+                &quotas,
             )
         })
         .await?;
@@ -126,7 +129,7 @@ fn single_id(query: &str) -> Result<Uuid, Error> {
         (status = 200, description = "The ids of the statements, in the order sent", body = Vec<String>),
         (status = 400, description = "A malformed statement or request: nothing was stored", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "A person's token, or a client without records:write", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A person's token, a client without records:write, or a quota of the organisation's LRS reached (`quota-exceeded`): nothing was stored", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A different statement is stored under one of the ids", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -147,10 +150,11 @@ pub async fn post(
     let (value, attachments) = received(body)?;
     let list = statements::batch(value)?;
     let public_url = public_url(&state);
+    let quotas = Quotas::from(&state.settings.xapi);
     let ids = state
         .db
         .run(move |conn| {
-            xapi::store_statements(conn, &client, &public_url, list, attachments, None)
+            xapi::store_statements(conn, &client, &public_url, list, attachments, None, &quotas)
         })
         .await?;
     Ok(HttpResponse::Ok().json(ids))

@@ -9,6 +9,7 @@ pub mod answer;
 pub mod auth;
 pub mod documents;
 mod equivalence;
+pub mod erase;
 mod feed;
 pub mod format;
 pub mod handlers;
@@ -27,6 +28,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 pub use auth::LrsClient;
+pub use erase::{ErasedXapi, erase_person};
 use statements::Prepared;
 use usage::{Quotas, Usage};
 

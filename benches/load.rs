@@ -300,6 +300,7 @@ async fn run(backend: &'static str, options: &Options) -> (Vec<Measure>, Hostile
         log_format: LogFormat::Text,
         webhooks: Default::default(),
         protection: Default::default(),
+        xapi: Default::default(),
     };
     let state = AppState::start(settings.clone()).unwrap();
     let db = state.db.clone();

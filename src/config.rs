@@ -133,6 +133,9 @@ pub struct Settings {
 
     #[command(flatten)]
     pub protection: ProtectionSettings,
+
+    #[command(flatten)]
+    pub xapi: XapiSettings,
 }
 
 /// How the service protects itself and its callers from hostile or runaway clients.
@@ -186,6 +189,61 @@ impl Default for ProtectionSettings {
             hash_workers: None,
             metrics_addr: None,
             metrics_token: None,
+        }
+    }
+}
+
+/// What one organisation may keep in the LRS, and how much one answer may carry.
+#[derive(Debug, Clone, Args)]
+pub struct XapiSettings {
+    /// Largest answer to a statement query, in bytes: the statements and, with
+    /// `attachments=true`, their attachments. A page is cut short to fit (its `more` link goes
+    /// on from there); it always holds at least one statement.
+    #[arg(
+        long = "xapi-max-answer-bytes",
+        env = "PASSPORT_XAPI_MAX_ANSWER_BYTES",
+        default_value_t = 16 << 20,
+        global = true
+    )]
+    pub max_answer_bytes: usize,
+
+    /// Most statements one organisation's LRS holds (voiding statements count).
+    #[arg(
+        long = "xapi-max-statements",
+        env = "PASSPORT_XAPI_MAX_STATEMENTS",
+        default_value_t = 10_000_000,
+        global = true
+    )]
+    pub max_statements: u64,
+
+    /// Most State, Activity Profile and Agent Profile documents one organisation's LRS holds.
+    #[arg(
+        long = "xapi-max-documents",
+        env = "PASSPORT_XAPI_MAX_DOCUMENTS",
+        default_value_t = 100_000,
+        global = true
+    )]
+    pub max_documents: u64,
+
+    /// Most bytes of attachment content one organisation's LRS holds (each distinct attachment
+    /// counts once).
+    #[arg(
+        long = "xapi-max-attachment-bytes",
+        env = "PASSPORT_XAPI_MAX_ATTACHMENT_BYTES",
+        default_value_t = 10 << 30,
+        global = true
+    )]
+    pub max_attachment_bytes: u64,
+}
+
+impl Default for XapiSettings {
+    /// The same values as the command line's defaults.
+    fn default() -> Self {
+        XapiSettings {
+            max_answer_bytes: 16 << 20,
+            max_statements: 10_000_000,
+            max_documents: 100_000,
+            max_attachment_bytes: 10 << 30,
         }
     }
 }

@@ -49,6 +49,12 @@ pub enum Error {
     },
     #[error("{0}")]
     Forbidden(String),
+    /// A write that would take an organisation past one of its storage quotas. Refused whole,
+    /// with 403 like other refusals of what the caller may not do: retrying does not help (not
+    /// 429), the request itself may be small (not 413), and the service is not at fault (never
+    /// 5xx, which clients retry).
+    #[error("{0}")]
+    QuotaExceeded(String),
     #[error("{0}")]
     NotFound(String),
     #[error("method not allowed")]
@@ -84,6 +90,7 @@ impl Error {
             Error::Unauthorized(_) => ("unauthorized", "Authentication required"),
             Error::OAuth { .. } => ("oauth", "Token request refused"),
             Error::Forbidden(_) => ("forbidden", "Not allowed"),
+            Error::QuotaExceeded(_) => ("quota-exceeded", "Quota exceeded"),
             Error::NotFound(_) => ("not-found", "Not found"),
             Error::MethodNotAllowed(_) => ("method-not-allowed", "Method not allowed"),
             Error::Conflict(_) => ("conflict", "Conflict"),
@@ -212,7 +219,7 @@ impl ResponseError for Error {
             Error::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Error::OAuth { status, .. } => *status,
-            Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::Forbidden(_) | Error::QuotaExceeded(_) => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Error::Conflict(_) => StatusCode::CONFLICT,

@@ -218,7 +218,153 @@ async fn a_signature_of_a_different_statement_is_refused(app: TestApp) {
     assert!(lrs.query(&app, "").await.is_empty());
 }
 
+/// Communication 2.1.3 bounds a page by the LRS's "maximum list length"; here a page is also
+/// bounded in bytes (`PASSPORT_XAPI_MAX_ANSWER_BYTES`): with `attachments=true` it ends after
+/// the last statement whose attachments still fit, and its `more` link goes on from there.
+/// Every statement comes once, with every attachment it declares on its own page; only a page
+/// of one statement whose attachments alone exceed the budget is larger.
+async fn pages_with_attachments_fit_the_answer_budget(mut app: TestApp) {
+    const BUDGET: usize = 8 * 1024;
+    app.restart_with(|s| s.xapi.max_answer_bytes = BUDGET).await;
+    let lrs = Lrs::new(&app, "Acme Learning").await;
+    let mut stored = Vec::new();
+    for letter in b'a'..=b'f' {
+        let content = vec![letter; 1500];
+        let s = set(
+            base(),
+            "/attachments",
+            json!([declared_attachment(&content, None)]),
+        );
+        stored.push(store_with(&lrs, &app, &s, &[Part::new("text/plain", &content)]).await);
+    }
+    // Two statements sharing one attachment, sent once.
+    let shared = vec![b'S'; 1500];
+    // Stored at one instant, they come in the order of their ids.
+    let mut pair_ids = [Uuid::new_v4().to_string(), Uuid::new_v4().to_string()];
+    pair_ids.sort();
+    let with_shared = |id: &str| {
+        set(
+            with_id(base(), id),
+            "/attachments",
+            json!([declared_attachment(&shared, None)]),
+        )
+    };
+    let pair = json!([with_shared(&pair_ids[0]), with_shared(&pair_ids[1])]);
+    let reply = lrs
+        .send(
+            &app,
+            Method::POST,
+            "/statements",
+            &[],
+            Some(multipart(&pair, &[Part::new("text/plain", &shared)])),
+        )
+        .await;
+    reply.expect(200);
+    assert_eq!(reply.body, json!(pair_ids));
+    stored.extend(pair_ids.clone());
+    // One whose attachment alone is larger than the budget (but within the body limit).
+    let large = vec![b'L'; 3 * BUDGET / 2];
+    let s = set(
+        base(),
+        "/attachments",
+        json!([declared_attachment(&large, None)]),
+    );
+    stored.push(store_with(&lrs, &app, &s, &[Part::new("text/plain", &large)]).await);
+    for _ in 0..2 {
+        stored.extend(lrs.store(&app, base()).await);
+    }
+
+    let mut seen = Vec::new();
+    let mut sizes = Vec::new();
+    let mut next = "/statements?attachments=true&ascending=true".to_owned();
+    loop {
+        let reply = lrs.send_bytes(&app, Method::GET, &next, &[], None).await;
+        assert_eq!(reply.status, 200);
+        let body = String::from_utf8(reply.bytes.clone()).unwrap();
+        let parts = parts_of(reply.header("content-type").unwrap(), &body);
+        let result: Value = serde_json::from_str(&parts[0].body).unwrap();
+        let page = result["statements"].as_array().unwrap().clone();
+        assert!(!page.is_empty(), "an empty page at {next}");
+        let declared: std::collections::BTreeSet<String> = page
+            .iter()
+            .flat_map(|s| s["attachments"].as_array().cloned().unwrap_or_default())
+            .map(|a| a["sha2"].as_str().unwrap().to_owned())
+            .collect();
+        let sent: Vec<String> = parts[1..]
+            .iter()
+            .map(|p| p.header("x-experience-api-hash").unwrap().to_owned())
+            .collect();
+        for part in &parts[1..] {
+            assert_eq!(
+                sha256(part.body.as_bytes()),
+                part.header("x-experience-api-hash").unwrap()
+            );
+        }
+        assert_eq!(
+            declared,
+            sent.iter().cloned().collect(),
+            "each attachment of the page's statements, once"
+        );
+        assert_eq!(sent.len(), declared.len(), "no attachment twice");
+        if page.len() > 1 || sent.iter().all(|h| *h != sha256(&large)) {
+            assert!(
+                reply.bytes.len() <= BUDGET,
+                "a page of {} bytes, over the budget of {BUDGET}",
+                reply.bytes.len()
+            );
+        }
+        sizes.push(page.len());
+        seen.extend(ids(&page));
+        let more = result["more"].as_str().unwrap();
+        if more.is_empty() {
+            break;
+        }
+        next = more.strip_prefix("/xapi").unwrap().to_owned();
+        assert!(sizes.len() < 20, "the pages do not end");
+    }
+    assert_eq!(seen, stored, "every statement once, in order");
+    assert!(sizes.len() >= 3, "pages: {sizes:?}");
+    assert!(sizes.iter().any(|n| *n > 1), "pages: {sizes:?}");
+
+    // The limit still holds within the budget.
+    let reply = lrs.get(&app, "/statements?limit=2&attachments=true").await;
+    reply.expect(200);
+    let result: Value = serde_json::from_str(&parts(&reply)[0].body).unwrap();
+    assert_eq!(result["statements"].as_array().unwrap().len(), 2);
+}
+
+/// Data 2.4.11: attachments are identified by their SHA-2, so the same certificate sent again
+/// with another statement is accepted, stored once, and answered with both.
+async fn content_sent_again_with_another_statement_is_stored_once(app: TestApp) {
+    let lrs = Lrs::new(&app, "Acme Learning").await;
+    let content = b"Certificate of completion: fire safety.";
+    let s = set(
+        base(),
+        "/attachments",
+        json!([declared_attachment(content, None)]),
+    );
+    let first = store_with(&lrs, &app, &s, &[Part::new("text/plain", content)]).await;
+    let second = store_with(&lrs, &app, &s, &[Part::new("text/plain", content)]).await;
+    assert_ne!(first, second);
+    for id in [&first, &second] {
+        let reply = lrs
+            .get(
+                &app,
+                &format!("/statements?statementId={id}&attachments=true"),
+            )
+            .await;
+        reply.expect(200);
+        assert_eq!(parts(&reply)[1].body.as_bytes(), content);
+    }
+    assert_eq!(
+        recount(&app, &lrs.client.organisation_id).await,
+        (2, 0, content.len() as i64)
+    );
+}
+
 on_both_backends!(
+    content_sent_again_with_another_statement_is_stored_once,
+    pages_with_attachments_fit_the_answer_budget,
     an_attachment_is_stored_and_answered_with_its_statement,
     an_attachment_without_file_url_needs_its_data,
     a_part_whose_hash_does_not_match_is_refused,

@@ -523,7 +523,63 @@ async fn format_exact_answers_the_statement_as_stored(app: TestApp) {
     assert_refused(&reply, "format");
 }
 
+/// A page of plain JSON is bounded in bytes too (`PASSPORT_XAPI_MAX_ANSWER_BYTES`): it ends
+/// after the last statement that fits, whatever the limit, and `more` goes on from there.
+async fn pages_fit_the_answer_budget(mut app: TestApp) {
+    const BUDGET: usize = 4 * 1024;
+    app.restart_with(|s| s.xapi.max_answer_bytes = BUDGET).await;
+    let lrs = Lrs::new(&app, "Acme Learning").await;
+    let mut stored = Vec::new();
+    for i in 0..9 {
+        let notes = json!({"http://example.com/extensions/notes": "n".repeat(900 + i)});
+        stored.extend(
+            lrs.store(&app, set(base(), "/result", json!({"extensions": notes})))
+                .await,
+        );
+    }
+    // One statement larger than the budget still gets a page of its own.
+    let huge = json!({"http://example.com/extensions/notes": "h".repeat(BUDGET)});
+    stored.extend(
+        lrs.store(&app, set(base(), "/result", json!({"extensions": huge})))
+            .await,
+    );
+    stored.extend(lrs.store(&app, base()).await);
+    stored.reverse();
+    for format in ["exact", "ids"] {
+        let mut seen = Vec::new();
+        let mut pages = 0;
+        let mut next = format!("/statements?format={format}");
+        loop {
+            let reply = lrs.send_bytes(&app, Method::GET, &next, &[], None).await;
+            assert_eq!(reply.status, 200);
+            let result: Value = serde_json::from_slice(&reply.bytes).unwrap();
+            let page = statements_of(&result);
+            assert!(
+                reply.bytes.len() <= BUDGET || page.len() == 1,
+                "a page of {} bytes and {} statements",
+                reply.bytes.len(),
+                page.len()
+            );
+            pages += 1;
+            seen.extend(ids(&page));
+            let more = result["more"].as_str().unwrap();
+            if more.is_empty() {
+                break;
+            }
+            next = more.strip_prefix("/xapi").unwrap().to_owned();
+            assert!(pages < 20, "the pages do not end");
+        }
+        assert_eq!(seen, stored, "every statement once, in order ({format})");
+        assert!(pages >= 4, "{pages} pages ({format})");
+    }
+}
+
+fn statements_of(result: &Value) -> Vec<Value> {
+    result["statements"].as_array().cloned().unwrap_or_default()
+}
+
 on_both_backends!(
+    pages_fit_the_answer_budget,
     statement_id_cannot_be_combined_with_other_filters,
     an_unknown_parameter_is_refused,
     the_agent_filter_matches_the_actor_or_the_object,

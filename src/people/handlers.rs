@@ -120,9 +120,10 @@ pub async fn erase(
             "erasure cannot be undone: send ?confirm=true to erase your passport",
         ));
     }
+    let public_url = state.settings.issuer();
     state
         .db
-        .run(move |conn| super::rights::erase(conn, me.person_id))
+        .run(move |conn| super::rights::erase(conn, me.person_id, &public_url))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

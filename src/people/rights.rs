@@ -118,13 +118,21 @@ pub fn export(conn: &mut DbConnection, person_id: Id) -> Result<Export, Error> {
     })
 }
 
-/// Erases a passport: grants end at once, records and attainments are deleted, credentials are
-/// revoked, and access events keep only their organisation, client, action and time, so that the
-/// audit keeps its count. The person's next sign-in starts an empty passport.
-pub fn erase(conn: &mut DbConnection, person_id: Id) -> Result<(), Error> {
+/// Erases a passport: grants end at once; records, attainments, the person's xAPI statements,
+/// attachments and documents, and every webhook delivery about them are deleted; credentials are
+/// revoked; access events keep only their organisation, client, action and time, so that the
+/// audit keeps its count. Organisations that held a grant are sent `person.erased` (redacted
+/// once delivered). The person's next sign-in starts an empty passport.
+///
+/// `public_url` names the passport accounts xAPI statements identify people by.
+pub fn erase(conn: &mut DbConnection, person_id: Id, public_url: &str) -> Result<(), Error> {
     transaction(conn, |conn| {
+        let person = super::get(conn, person_id)?;
+        let verified_email = person.email.as_deref().filter(|_| person.email_verified);
+        crate::xapi::erase_person(conn, public_url, person_id, verified_email)?;
         credentials::revoke_all(conn, person_id)?;
         crate::webhooks::events::person_erased(conn, person_id)?;
+        crate::webhooks::deliveries::erase_person(conn, person_id)?;
         diesel::update(access_events::table.filter(access_events::person_id.eq(person_id)))
             .set((
                 access_events::resource.eq("erased"),

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use serde_json::Value;
 use sha1::{Digest, Sha1};
 
+use super::usage::{self, Quotas, Usage};
 use crate::db::schema::xapi_documents as docs;
 use crate::db::types::{Id, Timestamp};
 use crate::db::{DbConnection, transaction};
@@ -146,7 +147,8 @@ pub enum Write {
     Merge,
 }
 
-/// Stores a document; answers its new ETag.
+/// Stores a document; answers its new ETag. A new document beyond the organisation's quota is
+/// refused.
 #[allow(clippy::too_many_arguments)]
 pub fn write(
     conn: &mut DbConnection,
@@ -157,6 +159,7 @@ pub fn write(
     content: Vec<u8>,
     how: Write,
     preconditions: &Preconditions,
+    quotas: &Quotas,
 ) -> Result<String, Error> {
     let is_json = is_json(content_type);
     if is_json && serde_json::from_slice::<Value>(&content).is_err() {
@@ -177,6 +180,14 @@ pub fn write(
                 "the document exists: send If-Match with its ETag (or If-None-Match: * to create only) so that no one's changes are lost"
                     .into(),
             ));
+        }
+        let added = Usage {
+            documents: i64::from(current.is_none()),
+            ..Usage::default()
+        };
+        if current.is_none() {
+            // Refused before anything is written; `usage::apply` below decides exactly.
+            usage::current(conn, organisation_id)?.admits(&added, quotas)?;
         }
         let (content_type, content) = match (how, current) {
             (Write::Merge, Some(existing)) => merged(&existing, content_type, &content)?,
@@ -200,6 +211,7 @@ pub fn write(
                 docs::updated.eq(now),
             ))
             .execute(conn)?;
+        usage::apply(conn, organisation_id, added, quotas)?;
         Ok(tag)
     })
 }
@@ -256,27 +268,33 @@ pub fn delete(
             let current = get(conn, organisation_id, scope, id)?;
             preconditions.check(current.as_ref().map(|d| d.etag.as_str()))?;
         }
-        remove(conn, organisation_id, scope, document_id)
+        let removed = remove(conn, organisation_id, scope, document_id)?;
+        let change = Usage {
+            documents: -(removed as i64),
+            ..Usage::default()
+        };
+        // Deleting is never refused: no quota applies.
+        usage::apply(conn, organisation_id, change, &Quotas::UNBOUNDED)
     })
 }
 
+/// Deletes a document, or every document in the scope; answers how many there were.
 fn remove(
     conn: &mut DbConnection,
     organisation_id: Id,
     scope: &Scope,
     document_id: Option<&str>,
-) -> Result<(), Error> {
+) -> Result<usize, Error> {
     let in_scope = docs::table
         .filter(docs::organisation_id.eq(organisation_id))
         .filter(docs::kind.eq(scope.kind.as_str()))
         .filter(docs::activity_id.eq(&scope.activity_id))
         .filter(docs::agent.eq(&scope.agent))
         .filter(docs::registration.eq(&scope.registration));
-    match document_id {
+    Ok(match document_id {
         Some(id) => diesel::delete(in_scope.filter(docs::document_id.eq(id))).execute(conn)?,
         None => diesel::delete(in_scope).execute(conn)?,
-    };
-    Ok(())
+    })
 }
 
 #[cfg(test)]

@@ -5,9 +5,11 @@
 //! of the passport completed an activity become issued records (see [`feed`]). Each
 //! organisation's statements and documents are its own: no other organisation sees them.
 
+pub mod answer;
 pub mod auth;
 pub mod documents;
 mod equivalence;
+pub mod erase;
 mod feed;
 pub mod format;
 pub mod handlers;
@@ -16,6 +18,7 @@ pub mod query;
 mod signature;
 pub mod statements;
 pub mod store;
+pub mod usage;
 pub mod validate;
 pub mod version;
 
@@ -25,7 +28,9 @@ use serde_json::Value;
 use uuid::Uuid;
 
 pub use auth::LrsClient;
+pub use erase::{ErasedXapi, erase_person};
 use statements::Prepared;
+use usage::{Quotas, Usage};
 
 use crate::completions::Issuer;
 use crate::db::types::{Id, Timestamp};
@@ -53,6 +58,8 @@ pub const MAX_STATEMENTS: usize = 1000;
 /// either all are stored or none. Answers their ids in the order received.
 ///
 /// `put_id` is the `statementId` of a PUT, which the statement's own id (if any) must match.
+/// Statements or attachment content that would take the organisation past its quotas are
+/// refused, and nothing is stored.
 pub fn store_statements(
     conn: &mut DbConnection,
     client: &LrsClient,
@@ -60,6 +67,7 @@ pub fn store_statements(
     received: Vec<Value>,
     attachments: Vec<multipart::Attachment>,
     put_id: Option<Uuid>,
+    quotas: &Quotas,
 ) -> Result<Vec<Uuid>, Error> {
     if received.len() > MAX_STATEMENTS {
         return Err(invalid(
@@ -132,14 +140,60 @@ pub fn store_statements(
         organisation_id: client.organisation_id,
         client_id: client.client_id.clone(),
     };
+    admit(conn, client.organisation_id, &prepared, &rows, quotas)?;
     transaction(conn, |conn| {
         let stored = Timestamp::now().0;
         prepared.iter_mut().for_each(|p| p.stamp(stored));
-        let fresh: Vec<Prepared> = store::insert(conn, client.organisation_id, prepared, rows)?;
-        feed::feed(conn, &issuer, public_url, &fresh)?;
-        Ok(())
+        let inserted = store::insert(conn, client.organisation_id, prepared, rows)?;
+        feed::feed(conn, &issuer, public_url, &inserted.fresh)?;
+        let added = Usage {
+            statements: inserted.fresh.len() as i64,
+            documents: 0,
+            attachment_bytes: inserted.attachment_bytes,
+        };
+        usage::apply(conn, client.organisation_id, added, quotas)
     })?;
     Ok(ids)
+}
+
+/// Refuses, before the storing transaction begins, statements that cannot fit the
+/// organisation's quotas: a client at its quota that keeps sending costs a read, not a write
+/// rolled back after holding SQLite's one writer lock. Usually one row is read; what is really
+/// new is looked up only near a quota. The transaction checks again, exactly.
+fn admit(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    prepared: &[Prepared],
+    rows: &[store::AttachmentRow],
+    quotas: &Quotas,
+) -> Result<(), Error> {
+    let held = usage::current(conn, organisation_id)?;
+    let mut added = Usage {
+        statements: prepared.len() as i64,
+        documents: 0,
+        attachment_bytes: rows.iter().map(|r| r.content.len() as i64).sum(),
+    };
+    if held.admits(&added, quotas).is_ok() {
+        return Ok(());
+    }
+    // Statements sent again and content held already add nothing.
+    let ids: Vec<Id> = prepared.iter().map(|p| Id(p.id)).collect();
+    let known = store::stored_ids(conn, organisation_id, &ids)?;
+    added.statements -= known.len() as i64;
+    if added.statements == 0 {
+        // Nothing new to store: not even the attachments are written.
+        return Ok(());
+    }
+    if held.attachment_bytes.saturating_add(added.attachment_bytes) > quotas.attachment_bytes {
+        let hashes: Vec<String> = rows.iter().map(|r| r.sha2.clone()).collect();
+        let kept = store::attachment_sizes(conn, organisation_id, &hashes)?;
+        added.attachment_bytes = rows
+            .iter()
+            .filter(|r| !kept.contains_key(&r.sha2))
+            .map(|r| r.content.len() as i64)
+            .sum();
+    }
+    held.admits(&added, quotas)
 }
 
 /// One statement by id (`voided` for `voidedStatementId`), or 404.
@@ -156,26 +210,6 @@ pub fn statement(
             format!("no statement {id} (a voided statement is found by voidedStatementId)")
         })
     })
-}
-
-/// A page of statements, and the position after its last statement when there is more.
-pub type Page = (Vec<store::StoredStatement>, Option<(Timestamp, Id)>);
-
-/// A page of a statement query.
-pub fn statements_page(
-    conn: &mut DbConnection,
-    organisation_id: Id,
-    filters: &store::Filters,
-    limit: i64,
-) -> Result<Page, Error> {
-    let mut page = store::query(conn, organisation_id, filters, limit + 1)?;
-    let more = if page.len() as i64 > limit {
-        page.truncate(limit as usize);
-        page.last().map(|s| (s.stored, s.statement_id))
-    } else {
-        None
-    };
-    Ok((page, more))
 }
 
 /// Stored attachments for the statements answered, by SHA-2.

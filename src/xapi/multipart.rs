@@ -264,33 +264,51 @@ pub fn build(json: &[u8], attachments: &[Attachment]) -> (String, Vec<u8>) {
         .collect();
     let boundary = fresh_boundary(json, &attachments);
 
-    let size = json.len()
+    let size = envelope_size(json.len())
         + attachments
             .iter()
-            .map(|a| a.body.len() + 200)
-            .sum::<usize>()
-        + 200;
+            .map(|a| part_size(&a.content_type, &a.sha2, a.body.len()))
+            .sum::<usize>();
     let mut out = Vec::with_capacity(size);
-    out.extend_from_slice(
-        format!("--{boundary}\r\nContent-Type: application/json\r\n\r\n").as_bytes(),
-    );
+    out.extend_from_slice(json_head(&boundary).as_bytes());
     out.extend_from_slice(json);
     for a in &attachments {
-        // Both values can come from client-supplied statements; a CR or LF in them would
-        // forge headers.
-        let content_type = header_safe(&a.content_type).unwrap_or("application/octet-stream");
-        let sha2 = header_safe(&a.sha2).unwrap_or_default();
-        out.extend_from_slice(
-            format!(
-                "\r\n--{boundary}\r\nContent-Type: {content_type}\r\n\
-                 Content-Transfer-Encoding: binary\r\nX-Experience-API-Hash: {sha2}\r\n\r\n"
-            )
-            .as_bytes(),
-        );
+        out.extend_from_slice(part_head(&boundary, &a.content_type, &a.sha2).as_bytes());
         out.extend_from_slice(&a.body);
     }
-    out.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    out.extend_from_slice(closing(&boundary).as_bytes());
     (format!("multipart/mixed; boundary={boundary}"), out)
+}
+
+/// The bytes of an answer [`build`] makes, but for its attachment parts: the JSON of
+/// `json_len` bytes and the framing around it.
+pub fn envelope_size(json_len: usize) -> usize {
+    let boundary = sized_boundary();
+    json_head(&boundary).len() + json_len + closing(&boundary).len()
+}
+
+/// The bytes one attachment part adds to an answer [`build`] makes.
+pub fn part_size(content_type: &str, sha2: &str, body_len: usize) -> usize {
+    part_head(&sized_boundary(), content_type, sha2).len() + body_len
+}
+
+fn json_head(boundary: &str) -> String {
+    format!("--{boundary}\r\nContent-Type: application/json\r\n\r\n")
+}
+
+fn part_head(boundary: &str, content_type: &str, sha2: &str) -> String {
+    // Both values can come from client-supplied statements; a CR or LF in them would forge
+    // headers.
+    let content_type = header_safe(content_type).unwrap_or("application/octet-stream");
+    let sha2 = header_safe(sha2).unwrap_or_default();
+    format!(
+        "\r\n--{boundary}\r\nContent-Type: {content_type}\r\n\
+         Content-Transfer-Encoding: binary\r\nX-Experience-API-Hash: {sha2}\r\n\r\n"
+    )
+}
+
+fn closing(boundary: &str) -> String {
+    format!("\r\n--{boundary}--\r\n")
 }
 
 struct Delimiter {
@@ -614,7 +632,7 @@ fn valid_boundary(boundary: &str) -> bool {
 fn fresh_boundary(json: &[u8], attachments: &[&Attachment]) -> String {
     let mut rng = rand::thread_rng();
     loop {
-        let candidate = format!("xapi-{:032x}", rng.r#gen::<u128>());
+        let candidate = boundary_from(rng.r#gen::<u128>());
         // 128 random bits make a clash absurdly unlikely, but it costs little to be sure.
         let clashes = find(json, candidate.as_bytes()).is_some()
             || attachments
@@ -624,6 +642,15 @@ fn fresh_boundary(json: &[u8], attachments: &[&Attachment]) -> String {
             return candidate;
         }
     }
+}
+
+/// Every boundary has the same length, so that an answer's size is known before it is built.
+fn boundary_from(random: u128) -> String {
+    format!("xapi-{random:032x}")
+}
+
+fn sized_boundary() -> String {
+    boundary_from(0)
 }
 
 fn header_safe(value: &str) -> Option<&str> {
@@ -1133,6 +1160,14 @@ mod tests {
 
         // And a fresh boundary each time.
         assert_ne!(build(b"{}", &[]).0, build(b"{}", &[]).0);
+
+        // The size predicted before building is the size built (the repeat is sent once).
+        let predicted = envelope_size(json.len())
+            + attachments[..2]
+                .iter()
+                .map(|a| part_size(&a.content_type, &a.sha2, a.body.len()))
+                .sum::<usize>();
+        assert_eq!(predicted, body.len());
     }
 
     #[test]

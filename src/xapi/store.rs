@@ -78,6 +78,14 @@ const STORED: StoredColumns = (
 /// Rows per multi-row insert: well under SQLite's limit on bound values.
 const CHUNK: usize = 1000;
 
+/// What a store really added: the statements that are new, and the bytes of attachment
+/// content not already held under its SHA-2.
+#[derive(Debug, Default)]
+pub struct Inserted {
+    pub fresh: Vec<Prepared>,
+    pub attachment_bytes: i64,
+}
+
 /// Stores statements the caller has prepared, answering those that are new (an identical
 /// statement already stored is not stored again). Runs inside the caller's transaction.
 pub fn insert(
@@ -85,7 +93,7 @@ pub fn insert(
     organisation_id: Id,
     prepared: Vec<Prepared>,
     attachments: Vec<AttachmentRow>,
-) -> Result<Vec<Prepared>, Error> {
+) -> Result<Inserted, Error> {
     let ids: Vec<Id> = prepared.iter().map(|p| Id(p.id)).collect();
     let existing: HashMap<Id, String> = xapi_statements::table
         .filter(xapi_statements::organisation_id.eq(organisation_id))
@@ -102,7 +110,7 @@ pub fn insert(
         }
     }
     if fresh.is_empty() {
-        return Ok(fresh);
+        return Ok(Inserted::default());
     }
 
     void_targets(conn, organisation_id, &fresh)?;
@@ -160,17 +168,107 @@ pub fn insert(
             .values(&chunk)
             .execute(c))?;
     }
+    let sizes: HashMap<String, i64> = attachments
+        .iter()
+        .map(|a| (a.sha2.clone(), a.content.len() as i64))
+        .collect();
+    let mut attachment_bytes = 0;
     for chunk in in_chunks(attachments) {
-        // Content already held under the same hash is the same content.
-        let _: Vec<String> =
-            crate::on_backend!(conn, |c| diesel::insert_into(xapi_attachments::table)
+        // Content already held under the same hash is the same content: only the new is
+        // inserted, and counted.
+        let added: Vec<String> = match conn {
+            // RETURNING answers what this insert added, not what a concurrent request
+            // stored first.
+            DbConnection::Postgres(c) => diesel::insert_into(xapi_attachments::table)
                 .values(&chunk)
                 .on_conflict_do_nothing()
                 .returning(xapi_attachments::sha2)
-                .get_results(c))?;
+                .get_results(c)?,
+            // diesel inserts an SQLite batch row by row, and a row that RETURNING gives
+            // nothing for (the conflict) fails the batch. Writes are serial on SQLite: what
+            // is not held now is new.
+            DbConnection::Sqlite(c) => {
+                let hashes: Vec<&str> = chunk.iter().map(|a| a.sha2.as_str()).collect();
+                let held: HashSet<String> = xapi_attachments::table
+                    .filter(xapi_attachments::organisation_id.eq(organisation_id))
+                    .filter(xapi_attachments::sha2.eq_any(&hashes))
+                    .select(xapi_attachments::sha2)
+                    .load::<String>(c)?
+                    .into_iter()
+                    .collect();
+                let new: Vec<&AttachmentRow> =
+                    chunk.iter().filter(|a| !held.contains(&a.sha2)).collect();
+                if !new.is_empty() {
+                    diesel::insert_into(xapi_attachments::table)
+                        .values(new.clone())
+                        .execute(c)?;
+                }
+                new.into_iter().map(|a| a.sha2.clone()).collect()
+            }
+        };
+        attachment_bytes += added.iter().filter_map(|sha2| sizes.get(sha2)).sum::<i64>();
     }
     save_definitions(conn, organisation_id, &fresh)?;
-    Ok(fresh)
+    Ok(Inserted {
+        fresh,
+        attachment_bytes,
+    })
+}
+
+/// Which of these statement ids the organisation's LRS holds already.
+pub fn stored_ids(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    ids: &[Id],
+) -> Result<HashSet<Id>, Error> {
+    let mut found = HashSet::new();
+    for chunk in ids.chunks(CHUNK) {
+        found.extend(
+            xapi_statements::table
+                .filter(xapi_statements::organisation_id.eq(organisation_id))
+                .filter(xapi_statements::statement_id.eq_any(chunk))
+                .select(xapi_statements::statement_id)
+                .load::<Id>(conn)?,
+        );
+    }
+    Ok(found)
+}
+
+diesel::define_sql_function! {
+    /// Bytes of a text (not characters), without reading it out of the database.
+    fn octet_length(x: diesel::sql_types::Text) -> diesel::sql_types::Integer;
+}
+
+diesel::define_sql_function! {
+    /// Bytes of a blob (`length` counts bytes of BLOB and bytea on both backends).
+    #[sql_name = "length"]
+    fn byte_length(x: diesel::sql_types::Binary) -> diesel::sql_types::Integer;
+}
+
+/// The size and media type of attachments held under these SHA-2s (lowercase), without
+/// reading their content.
+pub fn attachment_sizes(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    hashes: &[String],
+) -> Result<HashMap<String, (String, i64)>, Error> {
+    let mut sizes = HashMap::new();
+    for chunk in hashes.chunks(CHUNK) {
+        let rows: Vec<(String, String, i32)> = xapi_attachments::table
+            .filter(xapi_attachments::organisation_id.eq(organisation_id))
+            .filter(xapi_attachments::sha2.eq_any(chunk))
+            .select((
+                xapi_attachments::sha2,
+                xapi_attachments::content_type,
+                byte_length(xapi_attachments::content),
+            ))
+            .load(conn)?;
+        sizes.extend(
+            rows.into_iter()
+                .map(|(sha2, content_type, length)| (sha2, (content_type, i64::from(length)))),
+        );
+    }
+    Ok(sizes)
 }
 
 /// Rows in owned chunks: diesel's SQLite multi-row insert takes a `Vec`, not a slice.
@@ -387,20 +485,16 @@ pub struct Filters {
     pub after: Option<(Timestamp, Id)>,
 }
 
-/// Statements matching the filters, in stored order, at most `limit`. Voided statements are
-/// never listed.
-pub fn query(
-    conn: &mut DbConnection,
+/// Statements matching the filters, in stored order. Voided statements are never listed.
+fn filtered<'a>(
     organisation_id: Id,
-    filters: &Filters,
-    limit: i64,
-) -> Result<Vec<StoredStatement>, Error> {
+    filters: &'a Filters,
+) -> xapi_statements::BoxedQuery<'a, crate::db::MultiBackend> {
     use xapi_statement_index as ix;
     use xapi_statements as st;
     let mut query = st::table
         .filter(st::organisation_id.eq(organisation_id))
         .filter(st::voided.eq(false))
-        .select(STORED)
         .into_boxed();
     // One subselect per filter; `related` rows count only for the broad forms.
     macro_rules! matching {
@@ -453,12 +547,60 @@ pub fn query(
             )
         };
     }
-    query = if filters.ascending {
+    if filters.ascending {
         query.order((st::stored.asc(), st::statement_id.asc()))
     } else {
         query.order((st::stored.desc(), st::statement_id.desc()))
-    };
-    Ok(query.limit(limit).load(conn)?)
+    }
+}
+
+/// A statement a query matched, measured but not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Queryable)]
+pub struct Measured {
+    pub statement_id: Id,
+    pub stored: Timestamp,
+    /// The bytes of its JSON text as stored.
+    pub bytes: i32,
+    pub has_attachments: bool,
+}
+
+/// The statements matching the filters, in stored order, at most `limit`, with the size of
+/// each: a page is cut to its byte budget before any statement is read.
+pub fn measure(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    filters: &Filters,
+    limit: i64,
+) -> Result<Vec<Measured>, Error> {
+    use xapi_statements as st;
+    Ok(filtered(organisation_id, filters)
+        .select((
+            st::statement_id,
+            st::stored,
+            octet_length(st::statement),
+            st::has_attachments,
+        ))
+        .limit(limit)
+        .load(conn)?)
+}
+
+/// Statements by id (any order; those no longer held are missing).
+pub fn read(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    ids: &[Id],
+) -> Result<Vec<StoredStatement>, Error> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        found.extend(
+            xapi_statements::table
+                .filter(xapi_statements::organisation_id.eq(organisation_id))
+                .filter(xapi_statements::statement_id.eq_any(chunk))
+                .select(STORED)
+                .load::<StoredStatement>(conn)?,
+        );
+    }
+    Ok(found)
 }
 
 /// Stored attachment content by SHA-2.

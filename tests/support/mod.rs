@@ -21,7 +21,7 @@ use diesel::prelude::*;
 use learning_passport::auth::Scopes;
 use learning_passport::auth::keys::Keys;
 use learning_passport::auth::tokens::TokenService;
-use learning_passport::config::{LogFormat, Settings, WebhookSettings};
+use learning_passport::config::{LogFormat, Settings, WebhookSettings, XapiSettings};
 use learning_passport::db::Database;
 use learning_passport::{AppState, organisations};
 use serde_json::Value;
@@ -258,6 +258,7 @@ pub fn test_settings(data_dir: PathBuf, database_url: String) -> Settings {
             ..Default::default()
         },
         protection: Default::default(),
+        xapi: XapiSettings::default(),
     }
 }
 

@@ -295,6 +295,12 @@ impl ReceivedPart {
 /// Content-Type names.
 pub fn parts(reply: &Reply) -> Vec<ReceivedPart> {
     let content_type = reply.header("content-type").unwrap();
+    let body = reply.body.as_str().expect("a text body");
+    parts_of(content_type, body)
+}
+
+/// The parts of a multipart/mixed body of text parts whose Content-Type is `content_type`.
+pub fn parts_of(content_type: &str, body: &str) -> Vec<ReceivedPart> {
     assert!(
         content_type.starts_with("multipart/mixed"),
         "not multipart/mixed: {content_type}"
@@ -304,7 +310,6 @@ pub fn parts(reply: &Reply) -> Vec<ReceivedPart> {
         .find_map(|p| p.trim().strip_prefix("boundary="))
         .unwrap()
         .trim_matches('"');
-    let body = reply.body.as_str().expect("a text body");
     let delimiter = format!("--{boundary}");
     let mut parts = Vec::new();
     // Before the first delimiter is the preamble; after the closing one (`--` at once), the end.
@@ -321,6 +326,100 @@ pub fn parts(reply: &Reply) -> Vec<ReceivedPart> {
         });
     }
     parts
+}
+
+/// An attachment declaration for `content` (text/plain), with a fileUrl or without.
+pub fn declared_attachment(content: &[u8], file_url: Option<&str>) -> Value {
+    let mut declaration = json!({
+        "usageType": "http://example.com/attachments/certificate",
+        "display": {"en-GB": "Certificate"},
+        "contentType": "text/plain",
+        "length": content.len(),
+        "sha2": sha256(content),
+    });
+    if let Some(url) = file_url {
+        declaration["fileUrl"] = json!(url);
+    }
+    declaration
+}
+
+/// Stores one statement with its attachments' parts (multipart/mixed); answers its id.
+pub async fn store_with(lrs: &Lrs, app: &TestApp, statement: &Value, parts: &[Part]) -> String {
+    let reply = lrs
+        .send(
+            app,
+            Method::POST,
+            "/statements",
+            &[],
+            Some(multipart(statement, parts)),
+        )
+        .await;
+    reply.expect(200);
+    reply.body[0].as_str().unwrap().to_owned()
+}
+
+/// An organisation's LRS usage as the service counts it (`xapi_usage`: statements, documents,
+/// attachment bytes), `None` before its first use.
+pub async fn usage(app: &TestApp, organisation_id: &str) -> Option<(i64, i64, i64)> {
+    use diesel::prelude::*;
+    use learning_passport::db::schema::xapi_usage as u;
+    let (db, id) = (app.db.clone(), organisation(organisation_id));
+    actix_web::rt::task::spawn_blocking(move || {
+        let mut conn = db.get().unwrap();
+        u::table
+            .find(id)
+            .select((u::statements, u::documents, u::attachment_bytes))
+            .first(&mut *conn)
+            .optional()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+/// What an organisation's LRS really holds, counted from its tables: statements, documents,
+/// attachment bytes.
+pub async fn recount(app: &TestApp, organisation_id: &str) -> (i64, i64, i64) {
+    use diesel::prelude::*;
+    use learning_passport::db::schema::xapi_statements as s;
+    use learning_passport::db::schema::{xapi_attachments as a, xapi_documents as d};
+    let (db, id) = (app.db.clone(), organisation(organisation_id));
+    actix_web::rt::task::spawn_blocking(move || {
+        let mut conn = db.get().unwrap();
+        let statements: i64 = s::table
+            .filter(s::organisation_id.eq(id))
+            .count()
+            .get_result(&mut *conn)
+            .unwrap();
+        let documents: i64 = d::table
+            .filter(d::organisation_id.eq(id))
+            .count()
+            .get_result(&mut *conn)
+            .unwrap();
+        let contents: Vec<Vec<u8>> = a::table
+            .filter(a::organisation_id.eq(id))
+            .select(a::content)
+            .load(&mut *conn)
+            .unwrap();
+        let bytes = contents.iter().map(|c| c.len() as i64).sum();
+        (statements, documents, bytes)
+    })
+    .await
+    .unwrap()
+}
+
+/// Asserts that the service's count of an organisation's LRS is what its tables hold.
+pub async fn assert_usage_exact(app: &TestApp, organisation_id: &str) {
+    let counted = usage(app, organisation_id).await.unwrap_or_default();
+    assert_eq!(
+        counted,
+        recount(app, organisation_id).await,
+        "xapi_usage (statements, documents, attachment bytes) is not what the LRS holds"
+    );
+}
+
+fn organisation(id: &str) -> learning_passport::db::types::Id {
+    learning_passport::db::types::Id(id.parse().unwrap())
 }
 
 /// A signature of a statement (Data 2.6) by the test signer of `tests/data/xapi`: a compact

@@ -10,6 +10,7 @@ use crate::db::types::Timestamp;
 use crate::error::{Error, Problem};
 use crate::http::body::RawBody;
 use crate::xapi::documents::{self, Kind, Preconditions, Scope, Write};
+use crate::xapi::usage::Quotas;
 use crate::xapi::{self, LrsClient, query, validate};
 
 /// The parameters of a document request.
@@ -126,6 +127,7 @@ async fn store(
         given => given.to_owned(),
     };
     let scope = addressed.scope;
+    let quotas = Quotas::from(&state.settings.xapi);
     let etag = state
         .db
         .run(move |conn| {
@@ -138,6 +140,7 @@ async fn store(
                 body.bytes.to_vec(),
                 how,
                 &preconditions,
+                &quotas,
             )
         })
         .await?;
@@ -227,7 +230,7 @@ macro_rules! document_handlers {
                 (status = 204, description = "Stored", headers(("ETag" = String))),
                 (status = 400, description = "A malformed parameter or body", body = Problem, content_type = "application/problem+json"),
                 (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
-                (status = 403, description = "A person's token, or a client without records:write", body = Problem, content_type = "application/problem+json"),
+                (status = 403, description = "A person's token, a client without records:write, or the organisation's LRS holding as many documents as it may (`quota-exceeded`)", body = Problem, content_type = "application/problem+json"),
                 (status = 409, description = "The document exists and no precondition was sent", body = Problem, content_type = "application/problem+json"),
                 (status = 412, description = "The document's ETag does not match", body = Problem, content_type = "application/problem+json"),
             )
@@ -252,7 +255,7 @@ macro_rules! document_handlers {
                 (status = 204, description = "Stored", headers(("ETag" = String))),
                 (status = 400, description = "A malformed parameter, or a document that is not a JSON object", body = Problem, content_type = "application/problem+json"),
                 (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
-                (status = 403, description = "A person's token, or a client without records:write", body = Problem, content_type = "application/problem+json"),
+                (status = 403, description = "A person's token, a client without records:write, or the organisation's LRS holding as many documents as it may (`quota-exceeded`)", body = Problem, content_type = "application/problem+json"),
                 (status = 412, description = "The document's ETag does not match", body = Problem, content_type = "application/problem+json"),
             )
         )]

@@ -12,7 +12,8 @@ use crate::db::BackendKind;
 use crate::error::{Error, Problem};
 use crate::http::body::RawBody;
 use crate::xapi::query::{self, Format, StatementsGet};
-use crate::xapi::{self, LrsClient, format, multipart, statements};
+use crate::xapi::usage::Quotas;
+use crate::xapi::{self, LrsClient, answer, format, multipart, statements};
 
 /// Reads a statement request: JSON, or multipart/mixed with attachments.
 fn received(body: RawBody) -> Result<(Value, Vec<multipart::Attachment>), Error> {
@@ -61,7 +62,7 @@ fn public_url(state: &AppState) -> String {
         (status = 204, description = "Stored (or already stored)"),
         (status = 400, description = "A malformed statement or request: nothing was stored", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "A person's token, or a client without records:write", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A person's token, a client without records:write, or a quota of the organisation's LRS reached (`quota-exceeded`): nothing was stored", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A different statement is stored under this id", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -82,6 +83,7 @@ pub async fn put(
         ));
     }
     let public_url = public_url(&state);
+    let quotas = Quotas::from(&state.settings.xapi);
     state
         .db
         .run(move |conn| {
@@ -92,6 +94,7 @@ pub async fn put(
                 vec![value],
                 attachments,
                 Some(id),
+                &quotas,
             )
         })
         .await?;
@@ -126,7 +129,7 @@ fn single_id(query: &str) -> Result<Uuid, Error> {
         (status = 200, description = "The ids of the statements, in the order sent", body = Vec<String>),
         (status = 400, description = "A malformed statement or request: nothing was stored", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "A person's token, or a client without records:write", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A person's token, a client without records:write, or a quota of the organisation's LRS reached (`quota-exceeded`): nothing was stored", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A different statement is stored under one of the ids", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -147,10 +150,11 @@ pub async fn post(
     let (value, attachments) = received(body)?;
     let list = statements::batch(value)?;
     let public_url = public_url(&state);
+    let quotas = Quotas::from(&state.settings.xapi);
     let ids = state
         .db
         .run(move |conn| {
-            xapi::store_statements(conn, &client, &public_url, list, attachments, None)
+            xapi::store_statements(conn, &client, &public_url, list, attachments, None, &quotas)
         })
         .await?;
     Ok(HttpResponse::Ok().json(ids))
@@ -172,7 +176,10 @@ fn consistent_through(state: &AppState) -> String {
 /// matching a query: `agent`, `verb`, `activity`, `registration`, `related_activities`,
 /// `related_agents`, `since`, `until`, `limit`, `ascending`. Every answer takes `format` (`exact`,
 /// `ids`, `canonical` by `Accept-Language`) and `attachments=true` (multipart/mixed with the
-/// attachments' content). A page that does not hold every match ends with a `more` link.
+/// attachments' content). A page that does not hold every match ends with a `more` link: a
+/// page holds at most `limit` statements, and fewer when more would take the answer, with its
+/// attachments, past the LRS's answer size (`PASSPORT_XAPI_MAX_ANSWER_BYTES`); it always holds
+/// one at least.
 #[utoipa::path(
     tag = "xapi",
     security(("client_basic" = []), ("client_credentials" = [])),
@@ -220,61 +227,47 @@ pub async fn get(
     let base_path = url::Url::parse(&public_url(&state))
         .map(|u| u.path().trim_end_matches('/').to_owned())
         .unwrap_or_default();
+    let budget = state.settings.xapi.max_answer_bytes;
     let (json, stored, attachments) = state
         .db
-        .run(move |conn| {
-            let (json, stored, texts): (String, Option<_>, Vec<String>) = match request {
-                StatementsGet::One {
-                    id,
-                    voided,
-                    format,
-                    attachments,
-                } => {
-                    let one = xapi::statement(conn, organisation_id, id, voided)?;
-                    let text = shaped(&one.statement, format, &languages);
-                    let wanted = if attachments {
-                        xapi::attachments_of(conn, organisation_id, &[&one.statement])?
-                    } else {
-                        Vec::new()
-                    };
-                    return Ok((text, Some(one.stored), wanted));
-                }
-                StatementsGet::Query {
-                    filters,
+        .run(move |conn| match request {
+            StatementsGet::One {
+                id,
+                voided,
+                format,
+                attachments,
+            } => {
+                let one = xapi::statement(conn, organisation_id, id, voided)?;
+                let text = shaped(&one.statement, format, &languages);
+                let wanted = if attachments {
+                    xapi::attachments_of(conn, organisation_id, &[&one.statement])?
+                } else {
+                    Vec::new()
+                };
+                Ok((text, Some(one.stored), wanted))
+            }
+            StatementsGet::Query {
+                filters,
+                limit,
+                format,
+                attachments,
+                params,
+            } => {
+                let request = answer::Request {
+                    filters: &filters,
                     limit,
-                    format,
                     attachments,
-                    params,
-                } => {
-                    let (page, more) =
-                        xapi::statements_page(conn, organisation_id, &filters, limit)?;
-                    let texts: Vec<String> = if attachments {
-                        page.iter().map(|s| s.statement.clone()).collect()
-                    } else {
-                        Vec::new()
-                    };
-                    let shaped: Vec<String> = page
-                        .iter()
-                        .map(|s| shaped(&s.statement, format, &languages))
-                        .collect();
-                    let more = more
-                        .map(|after| query::more_link(&base_path, &params, after))
-                        .unwrap_or_default();
-                    let json = format!(
-                        "{{\"statements\":[{}],\"more\":{}}}",
-                        shaped.join(","),
-                        Value::String(more)
-                    );
-                    (json, None, texts)
-                }
-            };
-            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            let wanted = if refs.is_empty() {
-                Vec::new()
-            } else {
-                xapi::attachments_of(conn, organisation_id, &refs)?
-            };
-            Ok((json, stored, wanted))
+                    budget,
+                };
+                let page = answer::statements_page(
+                    conn,
+                    organisation_id,
+                    &request,
+                    |text| shaped(text, format, &languages),
+                    |after| query::more_link(&base_path, &params, after),
+                )?;
+                Ok((page.json, None, page.attachments))
+            }
         })
         .await?;
     let mut response = HttpResponse::Ok();

@@ -1,0 +1,242 @@
+//! A page of a statement query, bounded in bytes.
+//!
+//! A page holds up to 500 statements and, with `attachments=true`, the content of every
+//! attachment they declare: unbounded, one page could be gigabytes in one buffer. So a page is
+//! measured before it is read. The database gives the size of each statement's text and of
+//! each attachment; the page ends after the last statement that fits the budget, and its
+//! `more` link continues right after that statement. A page always holds one statement at
+//! least, whatever it weighs, or paging could never get past it.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::Value;
+
+use super::multipart::{self, Attachment};
+use super::statements;
+use super::store::{self, Filters, Measured, StoredStatement};
+use crate::db::DbConnection;
+use crate::db::types::{Id, Timestamp};
+use crate::error::Error;
+
+/// A page of statements, ready to send.
+#[derive(Debug)]
+pub struct Page {
+    /// The StatementResult: `{"statements": [...], "more": "..."}`.
+    pub json: String,
+    /// With `attachments=true`: the content of the attachments the statements declare.
+    pub attachments: Vec<Attachment>,
+}
+
+/// How a page is asked for.
+pub struct Request<'a> {
+    pub filters: &'a Filters,
+    pub limit: i64,
+    pub attachments: bool,
+    /// The most bytes the answer may have (the JSON, or the whole multipart/mixed body).
+    pub budget: usize,
+}
+
+/// One page of a statement query: at most `limit` statements, cut short to fit the budget.
+/// `shape` gives a statement's text in the format asked for; `more_link` the link that
+/// continues after a statement.
+pub fn statements_page(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    request: &Request<'_>,
+    shape: impl Fn(&str) -> String,
+    more_link: impl Fn((Timestamp, Id)) -> String,
+) -> Result<Page, Error> {
+    let mut measured = store::measure(conn, organisation_id, request.filters, request.limit + 1)?;
+    let limited = measured.len() as i64 > request.limit;
+    measured.truncate(request.limit as usize);
+    let link_bytes = |m: &Measured| json_string(&more_link(position(m))).len();
+    let fits = |json: usize, parts: usize| {
+        let body = if request.attachments {
+            multipart::envelope_size(json) + parts
+        } else {
+            json
+        };
+        body <= request.budget
+    };
+
+    // The statements as stored: no more is read than can be answered. (A format may shorten a
+    // statement; the second cut below uses the exact size.)
+    let considered = fitting(
+        measured
+            .iter()
+            .map(|m| (m.bytes.max(0) as usize, 0, link_bytes(m))),
+        fits,
+    );
+    let cut = limited || considered < measured.len();
+    measured.truncate(considered);
+    let ids: Vec<Id> = measured.iter().map(|m| m.statement_id).collect();
+    let mut read: HashMap<Id, StoredStatement> = store::read(conn, organisation_id, &ids)?
+        .into_iter()
+        .map(|s| (s.statement_id, s))
+        .collect();
+
+    // In order; one deleted meanwhile is answered as nothing, and paging still passes it.
+    let rows: Vec<(Measured, Option<StoredStatement>)> = measured
+        .into_iter()
+        .map(|m| {
+            let found = read.remove(&m.statement_id);
+            (m, found)
+        })
+        .collect();
+    let shaped: Vec<Option<String>> = rows
+        .iter()
+        .map(|(_, s)| s.as_ref().map(|s| shape(&s.statement)))
+        .collect();
+    let hashes: Vec<Vec<String>> = rows
+        .iter()
+        .map(|(_, s)| match s {
+            Some(s) if request.attachments && s.has_attachments => declared(&s.statement),
+            _ => Vec::new(),
+        })
+        .collect();
+    let mut all: Vec<String> = hashes.iter().flatten().cloned().collect();
+    all.sort();
+    all.dedup();
+    let sizes = if all.is_empty() {
+        Default::default()
+    } else {
+        store::attachment_sizes(conn, organisation_id, &all)?
+    };
+
+    // The exact answer: the statements as shaped, each attachment part once.
+    let mut sent = HashSet::new();
+    let items: Vec<(usize, usize, usize)> = rows
+        .iter()
+        .zip(&shaped)
+        .zip(&hashes)
+        .map(|(((m, _), text), hashes)| {
+            let parts = hashes
+                .iter()
+                .filter(|h| sent.insert(h.as_str()))
+                .filter_map(|h| {
+                    let (content_type, length) = sizes.get(h)?;
+                    Some(multipart::part_size(
+                        content_type,
+                        h,
+                        (*length).max(0) as usize,
+                    ))
+                })
+                .sum();
+            (text.as_ref().map_or(0, String::len), parts, link_bytes(m))
+        })
+        .collect();
+    let kept = fitting(items.into_iter(), fits);
+
+    let more = (cut || kept < rows.len())
+        .then(|| kept.checked_sub(1).and_then(|last| rows.get(last)))
+        .flatten()
+        .map(|(m, _)| more_link(position(m)))
+        .unwrap_or_default();
+    let texts: Vec<&str> = shaped[..kept]
+        .iter()
+        .flatten()
+        .map(String::as_str)
+        .collect();
+    let json = statement_result(&texts, &more);
+
+    let mut wanted: Vec<String> = hashes[..kept].iter().flatten().cloned().collect();
+    wanted.sort();
+    wanted.dedup();
+    let attachments = if wanted.is_empty() {
+        Vec::new()
+    } else {
+        store::attachments(conn, organisation_id, &wanted)?
+            .into_iter()
+            .map(|(sha2, content_type, body)| Attachment {
+                sha2,
+                content_type,
+                body,
+            })
+            .collect()
+    };
+    Ok(Page { json, attachments })
+}
+
+fn position(m: &Measured) -> (Timestamp, Id) {
+    (m.stored, m.statement_id)
+}
+
+/// The SHA-2s (lowercase) of the attachments a stored statement declares.
+fn declared(text: &str) -> Vec<String> {
+    serde_json::from_str::<Value>(text)
+        .map(|value| {
+            statements::attachment_hashes(&value)
+                .into_iter()
+                .map(|h| h.to_ascii_lowercase())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// How many of the statements, in order, make an answer that `fits` (one at least). Each item
+/// is a statement's JSON bytes, the bytes of the attachment parts it adds, and the bytes of
+/// the `more` link should the page end with it.
+fn fitting(
+    items: impl Iterator<Item = (usize, usize, usize)>,
+    fits: impl Fn(usize, usize) -> bool,
+) -> usize {
+    let (mut statements, mut parts, mut kept) = (0, 0, 0);
+    for (index, (json, added, link)) in items.enumerate() {
+        statements += json + usize::from(index > 0);
+        parts += added;
+        if kept > 0 && !fits(statement_result_size(statements, link), parts) {
+            break;
+        }
+        kept += 1;
+    }
+    kept
+}
+
+fn json_string(text: &str) -> String {
+    Value::String(text.to_owned()).to_string()
+}
+
+/// A StatementResult of statements already in JSON, and the `more` link (empty at the end).
+fn statement_result(statements: &[&str], more: &str) -> String {
+    format!(
+        "{{\"statements\":[{}],\"more\":{}}}",
+        statements.join(","),
+        json_string(more)
+    )
+}
+
+/// The bytes of [`statement_result`] for statements of `statements` bytes with their commas,
+/// and a `more` link of `more` bytes as a JSON string.
+fn statement_result_size(statements: usize, more: usize) -> usize {
+    statement_result(&[], "").len() - json_string("").len() + statements + more
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_size_of_a_statement_result_is_known_before_it_is_made() {
+        let statements = ["{\"id\":\"a\"}", "{}", "{\"x\":[1,2]}"];
+        let more = "/xapi/statements?limit=2&cursor=abc\"d";
+        let commas = statements.len() - 1;
+        let bytes: usize = statements.iter().map(|s| s.len()).sum::<usize>() + commas;
+        assert_eq!(
+            statement_result(&statements, more).len(),
+            statement_result_size(bytes, json_string(more).len())
+        );
+    }
+
+    #[test]
+    fn a_page_keeps_what_fits_and_one_statement_at_least() {
+        let fits = |budget: usize| move |json: usize, parts: usize| json + parts <= budget;
+        let overhead = statement_result_size(0, 2);
+        let items = || vec![(10, 0, 2), (10, 5, 2), (10, 0, 2)].into_iter();
+        assert_eq!(fitting(items(), fits(1000)), 3);
+        // The first alone; then the second's attachment part tips it over.
+        assert_eq!(fitting(items(), fits(overhead + 10 + 1 + 10)), 1);
+        assert_eq!(fitting(items(), fits(overhead + 10 + 1 + 10 + 5)), 2);
+        assert_eq!(fitting(items(), fits(0)), 1);
+        assert_eq!(fitting(Vec::new().into_iter(), fits(0)), 0);
+    }
+}

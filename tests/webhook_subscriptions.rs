@@ -556,7 +556,56 @@ async fn tests_and_resends_are_limited_per_subscription(app: TestApp) {
     .expect_problem(409);
 }
 
+async fn two_apps_changing_a_subscription_at_once_cannot_both_win(app: TestApp) {
+    let platform = app.org("Platform", "records:write").await;
+    let receiver = Receiver::start();
+    let (webhook, _) = subscribe(&app, &platform, &receiver, &["grant.created"]).await;
+    let path = format!("/v1/webhooks/{webhook}");
+    let tag = app
+        .get(&path, &platform.token)
+        .await
+        .header("etag")
+        .unwrap()
+        .to_owned();
+    let bodies = (0..5)
+        .map(|n| Some(json!({"description": format!("changed by app {n}")})))
+        .collect();
+    let replies = app
+        .racing(support::Method::PATCH, &path, &platform.token, &tag, bodies)
+        .await;
+    support::exactly_one_wins(&replies, 200);
+    // Two rotations at once: only one secret is kept, so only one is answered.
+    let rotate = format!("{path}/rotate");
+    let rotations = futures_util::future::join_all(
+        (0..4).map(|_| app.post(&rotate, &platform.token, json!({}))),
+    )
+    .await;
+    let rotated = rotations.iter().filter(|r| r.status == 200).count();
+    assert_eq!(
+        rotated,
+        rotations.iter().filter(|r| r.status != 412).count()
+    );
+    assert!(rotated >= 1);
+    let tag = app
+        .get(&path, &platform.token)
+        .await
+        .header("etag")
+        .unwrap()
+        .to_owned();
+    let replies = app
+        .racing(
+            support::Method::DELETE,
+            &path,
+            &platform.token,
+            &tag,
+            vec![None; 3],
+        )
+        .await;
+    assert_eq!(replies.iter().filter(|r| r.status == 204).count(), 1);
+}
+
 on_both_backends!(
+    two_apps_changing_a_subscription_at_once_cannot_both_win,
     a_test_event_checks_the_receiver_on_demand,
     an_organisation_reaches_only_its_own_subscriptions_and_events,
     webhook_urls_on_private_networks_are_refused,

@@ -13,7 +13,7 @@ use crate::db::DbConnection;
 use crate::db::schema::webhooks;
 use crate::db::types::{Id, Json, Timestamp};
 use crate::error::{Error, FieldError};
-use crate::http::etag::Precondition;
+use crate::http::etag::{self, Precondition};
 use crate::http::pagination::{List, Page};
 
 /// At most this many subscriptions per organisation.
@@ -245,18 +245,24 @@ pub fn update(
         if let Some(status) = patch.status {
             row.status = status.as_str().to_owned();
         }
+        let read_version = row.version;
         row.version += 1;
         row.updated_at = Timestamp::now();
-        diesel::update(webhooks::table.find(id))
-            .set((
-                webhooks::url.eq(&row.url),
-                webhooks::event_types.eq(&row.event_types),
-                webhooks::description.eq(&row.description),
-                webhooks::status.eq(&row.status),
-                webhooks::version.eq(row.version),
-                webhooks::updated_at.eq(row.updated_at),
-            ))
-            .execute(conn)?;
+        let rows = diesel::update(
+            webhooks::table
+                .find(id)
+                .filter(webhooks::version.eq(read_version)),
+        )
+        .set((
+            webhooks::url.eq(&row.url),
+            webhooks::event_types.eq(&row.event_types),
+            webhooks::description.eq(&row.description),
+            webhooks::status.eq(&row.status),
+            webhooks::version.eq(row.version),
+            webhooks::updated_at.eq(row.updated_at),
+        ))
+        .execute(conn)?;
+        etag::written(rows)?;
         Ok(row.view())
     })
 }
@@ -273,8 +279,13 @@ pub fn delete(
         if !precondition.allows(row.id, row.version) {
             return Err(Error::PreconditionFailed);
         }
-        diesel::delete(webhooks::table.find(id)).execute(conn)?;
-        Ok(())
+        let rows = diesel::delete(
+            webhooks::table
+                .find(id)
+                .filter(webhooks::version.eq(row.version)),
+        )
+        .execute(conn)?;
+        etag::written(rows)
     })
 }
 
@@ -291,15 +302,22 @@ pub fn rotate(
         let now = Timestamp::now();
         let until = Timestamp(now.0 + Duration::hours(settings.secret_grace_hours as i64));
         let secret = signing::new_secret();
-        diesel::update(webhooks::table.find(id))
-            .set((
-                webhooks::secret.eq(seal.seal(id, &secret)),
-                webhooks::previous_secret.eq(Some(&row.secret)),
-                webhooks::previous_secret_expires_at.eq(Some(until)),
-                webhooks::version.eq(row.version + 1),
-                webhooks::updated_at.eq(now),
-            ))
-            .execute(conn)?;
+        // Conditional on the version read: two rotations at once must not both answer a secret
+        // when only one of them is kept.
+        let rows = diesel::update(
+            webhooks::table
+                .find(id)
+                .filter(webhooks::version.eq(row.version)),
+        )
+        .set((
+            webhooks::secret.eq(seal.seal(id, &secret)),
+            webhooks::previous_secret.eq(Some(&row.secret)),
+            webhooks::previous_secret_expires_at.eq(Some(until)),
+            webhooks::version.eq(row.version + 1),
+            webhooks::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+        etag::written(rows)?;
         Ok(RotatedSecret {
             secret,
             previous_secret_expires_at: until.0,

@@ -6,7 +6,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
-use support::{Backend, TestApp};
+use support::TestApp;
 
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
@@ -323,118 +323,6 @@ async fn an_organisation_token_carries_its_scopes_and_organisation(app: TestApp)
     assert_eq!(claims["org"], org.organisation_id.as_str());
     assert_eq!(claims["scope"], "shared:read");
     assert_eq!(claims["iss"], app.base_url.as_str());
-}
-
-/// A small identity provider: serves a JWKS on loopback and signs tokens with its key.
-struct IdentityProvider {
-    url: String,
-    key: EncodingKey,
-    _server: actix_web::dev::ServerHandle,
-}
-
-impl IdentityProvider {
-    async fn start() -> IdentityProvider {
-        use ed25519_dalek::pkcs8::EncodePrivateKey;
-        let signing = ed25519_dalek::SigningKey::from_bytes(&[42u8; 32]);
-        let x = URL_SAFE_NO_PAD.encode(signing.verifying_key().as_bytes());
-        let jwks = json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": x, "kid": "idp-key-1", "alg": "EdDSA", "use": "sig"}]});
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let server = actix_web::HttpServer::new(move || {
-            let jwks = jwks.clone();
-            actix_web::App::new().route(
-                "/jwks.json",
-                actix_web::web::get().to(move || {
-                    let jwks = jwks.clone();
-                    async move { actix_web::HttpResponse::Ok().json(jwks) }
-                }),
-            )
-        })
-        .workers(1)
-        .listen(listener)
-        .unwrap()
-        .run();
-        let handle = server.handle();
-        actix_web::rt::spawn(server);
-        IdentityProvider {
-            url: format!("http://127.0.0.1:{port}/jwks.json"),
-            key: EncodingKey::from_ed_der(signing.to_pkcs8_der().unwrap().as_bytes()),
-            _server: handle,
-        }
-    }
-
-    fn token(&self, claims: &Value, kid: &str) -> String {
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(kid.into());
-        jsonwebtoken::encode(&header, claims, &self.key).unwrap()
-    }
-}
-
-async fn external_identity_provider(backend: Backend) {
-    let idp = IdentityProvider::start().await;
-    let jwks = idp.url.clone();
-    let Some(app) = TestApp::start_with(backend, |s| {
-        s.oidc_issuer = Some("https://login.example.org".into());
-        s.oidc_audience = Some("passport-app".into());
-        s.oidc_jwks = Some(jwks);
-    })
-    .await
-    else {
-        return;
-    };
-    let claims = json!({
-        "iss": "https://login.example.org", "aud": "passport-app", "sub": "nurse-1234",
-        "email": "sam@example.org", "name": "Sam Nurse", "exp": now() + 600, "iat": now(),
-    });
-    let me = app.get("/v1/me", &idp.token(&claims, "idp-key-1")).await;
-    me.expect(200);
-    assert_eq!(me.body["display_name"], "Sam Nurse");
-    assert_eq!(me.body["email"], "sam@example.org");
-
-    // The same subject from the service's own issuer is a different person.
-    let local = app.get("/v1/me", &app.person_token("nurse-1234")).await;
-    assert_ne!(local.body["id"], me.body["id"]);
-
-    let mut wrong_aud = claims.clone();
-    wrong_aud["aud"] = json!("learning-passport");
-    assert_refused(
-        &app,
-        &idp.token(&wrong_aud, "idp-key-1"),
-        "provider token with the service's audience",
-    )
-    .await;
-    let mut wrong_iss = claims.clone();
-    wrong_iss["iss"] = json!(app.tokens.issuer);
-    assert_refused(
-        &app,
-        &idp.token(&wrong_iss, "idp-key-1"),
-        "provider key claiming the service's issuer",
-    )
-    .await;
-    assert_refused(
-        &app,
-        &idp.token(&claims, "idp-key-2"),
-        "unknown provider kid",
-    )
-    .await;
-    // A provider token cannot pose as an organisation client.
-    let mut client = claims.clone();
-    client["client_id"] = json!("nurse-1234");
-    client["org"] = json!("0190a000-0000-7000-8000-000000000000");
-    client["scope"] = json!("admin");
-    let posing = app.get("/v1/me", &idp.token(&client, "idp-key-1")).await;
-    posing.expect(200);
-}
-
-mod external_identity_provider {
-    #[actix_web::test]
-    async fn sqlite() {
-        super::external_identity_provider(super::Backend::Sqlite).await
-    }
-    #[actix_web::test]
-    async fn postgres() {
-        super::external_identity_provider(super::Backend::Postgres).await
-    }
 }
 
 on_both_backends!(

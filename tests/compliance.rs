@@ -29,22 +29,7 @@ async fn world(app: &TestApp) -> World {
             .await
             .expect(201);
     }
-    let framework: Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/examples/frameworks/dghp-lof-example.json"
-        ))
-        .unwrap(),
-    )
-    .unwrap();
-    app.call(
-        Method::PUT,
-        "/v1/frameworks/dghp-lof-example/0.1-example",
-        Some(&admin.token),
-        Some(framework),
-    )
-    .await
-    .expect(201);
+    support::publish_example_framework(&app, &admin.token).await;
     World {
         employer: app.org("Employer", "shared:read").await,
         platform: app.org("Platform", "records:write").await,

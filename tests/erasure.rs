@@ -8,7 +8,7 @@ mod support;
 use chrono::{Duration, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::Text;
-use serde_json::{Value, json};
+use serde_json::json;
 use support::receiver::Receiver;
 use support::xapi::{self, Lrs, Part};
 use support::{Backend, Method, TestApp};
@@ -205,22 +205,7 @@ async fn nothing_of_an_erased_person_remains_in_any_table(app: TestApp) {
     .await
     .expect(200);
     // An attainment, verified.
-    let framework: Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/examples/frameworks/dghp-lof-example.json"
-        ))
-        .unwrap(),
-    )
-    .unwrap();
-    app.call(
-        Method::PUT,
-        "/v1/frameworks/dghp-lof-example/0.1-example",
-        Some(&admin.token),
-        Some(framework),
-    )
-    .await
-    .expect(201);
+    support::publish_example_framework(&app, &admin.token).await;
     let attainment = app
         .post(
             "/v1/me/attainments",

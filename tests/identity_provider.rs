@@ -1,5 +1,6 @@
-//! The external identity provider's keys: fetched once at a time, never through a redirect,
-//! and not hammered when the provider fails or forged tokens name unknown keys.
+//! People signing in with an external identity provider's tokens, and the provider's keys:
+//! fetched once at a time, never through a redirect, and not hammered when the provider fails
+//! or forged tokens name unknown keys.
 
 mod support;
 
@@ -90,10 +91,14 @@ impl Provider {
         let now = chrono::Utc::now().timestamp();
         let claims = json!({"iss": "https://login.example.org", "aud": "passport-app",
                             "sub": "nurse-7", "exp": now + 600, "iat": now});
+        self.sign(&claims, kid, typ)
+    }
+
+    fn sign(&self, claims: &Value, kid: &str, typ: Option<&str>) -> String {
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(kid.into());
         header.typ = typ.map(str::to_owned);
-        jsonwebtoken::encode(&header, &claims, &self.key).unwrap()
+        jsonwebtoken::encode(&header, claims, &self.key).unwrap()
     }
 
     fn fetches(&self) -> usize {
@@ -111,6 +116,70 @@ async fn app_for(backend: Backend, provider: &Provider) -> Option<TestApp> {
         s.protection.auth_failures_per_minute = 10_000;
     })
     .await
+}
+
+/// A refused token, as every refused token is answered.
+async fn refused(app: &TestApp, token: &str, why: &str) {
+    let reply = app.get("/v1/me", token).await;
+    assert_eq!(reply.status.as_u16(), 401, "{why}: {:#}", reply.body);
+    assert!(
+        reply
+            .header("www-authenticate")
+            .is_some_and(|c| c.starts_with("Bearer"))
+    );
+}
+
+async fn a_person_signs_in_with_the_identity_providers_token(backend: Backend) {
+    let provider = Provider::start(Mode::Keys).await;
+    let Some(app) = app_for(backend, &provider).await else {
+        return;
+    };
+    let now = chrono::Utc::now().timestamp();
+    let claims = json!({
+        "iss": "https://login.example.org", "aud": "passport-app", "sub": "nurse-1234",
+        "email": "sam@example.org", "name": "Sam Nurse", "exp": now + 600, "iat": now,
+    });
+    let me = app
+        .get("/v1/me", &provider.sign(&claims, "key-1", None))
+        .await;
+    me.expect(200);
+    assert_eq!(me.body["display_name"], "Sam Nurse");
+    assert_eq!(me.body["email"], "sam@example.org");
+
+    // The same subject from the service's own issuer is a different person.
+    let local = app.get("/v1/me", &app.person_token("nurse-1234")).await;
+    assert_ne!(local.body["id"], me.body["id"]);
+
+    let mut wrong_aud = claims.clone();
+    wrong_aud["aud"] = json!("learning-passport");
+    refused(
+        &app,
+        &provider.sign(&wrong_aud, "key-1", None),
+        "the service's audience",
+    )
+    .await;
+    let mut wrong_iss = claims.clone();
+    wrong_iss["iss"] = json!(app.tokens.issuer);
+    refused(
+        &app,
+        &provider.sign(&wrong_iss, "key-1", None),
+        "claiming the service's issuer",
+    )
+    .await;
+    refused(
+        &app,
+        &provider.sign(&claims, "key-2", None),
+        "unknown provider kid",
+    )
+    .await;
+    // A provider token cannot pose as an organisation client.
+    let mut client = claims.clone();
+    client["client_id"] = json!("nurse-1234");
+    client["org"] = json!("0190a000-0000-7000-8000-000000000000");
+    client["scope"] = json!("admin");
+    app.get("/v1/me", &provider.sign(&client, "key-1", None))
+        .await
+        .expect(200);
 }
 
 async fn unknown_keys_are_fetched_once_at_a_time(backend: Backend) {
@@ -198,6 +267,7 @@ async fn provider_tokens_of_another_type_are_refused(backend: Backend) {
 }
 
 on_each_backend!(
+    a_person_signs_in_with_the_identity_providers_token,
     unknown_keys_are_fetched_once_at_a_time,
     a_failing_provider_is_asked_again_only_after_a_pause,
     a_redirect_from_the_provider_is_not_followed,

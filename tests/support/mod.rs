@@ -542,6 +542,27 @@ impl Drop for TestApp {
     }
 }
 
+/// Publishes the example learning-outcomes framework (`examples/frameworks/dghp-lof-example.json`,
+/// code `dghp-lof-example`, version `0.1-example`) with an administrator's token.
+pub async fn publish_example_framework(app: &TestApp, admin_token: &str) {
+    let framework: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/examples/frameworks/dghp-lof-example.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    app.call(
+        Method::PUT,
+        "/v1/frameworks/dghp-lof-example/0.1-example",
+        Some(admin_token),
+        Some(framework),
+    )
+    .await
+    .expect(201);
+}
+
 /// `count` self-declared records straight into the database for a person (for tests of what a
 /// full passport does), in multi-row inserts.
 pub async fn seed_records(app: &TestApp, person_id: &str, count: usize) {

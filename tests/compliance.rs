@@ -29,7 +29,7 @@ async fn world(app: &TestApp) -> World {
             .await
             .expect(201);
     }
-    support::publish_example_framework(&app, &admin.token).await;
+    support::publish_example_framework(app, &admin.token).await;
     World {
         employer: app.org("Employer", "shared:read").await,
         platform: app.org("Platform", "records:write").await,

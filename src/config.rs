@@ -298,7 +298,8 @@ pub struct WebhookSettings {
     )]
     pub poll_ms: u64,
 
-    /// How often grants are checked for `grant.expiring` and `grant.expired`, in seconds.
+    /// How often grants are checked for `grant.expiring` and `grant.expired`, and the outbox for
+    /// events a crash left, in seconds.
     #[arg(
         long = "webhook-sweep-seconds",
         env = "PASSPORT_WEBHOOK_SWEEP_SECONDS",

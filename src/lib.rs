@@ -19,6 +19,7 @@ pub mod grants;
 pub mod http;
 pub mod openapi;
 pub mod organisations;
+pub mod outbox;
 pub mod people;
 pub mod records;
 pub mod sharing;
@@ -82,6 +83,8 @@ impl AppState {
         db::files::private_database(&database_url)?;
         let db = Database::connect(&database_url, settings.db_pool_size, keep_idle)?;
         db.migrate()?;
+        // The webhook side hears of what the domains record.
+        db.on_outbox(webhooks::fanout::drain);
         let keys = Arc::new(Keys::open(&settings.keys_dir())?);
         let webhook_secrets = Arc::new(webhooks::sealing::SecretSeal::open(&settings.keys_dir())?);
         webhooks::subscriptions::bind_secrets(&mut *db.get()?, &webhook_secrets)?;

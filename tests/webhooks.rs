@@ -527,10 +527,50 @@ async fn erasure_takes_the_person_out_of_the_deliveries_log(app: TestApp) {
     }
 }
 
+/// A change commits with its event in the outbox; were the service to stop before the event is
+/// turned into deliveries, the delivery worker tells of it later, once.
+async fn an_event_left_in_the_outbox_is_told_by_the_worker(app: TestApp) {
+    let platform = app.org("Platform", "records:write").await;
+    let receiver = Receiver::start();
+    subscribe(&app, &platform, &receiver, &["grant.created"]).await;
+    let alice = app.person_token("alice");
+    let alice_id = person_id(&app, &alice).await;
+    let grant_id = grant_all(&app, &alice, &platform, "write").await;
+    receiver.wait_for("grant.created", 1).await;
+
+    // The same event again, written as a change would write it, but left undrained.
+    let (grant, person) = (
+        uuid::Uuid::parse_str(&grant_id).unwrap(),
+        uuid::Uuid::parse_str(&alice_id).unwrap(),
+    );
+    with_db(&app, move |conn| {
+        learning_passport::outbox::record(
+            conn,
+            learning_passport::outbox::Event::Grant {
+                change: learning_passport::outbox::GrantChange::Created,
+                grant_id: grant.into(),
+                person_id: person.into(),
+            },
+        )
+        .unwrap()
+    })
+    .await;
+    let told = receiver.wait_for("grant.created", 2).await;
+    assert_eq!(told[1].event()["data"]["grant_id"], grant_id.as_str());
+    settle().await;
+    assert_eq!(receiver.of_type("grant.created").len(), 2, "told once");
+    let left = with_db(&app, |conn| {
+        learning_passport::outbox::oldest(conn, 10).unwrap()
+    })
+    .await;
+    assert!(left.is_empty(), "the outbox is empty once told: {left:?}");
+}
+
 on_both_backends!(
     a_platform_hears_at_once_that_a_person_connected_it,
     an_employer_hears_of_revocation_expiry_and_erasure,
     record_events_reach_only_organisations_that_may_read_the_record,
     attainment_verification_is_told_to_readers_of_attainments,
     erasure_takes_the_person_out_of_the_deliveries_log,
+    an_event_left_in_the_outbox_is_told_by_the_worker,
 );

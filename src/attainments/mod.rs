@@ -13,7 +13,7 @@ use diesel::prelude::*;
 pub use model::*;
 pub use verification::{Verifier, progress, verify};
 
-use crate::db::schema::{attainment_verifications, attainments, organisations, records};
+use crate::db::schema::{attainment_verifications, attainments, organisations};
 use crate::db::types::{Id, Json, Timestamp};
 use crate::db::{DbConnection, transaction};
 use crate::error::{Error, FieldError};
@@ -226,22 +226,12 @@ fn check(
             ));
         }
     }
-    if !evidence.record_ids.is_empty() {
-        let ids: Vec<Id> = evidence.record_ids.iter().map(|i| Id(*i)).collect();
-        let own: Vec<Id> = records::table
-            .filter(records::person_id.eq(person_id))
-            .filter(records::id.eq_any(&ids))
-            .select(records::id)
-            .load(conn)?;
-        for (i, id) in ids.iter().enumerate() {
-            if !own.contains(id) {
-                errors.push(FieldError::new(
-                    format!("evidence.record_ids[{i}]"),
-                    "is not one of your records",
-                ));
-            }
-        }
-    }
+    errors.extend(crate::records::store::not_owned(
+        conn,
+        person_id,
+        &evidence.record_ids,
+        "evidence.record_ids",
+    )?);
     Ok(errors)
 }
 

@@ -5,11 +5,12 @@ use std::collections::BTreeMap;
 use diesel::prelude::*;
 
 use crate::access::{self, Access};
-use crate::db::schema::{attainment_verifications, attainments, grants, organisations};
-use crate::db::types::{Id, Json, Timestamp};
+use crate::db::schema::{attainment_verifications, attainments, organisations};
+use crate::db::types::{Id, Timestamp};
 use crate::db::{DbConnection, transaction};
 use crate::error::{Error, FieldError};
 use crate::frameworks;
+use crate::grants::Permission;
 
 use super::*;
 
@@ -74,23 +75,15 @@ pub fn verify(
         else {
             return Ok(Err(not_found()));
         };
-        let grant: Option<Id> = grants::table
-            .filter(grants::person_id.eq(row.person_id))
-            .filter(grants::organisation_id.eq(verifier.organisation_id))
-            .filter(grants::permission.eq("write"))
-            .filter(grants::revoked_at.is_null())
-            .filter(grants::expires_at.gt(Timestamp::now()))
-            .select((grants::id, grants::scope))
-            .load::<(Id, Json)>(conn)?
-            .into_iter()
-            .find(|(_, scope)| {
-                scope
-                    .0
-                    .get("attainments")
-                    .and_then(|a| a.as_bool())
-                    .unwrap_or(false)
-            })
-            .map(|(id, _)| id);
+        let grant: Option<Id> = crate::grants::live(
+            conn,
+            row.person_id,
+            verifier.organisation_id,
+            Permission::Write,
+        )?
+        .into_iter()
+        .find(|grant| grant.scope().attainments)
+        .map(|grant| grant.id);
         access::append(
             conn,
             Access {
@@ -152,11 +145,13 @@ pub fn verify(
         ))
         .execute(conn)?;
         crate::http::etag::written(rows)?;
-        crate::webhooks::events::attainment_verified(
+        crate::outbox::record(
             conn,
-            row.person_id,
-            row.id,
-            verifier.organisation_id,
+            crate::outbox::Event::AttainmentVerified {
+                person_id: row.person_id,
+                attainment_id: row.id,
+                verified_by: verifier.organisation_id,
+            },
         )?;
         let organisation_name: String = organisations::table
             .find(verifier.organisation_id)

@@ -31,9 +31,10 @@ fn issued_for_change(
             "your organisation issued no record with this external id".into(),
         )));
     };
-    let grant = writable(conn, issuer.organisation_id, &[row.person_id])?
-        .get(&row.person_id)
-        .copied();
+    let grant =
+        crate::grants::store::writers_among(conn, issuer.organisation_id, &[row.person_id])?
+            .get(&row.person_id)
+            .copied();
     access::append(
         conn,
         Access {

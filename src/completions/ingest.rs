@@ -174,7 +174,7 @@ pub fn push(
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
-        let grants = writable(conn, issuer.organisation_id, &people)?;
+        let grants = crate::grants::store::writers_among(conn, issuer.organisation_id, &people)?;
         let codes: Vec<String> = candidates
             .iter()
             .filter_map(|c| {

@@ -14,35 +14,18 @@ pub use ingest::push;
 pub use model::*;
 
 use crate::db::DbConnection;
-use crate::db::schema::{grants, organisations, record_history, records};
+use crate::db::schema::{organisations, record_history, records};
 use crate::db::types::{Id, Json, Timestamp};
 use crate::error::Error;
+use crate::outbox::{self, Event, RecordChange};
 use crate::records::model::RecordContent;
 use crate::records::store::RecordRow;
-use crate::webhooks::{EventType, events};
 
 /// The pushing organisation.
 #[derive(Debug, Clone)]
 pub struct Issuer {
     pub organisation_id: Id,
     pub client_id: String,
-}
-
-/// The people among `people` who hold a live write grant to the organisation: one query.
-pub(crate) fn writable(
-    conn: &mut DbConnection,
-    organisation_id: Id,
-    people: &[Id],
-) -> Result<HashMap<Id, Id>, Error> {
-    let rows: Vec<(Id, Id)> = grants::table
-        .filter(grants::organisation_id.eq(organisation_id))
-        .filter(grants::person_id.eq_any(people))
-        .filter(grants::permission.eq("write"))
-        .filter(grants::revoked_at.is_null())
-        .filter(grants::expires_at.gt(Timestamp::now()))
-        .select((grants::person_id, grants::id))
-        .load(conn)?;
-    Ok(rows.into_iter().collect())
 }
 
 /// The organisation's existing records for these external ids: one query.
@@ -144,10 +127,18 @@ pub(crate) fn change(
         return Ok(Changed::Raced);
     }
     // Voided: those who could read it hear; changed: those who can read it now.
-    match void_reason {
-        Some(_) => events::record(conn, EventType::RecordVoided, row, Some(by))?,
-        None => events::record(conn, EventType::RecordUpdated, &next, Some(by))?,
-    }
+    let (change, facts) = match void_reason {
+        Some(_) => (RecordChange::Voided, row.facts()),
+        None => (RecordChange::Updated, next.facts()),
+    };
+    outbox::record(
+        conn,
+        Event::Record {
+            change,
+            record: facts,
+            changed_by: Some(by),
+        },
+    )?;
     diesel::insert_into(record_history::table)
         .values(&HistoryRow {
             id: Id::new(),

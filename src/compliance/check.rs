@@ -10,12 +10,10 @@ use crate::access::{self, Access};
 use crate::auth::Scope;
 use crate::auth::tokens::ClientIdentity;
 use crate::db::DbConnection;
-use crate::db::schema::{
-    activities, attainment_verifications, attainments, grants, people, records,
-};
-use crate::db::types::{Id, Timestamp};
+use crate::db::schema::{activities, attainment_verifications, attainments, people, records};
+use crate::db::types::Id;
 use crate::error::Error;
-use crate::grants::GrantRow;
+use crate::grants::{self, GrantRow, Permission};
 use crate::http::pagination::{List, Page};
 use crate::records::RecordRow;
 use crate::records::store::SharedScope;
@@ -251,31 +249,9 @@ pub fn worklist(
     let organisation = Id(caller.organisation_id);
     let profile = get(conn, organisation, Id(query.profile))?;
     crate::db::transaction(conn, |conn| {
-        let now = Timestamp::now();
-        let mut people_query = grants::table
-            .filter(grants::organisation_id.eq(organisation))
-            .filter(grants::permission.eq("read"))
-            .filter(grants::revoked_at.is_null())
-            .filter(grants::expires_at.gt(now))
-            .select(grants::person_id)
-            .distinct()
-            .order(grants::person_id.asc())
-            .limit(page.limit + 1)
-            .into_boxed();
-        if let Some(after) = page.after {
-            people_query = people_query.filter(grants::person_id.gt(after));
-        }
-        let ids: Vec<Id> = people_query.load(conn)?;
-        let ids = List::from_rows(ids, page, |id| *id);
+        let ids = grants::store::people_granting(conn, organisation, Permission::Read, page)?;
         let person_ids = ids.items.clone();
-        let live: Vec<GrantRow> = grants::table
-            .filter(grants::organisation_id.eq(organisation))
-            .filter(grants::person_id.eq_any(&person_ids))
-            .filter(grants::permission.eq("read"))
-            .filter(grants::revoked_at.is_null())
-            .filter(grants::expires_at.gt(now))
-            .select(GrantRow::as_select())
-            .load(conn)?;
+        let live = grants::store::live_among(conn, organisation, &person_ids, Permission::Read)?;
         let needs = needs(&profile.requirements);
         let Gathered { records, facts } = gather(conn, &person_ids, &needs)?;
         let kinds = catalogue_kinds(conn, &needs.codes)?;

@@ -130,8 +130,12 @@ pub struct Database {
     pool: r2d2::Pool<ConnectionManager>,
     kind: BackendKind,
     outbox: Arc<tokio::sync::Notify>,
+    drain: Arc<std::sync::OnceLock<Drain>>,
     deferred: deferred::Queue,
 }
+
+/// What turns the outbox's events into deliveries (see [`Database::on_outbox`]).
+pub type Drain = fn(&mut DbConnection) -> Result<usize, Error>;
 
 thread_local! {
     /// Set when work on this thread wrote to the webhook outbox.
@@ -165,6 +169,7 @@ impl Database {
             pool,
             kind,
             outbox: Arc::new(tokio::sync::Notify::new()),
+            drain: Arc::new(std::sync::OnceLock::new()),
         })
     }
 
@@ -177,7 +182,14 @@ impl Database {
         self.kind
     }
 
-    /// Signalled after work that wrote to the webhook outbox has committed.
+    /// Sets what drains the outbox after work that wrote to it has committed: run on the same
+    /// connection before the work's result is answered, so that a client that changed something
+    /// finds its deliveries already queued. Set once, at start-up, by the service.
+    pub fn on_outbox(&self, drain: Drain) {
+        let _ = self.drain.set(drain);
+    }
+
+    /// Signalled after work that wrote to the outbox has committed and it was drained.
     pub async fn outbox_written(&self) {
         self.outbox.notified().await
     }
@@ -188,7 +200,7 @@ impl Database {
         F: FnOnce(&mut DbConnection) -> Result<T, Error> + Send + 'static,
         T: Send + 'static,
     {
-        let (pool, outbox) = (self.pool.clone(), self.outbox.clone());
+        let (pool, outbox, drain) = (self.pool.clone(), self.outbox.clone(), self.drain.clone());
         let deferred = self.deferred.clone();
         actix_web::web::block(move || {
             let mut conn = pool.get().map_err(|e| Error::Unavailable(e.to_string()))?;
@@ -197,6 +209,13 @@ impl Database {
             let outcome = work(&mut conn);
             // The work's transactions have ended: what they wrote to the outbox is visible.
             if OUTBOX_WRITTEN.with(|written| written.replace(false)) {
+                if let Some(drain) = drain.get()
+                    && let Err(error) = drain(&mut conn)
+                {
+                    // The change stands: the worker's next drain tells of it.
+                    tracing::warn!(%error, "draining the outbox failed");
+                }
+                OUTBOX_WRITTEN.with(|written| written.set(false));
                 outbox.notify_one();
             }
             deferred.take_handed();

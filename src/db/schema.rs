@@ -377,6 +377,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql::{Jsonb, Uuid, UtcTimestamp};
+
+    outbox (id) {
+        id -> Uuid,
+        event -> Jsonb,
+        person_id -> Nullable<Uuid>,
+        created_at -> UtcTimestamp,
+    }
+}
+
 diesel::joinable!(webhooks -> organisations (organisation_id));
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
@@ -407,4 +419,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     xapi_activities,
     xapi_documents,
     xapi_usage,
+    outbox,
 );

@@ -78,8 +78,22 @@ fn sqlite_text(value: <Sqlite as Backend>::RawValue<'_>) -> deserialize::Result<
 // Ids
 
 /// A stored id: a UUID (time-ordered v7 for everything the service creates).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, AsExpression, FromSqlRow)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    AsExpression,
+    FromSqlRow,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 #[diesel(sql_type = sql::Uuid)]
+#[serde(transparent)]
 pub struct Id(pub uuid::Uuid);
 
 impl Id {

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::error::FieldError;
 use crate::records::RecordKind;
@@ -180,4 +180,22 @@ impl GrantInput {
         }
         errors
     }
+}
+
+/// Filters of the owner's grant list.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct GrantFilter {
+    /// Only grants in this state.
+    pub status: Option<GrantStatus>,
+    /// Only grants to this organisation.
+    pub organisation_id: Option<uuid::Uuid>,
+}
+
+/// Filters of an organisation's list of grants made to it.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReceivedGrantFilter {
+    /// Only grants with this permission.
+    pub permission: Option<Permission>,
 }

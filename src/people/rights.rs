@@ -131,7 +131,15 @@ pub fn erase(conn: &mut DbConnection, person_id: Id, public_url: &str) -> Result
         let verified_email = person.email.as_deref().filter(|_| person.email_verified);
         crate::xapi::erase_person(conn, public_url, person_id, verified_email)?;
         credentials::revoke_all(conn, person_id)?;
-        crate::webhooks::events::person_erased(conn, person_id)?;
+        crate::outbox::erase_person(conn, person_id)?;
+        let organisations = crate::grants::store::organisations_ever(conn, person_id)?;
+        crate::outbox::record(
+            conn,
+            crate::outbox::Event::PersonErased {
+                person_id,
+                organisations,
+            },
+        )?;
         crate::webhooks::deliveries::erase_person(conn, person_id)?;
         diesel::update(access_events::table.filter(access_events::person_id.eq(person_id)))
             .set((

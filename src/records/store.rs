@@ -13,6 +13,7 @@ use crate::error::{Error, FieldError};
 use crate::http::etag::{self, Precondition};
 use crate::http::pagination::{List, Page};
 use crate::http::patch::{Patch, double_option};
+use crate::outbox::{self, Event, RecordChange, RecordFacts};
 
 /// A stored record.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -44,6 +45,18 @@ pub struct RecordRow {
 }
 
 impl RecordRow {
+    /// What decides who may hear of the record as it is now.
+    pub fn facts(&self) -> RecordFacts {
+        RecordFacts {
+            id: self.id,
+            person_id: self.person_id,
+            kind: self.kind.clone(),
+            activity_code: self.activity_code.clone(),
+            hidden: self.hidden,
+            voided: self.voided_at.is_some(),
+        }
+    }
+
     pub fn provenance(&self) -> Provenance {
         if self.provenance == "issued" {
             Provenance::Issued
@@ -260,13 +273,21 @@ impl SharedScope {
     pub fn covers(&self, row: &RecordRow) -> bool {
         !row.hidden
             && row.voided_at.is_none()
-            && (self.all
-                || self.kinds.contains(&row.kind)
-                || row
-                    .activity_code
-                    .as_ref()
-                    .is_some_and(|c| self.activity_codes.contains(c))
-                || self.record_ids.contains(&row.id))
+            && self.selects(row.id, &row.kind, row.activity_code.as_deref())
+    }
+
+    /// Whether a record was visible under this scope when an event about it happened.
+    pub fn covers_facts(&self, facts: &RecordFacts) -> bool {
+        !facts.hidden
+            && !facts.voided
+            && self.selects(facts.id, &facts.kind, facts.activity_code.as_deref())
+    }
+
+    fn selects(&self, id: Id, kind: &str, activity_code: Option<&str>) -> bool {
+        self.all
+            || self.kinds.iter().any(|k| k == kind)
+            || activity_code.is_some_and(|c| self.activity_codes.iter().any(|a| a == c))
+            || self.record_ids.contains(&id)
     }
 }
 
@@ -298,6 +319,31 @@ pub fn get(conn: &mut DbConnection, person_id: Id, id: Id) -> Result<RecordWithI
         .first(conn)
         .optional()?
         .ok_or_else(not_found)
+}
+
+/// An error for every id among `ids` that is not one of the person's records, each named
+/// `{field}[i]`: one query.
+pub fn not_owned(
+    conn: &mut DbConnection,
+    person_id: Id,
+    ids: &[uuid::Uuid],
+    field: &str,
+) -> Result<Vec<FieldError>, Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Id> = ids.iter().map(|id| Id(*id)).collect();
+    let own: Vec<Id> = records::table
+        .filter(records::person_id.eq(person_id))
+        .filter(records::id.eq_any(&ids))
+        .select(records::id)
+        .load(conn)?;
+    Ok(ids
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| !own.contains(id))
+        .map(|(i, _)| FieldError::new(format!("{field}[{i}]"), "is not one of your records"))
+        .collect())
 }
 
 /// The most records one passport holds: a working life of training many times over, and a
@@ -551,11 +597,13 @@ pub fn update(
         .execute(conn)?;
         etag::written(rows)?;
         if row.content() != content_before || row.hidden != hidden_before {
-            crate::webhooks::events::record(
+            outbox::record(
                 conn,
-                crate::webhooks::EventType::RecordUpdated,
-                &row,
-                None,
+                Event::Record {
+                    change: RecordChange::Updated,
+                    record: row.facts(),
+                    changed_by: None,
+                },
             )?;
         }
         Ok((row, issuer))

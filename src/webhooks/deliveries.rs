@@ -158,7 +158,7 @@ pub fn test(
             ));
         }
         manual_send_allowed(conn, webhook_id, sends)?;
-        let id = super::events::enqueue_one(
+        let id = super::fanout::enqueue_one(
             conn,
             &subscription,
             EventType::WebhookTest,

@@ -1,7 +1,7 @@
 //! Webhooks: organisations are told what changed, at least once, signed.
 //!
 //! - [`subscriptions`]: an organisation's subscriptions and their signing secrets;
-//! - [`events`]: events written to the outbox in the transaction of the change that causes them;
+//! - [`fanout`]: who is told of each event the domains record in the outbox;
 //! - [`worker`]: delivery, shared by every instance and fair between organisations, with retries;
 //! - [`deliveries`]: the deliveries log, re-sending by hand, and erasure;
 //! - [`limits`]: how much one subscription may queue, and how often it may be sent by hand;
@@ -9,7 +9,7 @@
 //!   where a webhook may go.
 
 pub mod deliveries;
-pub mod events;
+pub mod fanout;
 pub mod handlers;
 pub mod limits;
 pub mod model;

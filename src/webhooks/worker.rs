@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 use super::model::{DeliveryStatus, WebhookStatus};
 use super::sealing::SecretSeal;
 use super::subscriptions::WebhookRow;
-use super::{deliveries, events, signing, target};
+use super::{deliveries, signing, target};
 use crate::AppState;
 use crate::config::WebhookSettings;
 use crate::db::DbConnection;
@@ -170,7 +170,9 @@ async fn run(state: web::Data<AppState>, metrics: Arc<Metrics>) {
             let swept = state
                 .db
                 .run(move |conn| {
-                    events::sweep_grant_expiry(conn, days)?;
+                    // Events a crash left in the outbox before they were drained.
+                    super::fanout::drain(conn)?;
+                    crate::grants::expiry::sweep(conn, days)?;
                     deliveries::prune(conn)
                 })
                 .await;

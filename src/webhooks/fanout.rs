@@ -1,22 +1,19 @@
-//! Events, written to the outbox in the same transaction as the change that causes them, so
-//! that a crash can never lose one. Each goes to the active subscriptions of the organisations
-//! entitled to hear of it, with no more than each may already read: ids, and for a grant what
-//! the organisation's own grant list shows.
+//! Who is told what: the outbox's events, drained straight after the change that recorded them
+//! commits, become deliveries to the active subscriptions of the organisations entitled to hear
+//! of each, with no more than each may already read: ids, and for a grant what the
+//! organisation's own grant list shows.
 
-use std::collections::{BTreeMap, BTreeSet};
-
-use chrono::Utc;
 use diesel::prelude::*;
 
 use super::limits::{self, MAX_PENDING};
 use super::model::*;
 use super::subscriptions::{self, WebhookRow};
 use crate::db::DbConnection;
-use crate::db::schema::{grants, webhook_deliveries, webhooks};
+use crate::db::schema::{webhook_deliveries, webhooks};
 use crate::db::types::{Id, Json, Timestamp};
 use crate::error::Error;
-use crate::grants::{GrantRow, Permission};
-use crate::records::store::RecordRow;
+use crate::grants::{self, Permission};
+use crate::outbox::{self, Event, GrantChange, RecordChange, RecordFacts};
 
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = webhook_deliveries)]
@@ -117,12 +114,76 @@ fn insert(
     Ok(Some(id))
 }
 
-/// A grant was created, revoked, is expiring or has expired: its organisation hears of it.
-pub(crate) fn grant(
-    conn: &mut DbConnection,
-    event_type: EventType,
-    grant: &GrantRow,
-) -> Result<(), Error> {
+/// How many events one transaction of a drain takes.
+const BATCH: i64 = 100;
+
+/// Turns every event waiting in the outbox into deliveries; answers how many events were
+/// handled. Each batch is one transaction: an event leaves the outbox with its deliveries in
+/// place, or stays for the next drain. Several drains at once handle each event once.
+pub fn drain(conn: &mut DbConnection) -> Result<usize, Error> {
+    let mut handled = 0;
+    // A read first, so that an empty outbox never takes SQLite's writer lock.
+    while !outbox::oldest(conn, 1)?.is_empty() {
+        let batch = crate::db::transaction(conn, |conn| {
+            let batch = outbox::oldest(conn, BATCH)?;
+            for (id, event) in &batch {
+                if outbox::take(conn, *id)? {
+                    tell(conn, event)?;
+                }
+            }
+            Ok(batch.len())
+        })?;
+        handled += batch;
+        if batch < BATCH as usize {
+            break;
+        }
+    }
+    Ok(handled)
+}
+
+/// Queues one event for those entitled to hear of it.
+fn tell(conn: &mut DbConnection, event: &Event) -> Result<(), Error> {
+    match event {
+        Event::Grant {
+            change, grant_id, ..
+        } => grant(conn, *change, *grant_id),
+        Event::Record {
+            change,
+            record: facts,
+            changed_by,
+        } => record(conn, *change, facts, *changed_by),
+        Event::AttainmentVerified {
+            person_id,
+            attainment_id,
+            verified_by,
+        } => attainment_verified(conn, *person_id, *attainment_id, *verified_by),
+        Event::PersonErased {
+            person_id,
+            organisations,
+        } => {
+            let subscriptions = subscriptions::active_of(conn, organisations)?;
+            let data = EventData::Person(PersonEventData {
+                person_id: person_id.0,
+            });
+            enqueue(conn, &subscriptions, EventType::PersonErased, data)
+        }
+    }
+}
+
+/// A grant was created, revoked, is expiring or has expired: its organisation hears of it, as
+/// the grant is now. A grant erased since is spoken of no more.
+fn grant(conn: &mut DbConnection, change: GrantChange, grant_id: Id) -> Result<(), Error> {
+    let grant = match grants::store::find(conn, grant_id) {
+        Ok(grant) => grant,
+        Err(Error::NotFound(_)) => return Ok(()),
+        Err(other) => return Err(other),
+    };
+    let event_type = match change {
+        GrantChange::Created => EventType::GrantCreated,
+        GrantChange::Revoked => EventType::GrantRevoked,
+        GrantChange::Expiring => EventType::GrantExpiring,
+        GrantChange::Expired => EventType::GrantExpired,
+    };
     let subscriptions = subscriptions::active_of(conn, &[grant.organisation_id])?;
     let data = EventData::Grant(GrantEventData {
         grant_id: grant.id.0,
@@ -136,61 +197,44 @@ pub(crate) fn grant(
     enqueue(conn, &subscriptions, event_type, data)
 }
 
-/// A person's live read grants, by organisation.
-fn live_read_grants(
-    conn: &mut DbConnection,
-    person_id: Id,
-) -> Result<BTreeMap<Id, Vec<GrantRow>>, Error> {
-    let rows: Vec<GrantRow> = grants::table
-        .filter(grants::person_id.eq(person_id))
-        .filter(grants::permission.eq(Permission::Read.as_str()))
-        .filter(grants::revoked_at.is_null())
-        .filter(grants::expires_at.gt(Timestamp::now()))
-        .select(GrantRow::as_select())
-        .load(conn)?;
-    let mut by_organisation: BTreeMap<Id, Vec<GrantRow>> = BTreeMap::new();
-    for row in rows {
-        by_organisation
-            .entry(row.organisation_id)
-            .or_default()
-            .push(row);
-    }
-    Ok(by_organisation)
-}
-
 /// A record changed (`record.updated`, given the record as it is now) or was voided
 /// (`record.voided`, given the record as it was before). The organisations whose live read
 /// grants cover that state of the record hear of it, except the one that made the change.
 /// One indexed query when nobody has a read grant.
-pub(crate) fn record(
+fn record(
     conn: &mut DbConnection,
-    event_type: EventType,
-    record: &RecordRow,
+    change: RecordChange,
+    facts: &RecordFacts,
     changed_by: Option<Id>,
 ) -> Result<(), Error> {
-    let entitled: Vec<Id> = live_read_grants(conn, record.person_id)?
-        .into_iter()
-        .filter(|(organisation, _)| Some(*organisation) != changed_by)
-        .filter(|(_, grants)| crate::sharing::union(grants).covers(record))
-        .map(|(organisation, _)| organisation)
-        .collect();
+    let entitled: Vec<Id> =
+        grants::store::live_by_organisation(conn, facts.person_id, Permission::Read)?
+            .into_iter()
+            .filter(|(organisation, _)| Some(*organisation) != changed_by)
+            .filter(|(_, grants)| crate::sharing::union(grants).covers_facts(facts))
+            .map(|(organisation, _)| organisation)
+            .collect();
     let subscriptions = subscriptions::active_of(conn, &entitled)?;
     let data = EventData::Record(RecordEventData {
-        person_id: record.person_id.0,
-        record_id: record.id.0,
+        person_id: facts.person_id.0,
+        record_id: facts.id.0,
     });
+    let event_type = match change {
+        RecordChange::Updated => EventType::RecordUpdated,
+        RecordChange::Voided => EventType::RecordVoided,
+    };
     enqueue(conn, &subscriptions, event_type, data)
 }
 
 /// An attainment was verified: the organisations whose live read grants include attainments
 /// hear of it, except the verifier's own.
-pub(crate) fn attainment_verified(
+fn attainment_verified(
     conn: &mut DbConnection,
     person_id: Id,
     attainment_id: Id,
     verified_by: Id,
 ) -> Result<(), Error> {
-    let entitled: Vec<Id> = live_read_grants(conn, person_id)?
+    let entitled: Vec<Id> = grants::store::live_by_organisation(conn, person_id, Permission::Read)?
         .into_iter()
         .filter(|(organisation, _)| *organisation != verified_by)
         .filter(|(_, grants)| grants.iter().any(|g| g.scope().attainments))
@@ -202,78 +246,4 @@ pub(crate) fn attainment_verified(
         attainment_id: attainment_id.0,
     });
     enqueue(conn, &subscriptions, EventType::AttainmentVerified, data)
-}
-
-/// A person erased their passport: every organisation they ever made a grant to hears of it,
-/// since any of them may hold a copy to delete. Call before the grants are deleted.
-pub(crate) fn person_erased(conn: &mut DbConnection, person_id: Id) -> Result<(), Error> {
-    let organisations: BTreeSet<Id> = grants::table
-        .filter(grants::person_id.eq(person_id))
-        .select(grants::organisation_id)
-        .load::<Id>(conn)?
-        .into_iter()
-        .collect();
-    let organisations: Vec<Id> = organisations.into_iter().collect();
-    let subscriptions = subscriptions::active_of(conn, &organisations)?;
-    let data = EventData::Person(PersonEventData {
-        person_id: person_id.0,
-    });
-    enqueue(conn, &subscriptions, EventType::PersonErased, data)
-}
-
-/// Grants whose expiry is near or past and that are still owed a notice: `grant.expired` for
-/// those past (instead of `grant.expiring`, if it was never sent), then `grant.expiring` for
-/// those within `expiring_days`. Each notice is claimed with a conditional update, so that
-/// several instances sweeping at once send each one once. Answers how many were sent.
-pub fn sweep_grant_expiry(conn: &mut DbConnection, expiring_days: i64) -> Result<usize, Error> {
-    const BATCH: i64 = 200;
-    let now = Timestamp::now();
-    let soon = Timestamp(Utc::now() + chrono::Duration::days(expiring_days));
-    let mut sent = 0;
-    crate::db::transaction(conn, |conn| {
-        let expired: Vec<GrantRow> = grants::table
-            .filter(grants::expiry_notice.eq_any(["pending", "expiring"]))
-            .filter(grants::expires_at.le(now))
-            .filter(grants::revoked_at.is_null())
-            .select(GrantRow::as_select())
-            .limit(BATCH)
-            .load(conn)?;
-        for grant in expired {
-            if claim_notice(conn, grant.id, &["pending", "expiring"], "closed")? {
-                self::grant(conn, EventType::GrantExpired, &grant)?;
-                sent += 1;
-            }
-        }
-        let expiring: Vec<GrantRow> = grants::table
-            .filter(grants::expiry_notice.eq("pending"))
-            .filter(grants::expires_at.le(soon))
-            .filter(grants::expires_at.gt(now))
-            .filter(grants::revoked_at.is_null())
-            .select(GrantRow::as_select())
-            .limit(BATCH)
-            .load(conn)?;
-        for grant in expiring {
-            if claim_notice(conn, grant.id, &["pending"], "expiring")? {
-                self::grant(conn, EventType::GrantExpiring, &grant)?;
-                sent += 1;
-            }
-        }
-        Ok(sent)
-    })
-}
-
-fn claim_notice(
-    conn: &mut DbConnection,
-    grant_id: Id,
-    from: &[&str],
-    to: &str,
-) -> Result<bool, Error> {
-    let updated = diesel::update(
-        grants::table
-            .find(grant_id)
-            .filter(grants::expiry_notice.eq_any(from)),
-    )
-    .set(grants::expiry_notice.eq(to))
-    .execute(conn)?;
-    Ok(updated == 1)
 }

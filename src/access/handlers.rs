@@ -3,9 +3,9 @@
 use actix_web::{HttpResponse, get, web};
 
 use super::{AccessEvent, AccessFilter};
-use crate::AppState;
 use crate::auth::Me;
 use crate::error::{Error, Problem};
+use crate::http::AppState;
 use crate::http::body::Query;
 use crate::http::pagination::{List, PageRequest};
 

@@ -4,9 +4,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, put, web};
 
 use super::{Activity, ActivityFilter, ActivityInput};
-use crate::AppState;
 use crate::auth::{Caller, OrgCaller, Scope};
 use crate::error::{Error, Problem};
+use crate::http::AppState;
 use crate::http::body::{Body, Query};
 use crate::http::pagination::{List, PageRequest};
 

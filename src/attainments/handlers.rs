@@ -7,9 +7,9 @@ use super::{
     Attainment, AttainmentFilter, AttainmentInput, AttainmentPatch, Progress, VerificationInput,
     VerificationReceipt, Verifier,
 };
-use crate::AppState;
 use crate::auth::{Me, OrgCaller, Scope};
 use crate::error::{Error, Problem};
+use crate::http::AppState;
 use crate::http::body::{Body, Query};
 use crate::http::etag::Precondition;
 use crate::http::pagination::{List, PageRequest};

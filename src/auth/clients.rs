@@ -4,8 +4,8 @@
 use super::attempts::AuthAttempts;
 use super::principal::OrgCaller;
 use super::secrets;
-use crate::AppState;
 use crate::error::Error;
+use crate::http::AppState;
 use crate::http::client_address::CallerAddress;
 use crate::organisations;
 

@@ -10,8 +10,8 @@ use utoipa::ToSchema;
 use super::clients::{self, Refusal};
 use super::keys::Jwks;
 use super::scopes::Scopes;
-use crate::AppState;
 use crate::error::{Error, Problem};
+use crate::http::AppState;
 
 /// A client credentials token request (RFC 6749 section 4.4), form-encoded. The client
 /// authenticates with HTTP Basic or with `client_id` and `client_secret` in the form.

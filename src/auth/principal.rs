@@ -13,9 +13,9 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
 use super::scopes::{Scope, Scopes};
 use super::tokens::{ClientIdentity, PersonIdentity, TokenSubject};
-use crate::AppState;
 use crate::db::types::Id;
 use crate::error::Error;
+use crate::http::AppState;
 use crate::http::limits::VerifiedToken;
 use crate::{organisations, people};
 

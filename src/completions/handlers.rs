@@ -4,9 +4,9 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, get, patch, post, web};
 
 use super::{BatchResult, CompletionBatch, IssuedRecord, Issuer, RecordVersion, VoidInput};
-use crate::AppState;
 use crate::auth::{Me, OrgCaller, Scope};
 use crate::error::{Error, Problem};
+use crate::http::AppState;
 use crate::http::body::{BatchBody, Body};
 use crate::http::etag;
 use crate::records::store::{RecordPatch, RecordWithIssuer};

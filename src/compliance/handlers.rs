@@ -4,10 +4,10 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 
 use super::{CheckQuery, Compliance, ProfileInput, RequirementProfile, WorklistQuery};
-use crate::AppState;
 use crate::auth::tokens::ClientIdentity;
 use crate::auth::{OrgCaller, OrgToken, Scope};
 use crate::error::{Error, Problem};
+use crate::http::AppState;
 use crate::http::body::{Body, Query};
 use crate::http::etag::{self, Precondition};
 use crate::http::pagination::{List, PageRequest};

@@ -4,9 +4,9 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, delete, get, post, web};
 
 use super::{CredentialRequest, CredentialSummary, IssuedCredential, VerifyRequest, VerifyResult};
-use crate::AppState;
 use crate::auth::Me;
 use crate::error::{Error, Problem};
+use crate::http::AppState;
 use crate::http::body::{Body, Query};
 use crate::http::pagination::{List, PageRequest};
 

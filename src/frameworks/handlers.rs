@@ -4,9 +4,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, put, web};
 
 use super::{Framework, FrameworkSummary};
-use crate::AppState;
 use crate::auth::{OrgCaller, Scope};
 use crate::error::{Error, FieldError, Problem};
+use crate::http::AppState;
 use crate::http::body::{BatchBody, Query};
 use crate::http::pagination::{List, PageRequest};
 

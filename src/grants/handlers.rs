@@ -4,9 +4,9 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, delete, get, post, web};
 
 use super::{Grant, GrantFilter, GrantInput, ReceivedGrant, ReceivedGrantFilter};
-use crate::AppState;
 use crate::auth::{Me, OrgCaller, Scope};
 use crate::error::{Error, Problem};
+use crate::http::AppState;
 use crate::http::body::{Body, Query};
 use crate::http::pagination::{List, PageRequest};
 

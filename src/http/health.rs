@@ -4,8 +4,8 @@ use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::AppState;
 use crate::error::Error;
+use crate::http::AppState;
 
 /// Health status.
 #[derive(Serialize, ToSchema)]

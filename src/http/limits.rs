@@ -24,9 +24,9 @@ use actix_web::middleware::Next;
 use actix_web::{HttpMessage, ResponseError, web};
 
 use super::client_address::{self, CallerAddress};
-use crate::AppState;
 use crate::auth::tokens::TokenSubject;
 use crate::error::Error;
+use crate::http::AppState;
 
 struct Bucket {
     tokens: f64,

@@ -1,4 +1,5 @@
-//! The HTTP layer: request ids, logging, metrics, bodies, pagination, ETags, fallbacks, docs.
+//! The HTTP layer: the state handlers reach, the routes and the server; request ids, logging,
+//! metrics, bodies, pagination, ETags, fallbacks, docs.
 
 pub mod body;
 pub mod client_address;
@@ -12,9 +13,14 @@ pub mod metrics;
 pub mod pagination;
 pub mod patch;
 pub mod request_id;
+pub mod routes;
 pub mod security;
+pub mod server;
+mod state;
 
 use actix_web::{HttpRequest, error::PathError, web};
+
+pub use state::AppState;
 
 use crate::error::Error;
 

@@ -6,9 +6,9 @@ use actix_web::{HttpResponse, delete, get, post, web};
 use super::{
     ClientView, DirectoryFilter, NewClient, NewCredentials, NewOrganisation, OrganisationView,
 };
-use crate::AppState;
 use crate::auth::{Caller, OrgCaller, Scope, Scopes};
 use crate::error::{Error, Problem};
+use crate::http::AppState;
 use crate::http::body::{Body, Query};
 use crate::http::pagination::{List, PageRequest};
 

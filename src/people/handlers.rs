@@ -4,9 +4,9 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, web};
 
 use super::{Profile, ProfilePatch};
-use crate::AppState;
 use crate::auth::Me;
 use crate::error::{Error, Problem};
+use crate::http::AppState;
 use crate::http::body::Body;
 use crate::http::etag::{self, Precondition};
 

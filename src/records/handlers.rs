@@ -5,9 +5,9 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 
 use super::model::{Record, RecordInput};
 use super::store::{self, RecordFilter, RecordPatch, RecordWithIssuer};
-use crate::AppState;
 use crate::auth::Me;
 use crate::error::{Error, Problem};
+use crate::http::AppState;
 use crate::http::body::{Body, Query};
 use crate::http::etag::{self, Precondition};
 use crate::http::pagination::{List, PageRequest};

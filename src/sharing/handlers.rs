@@ -3,10 +3,10 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, web};
 
-use crate::AppState;
 use crate::attainments::Attainment;
 use crate::auth::OrgToken;
 use crate::error::{Error, Problem};
+use crate::http::AppState;
 use crate::http::body::Query;
 use crate::http::etag;
 use crate::http::pagination::{List, PageRequest};

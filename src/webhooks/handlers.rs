@@ -4,9 +4,9 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 
 use super::model::*;
-use crate::AppState;
 use crate::auth::OrgCaller;
 use crate::error::{Error, Problem};
+use crate::http::AppState;
 use crate::http::body::{Body, Query};
 use crate::http::etag::{self, Precondition};
 use crate::http::pagination::{List, PageRequest};

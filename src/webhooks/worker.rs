@@ -23,12 +23,12 @@ use super::model::{DeliveryStatus, WebhookStatus};
 use super::sealing::SecretSeal;
 use super::subscriptions::WebhookRow;
 use super::{deliveries, signing, target};
-use crate::AppState;
 use crate::config::WebhookSettings;
 use crate::db::DbConnection;
 use crate::db::schema::{webhook_attempts, webhook_deliveries, webhooks};
 use crate::db::types::{Id, Json, Timestamp};
 use crate::error::Error;
+use crate::http::AppState;
 use crate::http::metrics::Metrics;
 
 /// Sends in flight at once from one instance, all subscriptions together.

@@ -5,9 +5,9 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 use std::collections::HashMap;
 
 use super::http_date;
-use crate::AppState;
 use crate::db::types::Timestamp;
 use crate::error::{Error, Problem};
+use crate::http::AppState;
 use crate::http::body::RawBody;
 use crate::xapi::documents::{self, Kind, Preconditions, Scope, Write};
 use crate::xapi::usage::Quotas;

@@ -3,8 +3,8 @@
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde_json::{Value, json};
 
-use crate::AppState;
 use crate::error::{Error, Problem};
+use crate::http::AppState;
 use crate::xapi::version::ACCEPTED;
 use crate::xapi::{self, LrsClient, store, validate};
 

@@ -7,9 +7,9 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::http_date;
-use crate::AppState;
 use crate::db::BackendKind;
 use crate::error::{Error, Problem};
+use crate::http::AppState;
 use crate::http::body::RawBody;
 use crate::xapi::query::{self, Format, StatementsGet};
 use crate::xapi::usage::Quotas;

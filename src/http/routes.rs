@@ -1,0 +1,111 @@
+//! Every route of the API, and the OpenAPI document they describe.
+
+use actix_web::App;
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+
+use crate::{
+    access, activities, attainments, auth, completions, compliance, credentials, frameworks,
+    grants, http, openapi as doc, organisations, people, records, sharing, webhooks, xapi,
+};
+
+/// Every API route. Registered with `service(...)` so that each lands in the OpenAPI document.
+pub fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(auth::handlers::token)
+        .service(auth::handlers::jwks)
+        .service(people::handlers::get_me)
+        .service(people::handlers::patch_me)
+        .service(records::handlers::list)
+        .service(records::handlers::create)
+        .service(records::handlers::get_one)
+        .service(records::handlers::update)
+        .service(records::handlers::remove)
+        .service(grants::handlers::list)
+        .service(grants::handlers::create)
+        .service(grants::handlers::get_one)
+        .service(grants::handlers::revoke)
+        .service(access::handlers::list)
+        .service(organisations::handlers::directory)
+        .service(organisations::handlers::create)
+        .service(organisations::handlers::get_one)
+        .service(organisations::handlers::clients)
+        .service(organisations::handlers::add_client)
+        .service(organisations::handlers::revoke_client)
+        .service(grants::handlers::received)
+        .service(sharing::handlers::records)
+        .service(sharing::handlers::record)
+        .service(sharing::handlers::attainments)
+        .service(completions::handlers::push)
+        .service(completions::handlers::correct)
+        .service(completions::handlers::void)
+        .service(completions::handlers::history)
+        .service(activities::handlers::list)
+        .service(activities::handlers::put)
+        .service(frameworks::handlers::list)
+        .service(frameworks::handlers::get_one)
+        .service(frameworks::handlers::publish)
+        .service(attainments::handlers::list)
+        .service(attainments::handlers::create)
+        .service(attainments::handlers::get_one)
+        .service(attainments::handlers::update)
+        .service(attainments::handlers::remove)
+        .service(attainments::handlers::verify)
+        .service(attainments::handlers::progress)
+        .service(compliance::handlers::list)
+        .service(compliance::handlers::create)
+        .service(compliance::handlers::get_one)
+        .service(compliance::handlers::replace)
+        .service(compliance::handlers::remove)
+        .service(compliance::handlers::check)
+        .service(compliance::handlers::worklist)
+        .service(credentials::handlers::issue)
+        .service(credentials::handlers::list)
+        .service(credentials::handlers::revoke)
+        .service(credentials::handlers::verify)
+        .service(credentials::handlers::status_list)
+        .service(credentials::handlers::did_document)
+        .service(people::handlers::export)
+        .service(people::handlers::erase)
+        .service(webhooks::handlers::list)
+        .service(webhooks::handlers::create)
+        .service(webhooks::handlers::get_one)
+        .service(webhooks::handlers::update)
+        .service(webhooks::handlers::remove)
+        .service(webhooks::handlers::rotate)
+        .service(webhooks::handlers::test)
+        .service(webhooks::handlers::deliveries)
+        .service(webhooks::handlers::resend)
+        .service(xapi::handlers::resources::about)
+        .service(xapi::handlers::statements::put)
+        .service(xapi::handlers::statements::post)
+        .service(xapi::handlers::statements::get)
+        .service(xapi::handlers::documents::put_state)
+        .service(xapi::handlers::documents::post_state)
+        .service(xapi::handlers::documents::get_state)
+        .service(xapi::handlers::documents::delete_state)
+        .service(xapi::handlers::documents::put_activity_profile)
+        .service(xapi::handlers::documents::post_activity_profile)
+        .service(xapi::handlers::documents::get_activity_profile)
+        .service(xapi::handlers::documents::delete_activity_profile)
+        .service(xapi::handlers::documents::put_agent_profile)
+        .service(xapi::handlers::documents::post_agent_profile)
+        .service(xapi::handlers::documents::get_agent_profile)
+        .service(xapi::handlers::documents::delete_agent_profile)
+        .service(xapi::handlers::resources::activity)
+        .service(xapi::handlers::resources::agent)
+        .service(http::health::live)
+        .service(http::health::ready)
+        .service(http::metrics::export);
+}
+
+/// The OpenAPI document the code describes.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, mut doc) = App::new()
+        .into_utoipa_app()
+        .openapi(doc::ApiDoc::openapi())
+        .configure(api)
+        .split_for_parts();
+    // Applied to the finished document: the routes' operations exist only now.
+    utoipa::Modify::modify(&doc::StandardResponses, &mut doc);
+    doc
+}

@@ -35,7 +35,8 @@ use learning_passport::grants::GrantRow;
 use learning_passport::http::pagination::Page;
 use learning_passport::people::PersonRow;
 use learning_passport::records::model::{Provenance, RecordContent, RecordKind, RecordResult};
-use learning_passport::records::store::{self, RecordFilter, RecordRow, Viewer};
+use learning_passport::records::store::{self, RecordFilter};
+use learning_passport::records::{RecordRow, Viewer};
 use learning_passport::{on_backend, organisations};
 use serde_json::{Value, json};
 

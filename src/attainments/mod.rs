@@ -20,8 +20,8 @@ use crate::error::{Error, FieldError};
 use crate::frameworks::{self, Framework};
 use crate::http::etag::{self, Precondition};
 use crate::http::pagination::{List, Page};
+use crate::records::SharedScope;
 use crate::records::model::is_https_url;
-use crate::records::store::SharedScope;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = attainments)]
@@ -482,7 +482,7 @@ pub fn shared(
         .iter()
         .flat_map(|r| r.evidence().record_ids.into_iter().map(Id))
         .collect();
-    let visible = crate::records::store::covered(conn, person_id, &evidence, scope)?;
+    let visible = crate::records::shared::covered(conn, person_id, &evidence, scope)?;
     Ok(List {
         items: views(conn, list.items, Some(&visible))?,
         next_cursor: list.next_cursor,

@@ -1,16 +1,15 @@
 //! What the issuer changes afterwards: corrections and voids; what the owner reads of it: history.
 
 use chrono::Utc;
-use diesel::prelude::*;
 
 use super::*;
 use crate::access::{self, Access};
 use crate::activities;
-use crate::db::schema::{record_history, records};
-use crate::db::types::{Id, Json, Timestamp};
+use crate::db::types::Id;
 use crate::db::{DbConnection, transaction};
 use crate::error::Error;
-use crate::records::store::{RecordPatch, RecordRow, RecordWithIssuer};
+use crate::records::issued::{self, Changed, IssuerChange, MAX_VERSIONS};
+use crate::records::{RecordPatch, RecordRow, RecordWithIssuer};
 
 /// The issuing organisation's record for an external id, with a live write grant from its owner;
 /// refusals are logged.
@@ -20,12 +19,7 @@ fn issued_for_change(
     external_id: &str,
     action: &'static str,
 ) -> Result<Result<(RecordRow, Id), Error>, Error> {
-    let row: Option<RecordRow> = records::table
-        .filter(records::issuer_organisation_id.eq(issuer.organisation_id))
-        .filter(records::external_id.eq(external_id))
-        .select(RecordRow::as_select())
-        .first(conn)
-        .optional()?;
+    let row = issued::by_external_id(conn, issuer.organisation_id, external_id)?;
     let Some(row) = row else {
         return Ok(Err(Error::NotFound(
             "your organisation issued no record with this external id".into(),
@@ -56,19 +50,9 @@ fn issued_for_change(
     }
 }
 
-fn with_issuer(conn: &mut DbConnection, row: RecordRow) -> Result<RecordWithIssuer, Error> {
-    let name = match row.issuer_organisation_id {
-        Some(id) => Some(issuer_name(conn, id)?),
-        None => None,
-    };
-    Ok((row, name))
-}
-
-fn reload(conn: &mut DbConnection, id: Id) -> Result<RecordRow, Error> {
-    Ok(records::table
-        .find(id)
-        .select(RecordRow::as_select())
-        .first(conn)?)
+/// The record as it is now, as its owner's API shows it.
+fn reread(conn: &mut DbConnection, row: &RecordRow) -> Result<RecordWithIssuer, Error> {
+    crate::records::store::get(conn, row.person_id, row.id)
 }
 
 /// Corrects an issued record (JSON merge patch); the previous version stays in its history.
@@ -121,14 +105,11 @@ pub fn correct(
         let content = content.normalised();
         content.validate(Utc::now()).map_err(Error::Validation)?;
         if content != row.content() {
-            match change(
-                conn,
-                &row,
-                Some(content),
-                None,
-                "corrected",
-                issuer.organisation_id,
-            )? {
+            let change = IssuerChange::Content {
+                content,
+                how: "corrected",
+            };
+            match issued::change(conn, &row, change, issuer.organisation_id)? {
                 Changed::Applied => {}
                 // Another writer changed it since it was read: correcting what it was then
                 // would undo that change.
@@ -140,8 +121,7 @@ pub fn correct(
                 }
             }
         }
-        let row = reload(conn, row.id)?;
-        Ok(Ok(with_issuer(conn, row)?))
+        Ok(Ok(reread(conn, &row)?))
     })?
 }
 
@@ -164,48 +144,9 @@ pub fn void(
             Err(refusal) => return Ok(Err(refusal)),
         };
         if row.voided_at.is_none() {
-            change(
-                conn,
-                &row,
-                None,
-                Some(reason),
-                "voided",
-                issuer.organisation_id,
-            )?;
+            let change = IssuerChange::Void { reason };
+            issued::change(conn, &row, change, issuer.organisation_id)?;
         }
-        let row = reload(conn, row.id)?;
-        Ok(Ok(with_issuer(conn, row)?))
+        Ok(Ok(reread(conn, &row)?))
     })?
-}
-
-/// A person's record's earlier versions, newest first.
-pub fn history(
-    conn: &mut DbConnection,
-    person_id: Id,
-    record_id: Id,
-) -> Result<Vec<RecordVersion>, Error> {
-    crate::records::store::get(conn, person_id, record_id)?;
-    let rows: Vec<(i32, Json, String, Option<Id>, Timestamp)> = record_history::table
-        .filter(record_history::record_id.eq(record_id))
-        .order(record_history::version.desc())
-        .select((
-            record_history::version,
-            record_history::content,
-            record_history::change,
-            record_history::changed_by,
-            record_history::changed_at,
-        ))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(version, content, change, changed_by, changed_at)| RecordVersion {
-                version,
-                change,
-                changed_by: changed_by.map(|i| i.0),
-                changed_at: changed_at.0,
-                content: content.0,
-            },
-        )
-        .collect())
 }

@@ -3,13 +3,14 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, patch, post, web};
 
-use super::{BatchResult, CompletionBatch, IssuedRecord, Issuer, RecordVersion, VoidInput};
+use super::{BatchResult, CompletionBatch, IssuedRecord, Issuer, VoidInput};
 use crate::auth::{Me, OrgCaller, Scope};
 use crate::error::{Error, Problem};
 use crate::http::AppState;
 use crate::http::body::{BatchBody, Body};
 use crate::http::etag;
-use crate::records::store::{RecordPatch, RecordWithIssuer};
+use crate::records::RecordVersion;
+use crate::records::{RecordPatch, RecordWithIssuer};
 
 fn issuer(org: &OrgCaller) -> Result<Issuer, Error> {
     org.require(Scope::RecordsWrite)?;
@@ -145,7 +146,7 @@ pub async fn history(
     let id = id.into_inner().into();
     let versions = state
         .db
-        .run(move |conn| super::history(conn, me.person_id, id))
+        .run(move |conn| crate::records::issued::history(conn, me.person_id, id))
         .await?;
     Ok(HttpResponse::Ok().json(versions))
 }

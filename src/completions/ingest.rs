@@ -3,17 +3,16 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
-use diesel::prelude::*;
 
 use super::*;
 use crate::access::{self, Access};
 use crate::activities;
-use crate::db::schema::records;
 use crate::db::types::Id;
 use crate::db::{DbConnection, transaction};
 use crate::error::{Error, FieldError};
+use crate::records::RecordRow;
+use crate::records::issued::{self, Changed, IssuerChange, MAX_VERSIONS};
 use crate::records::model::{Provenance, RecordContent, RecordKind};
-use crate::records::store::RecordRow;
 
 /// A completion that parsed, before the database has its say.
 struct Candidate {
@@ -118,21 +117,6 @@ fn content_of(
     .normalised()
 }
 
-/// Inserts new issued records, skipping any whose external id another push stored meanwhile;
-/// answers the external ids it stored (one statement: `ON CONFLICT DO NOTHING … RETURNING`).
-fn insert_new(conn: &mut DbConnection, rows: &[RecordRow]) -> Result<HashSet<String>, Error> {
-    if rows.is_empty() {
-        return Ok(HashSet::new());
-    }
-    let stored: Vec<Option<String>> =
-        crate::on_backend!(conn, |c| diesel::insert_into(records::table)
-            .values(rows)
-            .on_conflict_do_nothing()
-            .returning(records::external_id)
-            .get_results(c))?;
-    Ok(stored.into_iter().flatten().collect())
-}
-
 /// Stores a batch of completions in one transaction and answers each item.
 ///
 /// Set-based: whatever the batch size, one query each for the grants, the catalogue, the
@@ -185,9 +169,9 @@ pub fn push(
             })
             .collect();
         let catalogue = activities::lookup(conn, &codes)?;
-        let name = issuer_name(conn, issuer.organisation_id)?;
+        let name = crate::organisations::get(conn, issuer.organisation_id)?.name;
         let external_ids: Vec<String> = candidates.iter().map(|c| c.external_id.clone()).collect();
-        let mut current = existing(conn, issuer.organisation_id, &external_ids)?;
+        let mut current = issued::by_external_ids(conn, issuer.organisation_id, &external_ids)?;
 
         let mut held = crate::records::store::counts(conn, &people)?;
         let now = Utc::now();
@@ -283,7 +267,7 @@ pub fn push(
         }
 
         let rows: Vec<RecordRow> = inserts.iter().map(|(_, r)| r.clone()).collect();
-        let stored = insert_new(conn, &rows)?;
+        let stored = issued::insert_new(conn, &rows)?;
         let mut raced = Vec::new();
         for (index, row) in inserts {
             let external_id = row.external_id.clone().unwrap_or_default();
@@ -305,7 +289,7 @@ pub fn push(
                 .iter()
                 .filter_map(|(_, r)| r.external_id.clone())
                 .collect();
-            let mut theirs = existing(conn, issuer.organisation_id, &ids)?;
+            let mut theirs = issued::by_external_ids(conn, issuer.organisation_id, &ids)?;
             for (index, row) in raced {
                 let external_id = row.external_id.clone().unwrap_or_default();
                 match theirs.remove(&external_id) {
@@ -333,12 +317,13 @@ pub fn push(
         for (index, row, content) in changed {
             let external_id = row.external_id.clone().unwrap_or_default();
             results[index] = Some(
-                match change(
+                match issued::change(
                     conn,
                     &row,
-                    Some(content),
-                    None,
-                    "updated",
+                    IssuerChange::Content {
+                        content,
+                        how: "updated",
+                    },
                     issuer.organisation_id,
                 )? {
                     Changed::Applied => {

@@ -6,8 +6,8 @@ use utoipa::ToSchema;
 
 use crate::error::FieldError;
 use crate::records::RecordKind;
+use crate::records::RecordRow;
 use crate::records::model::{Evidence, RecordResult};
-use crate::records::store::RecordRow;
 
 /// The most completions one push may carry.
 pub const MAX_BATCH: usize = 1000;
@@ -210,19 +210,4 @@ impl From<&RecordRow> for IssuedRecord {
             updated_at: row.updated_at.0,
         }
     }
-}
-
-/// One earlier version of a record.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct RecordVersion {
-    /// The version this was, before the change.
-    pub version: i32,
-    /// `updated` (pushed again with new content), `corrected` or `voided`.
-    pub change: String,
-    /// The organisation that made the change.
-    pub changed_by: Option<uuid::Uuid>,
-    pub changed_at: DateTime<Utc>,
-    /// The record's content before the change.
-    #[schema(value_type = Object)]
-    pub content: serde_json::Value,
 }

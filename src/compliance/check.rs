@@ -10,13 +10,13 @@ use crate::access::{self, Access};
 use crate::auth::Scope;
 use crate::auth::tokens::ClientIdentity;
 use crate::db::DbConnection;
-use crate::db::schema::{activities, attainment_verifications, attainments, people, records};
+use crate::db::schema::{activities, attainment_verifications, attainments, people};
 use crate::db::types::Id;
 use crate::error::Error;
 use crate::grants::{self, GrantRow, Permission};
 use crate::http::pagination::{List, Page};
 use crate::records::RecordRow;
-use crate::records::store::SharedScope;
+use crate::records::SharedScope;
 use crate::sharing::{Request, on_behalf, union};
 
 use super::*;
@@ -75,17 +75,8 @@ struct FactRow {
 /// The evidence a profile needs for some people, in three queries whatever their number: the
 /// relevant visible records, the relevant attainments, and their verifications.
 fn gather(conn: &mut DbConnection, people: &[Id], needs: &Needs) -> Result<Gathered, Error> {
-    let records: Vec<RecordRow> = records::table
-        .filter(records::person_id.eq_any(people))
-        .filter(records::hidden.eq(false))
-        .filter(records::voided_at.is_null())
-        .filter(
-            records::activity_code
-                .eq_any(&needs.codes)
-                .or(records::kind.eq_any(&needs.kinds).nullable()),
-        )
-        .select(RecordRow::as_select())
-        .load(conn)?;
+    let records =
+        crate::records::shared::visible_matching(conn, people, &needs.kinds, &needs.codes)?;
     let facts = if needs.outcomes.is_empty() {
         vec![]
     } else {

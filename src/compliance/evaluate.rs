@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::model::{Requirement, RequirementResult, Status};
 use crate::db::types::Id;
 use crate::records::RecordRow;
-use crate::records::store::SharedScope;
+use crate::records::SharedScope;
 
 /// An attainment as compliance needs it.
 #[derive(Debug, Clone)]

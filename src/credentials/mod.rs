@@ -18,7 +18,7 @@ pub use model::*;
 
 use crate::attainments;
 use crate::auth::keys::Keys;
-use crate::db::schema::{credentials, records};
+use crate::db::schema::credentials;
 use crate::db::types::{Id, Json, Timestamp};
 use crate::db::{DbConnection, transaction};
 use crate::error::{Error, FieldError};
@@ -181,15 +181,7 @@ pub fn issue(
     transaction(conn, |conn| {
         // The chosen records, and those a choice selects.
         let ids: Vec<Id> = request.record_ids.iter().map(|i| Id(*i)).collect();
-        let mut rows: Vec<(RecordRow, Option<String>)> = records::table
-            .left_join(crate::db::schema::organisations::table)
-            .filter(records::person_id.eq(person_id))
-            .filter(records::id.eq_any(&ids))
-            .select((
-                RecordRow::as_select(),
-                crate::db::schema::organisations::name.nullable(),
-            ))
-            .load(conn)?;
+        let mut rows = crate::records::store::some_of(conn, person_id, &ids)?;
         for (i, id) in ids.iter().enumerate() {
             match rows.iter().find(|(r, _)| r.id == *id) {
                 None => errors.push(FieldError::new(
@@ -204,25 +196,15 @@ pub fn issue(
             }
         }
         if let Some(choice) = &request.records_where {
-            let kinds: Vec<&str> = choice.kinds.iter().map(|k| k.as_str()).collect();
-            let selected: Vec<(RecordRow, Option<String>)> = records::table
-                .left_join(crate::db::schema::organisations::table)
-                .filter(records::person_id.eq(person_id))
-                .filter(records::hidden.eq(false))
-                .filter(records::voided_at.is_null())
-                .filter(
-                    records::kind
-                        .eq_any(kinds)
-                        .nullable()
-                        .or(records::activity_code.eq_any(&choice.activity_codes)),
-                )
-                .select((
-                    RecordRow::as_select(),
-                    crate::db::schema::organisations::name.nullable(),
-                ))
-                // One more than a credential holds is enough to refuse the choice.
-                .limit(MAX_RECORDS as i64 + 1)
-                .load(conn)?;
+            let kinds: Vec<String> = choice.kinds.iter().map(|k| k.as_str().to_owned()).collect();
+            // One more than a credential holds is enough to refuse the choice.
+            let selected = crate::records::shared::visible_matching_with_issuers(
+                conn,
+                person_id,
+                &kinds,
+                &choice.activity_codes,
+                MAX_RECORDS as i64 + 1,
+            )?;
             for item in selected {
                 if !rows.iter().any(|(r, _)| r.id == item.0.id) {
                     rows.push(item);

@@ -8,16 +8,16 @@ use utoipa::ToSchema;
 use super::Profile;
 use crate::access::{self, AccessEvent, AccessFilter};
 use crate::attainments::{self, Attainment, AttainmentFilter};
-use crate::completions::RecordVersion;
 use crate::credentials::{self, CredentialSummary};
-use crate::db::schema::{access_events, people, record_history, records};
-use crate::db::types::{Id, Json, Timestamp};
+use crate::db::schema::{access_events, people};
+use crate::db::types::Id;
 use crate::db::{DbConnection, read_transaction, transaction};
 use crate::error::Error;
 use crate::grants::{self, Grant, GrantFilter};
 use crate::http::pagination::{List, Page, PageRequest};
 use crate::records::Record;
-use crate::records::store::{self, RecordFilter, Viewer};
+use crate::records::store::{self, RecordFilter};
+use crate::records::{RecordVersion, Viewer, issued};
 
 /// A record with its earlier versions.
 #[derive(Debug, Serialize, ToSchema)]
@@ -72,33 +72,11 @@ pub fn export(conn: &mut DbConnection, person_id: Id) -> Result<Export, Error> {
                 page,
             )
         })?;
-        let history: Vec<(Id, i32, Json, String, Option<Id>, Timestamp)> = record_history::table
-            .inner_join(records::table)
-            .filter(records::person_id.eq(person_id))
-            .order(record_history::version.desc())
-            .select((
-                record_history::record_id,
-                record_history::version,
-                record_history::content,
-                record_history::change,
-                record_history::changed_by,
-                record_history::changed_at,
-            ))
-            .load(conn)?;
+        let mut history = issued::history_of_person(conn, person_id)?;
         let records = rows
             .into_iter()
             .map(|(row, issuer)| ExportedRecord {
-                history: history
-                    .iter()
-                    .filter(|h| h.0 == row.id)
-                    .map(|h| RecordVersion {
-                        version: h.1,
-                        content: h.2.0.clone(),
-                        change: h.3.clone(),
-                        changed_by: h.4.map(|i| i.0),
-                        changed_at: h.5.0,
-                    })
-                    .collect(),
+                history: history.remove(&row.id).unwrap_or_default(),
                 record: row.view(issuer),
             })
             .collect();

@@ -4,7 +4,8 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 
 use super::model::{Record, RecordInput};
-use super::store::{self, RecordFilter, RecordPatch, RecordWithIssuer};
+use super::store::{self, RecordFilter};
+use super::{RecordPatch, RecordWithIssuer};
 use crate::auth::Me;
 use crate::error::{Error, Problem};
 use crate::http::AppState;
@@ -42,7 +43,7 @@ pub async fn list(
     let filter = filter.0;
     let list = state
         .db
-        .run(move |conn| store::list(conn, me.person_id, store::Viewer::Owner, &filter, page))
+        .run(move |conn| store::list(conn, me.person_id, super::Viewer::Owner, &filter, page))
         .await?;
     Ok(HttpResponse::Ok().json(list.map(|(row, issuer)| row.view(issuer))))
 }

@@ -397,3 +397,18 @@ impl RecordContent {
         }
     }
 }
+
+/// One earlier version of a record.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RecordVersion {
+    /// The version this was, before the change.
+    pub version: i32,
+    /// `updated` (pushed again with new content), `corrected` or `voided`.
+    pub change: String,
+    /// The organisation that made the change.
+    pub changed_by: Option<uuid::Uuid>,
+    pub changed_at: DateTime<Utc>,
+    /// The record's content before the change.
+    #[schema(value_type = Object)]
+    pub content: serde_json::Value,
+}

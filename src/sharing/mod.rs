@@ -14,7 +14,9 @@ use crate::error::Error;
 use crate::grants::{self, GrantRow, Permission, RecordScope};
 use crate::http::pagination::{List, Page};
 use crate::organisations;
-use crate::records::store::{self, RecordFilter, RecordWithIssuer, SharedScope, Viewer};
+use crate::records::RecordWithIssuer;
+use crate::records::shared::{self, SharedScope, Viewer};
+use crate::records::store::{self, RecordFilter};
 
 /// What an organisation asks to do with a person's data.
 pub(crate) struct Request<'a> {
@@ -155,7 +157,7 @@ pub fn record(
     };
     on_behalf(conn, request, |conn, grants| {
         Ok(
-            store::get_shared(conn, person_id, record_id, &union(grants))?.ok_or_else(|| {
+            shared::get_shared(conn, person_id, record_id, &union(grants))?.ok_or_else(|| {
                 Error::NotFound("no such record within what is shared with you".into())
             }),
         )

@@ -568,7 +568,7 @@ pub async fn publish_example_framework(app: &TestApp, admin_token: &str) {
 pub async fn seed_records(app: &TestApp, person_id: &str, count: usize) {
     use learning_passport::db::types::Id;
     use learning_passport::records::model::{Provenance, RecordContent, RecordKind};
-    use learning_passport::records::store::RecordRow;
+    use learning_passport::records::RecordRow;
     let person = Id(person_id.parse().unwrap());
     let db = app.db.clone();
     actix_web::rt::task::spawn_blocking(move || {

@@ -1,0 +1,133 @@
+//! What an organisation may see of a person's records: the union of its live read grants,
+//! matched against each record.
+
+use diesel::prelude::*;
+
+use super::row::{RecordRow, RecordWithIssuer};
+use super::store::get;
+use crate::db::DbConnection;
+use crate::db::schema::{organisations, records};
+use crate::db::types::Id;
+use crate::error::Error;
+use crate::outbox::RecordFacts;
+
+/// What an organisation may see of a person's records: the union of its live read grants.
+#[derive(Debug, Clone, Default)]
+pub struct SharedScope {
+    pub all: bool,
+    pub kinds: Vec<String>,
+    pub activity_codes: Vec<String>,
+    pub record_ids: Vec<Id>,
+}
+
+/// Whose view a query serves.
+#[derive(Debug, Clone, Copy)]
+pub enum Viewer<'a> {
+    /// The owner sees everything, hidden and voided records included.
+    Owner,
+    /// An organisation sees what its grants cover, never hidden or voided records.
+    Organisation(&'a SharedScope),
+}
+
+impl SharedScope {
+    /// Whether a record is visible under this scope.
+    pub fn covers(&self, row: &RecordRow) -> bool {
+        !row.hidden
+            && row.voided_at.is_none()
+            && self.selects(row.id, &row.kind, row.activity_code.as_deref())
+    }
+
+    /// Whether a record was visible under this scope when an event about it happened.
+    pub fn covers_facts(&self, facts: &RecordFacts) -> bool {
+        !facts.hidden
+            && !facts.voided
+            && self.selects(facts.id, &facts.kind, facts.activity_code.as_deref())
+    }
+
+    fn selects(&self, id: Id, kind: &str, activity_code: Option<&str>) -> bool {
+        self.all
+            || self.kinds.iter().any(|k| k == kind)
+            || activity_code.is_some_and(|c| self.activity_codes.iter().any(|a| a == c))
+            || self.record_ids.contains(&id)
+    }
+}
+
+/// Which of these records of a person's an organisation's grants cover: one query.
+pub fn covered(
+    conn: &mut DbConnection,
+    person_id: Id,
+    ids: &[Id],
+    scope: &SharedScope,
+) -> Result<std::collections::HashSet<Id>, Error> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<RecordRow> = records::table
+        .filter(records::person_id.eq(person_id))
+        .filter(records::id.eq_any(ids))
+        .select(RecordRow::as_select())
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter(|row| scope.covers(row))
+        .map(|row| row.id)
+        .collect())
+}
+
+/// One record of a person's that an organisation's grants cover.
+pub fn get_shared(
+    conn: &mut DbConnection,
+    person_id: Id,
+    id: Id,
+    scope: &SharedScope,
+) -> Result<Option<RecordWithIssuer>, Error> {
+    let found = get(conn, person_id, id).map(Some).or_else(|e| match e {
+        Error::NotFound(_) => Ok(None),
+        other => Err(other),
+    })?;
+    Ok(found.filter(|(row, _)| scope.covers(row)))
+}
+
+/// What these people show organisations (neither hidden nor voided) of these kinds or with
+/// these activity codes: one query.
+pub fn visible_matching(
+    conn: &mut DbConnection,
+    people: &[Id],
+    kinds: &[String],
+    codes: &[String],
+) -> Result<Vec<RecordRow>, Error> {
+    Ok(records::table
+        .filter(records::person_id.eq_any(people))
+        .filter(records::hidden.eq(false))
+        .filter(records::voided_at.is_null())
+        .filter(
+            records::activity_code
+                .eq_any(codes)
+                .or(records::kind.eq_any(kinds).nullable()),
+        )
+        .select(RecordRow::as_select())
+        .load(conn)?)
+}
+
+/// The same for one person, with each record's issuer: at most `limit`.
+pub fn visible_matching_with_issuers(
+    conn: &mut DbConnection,
+    person_id: Id,
+    kinds: &[String],
+    codes: &[String],
+    limit: i64,
+) -> Result<Vec<RecordWithIssuer>, Error> {
+    Ok(records::table
+        .left_join(organisations::table)
+        .filter(records::person_id.eq(person_id))
+        .filter(records::hidden.eq(false))
+        .filter(records::voided_at.is_null())
+        .filter(
+            records::activity_code
+                .eq_any(codes)
+                .or(records::kind.eq_any(kinds).nullable()),
+        )
+        .select((RecordRow::as_select(), organisations::name.nullable()))
+        .limit(limit)
+        .load(conn)?)
+}

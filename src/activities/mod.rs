@@ -2,81 +2,18 @@
 //! record's expiry follows from its completion date.
 
 pub mod handlers;
+pub mod model;
+pub mod store;
 
-use std::collections::HashMap;
+pub use model::{Activity, ActivityFilter, ActivityInput};
+pub use store::{ActivityRow, get, lookup, search};
 
 use chrono::{DateTime, Months, Utc};
-use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
 
 use crate::db::DbConnection;
-use crate::db::schema::activities;
 use crate::db::types::Timestamp;
 use crate::error::{Error, FieldError};
-use crate::http::pagination::{KeyPage, List};
-use crate::records::RecordKind;
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = activities)]
-pub struct ActivityRow {
-    pub code: String,
-    pub title: String,
-    pub kind: String,
-    pub level: Option<String>,
-    pub refresher_months: Option<i32>,
-    pub publisher: String,
-    pub source: Option<String>,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-}
-
-/// A known training activity.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Activity {
-    #[schema(example = "CSTF-FIRE-SAFETY")]
-    pub code: String,
-    pub title: String,
-    pub kind: RecordKind,
-    pub level: Option<String>,
-    /// How long a completion stays valid; `null` when no refresher period is known.
-    pub refresher_months: Option<i32>,
-    pub publisher: String,
-    /// Where the refresher period comes from.
-    pub source: Option<String>,
-}
-
-impl From<ActivityRow> for Activity {
-    fn from(row: ActivityRow) -> Self {
-        Activity {
-            kind: RecordKind::parse(&row.kind).unwrap_or(RecordKind::Other),
-            code: row.code,
-            title: row.title,
-            level: row.level,
-            refresher_months: row.refresher_months,
-            publisher: row.publisher,
-            source: row.source,
-        }
-    }
-}
-
-/// An activity, as `PUT /v1/activities/{code}` takes it.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ActivityInput {
-    #[schema(min_length = 1, max_length = 200)]
-    pub title: String,
-    pub kind: RecordKind,
-    #[schema(max_length = 50)]
-    pub level: Option<String>,
-    /// 1 to 600 months, or `null` when unknown.
-    #[schema(minimum = 1, maximum = 600)]
-    pub refresher_months: Option<i32>,
-    #[schema(min_length = 1, max_length = 200)]
-    pub publisher: String,
-    #[schema(max_length = 1000)]
-    pub source: Option<String>,
-}
 
 /// An activity in an import file.
 #[derive(Debug, Clone, Deserialize)]
@@ -90,16 +27,6 @@ struct ImportedActivity {
 #[derive(Debug, Clone, Deserialize)]
 struct ImportFile {
     activities: Vec<serde_json::Value>,
-}
-
-/// Catalogue search.
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ActivityFilter {
-    /// Part of the code or title, any case.
-    pub q: Option<String>,
-    /// Only activities of this kind.
-    pub kind: Option<RecordKind>,
 }
 
 /// Whether a catalogue code is well formed: letters, digits, `.`, `_` and `-`, up to 100.
@@ -171,49 +98,26 @@ pub fn put(
     if !errors.is_empty() {
         return Err(Error::Validation(errors));
     }
-    crate::db::transaction(conn, |conn| {
-        let now = Timestamp::now();
-        let existing: Option<Timestamp> = activities::table
-            .find(code)
-            .select(activities::created_at)
-            .first(conn)
-            .optional()?;
-        let row = ActivityRow {
-            code: code.to_owned(),
-            title: input.title.trim().to_owned(),
-            kind: input.kind.as_str().to_owned(),
-            level: input
-                .level
-                .map(|l| l.trim().to_owned())
-                .filter(|l| !l.is_empty()),
-            refresher_months: input.refresher_months,
-            publisher: input.publisher.trim().to_owned(),
-            source: input
-                .source
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty()),
-            created_at: existing.unwrap_or(now),
-            updated_at: now,
-        };
-        if existing.is_some() {
-            diesel::update(activities::table.find(code))
-                .set((
-                    activities::title.eq(&row.title),
-                    activities::kind.eq(&row.kind),
-                    activities::level.eq(&row.level),
-                    activities::refresher_months.eq(row.refresher_months),
-                    activities::publisher.eq(&row.publisher),
-                    activities::source.eq(&row.source),
-                    activities::updated_at.eq(now),
-                ))
-                .execute(conn)?;
-        } else {
-            diesel::insert_into(activities::table)
-                .values(&row)
-                .execute(conn)?;
-        }
-        Ok((Activity::from(row), existing.is_none()))
-    })
+    let now = Timestamp::now();
+    let row = ActivityRow {
+        code: code.to_owned(),
+        title: input.title.trim().to_owned(),
+        kind: input.kind.as_str().to_owned(),
+        level: input
+            .level
+            .map(|l| l.trim().to_owned())
+            .filter(|l| !l.is_empty()),
+        refresher_months: input.refresher_months,
+        publisher: input.publisher.trim().to_owned(),
+        source: input
+            .source
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty()),
+        created_at: now,
+        updated_at: now,
+    };
+    let (row, new) = store::upsert(conn, row)?;
+    Ok((Activity::from(row), new))
 }
 
 /// Imports a catalogue file (`{"activities": [{"code", "title", "kind", …}]}`), all or nothing;
@@ -245,71 +149,6 @@ pub fn import(conn: &mut DbConnection, json: &str) -> Result<usize, Error> {
         }
         Ok(count)
     })
-}
-
-diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
-
-/// The catalogue, by code.
-pub fn search(
-    conn: &mut DbConnection,
-    filter: &ActivityFilter,
-    page: &KeyPage,
-) -> Result<List<Activity>, Error> {
-    let mut query = activities::table
-        .select(ActivityRow::as_select())
-        .order(activities::code.asc())
-        .limit(page.limit + 1)
-        .into_boxed();
-    if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        if q.chars().count() > 200 {
-            return Err(Error::invalid("q", "must be at most 200 characters"));
-        }
-        let escaped = q
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        let pattern = format!("%{escaped}%");
-        query = query.filter(
-            lower(activities::code)
-                .like(pattern.clone())
-                .escape('\\')
-                .or(lower(activities::title).like(pattern).escape('\\')),
-        );
-    }
-    if let Some(kind) = filter.kind {
-        query = query.filter(activities::kind.eq(kind.as_str()));
-    }
-    if let Some(after) = &page.after {
-        query = query.filter(activities::code.gt(after.clone()));
-    }
-    let rows: Vec<ActivityRow> = query.load(conn)?;
-    Ok(List::from_keyed_rows(rows, page, |r| r.code.clone()).map(Activity::from))
-}
-
-pub fn get(conn: &mut DbConnection, code: &str) -> Result<Activity, Error> {
-    activities::table
-        .find(code)
-        .select(ActivityRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(Activity::from)
-        .ok_or_else(|| Error::NotFound("no such activity".into()))
-}
-
-/// The catalogue entries for a set of codes, in one query.
-pub fn lookup(
-    conn: &mut DbConnection,
-    codes: &[String],
-) -> Result<HashMap<String, ActivityRow>, Error> {
-    if codes.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows: Vec<ActivityRow> = activities::table
-        .filter(activities::code.eq_any(codes))
-        .select(ActivityRow::as_select())
-        .load(conn)?;
-    Ok(rows.into_iter().map(|r| (r.code.clone(), r)).collect())
 }
 
 /// When a completion of an activity with this refresher period expires.

@@ -567,8 +567,8 @@ pub async fn publish_example_framework(app: &TestApp, admin_token: &str) {
 /// full passport does), in multi-row inserts.
 pub async fn seed_records(app: &TestApp, person_id: &str, count: usize) {
     use learning_passport::db::types::Id;
-    use learning_passport::records::model::{Provenance, RecordContent, RecordKind};
     use learning_passport::records::RecordRow;
+    use learning_passport::records::model::{Provenance, RecordContent, RecordKind};
     let person = Id(person_id.parse().unwrap());
     let db = app.db.clone();
     actix_web::rt::task::spawn_blocking(move || {

@@ -1,0 +1,161 @@
+//! The `access_events` table: appending accesses (allowed ones in the transaction of the access,
+//! refused ones off the answer's path) and reading a person's log.
+
+use diesel::prelude::*;
+
+use super::{Access, AccessEvent, AccessFilter};
+use crate::db::DbConnection;
+use crate::db::schema::{access_events, organisations, people};
+use crate::db::types::{Id, Timestamp};
+use crate::error::Error;
+use crate::http::pagination::{List, Page};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = access_events)]
+struct AccessEventRow {
+    id: Id,
+    /// Empty once the person has erased their passport.
+    person_id: Option<Id>,
+    organisation_id: Id,
+    client_id: String,
+    grant_id: Option<Id>,
+    action: String,
+    resource: String,
+    allowed: bool,
+    reason: Option<String>,
+    created_at: Timestamp,
+}
+
+/// Appends an allowed access, in the transaction of the read or write it records.
+pub fn append(conn: &mut DbConnection, access: Access<'_>) -> Result<(), Error> {
+    if !access.allowed {
+        refused(access);
+        return Ok(());
+    }
+    diesel::insert_into(access_events::table)
+        .values(&AccessEventRow::from(access))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The most refused accesses one organisation can add to one person's log in a day: enough to
+/// see what happened, not so many that an organisation can bury the rest of the log.
+pub const MAX_REFUSALS_PER_DAY: i64 = 20;
+
+/// Records a refused access off the answer's path: the request hands it over and the database's
+/// background writer appends it a moment later. The refusal therefore costs the request the
+/// same whether or not the person exists, and nobody can learn who holds a passport from how
+/// fast they are refused. A refusal about someone who holds no passport is not kept (there is
+/// nobody to show it to), nor one beyond [`MAX_REFUSALS_PER_DAY`] for the organisation.
+pub fn refused(access: Access<'_>) {
+    let row = AccessEventRow::from(access);
+    crate::db::deferred::defer(Box::new(move |conn| write_refusal(conn, row)));
+}
+
+fn write_refusal(conn: &mut DbConnection, row: AccessEventRow) -> Result<(), Error> {
+    let Some(person_id) = row.person_id else {
+        return Ok(());
+    };
+    let exists: i64 = people::table
+        .filter(people::id.eq(person_id))
+        .count()
+        .get_result(conn)?;
+    if exists == 0 {
+        return Ok(());
+    }
+    let since = Id::first_at(chrono::Utc::now() - chrono::Duration::days(1));
+    let today: i64 = access_events::table
+        .filter(access_events::person_id.eq(person_id))
+        .filter(access_events::organisation_id.eq(row.organisation_id))
+        .filter(access_events::allowed.eq(false))
+        .filter(access_events::id.ge(since))
+        .count()
+        .get_result(conn)?;
+    if today >= MAX_REFUSALS_PER_DAY {
+        return Ok(());
+    }
+    diesel::insert_into(access_events::table)
+        .values(&row)
+        .execute(conn)?;
+    Ok(())
+}
+
+impl From<Access<'_>> for AccessEventRow {
+    fn from(access: Access<'_>) -> Self {
+        AccessEventRow {
+            id: Id::new(),
+            person_id: Some(access.person_id),
+            organisation_id: access.organisation_id,
+            client_id: access.client_id.to_owned(),
+            grant_id: access.grant_id,
+            action: access.action.to_owned(),
+            resource: access.resource,
+            allowed: access.allowed,
+            reason: access.reason,
+            created_at: Timestamp::now(),
+        }
+    }
+}
+
+/// Appends several allowed accesses in one statement; refused ones go to [`refused`].
+pub fn append_all(conn: &mut DbConnection, accesses: Vec<Access<'_>>) -> Result<(), Error> {
+    let mut rows = Vec::with_capacity(accesses.len());
+    for access in accesses {
+        if access.allowed {
+            rows.push(AccessEventRow::from(access));
+        } else {
+            refused(access);
+        }
+    }
+    if !rows.is_empty() {
+        crate::on_backend!(conn, |c| diesel::insert_into(access_events::table)
+            .values(&rows)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
+/// A person's access log, newest first.
+pub fn list(
+    conn: &mut DbConnection,
+    person_id: Id,
+    filter: &AccessFilter,
+    page: Page,
+) -> Result<List<AccessEvent>, Error> {
+    let mut query = access_events::table
+        .inner_join(organisations::table)
+        .filter(access_events::person_id.eq(person_id))
+        .select((AccessEventRow::as_select(), organisations::name))
+        .order(access_events::id.desc())
+        .limit(page.limit + 1)
+        .into_boxed();
+    if let Some(organisation) = filter.organisation_id {
+        query = query.filter(access_events::organisation_id.eq(Id(organisation)));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(access_events::created_at.ge(Timestamp::from(from)));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(access_events::created_at.lt(Timestamp::from(to)));
+    }
+    if let Some(after) = page.after {
+        query = query.filter(access_events::id.lt(after));
+    }
+    let rows: Vec<(AccessEventRow, String)> = query.load(conn)?;
+    Ok(
+        List::from_rows(rows, page, |(row, _)| row.id).map(|(row, organisation_name)| {
+            AccessEvent {
+                id: row.id.0,
+                organisation_id: row.organisation_id.0,
+                organisation_name,
+                client_id: row.client_id,
+                grant_id: row.grant_id.map(|g| g.0),
+                action: row.action,
+                resource: row.resource,
+                allowed: row.allowed,
+                reason: row.reason,
+                created_at: row.created_at.0,
+            }
+        }),
+    )
+}

@@ -1,0 +1,109 @@
+//! The `people` table: who signs in, and their profile.
+
+use diesel::prelude::*;
+
+use crate::auth::tokens::PersonIdentity;
+use crate::db::DbConnection;
+use crate::db::schema::people;
+use crate::db::types::{Id, Timestamp};
+use crate::error::Error;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = people)]
+pub struct PersonRow {
+    pub id: Id,
+    pub issuer: String,
+    pub subject: String,
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+    /// The email came from the identity provider, which vouched for it; an email the person
+    /// typed in is not verified.
+    pub email_verified: bool,
+    pub registration_body: Option<String>,
+    pub registration_number: Option<String>,
+    pub version: i32,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+fn clean(value: Option<&str>, max: usize) -> Option<String> {
+    value
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(|v| v.chars().take(max).collect())
+}
+
+/// The passport id of the person a token names, creating the passport on first use.
+pub fn resolve(conn: &mut DbConnection, identity: &PersonIdentity) -> Result<Id, Error> {
+    if let Some(id) = find(conn, identity)? {
+        return Ok(id);
+    }
+    let now = Timestamp::now();
+    let row = PersonRow {
+        id: Id::new(),
+        issuer: identity.issuer.clone(),
+        subject: identity.subject.clone(),
+        display_name: clean(identity.name.as_deref(), 200),
+        email: clean(identity.email.as_deref(), 320),
+        email_verified: identity.email_verified,
+        registration_body: None,
+        registration_number: None,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    match diesel::insert_into(people::table)
+        .values(&row)
+        .execute(conn)
+    {
+        Ok(_) => Ok(row.id),
+        // Two first requests at once: the other one created it.
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => find(conn, identity)?
+            .ok_or_else(|| Error::Internal("person vanished after a unique violation".into())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn find(conn: &mut DbConnection, identity: &PersonIdentity) -> Result<Option<Id>, Error> {
+    Ok(people::table
+        .filter(people::issuer.eq(&identity.issuer))
+        .filter(people::subject.eq(&identity.subject))
+        .select(people::id)
+        .first(conn)
+        .optional()?)
+}
+
+pub fn get(conn: &mut DbConnection, id: Id) -> Result<PersonRow, Error> {
+    people::table
+        .find(id)
+        .select(PersonRow::as_select())
+        .first(conn)
+        .map_err(Error::from)
+}
+
+/// Writes a person's changed profile over the stored one if it is still at `read_version`;
+/// answers how many rows were written.
+pub fn write_profile(
+    conn: &mut DbConnection,
+    row: &PersonRow,
+    read_version: i32,
+) -> Result<usize, Error> {
+    Ok(diesel::update(
+        people::table
+            .find(row.id)
+            .filter(people::version.eq(read_version)),
+    )
+    .set((
+        people::display_name.eq(&row.display_name),
+        people::email.eq(&row.email),
+        people::email_verified.eq(row.email_verified),
+        people::registration_body.eq(&row.registration_body),
+        people::registration_number.eq(&row.registration_number),
+        people::version.eq(row.version),
+        people::updated_at.eq(row.updated_at),
+    ))
+    .execute(conn)?)
+}

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::{Access, AccessEvent, AccessFilter};
 use crate::db::DbConnection;
-use crate::db::schema::{access_events, organisations, people};
+use crate::db::schema::{access_events, organisations};
 use crate::db::types::{Id, Timestamp};
 use crate::error::Error;
 use crate::http::pagination::{List, Page};
@@ -56,11 +56,7 @@ fn write_refusal(conn: &mut DbConnection, row: AccessEventRow) -> Result<(), Err
     let Some(person_id) = row.person_id else {
         return Ok(());
     };
-    let exists: i64 = people::table
-        .filter(people::id.eq(person_id))
-        .count()
-        .get_result(conn)?;
-    if exists == 0 {
+    if !crate::people::store::exists(conn, person_id)? {
         return Ok(());
     }
     let since = Id::first_at(chrono::Utc::now() - chrono::Duration::days(1));
@@ -158,4 +154,16 @@ pub fn list(
             }
         }),
     )
+}
+
+/// Keeps a person's access events without what they were about: the organisation, client,
+/// action and time stay, so that the audit keeps its count after an erasure.
+pub fn erase_person(conn: &mut DbConnection, person_id: Id) -> Result<(), Error> {
+    diesel::update(access_events::table.filter(access_events::person_id.eq(person_id)))
+        .set((
+            access_events::resource.eq("erased"),
+            access_events::grant_id.eq(None::<Id>),
+        ))
+        .execute(conn)?;
+    Ok(())
 }

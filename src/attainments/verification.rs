@@ -5,13 +5,14 @@ use std::collections::BTreeMap;
 use diesel::prelude::*;
 
 use crate::access::{self, Access};
-use crate::db::schema::{attainment_verifications, attainments, organisations};
+use crate::db::schema::{attainment_verifications, attainments};
 use crate::db::types::{Id, Timestamp};
 use crate::db::{DbConnection, transaction};
 use crate::error::{Error, FieldError};
 use crate::frameworks;
 use crate::grants::Permission;
 
+use super::store::{VerificationRow, filtered, verifications};
 use super::*;
 
 /// The verifying organisation.
@@ -153,10 +154,7 @@ pub fn verify(
                 verified_by: verifier.organisation_id,
             },
         )?;
-        let organisation_name: String = organisations::table
-            .find(verifier.organisation_id)
-            .select(organisations::name)
-            .first(conn)?;
+        let organisation_name = crate::organisations::get(conn, verifier.organisation_id)?.name;
         Ok(Ok(VerificationReceipt {
             attainment_id: row.id.0,
             verification: Verification {

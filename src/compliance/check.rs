@@ -3,14 +3,12 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use diesel::prelude::*;
 
 use super::evaluate::{self, AttainmentFact, Shared};
 use crate::access::{self, Access};
 use crate::auth::Scope;
 use crate::auth::tokens::ClientIdentity;
 use crate::db::DbConnection;
-use crate::db::schema::{activities, attainment_verifications, attainments, people};
 use crate::db::types::Id;
 use crate::error::Error;
 use crate::grants::{self, GrantRow, Permission};
@@ -61,17 +59,6 @@ struct Gathered {
     facts: Vec<(Id, AttainmentFact)>,
 }
 
-#[derive(Queryable)]
-struct FactRow {
-    id: Id,
-    person_id: Id,
-    framework_code: String,
-    framework_version: String,
-    outcome_code: String,
-    level: i32,
-    verification_id: Option<Id>,
-}
-
 /// The evidence a profile needs for some people, in three queries whatever their number: the
 /// relevant visible records, the relevant attainments, and their verifications.
 fn gather(conn: &mut DbConnection, people: &[Id], needs: &Needs) -> Result<Gathered, Error> {
@@ -80,45 +67,18 @@ fn gather(conn: &mut DbConnection, people: &[Id], needs: &Needs) -> Result<Gathe
     let facts = if needs.outcomes.is_empty() {
         vec![]
     } else {
-        let rows: Vec<FactRow> = attainments::table
-            .filter(attainments::person_id.eq_any(people))
-            .filter(attainments::outcome_code.eq_any(&needs.outcomes))
-            .select((
-                attainments::id,
-                attainments::person_id,
-                attainments::framework_code,
-                attainments::framework_version,
-                attainments::outcome_code,
-                attainments::level,
-                attainments::verification_id,
-            ))
-            .load(conn)?;
-        let verification_ids: Vec<Id> = rows.iter().filter_map(|r| r.verification_id).collect();
-        let confirmed: HashMap<Id, i32> = if verification_ids.is_empty() {
-            HashMap::new()
-        } else {
-            attainment_verifications::table
-                .filter(attainment_verifications::id.eq_any(&verification_ids))
-                .select((
-                    attainment_verifications::id,
-                    attainment_verifications::level,
-                ))
-                .load::<(Id, i32)>(conn)?
-                .into_iter()
-                .collect()
-        };
-        rows.into_iter()
-            .map(|r| {
-                let verified_level = r.verification_id.and_then(|v| confirmed.get(&v).copied());
+        crate::attainments::store::claims(conn, people, &needs.outcomes)?
+            .into_iter()
+            .map(|claim| {
                 let fact = AttainmentFact {
-                    id: r.id,
-                    framework_code: r.framework_code,
-                    framework_version: r.framework_version,
-                    outcome_code: r.outcome_code,
-                    level: r.level,
-                    verified_level,
+                    id: claim.id,
+                    framework_code: claim.framework_code,
+                    framework_version: claim.framework_version,
+                    outcome_code: claim.outcome_code,
+                    level: claim.level,
+                    verified_level: claim.verified_level,
                 };
-                (r.person_id, fact)
+                (claim.person_id, fact)
             })
             .collect()
     };
@@ -129,11 +89,9 @@ fn catalogue_kinds(
     conn: &mut DbConnection,
     codes: &[String],
 ) -> Result<HashMap<String, String>, Error> {
-    Ok(activities::table
-        .filter(activities::code.eq_any(codes))
-        .select((activities::code, activities::kind))
-        .load::<(String, String)>(conn)?
+    Ok(crate::activities::lookup(conn, codes)?
         .into_iter()
+        .map(|(code, activity)| (code, activity.kind))
         .collect())
 }
 
@@ -213,10 +171,7 @@ pub fn check(
             kinds: &kinds,
             window_days,
         };
-        let name: Option<String> = people::table
-            .find(person_id)
-            .select(people::display_name)
-            .first(conn)?;
+        let name = crate::people::get(conn, person_id)?.display_name;
         Ok(Ok(judge.judge(person_id, name, grants, &records, &facts)))
     })
 }
@@ -251,12 +206,7 @@ pub fn worklist(
             kinds: &kinds,
             window_days,
         };
-        let names: HashMap<Id, Option<String>> = people::table
-            .filter(people::id.eq_any(&person_ids))
-            .select((people::id, people::display_name))
-            .load(conn)?
-            .into_iter()
-            .collect();
+        let names = crate::people::store::display_names(conn, &person_ids)?;
         let mut by_person: HashMap<Id, Vec<GrantRow>> = HashMap::new();
         for grant in live {
             by_person.entry(grant.person_id).or_default().push(grant);

@@ -1,7 +1,6 @@
 //! The person's data rights: everything held about them, and erasure.
 
 use chrono::{DateTime, Utc};
-use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -9,7 +8,6 @@ use super::Profile;
 use crate::access::{self, AccessEvent, AccessFilter};
 use crate::attainments::{self, Attainment, AttainmentFilter};
 use crate::credentials::{self, CredentialSummary};
-use crate::db::schema::{access_events, people};
 use crate::db::types::Id;
 use crate::db::{DbConnection, read_transaction, transaction};
 use crate::error::Error;
@@ -119,15 +117,10 @@ pub fn erase(conn: &mut DbConnection, person_id: Id, public_url: &str) -> Result
             },
         )?;
         crate::webhooks::deliveries::erase_person(conn, person_id)?;
-        diesel::update(access_events::table.filter(access_events::person_id.eq(person_id)))
-            .set((
-                access_events::resource.eq("erased"),
-                access_events::grant_id.eq(None::<Id>),
-            ))
-            .execute(conn)?;
+        crate::access::store::erase_person(conn, person_id)?;
         // Cascades to records (and their history), grants, attainments (and their
         // verifications); access events and credentials keep their rows without the person.
-        diesel::delete(people::table.find(person_id)).execute(conn)?;
+        super::store::delete(conn, person_id)?;
         Ok(())
     })
 }

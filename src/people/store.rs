@@ -107,3 +107,46 @@ pub fn write_profile(
     ))
     .execute(conn)?)
 }
+
+/// Whether a person holds a passport.
+pub fn exists(conn: &mut DbConnection, id: Id) -> Result<bool, Error> {
+    let found: i64 = people::table
+        .filter(people::id.eq(id))
+        .count()
+        .get_result(conn)?;
+    Ok(found > 0)
+}
+
+/// These people's display names: one query.
+pub fn display_names(
+    conn: &mut DbConnection,
+    ids: &[Id],
+) -> Result<std::collections::HashMap<Id, Option<String>>, Error> {
+    Ok(people::table
+        .filter(people::id.eq_any(ids))
+        .select((people::id, people::display_name))
+        .load::<(Id, Option<String>)>(conn)?
+        .into_iter()
+        .collect())
+}
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>);
+
+/// The people whose verified email is one of `addresses` (lowercased), with that email.
+pub fn with_verified_email(
+    conn: &mut DbConnection,
+    addresses: &[String],
+) -> Result<Vec<(Id, Option<String>)>, Error> {
+    Ok(people::table
+        .filter(people::email_verified.eq(true))
+        .filter(lower(people::email).eq_any(addresses))
+        .select((people::id, people::email))
+        .load(conn)?)
+}
+
+/// Deletes a person: their records (and history), grants, attainments (and verifications)
+/// go with them.
+pub fn delete(conn: &mut DbConnection, id: Id) -> Result<(), Error> {
+    diesel::delete(people::table.find(id)).execute(conn)?;
+    Ok(())
+}

@@ -5,13 +5,11 @@
 
 use std::collections::HashMap;
 
-use diesel::prelude::*;
 use serde_json::{Value, json};
 
 use super::statements::Prepared;
 use crate::completions::{self, Issuer};
 use crate::db::DbConnection;
-use crate::db::schema::people;
 use crate::db::types::Id;
 use crate::error::Error;
 
@@ -126,12 +124,7 @@ fn verified_emails(
     if addresses.is_empty() {
         return Ok(HashMap::new());
     }
-    diesel::define_sql_function!(fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>);
-    let rows: Vec<(Id, Option<String>)> = people::table
-        .filter(people::email_verified.eq(true))
-        .filter(lower(people::email).eq_any(addresses))
-        .select((people::id, people::email))
-        .load(conn)?;
+    let rows = crate::people::store::with_verified_email(conn, addresses)?;
     let mut found: HashMap<String, Option<Id>> = HashMap::new();
     for (id, email) in rows {
         let Some(email) = email else { continue };

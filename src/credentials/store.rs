@@ -1,0 +1,158 @@
+//! The `credentials` table: what was issued to whom, in which status-list slot, and whether it
+//! was revoked. The content lives only in the signed JWT.
+
+use diesel::prelude::*;
+
+use super::model::CredentialSummary;
+use super::status;
+use crate::db::schema::credentials;
+use crate::db::types::{Id, Json, Timestamp};
+use crate::db::{DbConnection, transaction};
+use crate::error::Error;
+use crate::http::pagination::{List, Page};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = credentials)]
+pub(super) struct CredentialRow {
+    pub(super) id: Id,
+    pub(super) person_id: Option<Id>,
+    pub(super) status_list: i32,
+    pub(super) status_index: i32,
+    pub(super) summary: Json,
+    pub(super) created_at: Timestamp,
+    pub(super) expires_at: Timestamp,
+    pub(super) revoked_at: Option<Timestamp>,
+}
+
+impl CredentialRow {
+    pub(super) fn summary(&self) -> CredentialSummary {
+        CredentialSummary {
+            id: self.id.0,
+            records: self
+                .summary
+                .0
+                .get("records")
+                .and_then(|v| v.as_u64())
+                .unwrap_or(0) as usize,
+            attainments: self
+                .summary
+                .0
+                .get("attainments")
+                .and_then(|v| v.as_u64())
+                .unwrap_or(0) as usize,
+            created_at: self.created_at.0,
+            expires_at: self.expires_at.0,
+            revoked_at: self.revoked_at.map(|t| t.0),
+        }
+    }
+}
+
+/// How many live (neither revoked nor expired) credentials a person holds.
+pub(super) fn live_count(conn: &mut DbConnection, person_id: Id) -> Result<i64, Error> {
+    Ok(credentials::table
+        .filter(credentials::person_id.eq(person_id))
+        .filter(credentials::revoked_at.is_null())
+        .filter(credentials::expires_at.gt(Timestamp::now()))
+        .count()
+        .get_result(conn)?)
+}
+
+/// When a credential was revoked: `None` when the service never issued it.
+pub(super) fn revocation(
+    conn: &mut DbConnection,
+    id: Id,
+) -> Result<Option<Option<Timestamp>>, Error> {
+    Ok(credentials::table
+        .find(id)
+        .select(credentials::revoked_at)
+        .first(conn)
+        .optional()?)
+}
+
+/// Stores a credential's row in a free slot of the current status list. Two instances may pick
+/// the same slot at once: the unique slot decides, and the loser picks again.
+pub(super) fn store_with_free_slot(
+    conn: &mut DbConnection,
+    person_id: Id,
+    summary: Json,
+    now: Timestamp,
+    expires_at: Timestamp,
+) -> Result<CredentialRow, Error> {
+    let mut attempts = 0;
+    loop {
+        let (status_list, status_index) = status::free_slot(conn)?;
+        let row = CredentialRow {
+            id: Id::new(),
+            person_id: Some(person_id),
+            status_list,
+            status_index,
+            summary: summary.clone(),
+            created_at: now,
+            expires_at,
+            revoked_at: None,
+        };
+        match transaction(conn, |conn| {
+            diesel::insert_into(credentials::table)
+                .values(&row)
+                .execute(conn)
+                .map_err(Error::from)
+        }) {
+            Ok(_) => return Ok(row),
+            Err(Error::Conflict(_)) if attempts < 5 => attempts += 1,
+            Err(other) => return Err(other),
+        }
+    }
+}
+
+/// The person's credentials, newest first (summaries: the content lives only in the JWT).
+pub fn list(
+    conn: &mut DbConnection,
+    person_id: Id,
+    page: Page,
+) -> Result<List<CredentialSummary>, Error> {
+    let mut query = credentials::table
+        .filter(credentials::person_id.eq(person_id))
+        .order(credentials::id.desc())
+        .select(CredentialRow::as_select())
+        .limit(page.limit + 1)
+        .into_boxed();
+    if let Some(after) = page.after {
+        query = query.filter(credentials::id.lt(after));
+    }
+    let rows: Vec<CredentialRow> = query.load(conn)?;
+    Ok(List::from_rows(rows, page, |row| row.id).map(|row| row.summary()))
+}
+
+/// Revokes one of the person's credentials: verification reports it from now on.
+pub fn revoke(conn: &mut DbConnection, person_id: Id, id: Id) -> Result<CredentialSummary, Error> {
+    transaction(conn, |conn| {
+        let row: CredentialRow = credentials::table
+            .filter(credentials::id.eq(id))
+            .filter(credentials::person_id.eq(person_id))
+            .select(CredentialRow::as_select())
+            .first(conn)
+            .optional()?
+            .ok_or_else(|| Error::NotFound("no such credential of yours".into()))?;
+        if row.revoked_at.is_none() {
+            diesel::update(credentials::table.find(id))
+                .set(credentials::revoked_at.eq(Some(Timestamp::now())))
+                .execute(conn)?;
+        }
+        let row: CredentialRow = credentials::table
+            .find(id)
+            .select(CredentialRow::as_select())
+            .first(conn)?;
+        Ok(row.summary())
+    })
+}
+
+/// Revokes every live credential of a person (on erasure).
+pub fn revoke_all(conn: &mut DbConnection, person_id: Id) -> Result<usize, Error> {
+    Ok(diesel::update(
+        credentials::table
+            .filter(credentials::person_id.eq(person_id))
+            .filter(credentials::revoked_at.is_null()),
+    )
+    .set(credentials::revoked_at.eq(Some(Timestamp::now())))
+    .execute(conn)?)
+}

@@ -2,6 +2,7 @@
 
 pub mod attempts;
 pub mod clients;
+pub mod grant;
 pub mod handlers;
 pub mod keys;
 pub mod oidc;

@@ -36,13 +36,11 @@ pub async fn issue(
     let credential = state
         .db
         .run(move |conn| {
-            let person = crate::people::get(conn, me.person_id)?;
             super::issue(
                 conn,
                 &app.tokens.keys,
                 &app.settings.issuer(),
                 me.person_id,
-                person.display_name,
                 body.0,
             )
         })

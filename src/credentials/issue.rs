@@ -22,7 +22,6 @@ pub fn issue(
     keys: &Keys,
     public_url: &str,
     person_id: Id,
-    display_name: Option<String>,
     request: CredentialRequest,
 ) -> Result<IssuedCredential, Error> {
     let valid_days = check(&request)?;
@@ -64,7 +63,9 @@ pub fn issue(
             )));
         }
         let mut subject = json!({"records": record_claims, "attainments": attainment_claims});
-        if let Some(name) = display_name.filter(|_| request.include_name) {
+        if request.include_name
+            && let Some(name) = crate::people::get(conn, person_id)?.display_name
+        {
             subject["name"] = json!(name);
         }
         sign(conn, keys, public_url, person_id, subject, valid_days)

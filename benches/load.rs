@@ -10,35 +10,43 @@
 //! PostgreSQL comes from `BENCH_DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`);
 //! a fresh database is created for the run and dropped afterwards. Numbers are only comparable
 //! within one run: compare the ratios, not the absolute rates.
+//!
+//! Each scenario is one function; `SCENARIOS` lists them in the order of the printed table, and
+//! `ratio` compares each row with the rows it names. The hostile scenarios follow, last.
 
 #[path = "support/hostile.rs"]
 mod hostile;
+#[path = "support/measure.rs"]
+mod measure;
+#[path = "support/seed.rs"]
+mod seed;
+#[path = "support/service.rs"]
+mod service;
 #[path = "support/webhooks.rs"]
 mod webhooks;
 #[path = "support/xapi.rs"]
 mod xapi;
 
-use std::net::TcpListener;
+use std::future::Future;
+use std::pin::Pin;
+use std::process::Child;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use learning_passport::AppState;
-use learning_passport::auth::Scopes;
-use learning_passport::auth::keys::Keys;
-use learning_passport::auth::tokens::TokenService;
-use learning_passport::config::{LogFormat, Settings};
-use learning_passport::db::DbConnection;
-use learning_passport::db::schema::{grants, people, records};
-use learning_passport::db::types::{Id, Json, Timestamp};
-use learning_passport::grants::GrantRow;
+use learning_passport::db::Database;
+use learning_passport::db::schema::records;
+use learning_passport::db::types::Id;
 use learning_passport::http::pagination::Page;
-use learning_passport::people::PersonRow;
-use learning_passport::records::model::{Provenance, RecordContent, RecordKind, RecordResult};
+use learning_passport::on_backend;
 use learning_passport::records::store::{self, RecordFilter};
 use learning_passport::records::{RecordRow, Viewer};
-use learning_passport::{on_backend, organisations};
 use serde_json::{Value, json};
+
+use measure::{Measure, hammer, peak_memory_mib, summarise};
+use seed::{Organisations, completion, record};
+use service::BenchDatabase;
 
 struct Options {
     backends: Vec<&'static str>,
@@ -74,294 +82,87 @@ fn options() -> Options {
     }
 }
 
-/// One measured scenario.
-struct Measure {
-    name: String,
-    unit: &'static str,
-    rate: f64,
-    p50: Duration,
-    p99: Duration,
+/// The rows of the printed table, by name: what a row's ratio compares it with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Row {
+    FrameworkCeiling,
+    OwnerLists,
+    OwnerListDirect,
+    EmployerReads,
+    ComplianceCheck,
+    Worklist,
+    PushCompletions,
+    RawInsert,
+    TokenIssuance,
+    Webhook,
+    XapiIngestion,
 }
 
-fn summarise(
-    name: &str,
-    unit: &'static str,
-    latencies: &mut [Duration],
-    elapsed: Duration,
-    per_request: usize,
-) -> Measure {
-    latencies.sort();
-    let pick = |q: f64| {
-        latencies
-            .get(((latencies.len() as f64 - 1.0) * q).round() as usize)
-            .copied()
-            .unwrap_or_default()
-    };
-    Measure {
-        name: name.to_owned(),
-        unit,
-        rate: (latencies.len() * per_request) as f64 / elapsed.as_secs_f64(),
-        p50: pick(0.50),
-        p99: pick(0.99),
-    }
+/// A scenario: measures one row against the running service.
+type Scenario = for<'a> fn(&'a Bench) -> Pin<Box<dyn Future<Output = Measure> + 'a>>;
+
+/// Every scenario, in the order of the printed table.
+const SCENARIOS: [(Row, Scenario); 11] = [
+    (Row::FrameworkCeiling, |b| Box::pin(framework_ceiling(b))),
+    (Row::OwnerLists, |b| Box::pin(owner_lists(b))),
+    (Row::OwnerListDirect, |b| Box::pin(owner_list_direct(b))),
+    (Row::EmployerReads, |b| Box::pin(employer_reads(b))),
+    (Row::ComplianceCheck, |b| Box::pin(compliance_check(b))),
+    (Row::Worklist, |b| Box::pin(worklist(b))),
+    (Row::PushCompletions, |b| Box::pin(push_completions(b))),
+    (Row::RawInsert, |b| Box::pin(raw_insert(b))),
+    (Row::TokenIssuance, |b| Box::pin(token_issuance(b))),
+    (Row::Webhook, |b| Box::pin(webhook(b))),
+    (Row::XapiIngestion, |b| Box::pin(xapi_ingestion(b))),
+];
+
+/// What every scenario is given: the running service, its callers and the seeded people.
+struct Bench {
+    clients: usize,
+    seconds: u64,
+    batch: usize,
+    issuer: String,
+    http: reqwest::Client,
+    base_url: String,
+    /// A pool on the service's database, for the database ceilings.
+    db: Database,
+    ids: Arc<Vec<Id>>,
+    person_tokens: Arc<Vec<String>>,
+    orgs: Organisations,
+    employer_token: Arc<String>,
+    platform_token: Arc<String>,
+    /// The 15-requirement profile, created when a scenario first needs it.
+    profile: tokio::sync::OnceCell<Arc<String>>,
 }
 
-/// Runs `clients` loops of `work` for `seconds`; answers every latency and the elapsed time.
-async fn hammer<F, Fut>(clients: usize, seconds: u64, work: F) -> (Vec<Duration>, Duration)
-where
-    F: Fn(usize, usize) -> Fut + Clone + Send + 'static,
-    Fut: std::future::Future<Output = ()> + Send,
-{
-    let start = Instant::now();
-    let deadline = start + Duration::from_secs(seconds);
-    let mut tasks = Vec::new();
-    for client in 0..clients {
-        let work = work.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            let mut i = 0;
-            while Instant::now() < deadline {
-                let began = Instant::now();
-                work(client, i).await;
-                latencies.push(began.elapsed());
-                i += 1;
-            }
-            latencies
-        }));
-    }
-    let mut all = Vec::new();
-    for task in tasks {
-        all.extend(task.await.unwrap());
-    }
-    (all, start.elapsed())
-}
-
-/// The peak resident memory of a process (VmHWM), in MiB.
-fn peak_memory_mib(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(0.0)
-}
-
-fn record(person: Id, i: usize) -> RecordRow {
-    let completed = chrono::Utc::now() - chrono::Duration::days((i % 700) as i64 + 1);
-    RecordRow::new(
-        person,
-        RecordContent {
-            kind: [
-                RecordKind::StatutoryMandatory,
-                RecordKind::Course,
-                RecordKind::Cpd,
-            ][i % 3],
-            title: format!("Training module {i}"),
-            activity_code: Some(format!("ACT-{}", i % 40)),
-            provider_name: Some("Seed provider".into()),
-            started_at: None,
-            completed_at: Some(completed),
-            expires_at: Some(completed + chrono::Duration::days(365)),
-            result: Some(RecordResult::Passed),
-            score: Some(80.0),
-            hours: Some(1.5),
-            evidence: vec![],
-            notes: None,
-        }
-        .normalised(),
-        Provenance::SelfDeclared,
-    )
-}
-
-/// Seeds people with records and grants, set-based; answers the people's ids.
-fn seed(
-    conn: &mut DbConnection,
-    options: &Options,
-    employer: Id,
-    platform: Id,
-    issuer: &str,
-) -> Vec<Id> {
-    let now = Timestamp::now();
-    let mut ids = Vec::with_capacity(options.people);
-    for chunk in 0..options.people.div_ceil(500) {
-        let people_rows: Vec<PersonRow> = (chunk * 500..((chunk + 1) * 500).min(options.people))
-            .map(|n| PersonRow {
-                id: Id::new(),
-                issuer: issuer.to_owned(),
-                subject: format!("person-{n}"),
-                display_name: Some(format!("Person {n}")),
-                email: None,
-                email_verified: false,
-                registration_body: None,
-                registration_number: None,
-                version: 1,
-                created_at: now,
-                updated_at: now,
+impl Bench {
+    async fn profile_id(&self) -> Arc<String> {
+        self.profile
+            .get_or_init(|| async {
+                let id =
+                    seed::requirement_profile(&self.http, &self.base_url, &self.employer_token)
+                        .await;
+                Arc::new(id)
             })
-            .collect();
-        ids.extend(people_rows.iter().map(|p| p.id));
-        let grant_rows: Vec<GrantRow> = people_rows
-            .iter()
-            .flat_map(|p| {
-                [(employer, "read"), (platform, "write")].map(|(org, permission)| GrantRow {
-                    id: Id::new(),
-                    person_id: p.id,
-                    organisation_id: org,
-                    permission: permission.into(),
-                    scope: Json(json!({"records": "all", "attainments": true})),
-                    purpose: "benchmark".into(),
-                    version: 1,
-                    created_at: now,
-                    expires_at: Timestamp::from(chrono::Utc::now() + chrono::Duration::days(300)),
-                    revoked_at: None,
-                })
-            })
-            .collect();
-        learning_passport::db::transaction(conn, |conn| {
-            on_backend!(conn, |c| diesel::insert_into(people::table)
-                .values(&people_rows)
-                .execute(c))?;
-            on_backend!(conn, |c| diesel::insert_into(grants::table)
-                .values(&grant_rows)
-                .execute(c))?;
-            let rows: Vec<RecordRow> = people_rows
-                .iter()
-                .flat_map(|p| (0..options.records_per_person).map(|i| record(p.id, i)))
-                .collect();
-            for part in rows.chunks(500) {
-                on_backend!(conn, |c| diesel::insert_into(records::table)
-                    .values(part)
-                    .execute(c))?;
-            }
-            Ok(())
-        })
-        .unwrap();
+            .await
+            .clone()
     }
-    ids
 }
 
-fn completion(person: Id, external_id: String) -> Value {
-    json!({"person_id": person.0, "external_id": external_id, "title": "Fire safety", "kind": "statutory_mandatory",
-           "completed_at": "2026-03-01T10:00:00Z", "result": "passed", "hours": 1})
-}
-
-/// What hostile callers did to the service, measured in the same run.
-struct Hostile {
-    flood: hostile::Flooded,
-    refused_existing: Measure,
-    refused_made_up: Measure,
-}
-
-/// Runs every scenario on one backend; answers the measures, the hostile scenarios and the
-/// service's peak memory.
-async fn run(backend: &'static str, options: &Options) -> (Vec<Measure>, Hostile, f64) {
-    let dir = tempfile::tempdir().unwrap();
-    let base = std::env::var("BENCH_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let pg_name = format!("lp_bench_{}", uuid::Uuid::new_v4().simple());
-    let url = match backend {
-        "sqlite" => dir
-            .path()
-            .join("passport.db")
-            .to_string_lossy()
-            .into_owned(),
-        _ => {
-            let mut admin = diesel::PgConnection::establish(&base)
-                .expect("PostgreSQL for the benchmark (BENCH_DATABASE_URL)");
-            diesel::sql_query(format!("CREATE DATABASE {pg_name}"))
-                .execute(&mut admin)
-                .unwrap();
-            let mut url = url::Url::parse(&base).unwrap();
-            url.set_path(&format!("/{pg_name}"));
-            url.to_string()
-        }
-    };
-    let settings = Settings {
-        addr: "127.0.0.1:0".into(),
-        workers: Some(2),
-        data_dir: dir.path().to_path_buf(),
-        database_url: Some(url.clone()),
-        db_pool_size: 8,
-        public_url: Some("http://passport.bench".into()),
-        token_audience: "learning-passport".into(),
-        client_token_ttl: 3600,
-        grant_max_days: 365,
-        oidc_issuer: None,
-        oidc_audience: None,
-        oidc_jwks: None,
-        max_body_bytes: 1 << 20,
-        max_batch_bytes: 8 << 20,
-        rate_limit_per_minute: 0,
-        client_timeout_seconds: 10,
-        cors_origins: vec![],
-        log_format: LogFormat::Text,
-        webhooks: Default::default(),
-        protection: Default::default(),
-        xapi: Default::default(),
-    };
+/// Seeds a fresh database of `backend`, then starts the service on it as its own process.
+async fn start(backend: &'static str, options: &Options) -> (BenchDatabase, Child, Bench) {
+    let database = BenchDatabase::create(backend);
+    let settings = service::settings(database.dir.path(), &database.url);
     let state = AppState::start(settings.clone()).unwrap();
     let db = state.db.clone();
-    let (employer, platform, prober) = {
-        let mut conn = db.get().unwrap();
-        let employer = organisations::create(&mut conn, "Bench employer", None).unwrap();
-        let employer_client = organisations::create_client(
-            &mut conn,
-            employer.id,
-            &Scopes::parse("shared:read").unwrap(),
-        )
-        .unwrap();
-        let platform = organisations::create(&mut conn, "Bench platform", None).unwrap();
-        let platform_client = organisations::create_client(
-            &mut conn,
-            platform.id,
-            &Scopes::parse("records:write").unwrap(),
-        )
-        .unwrap();
-        for n in 0..47 {
-            organisations::create(&mut conn, &format!("Other organisation {n}"), None).unwrap();
-        }
-        // An organisation that nobody has shared with: every read it makes is refused.
-        let prober = organisations::create(&mut conn, "Bench prober", None).unwrap();
-        let prober_client = organisations::create_client(
-            &mut conn,
-            prober.id,
-            &Scopes::parse("shared:read").unwrap(),
-        )
-        .unwrap();
-        (
-            (employer.id, employer_client),
-            (platform.id, platform_client),
-            prober_client,
-        )
-    };
-    {
-        let mut conn = db.get().unwrap();
-        for n in 0..40 {
-            learning_passport::activities::put(
-                &mut conn,
-                &format!("ACT-{n}"),
-                learning_passport::activities::ActivityInput {
-                    title: format!("Activity {n}"),
-                    kind: RecordKind::StatutoryMandatory,
-                    level: None,
-                    refresher_months: Some(12),
-                    publisher: "Bench".into(),
-                    source: None,
-                },
-            )
-            .unwrap();
-        }
-    }
+    let orgs = seed::organisations_with_clients(&mut db.get().unwrap());
+    seed::activities(&mut db.get().unwrap());
     let seeding = Instant::now();
-    let ids = Arc::new(seed(
+    let ids = Arc::new(seed::passports(
         &mut db.get().unwrap(),
         options,
-        employer.0,
-        platform.0,
+        orgs.employer.0,
+        orgs.platform.0,
         &settings.issuer(),
     ));
     eprintln!(
@@ -373,93 +174,40 @@ async fn run(backend: &'static str, options: &Options) -> (Vec<Measure>, Hostile
 
     // The service runs as its own process, the release binary, so that its memory is its own.
     drop(state);
-    // Seeding leaves a large SQLite write-ahead log; checkpoint it now, or the first writes of the
-    // measured scenarios pay for it. A running service keeps its log small.
     if backend == "sqlite" {
-        use diesel::connection::SimpleConnection;
-        db.get()
-            .unwrap()
-            .batch_execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            .unwrap();
+        service::checkpoint(&db);
     }
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let base_url = format!("http://127.0.0.1:{port}");
-    let mut service = std::process::Command::new(env!("CARGO_BIN_EXE_learning-passport"))
-        .arg("serve")
-        .env("DATABASE_URL", &url)
-        .env("PASSPORT_DATA_DIR", dir.path())
-        .env("PASSPORT_ADDR", format!("127.0.0.1:{port}"))
-        .env("PASSPORT_PUBLIC_URL", settings.issuer())
-        .env("PASSPORT_RATE_LIMIT_PER_MINUTE", "0")
-        .env("PASSPORT_WORKERS", "2")
-        .env("PASSPORT_DB_POOL_SIZE", "8")
-        .env("PASSPORT_LOG", "warn")
-        // The webhook scenario's receiver listens on loopback.
-        .env("PASSPORT_WEBHOOK_ALLOW_PRIVATE", "true")
-        .spawn()
-        .expect("the service binary");
-    let probe = reqwest::Client::new();
-    for _ in 0..200 {
-        if probe
-            .get(format!("{base_url}/health/ready"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let (process, base_url) = service::spawn(&database, &settings).await;
 
-    let tokens = TokenService {
-        keys: Arc::new(Keys::open(&settings.keys_dir()).unwrap()),
-        issuer: settings.issuer(),
-        audience: settings.token_audience.clone(),
-        oidc: None,
-    };
-    let person_tokens: Arc<Vec<String>> = Arc::new(
-        (0..200.min(options.people))
-            .map(|n| {
-                tokens
-                    .issue_person_token(&format!("person-{n}"), None, None, 3600)
-                    .unwrap()
-            })
-            .collect(),
-    );
+    let person_tokens = service::person_tokens(&settings, 200.min(options.people));
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
         .build()
         .unwrap();
-    let org_token = |client: &organisations::NewCredentials| {
-        let http = http.clone();
-        let base_url = base_url.clone();
-        let client = client.clone();
-        async move {
-            let body: Value = http
-                .post(format!("{base_url}/v1/oauth/token"))
-                .basic_auth(&client.client_id, Some(&client.client_secret))
-                .form(&[("grant_type", "client_credentials")])
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            body["access_token"].as_str().unwrap().to_owned()
-        }
+    let employer_token = Arc::new(service::org_token(&http, &base_url, &orgs.employer.1).await);
+    let platform_token = Arc::new(service::org_token(&http, &base_url, &orgs.platform.1).await);
+    let bench = Bench {
+        clients: options.clients,
+        seconds: options.seconds,
+        batch: options.batch,
+        issuer: settings.issuer(),
+        http,
+        base_url,
+        db,
+        ids,
+        person_tokens: Arc::new(person_tokens),
+        orgs,
+        employer_token,
+        platform_token,
+        profile: tokio::sync::OnceCell::new(),
     };
-    let employer_token = Arc::new(org_token(&employer.1).await);
-    let platform_token = Arc::new(org_token(&platform.1).await);
-    let mut results = Vec::new();
-    let c = options.clients;
-    let s = options.seconds;
+    (database, process, bench)
+}
 
-    // Framework ceiling.
-    let (h, b) = (http.clone(), base_url.clone());
+/// Framework ceiling.
+async fn framework_ceiling(bench: &Bench) -> Measure {
+    let (c, s) = (bench.clients, bench.seconds);
+    let (h, b) = (bench.http.clone(), bench.base_url.clone());
     let (mut lat, took) = hammer(c, s, move |_, _| {
         let (h, b) = (h.clone(), b.clone());
         async move {
@@ -474,16 +222,23 @@ async fn run(backend: &'static str, options: &Options) -> (Vec<Measure>, Hostile
         }
     })
     .await;
-    results.push(summarise(
+    summarise(
         "health/live (framework ceiling)",
         "req/s",
         &mut lat,
         took,
         1,
-    ));
+    )
+}
 
-    // A person listing their records.
-    let (h, b, t) = (http.clone(), base_url.clone(), person_tokens.clone());
+/// A person listing their records.
+async fn owner_lists(bench: &Bench) -> Measure {
+    let (c, s) = (bench.clients, bench.seconds);
+    let (h, b, t) = (
+        bench.http.clone(),
+        bench.base_url.clone(),
+        bench.person_tokens.clone(),
+    );
     let (mut lat, took) = hammer(c, s, move |client, i| {
         let (h, b, t) = (h.clone(), b.clone(), t.clone());
         async move {
@@ -499,17 +254,14 @@ async fn run(backend: &'static str, options: &Options) -> (Vec<Measure>, Hostile
         }
     })
     .await;
-    results.push(summarise(
-        "owner lists 30 records",
-        "req/s",
-        &mut lat,
-        took,
-        1,
-    ));
+    summarise("owner lists 30 records", "req/s", &mut lat, took, 1)
+}
 
-    // The same list query run directly on the pool (database ceiling).
+/// The same list query run directly on the pool (database ceiling).
+async fn owner_list_direct(bench: &Bench) -> Measure {
+    let (c, s) = (bench.clients, bench.seconds);
     let (mut lat, took) = {
-        let (db, ids) = (db.clone(), ids.clone());
+        let (db, ids) = (bench.db.clone(), bench.ids.clone());
         hammer(c, s, move |client, i| {
             let (db, ids) = (db.clone(), ids.clone());
             async move {
@@ -533,20 +285,23 @@ async fn run(backend: &'static str, options: &Options) -> (Vec<Measure>, Hostile
         })
         .await
     };
-    results.push(summarise(
+    summarise(
         "owner list query, direct (database ceiling)",
         "req/s",
         &mut lat,
         took,
         1,
-    ));
+    )
+}
 
-    // An employer reading a shared passport.
+/// An employer reading a shared passport.
+async fn employer_reads(bench: &Bench) -> Measure {
+    let (c, s) = (bench.clients, bench.seconds);
     let (h, b, t, ids2) = (
-        http.clone(),
-        base_url.clone(),
-        employer_token.clone(),
-        ids.clone(),
+        bench.http.clone(),
+        bench.base_url.clone(),
+        bench.employer_token.clone(),
+        bench.ids.clone(),
     );
     let (mut lat, took) = hammer(c, s, move |client, i| {
         let (h, b, t, ids) = (h.clone(), b.clone(), t.clone(), ids2.clone());
@@ -563,39 +318,24 @@ async fn run(backend: &'static str, options: &Options) -> (Vec<Measure>, Hostile
         }
     })
     .await;
-    results.push(summarise(
+    summarise(
         "employer reads a shared passport",
         "req/s",
         &mut lat,
         took,
         1,
-    ));
+    )
+}
 
-    // A 15-requirement profile: 12 activities (some any-of), CPD hours, course hours, one more.
-    let mut requirements: Vec<Value> = (0..12).map(|n| json!({"type": "activity", "activity_codes": [format!("ACT-{n}"), format!("ACT-{}", n + 20)], "max_age_days": 730})).collect();
-    requirements.push(json!({"type": "hours", "kind": "cpd", "hours": 10, "within_days": 365}));
-    requirements.push(json!({"type": "hours", "kind": "course", "hours": 5, "within_days": 365}));
-    requirements
-        .push(json!({"type": "activity", "activity_codes": ["ACT-39"], "issued_only": false}));
-    let profile: Value = http
-        .post(format!("{base_url}/v1/requirement-profiles"))
-        .bearer_auth(employer_token.as_str())
-        .json(&json!({"name": "Registered nurse, band 5", "requirements": requirements}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let profile_id = Arc::new(profile["id"].as_str().expect("profile created").to_owned());
-
-    // A compliance check of one shared passport.
+/// A compliance check of one shared passport.
+async fn compliance_check(bench: &Bench) -> Measure {
+    let (c, s) = (bench.clients, bench.seconds);
     let (h, b, t, ids2, pid) = (
-        http.clone(),
-        base_url.clone(),
-        employer_token.clone(),
-        ids.clone(),
-        profile_id.clone(),
+        bench.http.clone(),
+        bench.base_url.clone(),
+        bench.employer_token.clone(),
+        bench.ids.clone(),
+        bench.profile_id().await,
     );
     let (mut lat, took) = hammer(c, s, move |client, i| {
         let (h, b, t, ids, pid) = (h.clone(), b.clone(), t.clone(), ids2.clone(), pid.clone());
@@ -612,22 +352,25 @@ async fn run(backend: &'static str, options: &Options) -> (Vec<Measure>, Hostile
         }
     })
     .await;
-    results.push(summarise(
+    summarise(
         "compliance check, 15 requirements",
         "req/s",
         &mut lat,
         took,
         1,
-    ));
+    )
+}
 
-    // The worklist: pages of 200 people, each checked against the profile.
+/// The worklist: pages of 200 people, each checked against the profile.
+async fn worklist(bench: &Bench) -> Measure {
+    let (c, s) = (bench.clients, bench.seconds);
     let (h, b, t, pid) = (
-        http.clone(),
-        base_url.clone(),
-        employer_token.clone(),
-        profile_id.clone(),
+        bench.http.clone(),
+        bench.base_url.clone(),
+        bench.employer_token.clone(),
+        bench.profile_id().await,
     );
-    let people_count = ids.len();
+    let people_count = bench.ids.len();
     let (mut lat, took) = hammer(c.min(4), s, move |_, _| {
         let (h, b, t, pid) = (h.clone(), b.clone(), t.clone(), pid.clone());
         async move {
@@ -646,21 +389,23 @@ async fn run(backend: &'static str, options: &Options) -> (Vec<Measure>, Hostile
         }
     })
     .await;
-    results.push(summarise(
+    summarise(
         "worklist, pages of 200 people",
         "people/s",
         &mut lat,
         took,
         200.min(people_count),
-    ));
+    )
+}
 
-    // Batch ingestion of completions.
-    let batch = options.batch;
+/// Batch ingestion of completions.
+async fn push_completions(bench: &Bench) -> Measure {
+    let (c, s, batch) = (bench.clients, bench.seconds, bench.batch);
     let (h, b, t, ids3) = (
-        http.clone(),
-        base_url.clone(),
-        platform_token.clone(),
-        ids.clone(),
+        bench.http.clone(),
+        bench.base_url.clone(),
+        bench.platform_token.clone(),
+        bench.ids.clone(),
     );
     let (mut lat, took) = hammer(c.min(8), s, move |client, i| {
         let (h, b, t, ids) = (h.clone(), b.clone(), t.clone(), ids3.clone());
@@ -693,18 +438,21 @@ async fn run(backend: &'static str, options: &Options) -> (Vec<Measure>, Hostile
         }
     })
     .await;
-    results.push(summarise(
+    summarise(
         &format!("push completions, batches of {batch}"),
         "records/s",
         &mut lat,
         took,
         batch,
-    ));
+    )
+}
 
-    // The same rows inserted directly, one multi-row insert per batch (database ceiling).
+/// The same rows inserted directly, one multi-row insert per batch (database ceiling).
+async fn raw_insert(bench: &Bench) -> Measure {
+    let (c, s, batch) = (bench.clients, bench.seconds, bench.batch);
     let (mut lat, took) = {
-        let (db, ids) = (db.clone(), ids.clone());
-        let platform = platform.0;
+        let (db, ids) = (bench.db.clone(), bench.ids.clone());
+        let platform = bench.orgs.platform.0;
         hammer(c.min(8), s, move |client, i| {
             let (db, ids) = (db.clone(), ids.clone());
             async move {
@@ -733,16 +481,23 @@ async fn run(backend: &'static str, options: &Options) -> (Vec<Measure>, Hostile
         })
         .await
     };
-    results.push(summarise(
+    summarise(
         &format!("raw insert of the same rows, batches of {batch} (database ceiling)"),
         "records/s",
         &mut lat,
         took,
         batch,
-    ));
+    )
+}
 
-    // Token issuance (argon2id verification of the client secret on every request).
-    let (h, b, cred) = (http.clone(), base_url.clone(), employer.1.clone());
+/// Token issuance (argon2id verification of the client secret on every request).
+async fn token_issuance(bench: &Bench) -> Measure {
+    let (c, s) = (bench.clients, bench.seconds);
+    let (h, b, cred) = (
+        bench.http.clone(),
+        bench.base_url.clone(),
+        bench.orgs.employer.1.clone(),
+    );
     let (mut lat, took) = hammer(c.min(4), s, move |_, _| {
         let (h, b, cred) = (h.clone(), b.clone(), cred.clone());
         async move {
@@ -757,22 +512,31 @@ async fn run(backend: &'static str, options: &Options) -> (Vec<Measure>, Hostile
         }
     })
     .await;
-    results.push(summarise(
+    summarise(
         "token issuance (client credentials)",
         "req/s",
         &mut lat,
         took,
         1,
-    ));
+    )
+}
 
-    // A webhook: from a person's grant to the signed grant.created at the organisation's receiver.
+/// A webhook: from a person's grant to the signed grant.created at the organisation's receiver.
+async fn webhook(bench: &Bench) -> Measure {
+    let (c, s) = (bench.clients, bench.seconds);
     let receiver = Arc::new(webhooks::Receiver::start());
-    webhooks::subscribe(&http, &base_url, &platform_token, &receiver).await;
-    let platform_id = platform.0.0.to_string();
+    webhooks::subscribe(
+        &bench.http,
+        &bench.base_url,
+        &bench.platform_token,
+        &receiver,
+    )
+    .await;
+    let platform_id = bench.orgs.platform.0.0.to_string();
     let (h, b, people, r) = (
-        http.clone(),
-        base_url.clone(),
-        person_tokens.clone(),
+        bench.http.clone(),
+        bench.base_url.clone(),
+        bench.person_tokens.clone(),
         receiver.clone(),
     );
     let (mut lat, took) = {
@@ -800,22 +564,25 @@ async fn run(backend: &'static str, options: &Options) -> (Vec<Measure>, Hostile
     if let Ok(receiver) = Arc::try_unwrap(receiver) {
         receiver.stop();
     }
-    results.push(summarise(
+    summarise(
         "grant → signed grant.created at the receiver (webhook)",
         "events/s",
         &mut lat,
         took,
         1,
-    ));
+    )
+}
 
-    // xAPI ingestion: a learning platform's LRS client POSTs 100 statements at a time with its
-    // id and secret (HTTP Basic); one in five is a pass that becomes an issued record.
+/// xAPI ingestion: a learning platform's LRS client POSTs 100 statements at a time with its
+/// id and secret (HTTP Basic); one in five is a pass that becomes an issued record.
+async fn xapi_ingestion(bench: &Bench) -> Measure {
+    let (c, s) = (bench.clients, bench.seconds);
     let (h, b, cred, people, home) = (
-        http.clone(),
-        base_url.clone(),
-        platform.1.clone(),
-        ids.clone(),
-        settings.issuer(),
+        bench.http.clone(),
+        bench.base_url.clone(),
+        bench.orgs.platform.1.clone(),
+        bench.ids.clone(),
+        bench.issuer.clone(),
     );
     let (mut lat, took) = hammer(c.min(8), s, move |client, i| {
         let (h, b, cred, people, home) = (
@@ -839,38 +606,133 @@ async fn run(backend: &'static str, options: &Options) -> (Vec<Measure>, Hostile
         }
     })
     .await;
-    results.push(summarise(
+    summarise(
         "xAPI: POST of 100 statements (a fifth become records)",
         "statements/s",
         &mut lat,
         took,
         100,
-    ));
+    )
+}
 
+/// What hostile callers did to the service, measured in the same run.
+struct Hostile {
+    flood: hostile::Flooded,
+    refused_existing: Measure,
+    refused_made_up: Measure,
+}
+
+/// The hostile scenarios, after every other.
+async fn hostile_scenarios(bench: &Bench) -> Hostile {
+    let (c, s) = (bench.clients, bench.seconds);
     // Refused reads: a person who exists and a made-up id cost the same.
-    let prober_token = Arc::new(org_token(&prober).await);
+    let prober_token =
+        Arc::new(service::org_token(&bench.http, &bench.base_url, &bench.orgs.prober).await);
     let (refused_existing, refused_made_up) =
-        hostile::refused_reads(&base_url, prober_token, ids.clone(), c, s).await;
+        hostile::refused_reads(&bench.base_url, prober_token, bench.ids.clone(), c, s).await;
     // Last, since it spends the loopback address's failed-authentication budget: a flood of
     // made-up credentials beside the employer's reads.
-    let flood =
-        hostile::credential_flood(&base_url, employer_token.clone(), ids.clone(), c, s).await;
-    let hostile = Hostile {
+    let flood = hostile::credential_flood(
+        &bench.base_url,
+        bench.employer_token.clone(),
+        bench.ids.clone(),
+        c,
+        s,
+    )
+    .await;
+    Hostile {
         flood,
         refused_existing,
         refused_made_up,
-    };
+    }
+}
+
+/// One backend's run: every row of the table with its measure, the hostile scenarios, and the
+/// service's peak memory in MiB.
+struct Run {
+    results: Vec<(Row, Measure)>,
+    hostile: Hostile,
+    peak: f64,
+}
+
+/// Runs every scenario on one backend.
+async fn run(backend: &'static str, options: &Options) -> Run {
+    let (database, mut service, bench) = start(backend, options).await;
+    let mut results = Vec::with_capacity(SCENARIOS.len());
+    for (row, scenario) in SCENARIOS {
+        results.push((row, scenario(&bench).await));
+    }
+    let hostile = hostile_scenarios(&bench).await;
 
     let peak = peak_memory_mib(service.id());
     let _ = service.kill();
     let _ = service.wait();
-    drop(db);
-    if backend == "postgres" {
-        let mut admin = diesel::PgConnection::establish(&base).unwrap();
-        let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)"))
-            .execute(&mut admin);
+    // The pool closes before the database is dropped.
+    drop(bench);
+    database.remove();
+    Run {
+        results,
+        hostile,
+        peak,
     }
-    (results, hostile, peak)
+}
+
+/// What a row's rate is compared with: the framework ceiling, or the rows it names.
+fn ratio(row: Row, m: &Measure, results: &[(Row, Measure)]) -> String {
+    let rate = |of: Row| {
+        results
+            .iter()
+            .find(|(r, _)| *r == of)
+            .map(|(_, m)| m.rate)
+            .expect("every row is measured")
+    };
+    let ceiling = rate(Row::FrameworkCeiling);
+    match row {
+        Row::FrameworkCeiling => "framework ceiling".to_owned(),
+        Row::OwnerLists => format!(
+            "{:.0}% of framework, {:.0}% of direct query",
+            100.0 * m.rate / ceiling,
+            100.0 * m.rate / rate(Row::OwnerListDirect)
+        ),
+        Row::Worklist => "one query per table per page, whatever its size".to_owned(),
+        Row::PushCompletions | Row::XapiIngestion => format!(
+            "{:.0}% of the raw insert rate",
+            100.0 * m.rate / rate(Row::RawInsert)
+        ),
+        Row::RawInsert => format!(
+            "database ceiling: {:.1}× the push",
+            m.rate / rate(Row::PushCompletions)
+        ),
+        Row::TokenIssuance => format!(
+            "{:.1}% of framework (argon2id per request, by design)",
+            100.0 * m.rate / ceiling
+        ),
+        Row::Webhook => "end to end: commit, worker woken, signed, sent, answered".to_owned(),
+        Row::OwnerListDirect | Row::EmployerReads | Row::ComplianceCheck => {
+            format!("{:.0}% of framework", 100.0 * m.rate / ceiling)
+        }
+    }
+}
+
+fn print_run(backend: &str, run: &Run) {
+    println!(
+        "\n{backend}: the service's peak memory (VmHWM) over the run: {:.0} MiB",
+        run.peak
+    );
+    println!("| scenario | rate | p50 ms | p99 ms | ratio |");
+    println!("| --- | ---: | ---: | ---: | --- |");
+    for (row, m) in &run.results {
+        println!(
+            "| {} | {:.0} {} | {:.1} | {:.1} | {} |",
+            m.name,
+            m.rate,
+            m.unit,
+            m.p50.as_secs_f64() * 1e3,
+            m.p99.as_secs_f64() * 1e3,
+            ratio(*row, m, &run.results)
+        );
+    }
+    print_hostile(&run.hostile);
 }
 
 fn print_hostile(hostile: &Hostile) {
@@ -934,26 +796,8 @@ fn main() {
             std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
         );
         for backend in options.backends.clone() {
-            let (results, hostile, peak) = run(backend, &options).await;
-            let ceiling = results[0].rate;
-            println!("\n{backend}: the service's peak memory (VmHWM) over the run: {peak:.0} MiB");
-            println!("| scenario | rate | p50 ms | p99 ms | ratio |");
-            println!("| --- | ---: | ---: | ---: | --- |");
-            for (i, m) in results.iter().enumerate() {
-                let ratio = match i {
-                    0 => "framework ceiling".to_owned(),
-                    1 => format!("{:.0}% of framework, {:.0}% of direct query", 100.0 * m.rate / ceiling, 100.0 * m.rate / results[2].rate),
-                    5 => "one query per table per page, whatever its size".to_owned(),
-                    6 => format!("{:.0}% of the raw insert rate", 100.0 * m.rate / results[7].rate),
-                    7 => format!("database ceiling: {:.1}× the push", m.rate / results[6].rate),
-                    8 => format!("{:.1}% of framework (argon2id per request, by design)", 100.0 * m.rate / ceiling),
-                    9 => "end to end: commit, worker woken, signed, sent, answered".to_owned(),
-                    10 => format!("{:.0}% of the raw insert rate", 100.0 * m.rate / results[7].rate),
-                    _ => format!("{:.0}% of framework", 100.0 * m.rate / ceiling),
-                };
-                println!("| {} | {:.0} {} | {:.1} | {:.1} | {} |", m.name, m.rate, m.unit, m.p50.as_secs_f64() * 1e3, m.p99.as_secs_f64() * 1e3, ratio);
-            }
-            print_hostile(&hostile);
+            let run = run(backend, &options).await;
+            print_run(backend, &run);
         }
     });
 }

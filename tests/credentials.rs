@@ -1,63 +1,12 @@
 //! A portable, verifiable passport: credentials, their verification (online, and offline in
-//! another language), revocation, key rotation, export and erasure.
+//! another language), revocation and key rotation.
 
 mod support;
 
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
-use support::{OrgClient, TestApp};
-
-struct Passport {
-    token: String,
-    id: String,
-    issued: String,
-    own: String,
-    platform: OrgClient,
-}
-
-async fn passport(app: &TestApp) -> Passport {
-    let token = app.person_token("alice");
-    let id = app.get("/v1/me", &token).await.body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let platform = app.org("E-Learning for All", "records:write").await;
-    app.post("/v1/me/grants", &token, json!({"organisation_id": platform.organisation_id, "permission": "write", "scope": {"records": "all", "attainments": true}, "purpose": "p", "expires_at": (Utc::now() + Duration::days(30)).to_rfc3339()}))
-        .await
-        .expect(201);
-    let pushed = app
-        .post("/v1/completions", &platform.token, json!({"completions": [{"person_id": id, "external_id": "fire-1", "title": "Fire safety", "kind": "statutory_mandatory", "completed_at": "2026-02-01T10:00:00Z", "result": "passed"}]}))
-        .await;
-    let issued = pushed.body["results"][0]["record_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let own = app.post("/v1/me/records", &token, json!({"kind": "cpd", "title": "Journal club", "completed_at": "2026-03-01T10:00:00Z", "hours": 1})).await.body["id"].as_str().unwrap().to_owned();
-    Passport {
-        token,
-        id,
-        issued,
-        own,
-        platform,
-    }
-}
-
-async fn issue(app: &TestApp, p: &Passport, body: Value) -> support::Reply {
-    app.post("/v1/me/credentials", &p.token, body).await
-}
-
-async fn verify(app: &TestApp, jwt: &str) -> Value {
-    let reply = app
-        .call(
-            support::Method::POST,
-            "/v1/credentials/verify",
-            None,
-            Some(json!({"jwt": jwt})),
-        )
-        .await;
-    reply.expect(200);
-    reply.body
-}
+use support::TestApp;
+use support::credentials::{issue, passport, verify};
 
 fn payload(jwt: &str) -> Value {
     use base64::Engine;
@@ -543,106 +492,6 @@ async fn a_credential_holds_only_what_the_person_chose(app: TestApp) {
     );
 }
 
-async fn the_export_holds_everything_and_erasure_removes_it(app: TestApp) {
-    let p = passport(&app).await;
-    let employer = app.org("Employer", "shared:read").await;
-    app.post("/v1/me/grants", &p.token, json!({"organisation_id": employer.organisation_id, "permission": "read", "scope": {"records": "all"}, "purpose": "p", "expires_at": (Utc::now() + Duration::days(30)).to_rfc3339()}))
-        .await
-        .expect(201);
-    app.get(&format!("/v1/people/{}/records", p.id), &employer.token)
-        .await
-        .expect(200);
-    app.patch(
-        "/v1/completions/fire-1",
-        &p.platform.token,
-        json!({"score": 90}),
-    )
-    .await
-    .expect(200);
-    app.patch(
-        &format!("/v1/me/records/{}", p.own),
-        &p.token,
-        json!({"hidden": true}),
-    )
-    .await
-    .expect(200);
-    let credential = issue(&app, &p, json!({"record_ids": [p.own]})).await.body["jwt"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-
-    let export = app.get("/v1/me/export", &p.token).await;
-    export.expect(200);
-    let body = &export.body;
-    assert_eq!(body["profile"]["id"], p.id.as_str());
-    assert_eq!(
-        body["records"].as_array().unwrap().len(),
-        2,
-        "hidden records too"
-    );
-    let fire = body["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["external_id"] == "fire-1")
-        .unwrap();
-    assert_eq!(fire["history"][0]["change"], "corrected");
-    assert_eq!(body["grants"].as_array().unwrap().len(), 2);
-    assert!(body["access_events"].as_array().unwrap().len() >= 2);
-    assert_eq!(body["credentials"].as_array().unwrap().len(), 1);
-    assert_eq!(body["attainments"], json!([]));
-    let events_before = body["access_events"].as_array().unwrap().len();
-
-    // Without confirmation nothing happens.
-    app.delete("/v1/me", &p.token)
-        .await
-        .expect_field_error(422, "confirm");
-    app.get("/v1/me/records", &p.token).await.expect(200);
-    let erased = app.delete("/v1/me?confirm=true", &p.token).await;
-    erased.expect(204);
-
-    app.get(&format!("/v1/people/{}/records", p.id), &employer.token)
-        .await
-        .expect_problem(404);
-    let verdict = verify(&app, &credential).await;
-    assert!(
-        verdict["errors"][0]
-            .as_str()
-            .unwrap()
-            .starts_with("revoked"),
-        "{verdict}"
-    );
-    // The audit keeps its count and organisations, without the person.
-    use diesel::prelude::*;
-    use learning_passport::db::schema::access_events;
-    let db = app.db.clone();
-    let (kept, anonymous): (i64, i64) = actix_web::rt::task::spawn_blocking(move || {
-        let mut conn = db.get().unwrap();
-        let kept = access_events::table.count().get_result(&mut *conn).unwrap();
-        let anonymous = access_events::table
-            .filter(access_events::person_id.is_null())
-            .filter(access_events::resource.eq("erased"))
-            .count()
-            .get_result(&mut *conn)
-            .unwrap();
-        (kept, anonymous)
-    })
-    .await
-    .unwrap();
-    assert_eq!(
-        kept as usize, events_before,
-        "every earlier event is kept; the refused read after erasure concerns nobody"
-    );
-    assert_eq!(kept, anonymous, "every event lost the person");
-    // Signing in again starts an empty passport.
-    let again = app.get("/v1/me", &p.token).await;
-    assert_ne!(again.body["id"], p.id.as_str());
-    assert_eq!(
-        app.get("/v1/me/records", &p.token).await.body["items"],
-        json!([])
-    );
-}
-
 on_both_backends!(
     credentials_are_bounded_and_paged,
     a_full_status_list_opens_the_next,
@@ -650,5 +499,4 @@ on_both_backends!(
     expired_unknown_and_foreign_credentials_are_refused_in_plain_words,
     keys_rotate_and_old_credentials_still_verify,
     a_credential_holds_only_what_the_person_chose,
-    the_export_holds_everything_and_erasure_removes_it,
 );

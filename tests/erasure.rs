@@ -2,6 +2,8 @@
 //! passport, and a scan of every table of the database finds nothing of them — not their
 //! passport id, their email, their name or their registration number — beyond the documented
 //! audit remainder (rows that say an access happened or a credential existed, without them).
+//! Before erasure, the export holds everything the person holds; after it, nothing is shared any
+//! more, their credentials are revoked and the access log keeps its rows without them.
 
 mod support;
 
@@ -9,6 +11,7 @@ use chrono::{Duration, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use serde_json::json;
+use support::credentials::{issue, passport, verify};
 use support::receiver::Receiver;
 use support::xapi::{self, Lrs, Part};
 use support::{Backend, Method, TestApp};
@@ -403,4 +406,107 @@ async fn erased_delivery(app: &TestApp, employer: &support::OrgClient) -> (Strin
     (webhook, delivery)
 }
 
-on_both_backends!(nothing_of_an_erased_person_remains_in_any_table);
+async fn the_export_holds_everything_and_erasure_removes_it(app: TestApp) {
+    let p = passport(&app).await;
+    let employer = app.org("Employer", "shared:read").await;
+    app.post("/v1/me/grants", &p.token, json!({"organisation_id": employer.organisation_id, "permission": "read", "scope": {"records": "all"}, "purpose": "p", "expires_at": (Utc::now() + Duration::days(30)).to_rfc3339()}))
+        .await
+        .expect(201);
+    app.get(&format!("/v1/people/{}/records", p.id), &employer.token)
+        .await
+        .expect(200);
+    app.patch(
+        "/v1/completions/fire-1",
+        &p.platform.token,
+        json!({"score": 90}),
+    )
+    .await
+    .expect(200);
+    app.patch(
+        &format!("/v1/me/records/{}", p.own),
+        &p.token,
+        json!({"hidden": true}),
+    )
+    .await
+    .expect(200);
+    let credential = issue(&app, &p, json!({"record_ids": [p.own]})).await.body["jwt"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let export = app.get("/v1/me/export", &p.token).await;
+    export.expect(200);
+    let body = &export.body;
+    assert_eq!(body["profile"]["id"], p.id.as_str());
+    assert_eq!(
+        body["records"].as_array().unwrap().len(),
+        2,
+        "hidden records too"
+    );
+    let fire = body["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["external_id"] == "fire-1")
+        .unwrap();
+    assert_eq!(fire["history"][0]["change"], "corrected");
+    assert_eq!(body["grants"].as_array().unwrap().len(), 2);
+    assert!(body["access_events"].as_array().unwrap().len() >= 2);
+    assert_eq!(body["credentials"].as_array().unwrap().len(), 1);
+    assert_eq!(body["attainments"], json!([]));
+    let events_before = body["access_events"].as_array().unwrap().len();
+
+    // Without confirmation nothing happens.
+    app.delete("/v1/me", &p.token)
+        .await
+        .expect_field_error(422, "confirm");
+    app.get("/v1/me/records", &p.token).await.expect(200);
+    let erased = app.delete("/v1/me?confirm=true", &p.token).await;
+    erased.expect(204);
+
+    app.get(&format!("/v1/people/{}/records", p.id), &employer.token)
+        .await
+        .expect_problem(404);
+    let verdict = verify(&app, &credential).await;
+    assert!(
+        verdict["errors"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("revoked"),
+        "{verdict}"
+    );
+    // The audit keeps its count and organisations, without the person.
+    use diesel::prelude::*;
+    use learning_passport::db::schema::access_events;
+    let db = app.db.clone();
+    let (kept, anonymous): (i64, i64) = actix_web::rt::task::spawn_blocking(move || {
+        let mut conn = db.get().unwrap();
+        let kept = access_events::table.count().get_result(&mut *conn).unwrap();
+        let anonymous = access_events::table
+            .filter(access_events::person_id.is_null())
+            .filter(access_events::resource.eq("erased"))
+            .count()
+            .get_result(&mut *conn)
+            .unwrap();
+        (kept, anonymous)
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        kept as usize, events_before,
+        "every earlier event is kept; the refused read after erasure concerns nobody"
+    );
+    assert_eq!(kept, anonymous, "every event lost the person");
+    // Signing in again starts an empty passport.
+    let again = app.get("/v1/me", &p.token).await;
+    assert_ne!(again.body["id"], p.id.as_str());
+    assert_eq!(
+        app.get("/v1/me/records", &p.token).await.body["items"],
+        json!([])
+    );
+}
+
+on_both_backends!(
+    nothing_of_an_erased_person_remains_in_any_table,
+    the_export_holds_everything_and_erasure_removes_it,
+);

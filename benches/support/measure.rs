@@ -1,0 +1,80 @@
+//! Measuring a scenario: `clients` concurrent loops for a number of seconds, their latencies
+//! summed up as a rate and percentiles; and the service's peak memory.
+
+use std::time::{Duration, Instant};
+
+/// One measured scenario.
+pub struct Measure {
+    pub name: String,
+    pub unit: &'static str,
+    pub rate: f64,
+    pub p50: Duration,
+    pub p99: Duration,
+}
+
+pub fn summarise(
+    name: &str,
+    unit: &'static str,
+    latencies: &mut [Duration],
+    elapsed: Duration,
+    per_request: usize,
+) -> Measure {
+    latencies.sort();
+    let pick = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 - 1.0) * q).round() as usize)
+            .copied()
+            .unwrap_or_default()
+    };
+    Measure {
+        name: name.to_owned(),
+        unit,
+        rate: (latencies.len() * per_request) as f64 / elapsed.as_secs_f64(),
+        p50: pick(0.50),
+        p99: pick(0.99),
+    }
+}
+
+/// Runs `clients` loops of `work` for `seconds`; answers every latency and the elapsed time.
+pub async fn hammer<F, Fut>(clients: usize, seconds: u64, work: F) -> (Vec<Duration>, Duration)
+where
+    F: Fn(usize, usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for client in 0..clients {
+        let work = work.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut i = 0;
+            while Instant::now() < deadline {
+                let began = Instant::now();
+                work(client, i).await;
+                latencies.push(began.elapsed());
+                i += 1;
+            }
+            latencies
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap());
+    }
+    (all, start.elapsed())
+}
+
+/// The peak resident memory of a process (VmHWM), in MiB.
+pub fn peak_memory_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}

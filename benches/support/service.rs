@@ -1,0 +1,179 @@
+//! The service under load: a fresh database of either backend, the settings it is seeded with,
+//! and the release binary started on it as a process of its own, so that its memory is its own.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command};
+use std::sync::Arc;
+use std::time::Duration;
+
+use diesel::prelude::*;
+use learning_passport::auth::keys::Keys;
+use learning_passport::auth::tokens::TokenService;
+use learning_passport::config::{LogFormat, Settings};
+use learning_passport::db::Database;
+use learning_passport::organisations::NewCredentials;
+use serde_json::Value;
+
+/// A database for one run: a SQLite file in a temporary folder, or a PostgreSQL database from
+/// `BENCH_DATABASE_URL` created for the run and dropped by `remove`.
+pub struct BenchDatabase {
+    pub dir: tempfile::TempDir,
+    pub url: String,
+    base: String,
+    pg_name: String,
+    postgres: bool,
+}
+
+impl BenchDatabase {
+    pub fn create(backend: &str) -> BenchDatabase {
+        let dir = tempfile::tempdir().unwrap();
+        let base = std::env::var("BENCH_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let pg_name = format!("lp_bench_{}", uuid::Uuid::new_v4().simple());
+        let url = match backend {
+            "sqlite" => dir
+                .path()
+                .join("passport.db")
+                .to_string_lossy()
+                .into_owned(),
+            _ => {
+                let mut admin = diesel::PgConnection::establish(&base)
+                    .expect("PostgreSQL for the benchmark (BENCH_DATABASE_URL)");
+                diesel::sql_query(format!("CREATE DATABASE {pg_name}"))
+                    .execute(&mut admin)
+                    .unwrap();
+                let mut url = url::Url::parse(&base).unwrap();
+                url.set_path(&format!("/{pg_name}"));
+                url.to_string()
+            }
+        };
+        BenchDatabase {
+            dir,
+            url,
+            base,
+            pg_name,
+            postgres: backend == "postgres",
+        }
+    }
+
+    /// Drops the PostgreSQL database (every connection to it closed first), then the folder.
+    pub fn remove(self) {
+        if self.postgres {
+            let mut admin = diesel::PgConnection::establish(&self.base).unwrap();
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.pg_name
+            ))
+            .execute(&mut admin);
+        }
+    }
+}
+
+/// The settings the data set is seeded with (the service process gets the same through its
+/// environment).
+pub fn settings(data_dir: &Path, url: &str) -> Settings {
+    Settings {
+        addr: "127.0.0.1:0".into(),
+        workers: Some(2),
+        data_dir: data_dir.to_path_buf(),
+        database_url: Some(url.to_owned()),
+        db_pool_size: 8,
+        public_url: Some("http://passport.bench".into()),
+        token_audience: "learning-passport".into(),
+        client_token_ttl: 3600,
+        grant_max_days: 365,
+        oidc_issuer: None,
+        oidc_audience: None,
+        oidc_jwks: None,
+        max_body_bytes: 1 << 20,
+        max_batch_bytes: 8 << 20,
+        rate_limit_per_minute: 0,
+        client_timeout_seconds: 10,
+        cors_origins: vec![],
+        log_format: LogFormat::Text,
+        webhooks: Default::default(),
+        protection: Default::default(),
+        xapi: Default::default(),
+    }
+}
+
+/// Seeding leaves a large SQLite write-ahead log; checkpoint it, or the first writes of the
+/// measured scenarios pay for it. A running service keeps its log small.
+pub fn checkpoint(db: &Database) {
+    use diesel::connection::SimpleConnection;
+    db.get()
+        .unwrap()
+        .batch_execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        .unwrap();
+}
+
+/// Starts the release binary on the database; answers the process and its base URL once it is
+/// ready.
+pub async fn spawn(database: &BenchDatabase, settings: &Settings) -> (Child, String) {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base_url = format!("http://127.0.0.1:{port}");
+    let service = Command::new(env!("CARGO_BIN_EXE_learning-passport"))
+        .arg("serve")
+        .env("DATABASE_URL", &database.url)
+        .env("PASSPORT_DATA_DIR", database.dir.path())
+        .env("PASSPORT_ADDR", format!("127.0.0.1:{port}"))
+        .env("PASSPORT_PUBLIC_URL", settings.issuer())
+        .env("PASSPORT_RATE_LIMIT_PER_MINUTE", "0")
+        .env("PASSPORT_WORKERS", "2")
+        .env("PASSPORT_DB_POOL_SIZE", "8")
+        .env("PASSPORT_LOG", "warn")
+        // The webhook scenario's receiver listens on loopback.
+        .env("PASSPORT_WEBHOOK_ALLOW_PRIVATE", "true")
+        .spawn()
+        .expect("the service binary");
+    let probe = reqwest::Client::new();
+    for _ in 0..200 {
+        if probe
+            .get(format!("{base_url}/health/ready"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    (service, base_url)
+}
+
+/// Tokens for the first `count` seeded people, signed with the service's keys.
+pub fn person_tokens(settings: &Settings, count: usize) -> Vec<String> {
+    let tokens = TokenService {
+        keys: Arc::new(Keys::open(&settings.keys_dir()).unwrap()),
+        issuer: settings.issuer(),
+        audience: settings.token_audience.clone(),
+        oidc: None,
+    };
+    (0..count)
+        .map(|n| {
+            tokens
+                .issue_person_token(&format!("person-{n}"), None, None, 3600)
+                .unwrap()
+        })
+        .collect()
+}
+
+/// An organisation's access token, through `/v1/oauth/token`.
+pub async fn org_token(http: &reqwest::Client, base_url: &str, client: &NewCredentials) -> String {
+    let body: Value = http
+        .post(format!("{base_url}/v1/oauth/token"))
+        .basic_auth(&client.client_id, Some(&client.client_secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["access_token"].as_str().unwrap().to_owned()
+}

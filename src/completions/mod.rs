@@ -3,6 +3,7 @@
 mod corrections;
 pub mod handlers;
 mod ingest;
+mod item;
 pub mod model;
 
 pub use corrections::{correct, void};

@@ -23,6 +23,7 @@ pub use mime::{Part, boundary, parse};
 mod tests {
     use super::attachments::sha2_hex;
     use super::*;
+    use crate::xapi::signature;
     use serde_json::Value;
     use serde_json::json;
 

@@ -78,7 +78,7 @@ pub enum FrameworkCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum ActivitiesCommand {
-    /// Import a catalogue file (`{"activities": [...]}`, e.g. data/activities/cstf.json); all or nothing.
+    /// Import a catalogue file (`{"activities": [...]}`, e.g. reference/activities/cstf.json); all or nothing.
     Import { file: std::path::PathBuf },
 }
 

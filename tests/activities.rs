@@ -8,7 +8,7 @@ use support::{Method, TestApp};
 async fn the_shipped_cstf_catalogue_imports_and_is_searchable(app: TestApp) {
     let file = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/data/activities/cstf.json"
+        "/reference/activities/cstf.json"
     ))
     .unwrap();
     let db = app.db.clone();
@@ -54,7 +54,7 @@ async fn the_shipped_cstf_catalogue_imports_and_is_searchable(app: TestApp) {
     // Importing again replaces, never duplicates.
     let file = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/data/activities/cstf.json"
+        "/reference/activities/cstf.json"
     ))
     .unwrap();
     let db = app.db.clone();

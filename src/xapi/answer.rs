@@ -9,13 +9,16 @@
 
 use std::collections::{HashMap, HashSet};
 
+use chrono::{SecondsFormat, Utc};
 use serde_json::Value;
 
+use super::format;
 use super::multipart::{self, Attachment};
+use super::query::{Format, StatementsGet};
 use super::statements;
 use super::store::{self, Filters, Measured, StoredStatement};
-use crate::db::DbConnection;
 use crate::db::types::{Id, Timestamp};
+use crate::db::{BackendKind, DbConnection};
 use crate::error::Error;
 
 /// A page of statements, ready to send.
@@ -239,4 +242,108 @@ mod tests {
         assert_eq!(fitting(items(), fits(0)), 1);
         assert_eq!(fitting(Vec::new().into_iter(), fits(0)), 0);
     }
+}
+
+/// What a statements GET is answered with.
+#[derive(Debug)]
+pub struct Answered {
+    /// One statement, or a StatementResult.
+    pub json: String,
+    /// When the one statement asked for was stored (for `Last-Modified`).
+    pub stored: Option<Timestamp>,
+    /// With `attachments=true`: the content of the attachments the statements declare.
+    pub attachments: Vec<Attachment>,
+}
+
+/// How the answer is to be written.
+pub struct Asked<'a> {
+    /// The languages of `Accept-Language`, for the canonical format.
+    pub languages: &'a [String],
+    /// The path under which the service is published, for `more` links.
+    pub base_path: &'a str,
+    /// The most bytes the answer may have.
+    pub budget: usize,
+}
+
+/// Answers a statements GET: one statement by id, or a page of a query.
+pub fn statements(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    request: StatementsGet,
+    asked: &Asked<'_>,
+) -> Result<Answered, Error> {
+    match request {
+        StatementsGet::One {
+            id,
+            voided,
+            format,
+            attachments,
+        } => {
+            let one = super::statement(conn, organisation_id, id, voided)?;
+            let json = shaped(&one.statement, format, asked.languages);
+            let attachments = if attachments {
+                super::attachments_of(conn, organisation_id, &[&one.statement])?
+            } else {
+                Vec::new()
+            };
+            Ok(Answered {
+                json,
+                stored: Some(one.stored),
+                attachments,
+            })
+        }
+        StatementsGet::Query {
+            filters,
+            limit,
+            format,
+            attachments,
+            params,
+        } => {
+            let request = Request {
+                filters: &filters,
+                limit,
+                attachments,
+                budget: asked.budget,
+            };
+            let page = statements_page(
+                conn,
+                organisation_id,
+                &request,
+                |text| shaped(text, format, asked.languages),
+                |after| super::query::more_link(asked.base_path, &params, after),
+            )?;
+            Ok(Answered {
+                json: page.json,
+                stored: None,
+                attachments: page.attachments,
+            })
+        }
+    }
+}
+
+/// A stored statement's text in the format asked for.
+fn shaped(text: &str, format: Format, languages: &[String]) -> String {
+    match format {
+        Format::Exact => text.to_owned(),
+        Format::Ids | Format::Canonical => match serde_json::from_str::<Value>(text) {
+            Ok(value) => match format {
+                Format::Ids => format::ids(&value),
+                _ => format::canonical(&value, languages),
+            }
+            .to_string(),
+            Err(_) => text.to_owned(),
+        },
+    }
+}
+
+/// A time up to which every statement stored is visible to queries. On SQLite writes are
+/// serial, so it is now; on PostgreSQL a statement stamped a moment ago may still be
+/// committing, so it is a second ago.
+pub fn consistent_through(backend: BackendKind) -> String {
+    let now = Utc::now();
+    let through = match backend {
+        BackendKind::Sqlite => now,
+        BackendKind::Postgres => now - chrono::Duration::seconds(1),
+    };
+    through.to_rfc3339_opts(SecondsFormat::Millis, true)
 }

@@ -2,18 +2,16 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
-use chrono::{SecondsFormat, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::http_date;
-use crate::db::BackendKind;
 use crate::error::{Error, Problem};
 use crate::http::AppState;
 use crate::http::body::RawBody;
-use crate::xapi::query::{self, Format, StatementsGet};
+use crate::xapi::query::{self};
 use crate::xapi::usage::Quotas;
-use crate::xapi::{self, LrsClient, answer, format, multipart, statements};
+use crate::xapi::{self, LrsClient, answer, multipart, statements};
 
 /// Reads a statement request: JSON, or multipart/mixed with attachments.
 fn received(body: RawBody) -> Result<(Value, Vec<multipart::Attachment>), Error> {
@@ -160,16 +158,8 @@ pub async fn post(
     Ok(HttpResponse::Ok().json(ids))
 }
 
-/// A time up to which every statement stored is visible to queries. On SQLite writes are
-/// serial, so it is now; on PostgreSQL a statement stamped a moment ago may still be
-/// committing, so it is a second ago.
 fn consistent_through(state: &AppState) -> String {
-    let now = Utc::now();
-    let through = match state.db.kind() {
-        BackendKind::Sqlite => now,
-        BackendKind::Postgres => now - chrono::Duration::seconds(1),
-    };
-    through.to_rfc3339_opts(SecondsFormat::Millis, true)
+    answer::consistent_through(state.db.kind())
 }
 
 /// One statement (`statementId`, or `voidedStatementId` for a voided one), or the statements
@@ -228,46 +218,19 @@ pub async fn get(
         .map(|u| u.path().trim_end_matches('/').to_owned())
         .unwrap_or_default();
     let budget = state.settings.xapi.max_answer_bytes;
-    let (json, stored, attachments) = state
+    let answer::Answered {
+        json,
+        stored,
+        attachments,
+    } = state
         .db
-        .run(move |conn| match request {
-            StatementsGet::One {
-                id,
-                voided,
-                format,
-                attachments,
-            } => {
-                let one = xapi::statement(conn, organisation_id, id, voided)?;
-                let text = shaped(&one.statement, format, &languages);
-                let wanted = if attachments {
-                    xapi::attachments_of(conn, organisation_id, &[&one.statement])?
-                } else {
-                    Vec::new()
-                };
-                Ok((text, Some(one.stored), wanted))
-            }
-            StatementsGet::Query {
-                filters,
-                limit,
-                format,
-                attachments,
-                params,
-            } => {
-                let request = answer::Request {
-                    filters: &filters,
-                    limit,
-                    attachments,
-                    budget,
-                };
-                let page = answer::statements_page(
-                    conn,
-                    organisation_id,
-                    &request,
-                    |text| shaped(text, format, &languages),
-                    |after| query::more_link(&base_path, &params, after),
-                )?;
-                Ok((page.json, None, page.attachments))
-            }
+        .run(move |conn| {
+            let asked = answer::Asked {
+                languages: &languages,
+                base_path: &base_path,
+                budget,
+            };
+            answer::statements(conn, organisation_id, request, &asked)
         })
         .await?;
     let mut response = HttpResponse::Ok();
@@ -280,19 +243,4 @@ pub async fn get(
         return Ok(response.content_type(content_type).body(body));
     }
     Ok(response.content_type("application/json").body(json))
-}
-
-/// A stored statement's text in the format asked for.
-fn shaped(text: &str, format: Format, languages: &[String]) -> String {
-    match format {
-        Format::Exact => text.to_owned(),
-        Format::Ids | Format::Canonical => match serde_json::from_str::<Value>(text) {
-            Ok(value) => match format {
-                Format::Ids => format::ids(&value),
-                _ => format::canonical(&value, languages),
-            }
-            .to_string(),
-            Err(_) => text.to_owned(),
-        },
-    }
 }

@@ -1,4 +1,5 @@
-//! The LRS's tables: statements, their index, attachments and activity definitions.
+//! Storing statements: new ones once, voids and their targets, attachments by SHA-2, activity
+//! definitions.
 
 use std::collections::{HashMap, HashSet};
 
@@ -6,77 +7,13 @@ use diesel::prelude::*;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::statements::{IndexEntry, IndexKind, Prepared, same_statement};
+use super::read::get_text;
+use super::{ActivityRow, AttachmentRow, CHUNK, IndexRow, StatementRow};
 use crate::db::DbConnection;
 use crate::db::schema::{xapi_activities, xapi_attachments, xapi_statement_index, xapi_statements};
 use crate::db::types::{Id, Timestamp};
 use crate::error::Error;
-
-#[derive(Insertable)]
-#[diesel(table_name = xapi_statements)]
-struct StatementRow {
-    organisation_id: Id,
-    statement_id: Id,
-    stored: Timestamp,
-    voided: bool,
-    voids: Option<Id>,
-    statement: String,
-    has_attachments: bool,
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = xapi_statement_index)]
-struct IndexRow {
-    organisation_id: Id,
-    statement_id: Id,
-    kind: String,
-    value: String,
-    related: bool,
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = xapi_attachments)]
-pub struct AttachmentRow {
-    pub organisation_id: Id,
-    pub sha2: String,
-    pub content_type: String,
-    pub content: Vec<u8>,
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = xapi_activities)]
-struct ActivityRow {
-    organisation_id: Id,
-    activity_id: String,
-    definition: String,
-}
-
-/// A statement as stored.
-#[derive(Debug, Clone, Queryable)]
-pub struct StoredStatement {
-    pub statement_id: Id,
-    pub stored: Timestamp,
-    /// The statement's JSON text.
-    pub statement: String,
-    pub has_attachments: bool,
-}
-
-type StoredColumns = (
-    xapi_statements::statement_id,
-    xapi_statements::stored,
-    xapi_statements::statement,
-    xapi_statements::has_attachments,
-);
-
-const STORED: StoredColumns = (
-    xapi_statements::statement_id,
-    xapi_statements::stored,
-    xapi_statements::statement,
-    xapi_statements::has_attachments,
-);
-
-/// Rows per multi-row insert: well under SQLite's limit on bound values.
-const CHUNK: usize = 1000;
+use crate::xapi::statements::{IndexEntry, IndexKind, Prepared, same_statement};
 
 /// What a store really added: the statements that are new, and the bytes of attachment
 /// content not already held under its SHA-2.
@@ -234,45 +171,8 @@ pub fn stored_ids(
     Ok(found)
 }
 
-diesel::define_sql_function! {
-    /// Bytes of a text (not characters), without reading it out of the database.
-    fn octet_length(x: diesel::sql_types::Text) -> diesel::sql_types::Integer;
-}
-
-diesel::define_sql_function! {
-    /// Bytes of a blob (`length` counts bytes of BLOB and bytea on both backends).
-    #[sql_name = "length"]
-    fn byte_length(x: diesel::sql_types::Binary) -> diesel::sql_types::Integer;
-}
-
-/// The size and media type of attachments held under these SHA-2s (lowercase), without
-/// reading their content.
-pub fn attachment_sizes(
-    conn: &mut DbConnection,
-    organisation_id: Id,
-    hashes: &[String],
-) -> Result<HashMap<String, (String, i64)>, Error> {
-    let mut sizes = HashMap::new();
-    for chunk in hashes.chunks(CHUNK) {
-        let rows: Vec<(String, String, i32)> = xapi_attachments::table
-            .filter(xapi_attachments::organisation_id.eq(organisation_id))
-            .filter(xapi_attachments::sha2.eq_any(chunk))
-            .select((
-                xapi_attachments::sha2,
-                xapi_attachments::content_type,
-                byte_length(xapi_attachments::content),
-            ))
-            .load(conn)?;
-        sizes.extend(
-            rows.into_iter()
-                .map(|(sha2, content_type, length)| (sha2, (content_type, i64::from(length)))),
-        );
-    }
-    Ok(sizes)
-}
-
 /// Rows in owned chunks: diesel's SQLite multi-row insert takes a `Vec`, not a slice.
-fn in_chunks<T>(mut rows: Vec<T>) -> Vec<Vec<T>> {
+pub(super) fn in_chunks<T>(mut rows: Vec<T>) -> Vec<Vec<T>> {
     let mut chunks = Vec::new();
     while !rows.is_empty() {
         let rest = rows.split_off(rows.len().min(CHUNK));
@@ -283,7 +183,7 @@ fn in_chunks<T>(mut rows: Vec<T>) -> Vec<Vec<T>> {
 }
 
 /// An id already stored: fine if it is the same statement, a conflict otherwise.
-fn unchanged(stored: &str, received: &Prepared) -> Result<(), Error> {
+pub(super) fn unchanged(stored: &str, received: &Prepared) -> Result<(), Error> {
     let stored: Value = serde_json::from_str(stored)
         .map_err(|e| Error::Internal(format!("a stored statement is not JSON: {e}")))?;
     if same_statement(&stored, received) {
@@ -298,7 +198,7 @@ fn unchanged(stored: &str, received: &Prepared) -> Result<(), Error> {
 
 /// Marks the targets of voiding statements voided. A voiding statement cannot itself be voided;
 /// a target the LRS does not hold (yet) is no reason to refuse.
-fn void_targets(
+pub(super) fn void_targets(
     conn: &mut DbConnection,
     organisation_id: Id,
     fresh: &[Prepared],
@@ -322,7 +222,7 @@ fn void_targets(
         .iter()
         .find(|t| voiding_in_batch.contains(&t.0) || voiding_stored.contains(t))
     {
-        return Err(super::invalid(
+        return Err(crate::xapi::invalid(
             "object.id",
             format!("statement {target} is itself a voiding statement: it cannot be voided"),
         ));
@@ -338,7 +238,7 @@ fn void_targets(
 }
 
 /// A statement that targets another (by StatementRef) is found by whatever finds its target.
-fn inherit_targets(
+pub(super) fn inherit_targets(
     conn: &mut DbConnection,
     organisation_id: Id,
     mut fresh: Vec<Prepared>,
@@ -386,7 +286,7 @@ fn inherit_targets(
 }
 
 /// Keeps the latest definition of each activity (the Activities resource answers it).
-fn save_definitions(
+pub(super) fn save_definitions(
     conn: &mut DbConnection,
     organisation_id: Id,
     fresh: &[Prepared],
@@ -437,200 +337,4 @@ fn save_definitions(
                 .get_results(c))?;
     }
     Ok(())
-}
-
-fn get_text(
-    conn: &mut DbConnection,
-    organisation_id: Id,
-    statement_id: Id,
-) -> Result<Option<String>, Error> {
-    Ok(xapi_statements::table
-        .filter(xapi_statements::organisation_id.eq(organisation_id))
-        .filter(xapi_statements::statement_id.eq(statement_id))
-        .select(xapi_statements::statement)
-        .first(conn)
-        .optional()?)
-}
-
-/// One statement by id: `voided` picks a voided statement (`voidedStatementId`), otherwise only
-/// one that is not voided (`statementId`).
-pub fn get(
-    conn: &mut DbConnection,
-    organisation_id: Id,
-    statement_id: Id,
-    voided: bool,
-) -> Result<Option<StoredStatement>, Error> {
-    Ok(xapi_statements::table
-        .filter(xapi_statements::organisation_id.eq(organisation_id))
-        .filter(xapi_statements::statement_id.eq(statement_id))
-        .filter(xapi_statements::voided.eq(voided))
-        .select(STORED)
-        .first(conn)
-        .optional()?)
-}
-
-/// A statement query's filters, as the query parameters give them.
-#[derive(Debug, Clone, Default)]
-pub struct Filters {
-    pub agent: Option<String>,
-    pub related_agents: bool,
-    pub verb: Option<String>,
-    pub activity: Option<String>,
-    pub related_activities: bool,
-    pub registration: Option<String>,
-    pub since: Option<Timestamp>,
-    pub until: Option<Timestamp>,
-    pub ascending: bool,
-    /// Continue after this statement (the `more` link's position).
-    pub after: Option<(Timestamp, Id)>,
-}
-
-/// Statements matching the filters, in stored order. Voided statements are never listed.
-fn filtered<'a>(
-    organisation_id: Id,
-    filters: &'a Filters,
-) -> xapi_statements::BoxedQuery<'a, crate::db::MultiBackend> {
-    use xapi_statement_index as ix;
-    use xapi_statements as st;
-    let mut query = st::table
-        .filter(st::organisation_id.eq(organisation_id))
-        .filter(st::voided.eq(false))
-        .into_boxed();
-    // One subselect per filter; `related` rows count only for the broad forms.
-    macro_rules! matching {
-        ($kind:expr, $value:expr, $broad:expr) => {
-            st::statement_id.eq_any(
-                ix::table
-                    .filter(ix::organisation_id.eq(organisation_id))
-                    .filter(ix::kind.eq($kind.as_str()))
-                    .filter(ix::value.eq($value))
-                    .filter(ix::related.eq(false).or(ix::related.eq($broad)))
-                    .select(ix::statement_id),
-            )
-        };
-    }
-    if let Some(agent) = &filters.agent {
-        query = query.filter(matching!(IndexKind::Agent, agent, filters.related_agents));
-    }
-    if let Some(activity) = &filters.activity {
-        query = query.filter(matching!(
-            IndexKind::Activity,
-            activity,
-            filters.related_activities
-        ));
-    }
-    if let Some(verb) = &filters.verb {
-        query = query.filter(matching!(IndexKind::Verb, verb, false));
-    }
-    if let Some(registration) = &filters.registration {
-        let registration = registration.to_ascii_lowercase();
-        query = query.filter(matching!(IndexKind::Registration, registration, false));
-    }
-    if let Some(since) = filters.since {
-        query = query.filter(st::stored.gt(since));
-    }
-    if let Some(until) = filters.until {
-        query = query.filter(st::stored.le(until));
-    }
-    if let Some((stored, id)) = filters.after {
-        query = if filters.ascending {
-            query.filter(
-                st::stored
-                    .gt(stored)
-                    .or(st::stored.eq(stored).and(st::statement_id.gt(id))),
-            )
-        } else {
-            query.filter(
-                st::stored
-                    .lt(stored)
-                    .or(st::stored.eq(stored).and(st::statement_id.lt(id))),
-            )
-        };
-    }
-    if filters.ascending {
-        query.order((st::stored.asc(), st::statement_id.asc()))
-    } else {
-        query.order((st::stored.desc(), st::statement_id.desc()))
-    }
-}
-
-/// A statement a query matched, measured but not read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Queryable)]
-pub struct Measured {
-    pub statement_id: Id,
-    pub stored: Timestamp,
-    /// The bytes of its JSON text as stored.
-    pub bytes: i32,
-    pub has_attachments: bool,
-}
-
-/// The statements matching the filters, in stored order, at most `limit`, with the size of
-/// each: a page is cut to its byte budget before any statement is read.
-pub fn measure(
-    conn: &mut DbConnection,
-    organisation_id: Id,
-    filters: &Filters,
-    limit: i64,
-) -> Result<Vec<Measured>, Error> {
-    use xapi_statements as st;
-    Ok(filtered(organisation_id, filters)
-        .select((
-            st::statement_id,
-            st::stored,
-            octet_length(st::statement),
-            st::has_attachments,
-        ))
-        .limit(limit)
-        .load(conn)?)
-}
-
-/// Statements by id (any order; those no longer held are missing).
-pub fn read(
-    conn: &mut DbConnection,
-    organisation_id: Id,
-    ids: &[Id],
-) -> Result<Vec<StoredStatement>, Error> {
-    let mut found = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(CHUNK) {
-        found.extend(
-            xapi_statements::table
-                .filter(xapi_statements::organisation_id.eq(organisation_id))
-                .filter(xapi_statements::statement_id.eq_any(chunk))
-                .select(STORED)
-                .load::<StoredStatement>(conn)?,
-        );
-    }
-    Ok(found)
-}
-
-/// Stored attachment content by SHA-2.
-pub fn attachments(
-    conn: &mut DbConnection,
-    organisation_id: Id,
-    hashes: &[String],
-) -> Result<Vec<(String, String, Vec<u8>)>, Error> {
-    Ok(xapi_attachments::table
-        .filter(xapi_attachments::organisation_id.eq(organisation_id))
-        .filter(xapi_attachments::sha2.eq_any(hashes))
-        .select((
-            xapi_attachments::sha2,
-            xapi_attachments::content_type,
-            xapi_attachments::content,
-        ))
-        .load(conn)?)
-}
-
-/// The latest definition of an activity, when a statement gave one.
-pub fn definition(
-    conn: &mut DbConnection,
-    organisation_id: Id,
-    activity_id: &str,
-) -> Result<Option<Value>, Error> {
-    let text: Option<String> = xapi_activities::table
-        .filter(xapi_activities::organisation_id.eq(organisation_id))
-        .filter(xapi_activities::activity_id.eq(activity_id))
-        .select(xapi_activities::definition)
-        .first(conn)
-        .optional()?;
-    Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
 }

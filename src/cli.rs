@@ -175,53 +175,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::info!(database = state.db.kind().name(), "migrations applied");
             Ok(())
         }
-        Command::Org {
-            command: OrgCommand::Create { name, ods, scopes },
-        } => {
-            let scopes = Scopes::parse(&scopes)?;
-            let state = AppState::for_command(settings)?;
-            let mut conn = state.db.get()?;
-            let credentials = crate::db::transaction(&mut conn, |conn| {
-                let organisation = organisations::create(conn, &name, ods.as_deref())?;
-                organisations::create_client(conn, organisation.id, &scopes)
-            })?;
-            print_json(&credentials)
-        }
-        Command::Org {
-            command:
-                OrgCommand::AddClient {
-                    organisation,
-                    scopes,
-                },
-        } => {
-            let scopes = Scopes::parse(&scopes)?;
-            let state = AppState::for_command(settings)?;
-            let mut conn = state.db.get()?;
-            let credentials = crate::db::transaction(&mut conn, |conn| {
-                organisations::get(conn, organisation.into())?;
-                organisations::create_client(conn, organisation.into(), &scopes)
-            })?;
-            print_json(&credentials)
-        }
-        Command::Org {
-            command: OrgCommand::Clients { organisation },
-        } => {
-            let state = AppState::for_command(settings)?;
-            print_json(&organisations::clients_of(
-                &mut *state.db.get()?,
-                organisation.into(),
-            )?)
-        }
-        Command::Org {
-            command: OrgCommand::RevokeClient { client_id },
-        } => {
-            let state = AppState::for_command(settings)?;
-            print_json(&organisations::revoke_client(
-                &mut *state.db.get()?,
-                None,
-                &client_id,
-            )?)
-        }
+        Command::Org { command } => org(settings, command),
         Command::Token {
             command:
                 TokenCommand::Person {
@@ -243,42 +197,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Activities {
             command: ActivitiesCommand::Import { file },
-        } => {
-            let json = std::fs::read_to_string(&file)
-                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-            let state = AppState::for_command(settings)?;
-            let count =
-                crate::activities::import(&mut *state.db.get()?, &json).map_err(|e| match e {
-                    Error::Validation(errors) => anyhow::anyhow!(
-                        "{} is not a valid catalogue:\n{}",
-                        file.display(),
-                        errors
-                            .iter()
-                            .map(|e| format!("  {}: {}", e.field, e.message))
-                            .collect::<Vec<_>>()
-                            .join("\n")
-                    ),
-                    other => other.into(),
-                })?;
-            println!("imported {count} activities from {}", file.display());
-            Ok(())
-        }
-        Command::Keys { command } => {
-            let dir = settings.keys_dir();
-            match command {
-                KeysCommand::Rotate => println!("{}", crate::auth::keys::KeyRing::generate(&dir)?),
-                KeysCommand::Retire { kid } => {
-                    crate::auth::keys::KeyRing::retire(&dir, &kid)?;
-                    println!("retired {kid}");
-                }
-                KeysCommand::List => {
-                    for (kid, path) in crate::auth::keys::KeyRing::list(&dir)? {
-                        println!("{kid}  {}", path.display());
-                    }
-                }
-            }
-            Ok(())
-        }
+        } => import_activities(settings, &file),
+        Command::Keys { command } => keys(&settings.keys_dir(), command),
         Command::Framework {
             command: FrameworkCommand::Import { file },
         } => {
@@ -294,6 +214,80 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `org …`: organisations and their clients.
+fn org(settings: Settings, command: OrgCommand) -> anyhow::Result<()> {
+    // Scopes are checked before the database is opened.
+    let scopes = match &command {
+        OrgCommand::Create { scopes, .. } | OrgCommand::AddClient { scopes, .. } => {
+            Some(Scopes::parse(scopes)?)
+        }
+        _ => None,
+    }
+    .unwrap_or_default();
+    let state = AppState::for_command(settings)?;
+    let mut conn = state.db.get()?;
+    match command {
+        OrgCommand::Create { name, ods, .. } => {
+            let credentials = crate::db::transaction(&mut conn, |conn| {
+                let organisation = organisations::create(conn, &name, ods.as_deref())?;
+                organisations::create_client(conn, organisation.id, &scopes)
+            })?;
+            print_json(&credentials)
+        }
+        OrgCommand::AddClient { organisation, .. } => {
+            let credentials = crate::db::transaction(&mut conn, |conn| {
+                organisations::get(conn, organisation.into())?;
+                organisations::create_client(conn, organisation.into(), &scopes)
+            })?;
+            print_json(&credentials)
+        }
+        OrgCommand::Clients { organisation } => {
+            print_json(&organisations::clients_of(&mut conn, organisation.into())?)
+        }
+        OrgCommand::RevokeClient { client_id } => {
+            print_json(&organisations::revoke_client(&mut conn, None, &client_id)?)
+        }
+    }
+}
+
+/// `activities import FILE`: all or nothing, each problem named by its place in the file.
+fn import_activities(settings: Settings, file: &std::path::Path) -> anyhow::Result<()> {
+    let json = std::fs::read_to_string(file)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let state = AppState::for_command(settings)?;
+    let count = crate::activities::import(&mut *state.db.get()?, &json).map_err(|e| match e {
+        Error::Validation(errors) => anyhow::anyhow!(
+            "{} is not a valid catalogue:\n{}",
+            file.display(),
+            errors
+                .iter()
+                .map(|e| format!("  {}: {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+        other => other.into(),
+    })?;
+    println!("imported {count} activities from {}", file.display());
+    Ok(())
+}
+
+/// `keys …`: the signing keys in their folder.
+fn keys(dir: &std::path::Path, command: KeysCommand) -> anyhow::Result<()> {
+    match command {
+        KeysCommand::Rotate => println!("{}", crate::auth::keys::KeyRing::generate(dir)?),
+        KeysCommand::Retire { kid } => {
+            crate::auth::keys::KeyRing::retire(dir, &kid)?;
+            println!("retired {kid}");
+        }
+        KeysCommand::List => {
+            for (kid, path) in crate::auth::keys::KeyRing::list(dir)? {
+                println!("{kid}  {}", path.display());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// An import error, with the place of each problem in the file.

@@ -9,7 +9,7 @@ pub mod statements;
 
 use chrono::{DateTime, Utc};
 
-/// An HTTP date (`Last-Modified`).
+/// An HTTP date (`Last-Modified`, RFC 9110 section 5.6.7).
 fn http_date(time: DateTime<Utc>) -> String {
-    time.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+    httpdate::fmt_http_date(time.into())
 }

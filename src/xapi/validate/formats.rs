@@ -54,102 +54,30 @@ pub(super) fn is_uuid(s: &str) -> bool {
         })
 }
 
-/// Tags that predate RFC 4646 and do not fit the langtag grammar (RFC 5646 section 2.1).
-const IRREGULAR_TAGS: &[&str] = &[
-    "en-GB-oed",
-    "i-ami",
-    "i-bnn",
-    "i-default",
-    "i-enochian",
-    "i-hak",
-    "i-klingon",
-    "i-lux",
-    "i-mingo",
-    "i-navajo",
-    "i-pwn",
-    "i-tao",
-    "i-tay",
-    "i-tsu",
-    "sgn-BE-FR",
-    "sgn-BE-NL",
-    "sgn-CH-DE",
-];
-
-/// Well-formedness per the RFC 5646 ABNF, which is what "the sequence of token lengths"
-/// (Data 2.2.s4.b2) amounts to, plus the two duplicate rules the conformance suite tests
-/// (a repeated extension singleton such as "ar-a-aaa-b-bbb-a-ccc", or a repeated variant).
+/// Well-formedness per the RFC 5646 ABNF (irregular grandfathered tags included), which is what
+/// "the sequence of token lengths" (Data 2.2.s4.b2) amounts to, read by the `language-tags`
+/// crate; on top, the two duplicate rules the conformance suite tests (a repeated extension
+/// singleton such as "ar-a-aaa-b-bbb-a-ccc", or a repeated variant).
 pub(super) fn is_language_tag(tag: &str) -> bool {
-    if IRREGULAR_TAGS.iter().any(|t| t.eq_ignore_ascii_case(tag)) {
-        return true;
-    }
-    let subtags: Vec<&str> = tag.split('-').collect();
-    let wellformed_subtags = subtags
+    let Ok(parsed) = language_tags::LanguageTag::parse(tag) else {
+        return false;
+    };
+    let variants: Vec<String> = parsed
+        .variant_subtags()
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let singletons: Vec<char> = parsed
+        .extension_subtags()
+        .map(|(singleton, _)| singleton.to_ascii_lowercase())
+        .collect();
+    !has_repeats(&variants) && !has_repeats(&singletons)
+}
+
+fn has_repeats<T: PartialEq>(items: &[T]) -> bool {
+    items
         .iter()
-        .all(|s| (1..=8).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric()));
-    if !wellformed_subtags {
-        return false;
-    }
-    let is_alpha = |s: &str| s.bytes().all(|b| b.is_ascii_alphabetic());
-    let is_digit = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    let is_private_use = |s: &str| s.eq_ignore_ascii_case("x");
-
-    if is_private_use(subtags[0]) {
-        return subtags.len() > 1;
-    }
-    let language = subtags[0];
-    if language.len() < 2 || !is_alpha(language) {
-        return false;
-    }
-    let mut i = 1;
-    let next_is = |i: usize, test: &dyn Fn(&str) -> bool| subtags.get(i).is_some_and(|s| test(s));
-
-    if language.len() <= 3 {
-        // Up to three extended language subtags, e.g. "zh-cmn".
-        let mut extlangs = 0;
-        while extlangs < 3 && next_is(i, &|s| s.len() == 3 && is_alpha(s)) {
-            i += 1;
-            extlangs += 1;
-        }
-    }
-    if next_is(i, &|s| s.len() == 4 && is_alpha(s)) {
-        i += 1; // script
-    }
-    if next_is(i, &|s| {
-        (s.len() == 2 && is_alpha(s)) || (s.len() == 3 && is_digit(s))
-    }) {
-        i += 1; // region
-    }
-    let is_variant =
-        |s: &str| (5..=8).contains(&s.len()) || (s.len() == 4 && s.as_bytes()[0].is_ascii_digit());
-    let mut variants: Vec<String> = Vec::new();
-    while next_is(i, &is_variant) {
-        let variant = subtags[i].to_ascii_lowercase();
-        if variants.contains(&variant) {
-            return false;
-        }
-        variants.push(variant);
-        i += 1;
-    }
-    let mut singletons: Vec<String> = Vec::new();
-    while next_is(i, &|s| s.len() == 1 && !is_private_use(s)) {
-        let singleton = subtags[i].to_ascii_lowercase();
-        if singletons.contains(&singleton) {
-            return false;
-        }
-        singletons.push(singleton);
-        i += 1;
-        let start = i;
-        while next_is(i, &|s| s.len() >= 2) {
-            i += 1;
-        }
-        if i == start {
-            return false;
-        }
-    }
-    if next_is(i, &is_private_use) {
-        return subtags.len() > i + 1;
-    }
-    i == subtags.len()
+        .enumerate()
+        .any(|(i, item)| items[..i].contains(item))
 }
 
 /// ISO 8601 combined date and time, extended ("2015-11-18T12:17:00.123+00:00") or basic

@@ -139,7 +139,7 @@ pub fn list(
     }
     let rows: Vec<(AccessEventRow, String)> = query.load(conn)?;
     Ok(
-        List::from_rows(rows, page, |(row, _)| row.id).map(|(row, organisation_name)| {
+        List::from_rows(rows, &page, |(row, _)| row.id).map(|(row, organisation_name)| {
             AccessEvent {
                 id: row.id.0,
                 organisation_id: row.organisation_id.0,

@@ -26,7 +26,7 @@ pub async fn list(
     filter: Query<ActivityFilter>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
-    let page = page.0.parse_keyed()?;
+    let page = page.0.parse()?;
     let filter = filter.0;
     let activities = state
         .db

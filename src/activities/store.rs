@@ -9,7 +9,7 @@ use crate::db::DbConnection;
 use crate::db::schema::activities;
 use crate::db::types::Timestamp;
 use crate::error::Error;
-use crate::http::pagination::{KeyPage, List};
+use crate::http::pagination::{List, Page};
 use crate::records::RecordKind;
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
@@ -46,7 +46,7 @@ impl From<ActivityRow> for Activity {
 pub fn search(
     conn: &mut DbConnection,
     filter: &ActivityFilter,
-    page: &KeyPage,
+    page: &Page<String>,
 ) -> Result<List<Activity>, Error> {
     let mut query = activities::table
         .select(ActivityRow::as_select())
@@ -77,7 +77,7 @@ pub fn search(
         query = query.filter(activities::code.gt(after.clone()));
     }
     let rows: Vec<ActivityRow> = query.load(conn)?;
-    Ok(List::from_keyed_rows(rows, page, |r| r.code.clone()).map(Activity::from))
+    Ok(List::from_rows(rows, page, |r| r.code.clone()).map(Activity::from))
 }
 
 pub fn get(conn: &mut DbConnection, code: &str) -> Result<Activity, Error> {

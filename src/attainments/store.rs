@@ -180,7 +180,7 @@ pub fn list(
         query = query.filter(attainments::id.lt(after));
     }
     let rows: Vec<AttainmentRow> = query.load(conn)?;
-    let list = List::from_rows(rows, page, |r| r.id);
+    let list = List::from_rows(rows, &page, |r| r.id);
     Ok(List {
         items: views(conn, list.items, None)?,
         next_cursor: list.next_cursor,
@@ -239,7 +239,7 @@ pub fn shared(
         query = query.filter(attainments::id.lt(after));
     }
     let rows: Vec<AttainmentRow> = query.load(conn)?;
-    let list = List::from_rows(rows, page, |r| r.id);
+    let list = List::from_rows(rows, &page, |r| r.id);
     let evidence: Vec<Id> = list
         .items
         .iter()

@@ -93,7 +93,7 @@ pub fn list(
         query = query.filter(requirement_profiles::id.lt(after));
     }
     let rows: Vec<ProfileRow> = query.load(conn)?;
-    let list = List::from_rows(rows, page, |r| r.id);
+    let list = List::from_rows(rows, &page, |r| r.id);
     Ok(List {
         items: list
             .items

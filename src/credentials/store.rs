@@ -120,7 +120,7 @@ pub fn list(
         query = query.filter(credentials::id.lt(after));
     }
     let rows: Vec<CredentialRow> = query.load(conn)?;
-    Ok(List::from_rows(rows, page, |row| row.id).map(|row| row.summary()))
+    Ok(List::from_rows(rows, &page, |row| row.id).map(|row| row.summary()))
 }
 
 /// Revokes one of the person's credentials: verification reports it from now on.

@@ -24,7 +24,7 @@ pub async fn list(
     page: Query<PageRequest>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
-    let page = page.0.parse_keyed()?;
+    let page = page.0.parse()?;
     let frameworks = state.db.run(move |conn| super::list(conn, &page)).await?;
     Ok(HttpResponse::Ok().json(frameworks))
 }

@@ -7,7 +7,7 @@ use crate::db::DbConnection;
 use crate::db::schema::frameworks;
 use crate::db::types::{Json, Timestamp};
 use crate::error::Error;
-use crate::http::pagination::{KeyPage, List};
+use crate::http::pagination::{List, Page};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = frameworks)]
@@ -50,7 +50,7 @@ pub fn get(conn: &mut DbConnection, code: &str, version: &str) -> Result<Framewo
 }
 
 /// Every framework version, by code then version.
-pub fn list(conn: &mut DbConnection, page: &KeyPage) -> Result<List<FrameworkSummary>, Error> {
+pub fn list(conn: &mut DbConnection, page: &Page<String>) -> Result<List<FrameworkSummary>, Error> {
     let mut query = frameworks::table
         .select(FrameworkRow::as_select())
         .order((frameworks::code.asc(), frameworks::version.asc()))
@@ -64,7 +64,7 @@ pub fn list(conn: &mut DbConnection, page: &KeyPage) -> Result<List<FrameworkSum
         );
     }
     let rows: Vec<FrameworkRow> = query.load(conn)?;
-    let list = List::from_keyed_rows(rows, page, |r| format!("{}\n{}", r.code, r.version));
+    let list = List::from_rows(rows, page, |r| format!("{}\n{}", r.code, r.version));
     let items = list
         .items
         .iter()

@@ -121,7 +121,7 @@ pub fn list(
         query = query.filter(grants::id.lt(after));
     }
     let rows: Vec<(GrantRow, String)> = query.load(conn)?;
-    Ok(List::from_rows(rows, page, |(row, _)| row.id).map(|(row, name)| row.view(name)))
+    Ok(List::from_rows(rows, &page, |(row, _)| row.id).map(|(row, name)| row.view(name)))
 }
 
 /// One of the owner's grants.
@@ -252,7 +252,7 @@ pub fn people_granting(
         query = query.filter(grants::person_id.gt(after));
     }
     let ids: Vec<Id> = query.load(conn)?;
-    Ok(List::from_rows(ids, page, |id| *id))
+    Ok(List::from_rows(ids, &page, |id| *id))
 }
 
 /// Every organisation a person ever made a grant to, live or not.
@@ -289,7 +289,7 @@ pub fn received(
     }
     let rows: Vec<(GrantRow, Option<String>)> = query.load(conn)?;
     Ok(
-        List::from_rows(rows, page, |(row, _)| row.id).map(|(row, name)| ReceivedGrant {
+        List::from_rows(rows, &page, |(row, _)| row.id).map(|(row, name)| ReceivedGrant {
             id: row.id.0,
             person_id: row.person_id.0,
             person_display_name: name,

@@ -26,15 +26,17 @@ pub struct PageRequest {
     pub cursor: Option<String>,
 }
 
-/// A validated page request.
+/// One page of a list: at most `limit` items, after the item whose key a cursor carried. Most
+/// lists are ordered by id; a few by a text key (`Page<String>`).
 #[derive(Debug, Clone, Copy)]
-pub struct Page {
+pub struct Page<K = Id> {
     pub limit: i64,
-    pub after: Option<Id>,
+    pub after: Option<K>,
 }
 
 impl PageRequest {
-    pub fn parse(&self) -> Result<Page, Error> {
+    /// The page asked for; a cursor this list did not give out is refused.
+    pub fn parse<K: Cursor>(&self) -> Result<Page<K>, Error> {
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(Error::invalid(
@@ -42,55 +44,42 @@ impl PageRequest {
                 format!("must be between 1 and {MAX_LIMIT}"),
             ));
         }
-        let after = match self.cursor.as_deref() {
-            None | Some("") => None,
-            Some(cursor) => Some(decode(cursor)?),
-        };
+        let after =
+            match self.cursor.as_deref() {
+                None | Some("") => None,
+                Some(cursor) => Some(K::decode(cursor).ok_or_else(|| {
+                    Error::invalid("cursor", "is not a cursor this list gave out")
+                })?),
+            };
         Ok(Page { limit, after })
     }
 }
 
-/// A validated page request for lists ordered by a text key (e.g. a code).
-#[derive(Debug, Clone)]
-pub struct KeyPage {
-    pub limit: i64,
-    pub after: Option<String>,
+/// A list's order key, as carried in its opaque cursors (URL-safe base64).
+pub trait Cursor: Sized {
+    fn encode(&self) -> String;
+    fn decode(cursor: &str) -> Option<Self>;
 }
 
-impl PageRequest {
-    pub fn parse_keyed(&self) -> Result<KeyPage, Error> {
-        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
-        if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(Error::invalid(
-                "limit",
-                format!("must be between 1 and {MAX_LIMIT}"),
-            ));
-        }
-        let after = match self.cursor.as_deref() {
-            None | Some("") => None,
-            Some(cursor) => Some(
-                URL_SAFE_NO_PAD
-                    .decode(cursor)
-                    .ok()
-                    .and_then(|b| String::from_utf8(b).ok())
-                    .ok_or_else(|| {
-                        Error::invalid("cursor", "is not a cursor this list gave out")
-                    })?,
-            ),
-        };
-        Ok(KeyPage { limit, after })
+impl Cursor for Id {
+    fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(self.0.as_bytes())
+    }
+
+    fn decode(cursor: &str) -> Option<Self> {
+        let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
+        uuid::Uuid::from_slice(&bytes).ok().map(Id)
     }
 }
 
-fn decode(cursor: &str) -> Result<Id, Error> {
-    let invalid = || Error::invalid("cursor", "is not a cursor this list gave out");
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
-    let uuid = uuid::Uuid::from_slice(&bytes).map_err(|_| invalid())?;
-    Ok(Id(uuid))
-}
+impl Cursor for String {
+    fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(self)
+    }
 
-fn encode(id: Id) -> String {
-    URL_SAFE_NO_PAD.encode(id.0.as_bytes())
+    fn decode(cursor: &str) -> Option<Self> {
+        String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()
+    }
 }
 
 /// One page of a list.
@@ -103,32 +92,17 @@ pub struct List<T> {
 }
 
 impl<T> List<T> {
-    /// Builds a page from up to `limit + 1` rows fetched in list order: the extra row, if
-    /// present, only says that there is a next page.
-    pub fn from_rows(mut rows: Vec<T>, page: Page, id_of: impl Fn(&T) -> Id) -> Self {
-        let more = rows.len() as i64 > page.limit;
-        rows.truncate(page.limit as usize);
-        let next_cursor = if more {
-            rows.last().map(|last| encode(id_of(last)))
-        } else {
-            None
-        };
-        List {
-            items: rows,
-            next_cursor,
-        }
-    }
-
-    /// As [`List::from_rows`], for lists ordered by a text key.
-    pub fn from_keyed_rows(
+    /// The page of `rows` (fetched with one row more than the page holds, to tell whether
+    /// another page follows), with the cursor of the next page if one does.
+    pub fn from_rows<K: Cursor>(
         mut rows: Vec<T>,
-        page: &KeyPage,
-        key_of: impl Fn(&T) -> String,
+        page: &Page<K>,
+        key_of: impl Fn(&T) -> K,
     ) -> Self {
         let more = rows.len() as i64 > page.limit;
         rows.truncate(page.limit as usize);
         let next_cursor = if more {
-            rows.last().map(|last| URL_SAFE_NO_PAD.encode(key_of(last)))
+            rows.last().map(|last| key_of(last).encode())
         } else {
             None
         };

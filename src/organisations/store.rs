@@ -166,7 +166,7 @@ pub fn search(
         query = query.filter(organisations::id.lt(after));
     }
     let rows = query.load(conn)?;
-    Ok(List::from_rows(rows, page, |o: &Organisation| o.id).map(OrganisationView::from))
+    Ok(List::from_rows(rows, &page, |o: &Organisation| o.id).map(OrganisationView::from))
 }
 
 pub fn get(conn: &mut DbConnection, id: Id) -> Result<Organisation, Error> {

@@ -77,7 +77,7 @@ pub fn list(
         query = query.filter(records::id.lt(after));
     }
     let rows: Vec<RecordWithIssuer> = query.load(conn)?;
-    Ok(List::from_rows(rows, page, |(row, _)| row.id))
+    Ok(List::from_rows(rows, &page, |(row, _)| row.id))
 }
 
 fn not_found() -> Error {

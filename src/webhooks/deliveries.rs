@@ -107,7 +107,7 @@ pub fn list(
         query = query.filter(webhook_deliveries::id.lt(after));
     }
     let rows: Vec<DeliveryRow> = query.load(conn)?;
-    let page_of = List::from_rows(rows, page, |row| row.id);
+    let page_of = List::from_rows(rows, &page, |row| row.id);
     let ids: Vec<Id> = page_of.items.iter().map(|row| row.id).collect();
     let mut attempts = attempts_of(conn, &ids)?;
     let items = page_of

@@ -183,7 +183,7 @@ pub fn list(
         query = query.filter(webhooks::id.lt(after));
     }
     let rows: Vec<WebhookRow> = query.load(conn)?;
-    Ok(List::from_rows(rows, page, |row| row.id).map(|row| row.view()))
+    Ok(List::from_rows(rows, &page, |row| row.id).map(|row| row.view()))
 }
 
 /// One of the organisation's subscriptions, stored form; another's is not found.

@@ -20,6 +20,31 @@ pub struct BodyLimit(pub usize);
 #[derive(Debug, Clone, Copy)]
 pub struct BatchLimit(pub usize);
 
+/// A size limit set in the application's data, with its default.
+trait Limit: 'static {
+    const DEFAULT: usize;
+    fn bytes(&self) -> usize;
+}
+
+impl Limit for BodyLimit {
+    const DEFAULT: usize = 1 << 20;
+    fn bytes(&self) -> usize {
+        self.0
+    }
+}
+
+impl Limit for BatchLimit {
+    const DEFAULT: usize = 8 << 20;
+    fn bytes(&self) -> usize {
+        self.0
+    }
+}
+
+fn limit<L: Limit>(req: &HttpRequest) -> usize {
+    req.app_data::<web::Data<L>>()
+        .map_or(L::DEFAULT, |limit| limit.bytes())
+}
+
 /// A JSON request body (`application/json` or any `+json` type).
 ///
 /// Unlike `web::Json`, a body that does not fit the type is answered with the dotted path of the
@@ -32,11 +57,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req
-            .app_data::<web::Data<BodyLimit>>()
-            .map(|l| l.0)
-            .unwrap_or(1 << 20);
-        let read = read_json(req, payload, limit);
+        let read = read_json(req, payload, limit::<BodyLimit>(req));
         Box::pin(async move { read.await.map(Body) })
     }
 }
@@ -50,11 +71,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for BatchBody<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req
-            .app_data::<web::Data<BatchLimit>>()
-            .map(|l| l.0)
-            .unwrap_or(8 << 20);
-        let read = read_json(req, payload, limit);
+        let read = read_json(req, payload, limit::<BatchLimit>(req));
         Box::pin(async move { read.await.map(BatchBody) })
     }
 }

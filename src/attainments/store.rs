@@ -361,3 +361,22 @@ pub fn claims(
         })
         .collect())
 }
+
+/// One attainment, whoever holds it.
+pub fn find(conn: &mut DbConnection, id: Id) -> Result<Option<AttainmentRow>, Error> {
+    Ok(attainments::table
+        .find(id)
+        .select(AttainmentRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub(crate) fn insert_verification(
+    conn: &mut DbConnection,
+    row: &VerificationRow,
+) -> Result<(), Error> {
+    diesel::insert_into(attainment_verifications::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}

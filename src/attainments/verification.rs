@@ -4,16 +4,14 @@ use std::collections::BTreeMap;
 
 use diesel::prelude::*;
 
+use super::store::{VerificationRow, filtered, verifications};
+use super::*;
 use crate::access::{self, Access};
-use crate::db::schema::{attainment_verifications, attainments};
 use crate::db::types::{Id, Timestamp};
 use crate::db::{DbConnection, transaction};
 use crate::error::{Error, FieldError};
 use crate::frameworks;
 use crate::grants::Permission;
-
-use super::store::{VerificationRow, filtered, verifications};
-use super::*;
 
 /// The verifying organisation.
 #[derive(Debug, Clone)]
@@ -31,80 +29,14 @@ pub fn verify(
     id: Id,
     input: VerificationInput,
 ) -> Result<VerificationReceipt, Error> {
-    let mut errors = Vec::new();
-    let name = input.assessor_name.trim().to_owned();
-    let role = input.assessor_role.trim().to_owned();
-    // Lengths as sent, as the documented maxLength says.
-    if name.is_empty() || input.assessor_name.chars().count() > 200 {
-        errors.push(FieldError::new(
-            "assessor_name",
-            "must be 1 to 200 characters",
-        ));
-    }
-    if role.is_empty() || input.assessor_role.chars().count() > 200 {
-        errors.push(FieldError::new(
-            "assessor_role",
-            "must be 1 to 200 characters",
-        ));
-    }
-    let sent_too_long = input
-        .comment
-        .as_ref()
-        .is_some_and(|c| c.chars().count() > 5000);
-    let comment = input
-        .comment
-        .map(|c| c.trim().to_owned())
-        .filter(|c| !c.is_empty());
-    if sent_too_long {
-        errors.push(FieldError::new(
-            "comment",
-            "must be at most 5000 characters",
-        ));
-    }
-    if !errors.is_empty() {
-        return Err(Error::Validation(errors));
-    }
+    let checked = Checked::of(input)?;
     transaction(conn, |conn| {
-        let not_found = || {
-            Error::NotFound("no attainment under this id that your organisation may verify".into())
+        let row = match authorised(conn, verifier, id)? {
+            Ok(row) => row,
+            Err(refusal) => return Ok(Err(refusal)),
         };
-        let Some(mut row) = attainments::table
-            .find(id)
-            .select(AttainmentRow::as_select())
-            .first(conn)
-            .optional()?
-        else {
-            return Ok(Err(not_found()));
-        };
-        let grant: Option<Id> = crate::grants::live(
-            conn,
-            row.person_id,
-            verifier.organisation_id,
-            Permission::Write,
-        )?
-        .into_iter()
-        .find(|grant| grant.scope().attainments)
-        .map(|grant| grant.id);
-        access::append(
-            conn,
-            Access {
-                person_id: row.person_id,
-                organisation_id: verifier.organisation_id,
-                client_id: &verifier.client_id,
-                grant_id: grant,
-                action: "attainments.verify",
-                resource: format!("attainments/{}", row.id),
-                allowed: grant.is_some(),
-                reason: grant
-                    .is_none()
-                    .then(|| "no live write grant covering attainments".to_owned()),
-            },
-        )?;
-        if grant.is_none() {
-            return Ok(Err(not_found()));
-        }
         let framework = frameworks::get(conn, &row.framework_code, &row.framework_version)?;
-        if !framework.has_level(input.level) {
+        if !framework.has_level(checked.level) {
             return Err(Error::invalid(
                 "level",
                 format!(
@@ -113,61 +45,145 @@ pub fn verify(
                 ),
             ));
         }
-        let verification = VerificationRow {
-            id: Id::new(),
-            attainment_id: row.id,
-            organisation_id: verifier.organisation_id,
-            assessor_name: name.clone(),
-            assessor_role: role.clone(),
-            level: input.level,
-            comment: comment.clone(),
-            verified_at: Timestamp::now(),
-        };
-        diesel::insert_into(attainment_verifications::table)
-            .values(&verification)
-            .execute(conn)?;
-        row.status = AttainmentStatus::Verified.as_str().into();
-        row.verification_id = Some(verification.id);
-        let read_version = row.version;
-        row.version += 1;
-        row.updated_at = Timestamp::now();
-        // The person may have changed the attainment since it was read: the verification
-        // must sign off what they claim now, so a race is refused (412) and can be retried.
-        let rows = diesel::update(
-            attainments::table
-                .find(row.id)
-                .filter(attainments::version.eq(read_version)),
-        )
-        .set((
-            attainments::status.eq(&row.status),
-            attainments::verification_id.eq(row.verification_id),
-            attainments::version.eq(row.version),
-            attainments::updated_at.eq(row.updated_at),
-        ))
-        .execute(conn)?;
-        crate::http::etag::written(rows)?;
-        crate::outbox::record(
-            conn,
-            crate::outbox::Event::AttainmentVerified {
-                person_id: row.person_id,
-                attainment_id: row.id,
-                verified_by: verifier.organisation_id,
-            },
-        )?;
-        let organisation_name = crate::organisations::get(conn, verifier.organisation_id)?.name;
-        Ok(Ok(VerificationReceipt {
-            attainment_id: row.id.0,
-            verification: Verification {
-                organisation_id: verifier.organisation_id.0,
-                organisation_name,
-                assessor_name: verification.assessor_name,
-                assessor_role: verification.assessor_role,
-                level: verification.level,
-                comment: verification.comment,
-                verified_at: verification.verified_at.0,
-            },
-        }))
+        Ok(Ok(sign_off(conn, verifier, row, checked)?))
     })?
+}
+
+/// A verification as sent, trimmed and within its lengths.
+struct Checked {
+    name: String,
+    role: String,
+    level: i32,
+    comment: Option<String>,
+}
+
+impl Checked {
+    fn of(input: VerificationInput) -> Result<Self, Error> {
+        let mut errors = Vec::new();
+        // Lengths as sent, as the documented maxLength says.
+        for (field, value) in [
+            ("assessor_name", &input.assessor_name),
+            ("assessor_role", &input.assessor_role),
+        ] {
+            if value.trim().is_empty() || value.chars().count() > 200 {
+                errors.push(FieldError::new(field, "must be 1 to 200 characters"));
+            }
+        }
+        if input
+            .comment
+            .as_ref()
+            .is_some_and(|c| c.chars().count() > 5000)
+        {
+            errors.push(FieldError::new(
+                "comment",
+                "must be at most 5000 characters",
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(Error::Validation(errors));
+        }
+        Ok(Checked {
+            name: input.assessor_name.trim().to_owned(),
+            role: input.assessor_role.trim().to_owned(),
+            level: input.level,
+            comment: input
+                .comment
+                .map(|c| c.trim().to_owned())
+                .filter(|c| !c.is_empty()),
+        })
+    }
+}
+
+/// The attainment, if the verifier holds a live write grant covering attainments from its
+/// person; the attempt is logged for the person either way.
+fn authorised(
+    conn: &mut DbConnection,
+    verifier: &Verifier,
+    id: Id,
+) -> Result<Result<AttainmentRow, Error>, Error> {
+    let not_found =
+        || Error::NotFound("no attainment under this id that your organisation may verify".into());
+    let Some(row) = store::find(conn, id)? else {
+        return Ok(Err(not_found()));
+    };
+    let grant: Option<Id> = crate::grants::live(
+        conn,
+        row.person_id,
+        verifier.organisation_id,
+        Permission::Write,
+    )?
+    .into_iter()
+    .find(|grant| grant.scope().attainments)
+    .map(|grant| grant.id);
+    access::append(
+        conn,
+        Access {
+            person_id: row.person_id,
+            organisation_id: verifier.organisation_id,
+            client_id: &verifier.client_id,
+            grant_id: grant,
+            action: "attainments.verify",
+            resource: format!("attainments/{}", row.id),
+            allowed: grant.is_some(),
+            reason: grant
+                .is_none()
+                .then(|| "no live write grant covering attainments".to_owned()),
+        },
+    )?;
+    Ok(if grant.is_some() {
+        Ok(row)
+    } else {
+        Err(not_found())
+    })
+}
+
+/// Stores the verification and marks the attainment verified; readers of attainments hear of
+/// it. The person may have changed the attainment since it was read: the verification must
+/// sign off what they claim now, so a race is refused (412) and can be retried.
+fn sign_off(
+    conn: &mut DbConnection,
+    verifier: &Verifier,
+    mut row: AttainmentRow,
+    checked: Checked,
+) -> Result<VerificationReceipt, Error> {
+    let verification = VerificationRow {
+        id: Id::new(),
+        attainment_id: row.id,
+        organisation_id: verifier.organisation_id,
+        assessor_name: checked.name,
+        assessor_role: checked.role,
+        level: checked.level,
+        comment: checked.comment,
+        verified_at: Timestamp::now(),
+    };
+    store::insert_verification(conn, &verification)?;
+    row.status = AttainmentStatus::Verified.as_str().into();
+    row.verification_id = Some(verification.id);
+    let read_version = row.version;
+    row.version += 1;
+    row.updated_at = Timestamp::now();
+    crate::http::etag::written(store::write_over(conn, &row, read_version)?)?;
+    crate::outbox::record(
+        conn,
+        crate::outbox::Event::AttainmentVerified {
+            person_id: row.person_id,
+            attainment_id: row.id,
+            verified_by: verifier.organisation_id,
+        },
+    )?;
+    let organisation_name = crate::organisations::get(conn, verifier.organisation_id)?.name;
+    Ok(VerificationReceipt {
+        attainment_id: row.id.0,
+        verification: Verification {
+            organisation_id: verifier.organisation_id.0,
+            organisation_name,
+            assessor_name: verification.assessor_name,
+            assessor_role: verification.assessor_role,
+            level: verification.level,
+            comment: verification.comment,
+            verified_at: verification.verified_at.0,
+        },
+    })
 }
 
 /// A person's progress through a framework version: per domain, the outcomes attained, at

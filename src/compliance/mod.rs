@@ -54,25 +54,7 @@ fn validate(conn: &mut DbConnection, input: &ProfileInput) -> Result<(), Error> 
                 activity_codes,
                 max_age_days,
                 ..
-            } => {
-                if activity_codes.is_empty() || activity_codes.len() > 20 {
-                    errors.push(FieldError::new(
-                        at("activity_codes"),
-                        "1 to 20 activity codes",
-                    ));
-                }
-                for (j, code) in activity_codes.iter().enumerate() {
-                    if !known.contains(code) {
-                        errors.push(FieldError::new(
-                            format!("requirements[{i}].activity_codes[{j}]"),
-                            "not in the activity catalogue",
-                        ));
-                    }
-                }
-                if max_age_days.is_some_and(|d| !(1..=36_500).contains(&d)) {
-                    errors.push(FieldError::new(at("max_age_days"), "must be 1 to 36500"));
-                }
-            }
+            } => errors.extend(activity_errors(i, activity_codes, *max_age_days, &known)),
             Requirement::Hours {
                 hours, within_days, ..
             } => {
@@ -97,29 +79,8 @@ fn validate(conn: &mut DbConnection, input: &ProfileInput) -> Result<(), Error> 
                     let found = crate::frameworks::find(conn, &framework.code, &framework.version)?;
                     frameworks.insert(key.clone(), found);
                 }
-                match frameworks.get(&key).and_then(|f| f.as_ref()) {
-                    None => errors.push(FieldError::new(
-                        at("framework"),
-                        "no such framework version",
-                    )),
-                    Some(f) => {
-                        if f.domain_of(outcome_code).is_none() {
-                            errors.push(FieldError::new(
-                                at("outcome_code"),
-                                "no such outcome in this framework version",
-                            ));
-                        }
-                        if !f.has_level(*min_level) {
-                            errors.push(FieldError::new(
-                                at("min_level"),
-                                format!(
-                                    "must be a level of the framework's scale (1 to {})",
-                                    f.levels.len()
-                                ),
-                            ));
-                        }
-                    }
-                }
+                let found = frameworks.get(&key).and_then(|f| f.as_ref());
+                errors.extend(outcome_errors(found, outcome_code, *min_level, at));
             }
         }
     }
@@ -128,4 +89,65 @@ fn validate(conn: &mut DbConnection, input: &ProfileInput) -> Result<(), Error> 
     } else {
         Err(Error::Validation(errors))
     }
+}
+
+/// What is wrong with an outcome requirement, given its framework version if it exists.
+fn outcome_errors(
+    framework: Option<&crate::frameworks::Framework>,
+    outcome_code: &str,
+    min_level: i32,
+    at: impl Fn(&str) -> String,
+) -> Vec<FieldError> {
+    let Some(framework) = framework else {
+        return vec![FieldError::new(
+            at("framework"),
+            "no such framework version",
+        )];
+    };
+    let mut errors = Vec::new();
+    if framework.domain_of(outcome_code).is_none() {
+        errors.push(FieldError::new(
+            at("outcome_code"),
+            "no such outcome in this framework version",
+        ));
+    }
+    if !framework.has_level(min_level) {
+        errors.push(FieldError::new(
+            at("min_level"),
+            format!(
+                "must be a level of the framework's scale (1 to {})",
+                framework.levels.len()
+            ),
+        ));
+    }
+    errors
+}
+
+/// What is wrong with an activity requirement, given the codes the catalogue knows.
+fn activity_errors(
+    i: usize,
+    activity_codes: &[String],
+    max_age_days: Option<i64>,
+    known: &HashSet<String>,
+) -> Vec<FieldError> {
+    let at = |field: &str| format!("requirements[{i}].{field}");
+    let mut errors = Vec::new();
+    if activity_codes.is_empty() || activity_codes.len() > 20 {
+        errors.push(FieldError::new(
+            at("activity_codes"),
+            "1 to 20 activity codes",
+        ));
+    }
+    for (j, code) in activity_codes.iter().enumerate() {
+        if !known.contains(code) {
+            errors.push(FieldError::new(
+                format!("requirements[{i}].activity_codes[{j}]"),
+                "not in the activity catalogue",
+            ));
+        }
+    }
+    if max_age_days.is_some_and(|d| !(1..=36_500).contains(&d)) {
+        errors.push(FieldError::new(at("max_age_days"), "must be 1 to 36500"));
+    }
+    errors
 }

@@ -59,135 +59,40 @@ pub fn evaluate(
         .iter()
         .enumerate()
         .map(|(index, requirement)| match requirement {
-            Requirement::Activity { activity_codes, max_age_days, issued_only } => {
-                let outside_scope = !shared.scope.all
-                    && !activity_codes.iter().all(|code| {
-                        shared.scope.activity_codes.contains(code) || shared.catalogue_kinds.get(code).is_some_and(|k| shared.scope.kinds.contains(k))
-                    });
-                let best = shared
-                    .records
-                    .iter()
-                    .filter(|r| r.activity_code.as_ref().is_some_and(|c| activity_codes.contains(c)))
-                    .filter(|r| matches!(r.result.as_deref(), Some("passed") | Some("attended")))
-                    .filter(|r| !issued_only || r.provenance == "issued")
-                    .filter_map(|r| {
-                        let completed = r.completed_at?.0;
-                        let by_age = max_age_days.map(|d| completed + Duration::days(d));
-                        let expiry = match (r.expires_at.map(|t| t.0), by_age) {
-                            (Some(a), Some(b)) => Some(a.min(b)),
-                            (a, b) => a.or(b),
-                        };
-                        Some((r, completed, expiry))
-                    })
-                    // The candidate that lasts longest decides; one that never expires beats all.
-                    .max_by_key(|(_, completed, expiry)| (expiry.is_none(), *expiry, *completed));
-                match best {
-                    None => RequirementResult {
-                        index,
-                        status: Status::Missing,
-                        record_ids: vec![],
-                        attainment_ids: vec![],
-                        expires_at: None,
-                        outside_scope,
-                        detail: if outside_scope {
-                            format!("no passing completion of {} among the records shared with you; the grant does not cover all of them", activity_codes.join(" or "))
-                        } else {
-                            format!("no passing completion of {}{}", activity_codes.join(" or "), if *issued_only { " issued by a learning platform" } else { "" })
-                        },
-                    },
-                    Some((record, completed, expiry)) => {
-                        let status = by_expiry(expiry, now, window);
-                        let code = record.activity_code.clone().unwrap_or_default();
-                        let detail = match (status, expiry) {
-                            (Status::Expired, Some(t)) => format!("{code} completed {}, expired {}", day(completed), day(t)),
-                            (_, Some(t)) => format!("{code} completed {}, valid until {}", day(completed), day(t)),
-                            (_, None) => format!("{code} completed {}, does not expire", day(completed)),
-                        };
-                        RequirementResult { index, status, record_ids: vec![record.id.0], attainment_ids: vec![], expires_at: expiry, outside_scope: false, detail }
-                    }
-                }
-            }
-            Requirement::Hours { kind, hours, within_days } => {
+            Requirement::Activity {
+                activity_codes,
+                max_age_days,
+                issued_only,
+            } => activity(
+                index,
+                activity_codes,
+                *max_age_days,
+                *issued_only,
+                shared,
+                now,
+                window,
+            ),
+            Requirement::Hours {
+                kind,
+                hours,
+                within_days,
+            } => {
                 let kind = kind.as_str();
-                let outside_scope = !shared.scope.all && !shared.scope.kinds.iter().any(|k| k == kind);
-                let start = now - Duration::days(*within_days);
-                let mut relevant: Vec<(&RecordRow, DateTime<Utc>, f64)> = shared
-                    .records
-                    .iter()
-                    .filter(|r| r.kind == kind)
-                    .filter_map(|r| Some((r, r.completed_at?.0, r.hours?)))
-                    .filter(|(_, completed, _)| *completed >= start && *completed <= now)
-                    .collect();
-                relevant.sort_by_key(|(_, completed, _)| *completed);
-                let total: f64 = relevant.iter().map(|(_, _, h)| h).sum();
-                let record_ids = relevant.iter().map(|(r, _, _)| r.id.0).collect();
-                if total + f64::EPSILON < *hours {
-                    RequirementResult {
-                        index,
-                        status: Status::Missing,
-                        record_ids,
-                        attainment_ids: vec![],
-                        expires_at: None,
-                        outside_scope,
-                        detail: format!("{total} of {hours} hours of {kind} in the last {within_days} days"),
-                    }
-                } else {
-                    // It lapses when enough of the oldest hours leave the window.
-                    let mut remaining = total;
-                    let mut lapses = None;
-                    for (_, completed, h) in &relevant {
-                        remaining -= h;
-                        if remaining + f64::EPSILON < *hours {
-                            lapses = Some(*completed + Duration::days(*within_days));
-                            break;
-                        }
-                    }
-                    RequirementResult {
-                        index,
-                        status: by_expiry(lapses, now, window),
-                        record_ids,
-                        attainment_ids: vec![],
-                        expires_at: lapses,
-                        outside_scope: false,
-                        detail: format!("{total} of {hours} hours of {kind} in the last {within_days} days"),
-                    }
-                }
+                hours_of(index, kind, *hours, *within_days, shared, now, window)
             }
-            Requirement::Outcome { framework, outcome_code, min_level, verified_only } => {
-                let level_of = |a: &AttainmentFact| if *verified_only { a.verified_level } else { Some(a.level.max(a.verified_level.unwrap_or(0))) };
-                let meeting: Vec<&AttainmentFact> = shared
-                    .attainments
-                    .iter()
-                    .filter(|a| a.framework_code == framework.code && a.framework_version == framework.version && a.outcome_code == *outcome_code)
-                    .filter(|a| level_of(a).is_some_and(|l| l >= *min_level))
-                    .collect();
-                let outside_scope = !shared.attainments_shared;
-                if meeting.is_empty() {
-                    RequirementResult {
-                        index,
-                        status: Status::Missing,
-                        record_ids: vec![],
-                        attainment_ids: vec![],
-                        expires_at: None,
-                        outside_scope,
-                        detail: if outside_scope {
-                            "attainments are not shared with you".into()
-                        } else {
-                            format!("no {}attainment of {outcome_code} at level {min_level} or above", if *verified_only { "verified " } else { "" })
-                        },
-                    }
-                } else {
-                    RequirementResult {
-                        index,
-                        status: Status::Met,
-                        record_ids: vec![],
-                        attainment_ids: meeting.iter().map(|a| a.id.0).collect(),
-                        expires_at: None,
-                        outside_scope: false,
-                        detail: format!("{outcome_code} attained at level {} or above", min_level),
-                    }
-                }
-            }
+            Requirement::Outcome {
+                framework,
+                outcome_code,
+                min_level,
+                verified_only,
+            } => outcome(
+                index,
+                framework,
+                outcome_code,
+                *min_level,
+                *verified_only,
+                shared,
+            ),
         })
         .collect();
     let overall = results
@@ -196,4 +101,210 @@ pub fn evaluate(
         .max()
         .unwrap_or(Status::Met);
     (overall, results)
+}
+
+/// A passing completion of one of the activities, recent enough and not expired.
+fn activity(
+    index: usize,
+    activity_codes: &[String],
+    max_age_days: Option<i64>,
+    issued_only: bool,
+    shared: &Shared<'_>,
+    now: DateTime<Utc>,
+    window: Duration,
+) -> RequirementResult {
+    let issued_only = &issued_only;
+    let outside_scope = !shared.scope.all
+        && !activity_codes.iter().all(|code| {
+            shared.scope.activity_codes.contains(code)
+                || shared
+                    .catalogue_kinds
+                    .get(code)
+                    .is_some_and(|k| shared.scope.kinds.contains(k))
+        });
+    let best = shared
+        .records
+        .iter()
+        .filter(|r| {
+            r.activity_code
+                .as_ref()
+                .is_some_and(|c| activity_codes.contains(c))
+        })
+        .filter(|r| matches!(r.result.as_deref(), Some("passed") | Some("attended")))
+        .filter(|r| !issued_only || r.provenance == "issued")
+        .filter_map(|r| {
+            let completed = r.completed_at?.0;
+            let by_age = max_age_days.map(|d| completed + Duration::days(d));
+            let expiry = match (r.expires_at.map(|t| t.0), by_age) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            Some((r, completed, expiry))
+        })
+        // The candidate that lasts longest decides; one that never expires beats all.
+        .max_by_key(|(_, completed, expiry)| (expiry.is_none(), *expiry, *completed));
+    match best {
+        None => RequirementResult {
+            index,
+            status: Status::Missing,
+            record_ids: vec![],
+            attainment_ids: vec![],
+            expires_at: None,
+            outside_scope,
+            detail: if outside_scope {
+                format!(
+                    "no passing completion of {} among the records shared with you; the grant does not cover all of them",
+                    activity_codes.join(" or ")
+                )
+            } else {
+                format!(
+                    "no passing completion of {}{}",
+                    activity_codes.join(" or "),
+                    if *issued_only {
+                        " issued by a learning platform"
+                    } else {
+                        ""
+                    }
+                )
+            },
+        },
+        Some((record, completed, expiry)) => {
+            let status = by_expiry(expiry, now, window);
+            let code = record.activity_code.clone().unwrap_or_default();
+            let detail = match (status, expiry) {
+                (Status::Expired, Some(t)) => {
+                    format!("{code} completed {}, expired {}", day(completed), day(t))
+                }
+                (_, Some(t)) => format!(
+                    "{code} completed {}, valid until {}",
+                    day(completed),
+                    day(t)
+                ),
+                (_, None) => format!("{code} completed {}, does not expire", day(completed)),
+            };
+            RequirementResult {
+                index,
+                status,
+                record_ids: vec![record.id.0],
+                attainment_ids: vec![],
+                expires_at: expiry,
+                outside_scope: false,
+                detail,
+            }
+        }
+    }
+}
+
+/// Enough hours of a kind within the last days.
+fn hours_of(
+    index: usize,
+    kind: &str,
+    hours: f64,
+    within_days: i64,
+    shared: &Shared<'_>,
+    now: DateTime<Utc>,
+    window: Duration,
+) -> RequirementResult {
+    let (hours, within_days) = (&hours, &within_days);
+    let outside_scope = !shared.scope.all && !shared.scope.kinds.iter().any(|k| k == kind);
+    let start = now - Duration::days(*within_days);
+    let mut relevant: Vec<(&RecordRow, DateTime<Utc>, f64)> = shared
+        .records
+        .iter()
+        .filter(|r| r.kind == kind)
+        .filter_map(|r| Some((r, r.completed_at?.0, r.hours?)))
+        .filter(|(_, completed, _)| *completed >= start && *completed <= now)
+        .collect();
+    relevant.sort_by_key(|(_, completed, _)| *completed);
+    let total: f64 = relevant.iter().map(|(_, _, h)| h).sum();
+    let record_ids = relevant.iter().map(|(r, _, _)| r.id.0).collect();
+    if total + f64::EPSILON < *hours {
+        RequirementResult {
+            index,
+            status: Status::Missing,
+            record_ids,
+            attainment_ids: vec![],
+            expires_at: None,
+            outside_scope,
+            detail: format!("{total} of {hours} hours of {kind} in the last {within_days} days"),
+        }
+    } else {
+        // It lapses when enough of the oldest hours leave the window.
+        let mut remaining = total;
+        let mut lapses = None;
+        for (_, completed, h) in &relevant {
+            remaining -= h;
+            if remaining + f64::EPSILON < *hours {
+                lapses = Some(*completed + Duration::days(*within_days));
+                break;
+            }
+        }
+        RequirementResult {
+            index,
+            status: by_expiry(lapses, now, window),
+            record_ids,
+            attainment_ids: vec![],
+            expires_at: lapses,
+            outside_scope: false,
+            detail: format!("{total} of {hours} hours of {kind} in the last {within_days} days"),
+        }
+    }
+}
+
+/// An attainment of the outcome at the level, verified if the requirement says so.
+fn outcome(
+    index: usize,
+    framework: &crate::attainments::FrameworkRef,
+    outcome_code: &str,
+    min_level: i32,
+    verified_only: bool,
+    shared: &Shared<'_>,
+) -> RequirementResult {
+    let (min_level, verified_only) = (&min_level, &verified_only);
+    let level_of = |a: &AttainmentFact| {
+        if *verified_only {
+            a.verified_level
+        } else {
+            Some(a.level.max(a.verified_level.unwrap_or(0)))
+        }
+    };
+    let meeting: Vec<&AttainmentFact> = shared
+        .attainments
+        .iter()
+        .filter(|a| {
+            a.framework_code == framework.code
+                && a.framework_version == framework.version
+                && a.outcome_code == *outcome_code
+        })
+        .filter(|a| level_of(a).is_some_and(|l| l >= *min_level))
+        .collect();
+    let outside_scope = !shared.attainments_shared;
+    if meeting.is_empty() {
+        RequirementResult {
+            index,
+            status: Status::Missing,
+            record_ids: vec![],
+            attainment_ids: vec![],
+            expires_at: None,
+            outside_scope,
+            detail: if outside_scope {
+                "attainments are not shared with you".into()
+            } else {
+                format!(
+                    "no {}attainment of {outcome_code} at level {min_level} or above",
+                    if *verified_only { "verified " } else { "" }
+                )
+            },
+        }
+    } else {
+        RequirementResult {
+            index,
+            status: Status::Met,
+            record_ids: vec![],
+            attainment_ids: meeting.iter().map(|a| a.id.0).collect(),
+            expires_at: None,
+            outside_scope: false,
+            detail: format!("{outcome_code} attained at level {} or above", min_level),
+        }
+    }
 }

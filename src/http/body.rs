@@ -248,10 +248,7 @@ impl FromRequest for RawBody {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req
-            .app_data::<web::Data<BatchLimit>>()
-            .map(|l| l.0)
-            .unwrap_or(8 << 20);
+        let limit = limit::<BatchLimit>(req);
         let content_type = req
             .headers()
             .get(header::CONTENT_TYPE)

@@ -123,15 +123,30 @@ pub fn import(value: serde_json::Value) -> Result<(Framework, CaseReport), Error
             e.inner().to_string(),
         )])
     })?;
-    let mut skipped = Vec::new();
-    for key in package.other.keys() {
-        skipped.push(format!("{key}: not used (no equivalent here)"));
-    }
-    let items: HashMap<&str, &Item> = package
-        .items
-        .iter()
-        .map(|i| (i.identifier.as_str(), i))
+    let mut skipped: Vec<String> = package
+        .other
+        .keys()
+        .map(|key| format!("{key}: not used (no equivalent here)"))
         .collect();
+    let children = child_tree(&package, &mut skipped);
+    let domains = domains_of(&package, &children, &mut skipped);
+    skipped.push("level scale: CASE has none; the generic four-level scale (Aware, Practising, Proficient, Leading) was used".into());
+    let framework = framework_of(&package.document, domains);
+    let report = CaseReport {
+        code: framework.code.clone(),
+        version: framework.version.clone(),
+        domains: framework.domains.len(),
+        outcomes: framework.domains.iter().map(|d| d.outcomes.len()).sum(),
+        skipped,
+    };
+    Ok((framework, report))
+}
+
+/// Each item's children, in their sequence: only `isChildOf` shapes a framework.
+fn child_tree<'a>(
+    package: &'a Package,
+    skipped: &mut Vec<String>,
+) -> HashMap<&'a str, Vec<(i64, &'a str)>> {
     let mut children: HashMap<&str, Vec<(i64, &str)>> = HashMap::new();
     for association in &package.associations {
         if association.association_type != "isChildOf" {
@@ -152,19 +167,44 @@ pub fn import(value: serde_json::Value) -> Result<(Framework, CaseReport), Error
     for list in children.values_mut() {
         list.sort();
     }
-    let code_of = |item: &Item| {
-        item.human_coding_scheme
-            .as_deref()
-            .map(slug)
-            .filter(|c| !c.is_empty())
-            .unwrap_or_else(|| slug(&item.identifier))
-    };
-    let title_of = |item: &Item| {
-        item.abbreviated_statement
-            .clone()
-            .unwrap_or_else(|| item.full_statement.chars().take(300).collect())
-    };
+    children
+}
 
+fn code_of(item: &Item) -> String {
+    item.human_coding_scheme
+        .as_deref()
+        .map(slug)
+        .filter(|c| !c.is_empty())
+        .unwrap_or_else(|| slug(&item.identifier))
+}
+
+fn title_of(item: &Item) -> String {
+    item.abbreviated_statement
+        .clone()
+        .unwrap_or_else(|| item.full_statement.chars().take(300).collect())
+}
+
+fn outcome_of(item: &Item) -> Outcome {
+    Outcome {
+        code: code_of(item),
+        title: title_of(item),
+        description: Some(item.full_statement.clone()),
+        level_descriptors: vec![],
+    }
+}
+
+/// The document's children as domains, each with every item below it as an outcome; items
+/// connected to nothing are reported.
+fn domains_of(
+    package: &Package,
+    children: &HashMap<&str, Vec<(i64, &str)>>,
+    skipped: &mut Vec<String>,
+) -> Vec<Domain> {
+    let items: HashMap<&str, &Item> = package
+        .items
+        .iter()
+        .map(|i| (i.identifier.as_str(), i))
+        .collect();
     let mut domains = Vec::new();
     let mut placed = std::collections::HashSet::new();
     for (_, domain_id) in children
@@ -190,24 +230,14 @@ pub fn import(value: serde_json::Value) -> Result<(Framework, CaseReport), Error
             if !placed.insert(id) {
                 continue;
             }
-            outcomes.push(Outcome {
-                code: code_of(item),
-                title: title_of(item),
-                description: Some(item.full_statement.clone()),
-                level_descriptors: vec![],
-            });
+            outcomes.push(outcome_of(item));
             if let Some(grandchildren) = children.get(id) {
                 stack.extend(grandchildren.iter().rev().map(|(_, id)| *id));
             }
         }
         if outcomes.is_empty() {
             // A top-level item with no children is itself an outcome in a domain of its own.
-            outcomes.push(Outcome {
-                code: code_of(domain_item),
-                title: title_of(domain_item),
-                description: Some(domain_item.full_statement.clone()),
-                level_descriptors: vec![],
-            });
+            outcomes.push(outcome_of(domain_item));
         }
         domains.push(Domain {
             code: code_of(domain_item),
@@ -225,9 +255,12 @@ pub fn import(value: serde_json::Value) -> Result<(Framework, CaseReport), Error
             ));
         }
     }
-    skipped.push("level scale: CASE has none; the generic four-level scale (Aware, Practising, Proficient, Leading) was used".into());
-    let document = &package.document;
-    let framework = Framework {
+    domains
+}
+
+/// The framework the document describes, holding `domains`.
+fn framework_of(document: &Document, domains: Vec<Domain>) -> Framework {
+    Framework {
         code: document
             .human_coding_scheme
             .as_deref()
@@ -255,13 +288,5 @@ pub fn import(value: serde_json::Value) -> Result<(Framework, CaseReport), Error
         description: document.description.clone(),
         levels: default_levels(),
         domains,
-    };
-    let report = CaseReport {
-        code: framework.code.clone(),
-        version: framework.version.clone(),
-        domains: framework.domains.len(),
-        outcomes: framework.domains.iter().map(|d| d.outcomes.len()).sum(),
-        skipped,
-    };
-    Ok((framework, report))
+    }
 }

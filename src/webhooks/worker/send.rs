@@ -93,48 +93,19 @@ pub async fn send(client: &reqwest::Client, delivery: &Claimed, allow_private: b
         .send()
         .await;
     match sent {
-        Ok(mut response) => {
+        Ok(response) => {
             let status = response.status().as_u16();
-            let mut excerpt = Vec::new();
-            while excerpt.len() < EXCERPT_BYTES {
-                match response.chunk().await {
-                    Ok(Some(bytes)) => excerpt.extend_from_slice(&bytes),
-                    _ => break,
-                }
-            }
-            excerpt.truncate(EXCERPT_BYTES);
-            let excerpt = String::from_utf8_lossy(&excerpt).trim().to_owned();
+            let excerpt = excerpt(response).await;
             Outcome {
                 status_code: Some(status),
                 error: None,
-                excerpt: (!excerpt.is_empty()).then_some(excerpt),
+                excerpt,
                 duration_ms: elapsed(started),
             }
         }
         Err(error) => {
             let failure = Failure::of(&error);
-            let host = url::Url::parse(&delivery.url)
-                .ok()
-                .and_then(|url| url.host_str().map(str::to_owned))
-                .unwrap_or_default();
-            if failure == Failure::NoUsableAddress {
-                tracing::warn!(
-                    delivery_id = %delivery.id,
-                    webhook_id = %delivery.webhook_id,
-                    %host,
-                    detail = %failure_detail(&error),
-                    "webhook not sent: its host resolves to no address that may receive webhooks"
-                );
-            } else {
-                tracing::info!(
-                    delivery_id = %delivery.id,
-                    webhook_id = %delivery.webhook_id,
-                    %host,
-                    detail = %failure_detail(&error),
-                    "webhook attempt failed: {}",
-                    failure.describe()
-                );
-            }
+            log_failure(delivery, failure, &error);
             Outcome {
                 status_code: None,
                 error: Some(failure.describe().to_owned()),
@@ -142,6 +113,47 @@ pub async fn send(client: &reqwest::Client, delivery: &Claimed, allow_private: b
                 duration_ms: elapsed(started),
             }
         }
+    }
+}
+
+/// The start of the receiver's answer, for the deliveries log.
+async fn excerpt(mut response: reqwest::Response) -> Option<String> {
+    let mut excerpt = Vec::new();
+    while excerpt.len() < EXCERPT_BYTES {
+        match response.chunk().await {
+            Ok(Some(bytes)) => excerpt.extend_from_slice(&bytes),
+            _ => break,
+        }
+    }
+    excerpt.truncate(EXCERPT_BYTES);
+    let excerpt = String::from_utf8_lossy(&excerpt).trim().to_owned();
+    (!excerpt.is_empty()).then_some(excerpt)
+}
+
+/// The particulars of a failed attempt, for the service log only: they may name addresses
+/// inside the service's network.
+fn log_failure(delivery: &Claimed, failure: Failure, error: &reqwest::Error) {
+    let host = url::Url::parse(&delivery.url)
+        .ok()
+        .and_then(|url| url.host_str().map(str::to_owned))
+        .unwrap_or_default();
+    if failure == Failure::NoUsableAddress {
+        tracing::warn!(
+            delivery_id = %delivery.id,
+            webhook_id = %delivery.webhook_id,
+            %host,
+            detail = %failure_detail(error),
+            "webhook not sent: its host resolves to no address that may receive webhooks"
+        );
+    } else {
+        tracing::info!(
+            delivery_id = %delivery.id,
+            webhook_id = %delivery.webhook_id,
+            %host,
+            detail = %failure_detail(error),
+            "webhook attempt failed: {}",
+            failure.describe()
+        );
     }
 }
 

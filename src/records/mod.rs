@@ -1,6 +1,6 @@
 //! Training records: each person's own history, self-declared or issued by a learning platform.
 //!
-//! - [`model`]: the API's types, and what makes a record's content valid;
+//! - [`model`]: the API's types; `validity.rs`: what makes a record's content valid;
 //! - [`row`]: a record as stored;
 //! - [`store`]: the owner's reads and changes, and how many records one passport holds;
 //! - [`patch`]: changes as a JSON merge patch;
@@ -15,6 +15,7 @@ pub mod patch;
 pub mod row;
 pub mod shared;
 pub mod store;
+mod validity;
 
 pub use model::{Record, RecordContent, RecordKind, RecordVersion};
 pub use patch::RecordPatch;

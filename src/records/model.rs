@@ -193,7 +193,7 @@ pub struct RecordContent {
 pub const MAX_EVIDENCE: usize = 20;
 
 /// Clocks differ: a completion a little ahead of ours is not "in the future".
-const CLOCK_SKEW: Duration = Duration::minutes(5);
+pub(super) const CLOCK_SKEW: Duration = Duration::minutes(5);
 
 fn trimmed(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
@@ -269,7 +269,12 @@ impl RecordInput {
     }
 }
 
-fn check_length(errors: &mut Vec<FieldError>, field: &str, value: Option<&str>, max: usize) {
+pub(super) fn check_length(
+    errors: &mut Vec<FieldError>,
+    field: &str,
+    value: Option<&str>,
+    max: usize,
+) {
     if value.is_some_and(|v| v.chars().count() > max) {
         errors.push(FieldError::new(
             field,
@@ -293,108 +298,6 @@ impl RecordContent {
         self.completed_at = micros(self.completed_at);
         self.expires_at = micros(self.expires_at);
         self
-    }
-
-    /// Every rule a record's content must keep; answers all the broken ones at once.
-    pub fn validate(&self, now: DateTime<Utc>) -> Result<(), Vec<FieldError>> {
-        let mut errors = Vec::new();
-        if self.title.is_empty() {
-            errors.push(FieldError::new("title", "is required"));
-        }
-        check_length(&mut errors, "title", Some(&self.title), 300);
-        check_length(
-            &mut errors,
-            "activity_code",
-            self.activity_code.as_deref(),
-            200,
-        );
-        if self
-            .activity_code
-            .as_deref()
-            .is_some_and(|c| c.chars().any(|ch| ch.is_whitespace() || ch.is_control()))
-        {
-            errors.push(FieldError::new(
-                "activity_code",
-                "must not contain spaces or control characters",
-            ));
-        }
-        check_length(
-            &mut errors,
-            "provider_name",
-            self.provider_name.as_deref(),
-            200,
-        );
-        check_length(&mut errors, "notes", self.notes.as_deref(), 5000);
-        let latest = now + CLOCK_SKEW;
-        if self.started_at.is_some_and(|t| t > latest) {
-            errors.push(FieldError::new("started_at", "must not be in the future"));
-        }
-        if self.completed_at.is_some_and(|t| t > latest) {
-            errors.push(FieldError::new("completed_at", "must not be in the future"));
-        }
-        if let (Some(started), Some(completed)) = (self.started_at, self.completed_at)
-            && started > completed
-        {
-            errors.push(FieldError::new(
-                "started_at",
-                "must not be after completed_at",
-            ));
-        }
-        if let Some(expires) = self.expires_at {
-            match self.completed_at {
-                Some(completed) if expires <= completed => {
-                    errors.push(FieldError::new("expires_at", "must be after completed_at"));
-                }
-                None => errors.push(FieldError::new(
-                    "expires_at",
-                    "needs completed_at: only a completed training expires",
-                )),
-                _ => {}
-            }
-        }
-        if let Some(score) = self.score
-            && (!(0.0..=100.0).contains(&score) || !score.is_finite())
-        {
-            errors.push(FieldError::new(
-                "score",
-                "must be a percentage between 0 and 100",
-            ));
-        }
-        if let Some(hours) = self.hours
-            && (!(0.0..=10_000.0).contains(&hours) || !hours.is_finite())
-        {
-            errors.push(FieldError::new("hours", "must be between 0 and 10000"));
-        }
-        if self.evidence.len() > MAX_EVIDENCE {
-            errors.push(FieldError::new(
-                "evidence",
-                format!("at most {MAX_EVIDENCE} links"),
-            ));
-        }
-        for (i, evidence) in self.evidence.iter().enumerate() {
-            if evidence.url.chars().count() > 2000 {
-                errors.push(FieldError::new(
-                    format!("evidence[{i}].url"),
-                    "must be at most 2000 characters",
-                ));
-            } else if !is_https_url(&evidence.url) {
-                errors.push(FieldError::new(
-                    format!("evidence[{i}].url"),
-                    "must be an absolute https URL",
-                ));
-            }
-            check_length(
-                &mut errors,
-                &format!("evidence[{i}].description"),
-                evidence.description.as_deref(),
-                500,
-            );
-        }
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(errors)
-        }
     }
 }
 

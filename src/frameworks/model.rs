@@ -144,9 +144,8 @@ impl Framework {
         if self.domains.is_empty() {
             errors.push(FieldError::new("domains", "at least one domain"));
         }
-        let mut domain_codes = HashSet::new();
         let mut outcome_codes = HashSet::new();
-        let top = self.levels.len() as i32;
+        let mut domain_codes = HashSet::new();
         for (d, domain) in self.domains.iter().enumerate() {
             if !valid_code(&domain.code) {
                 errors.push(FieldError::new(
@@ -159,43 +158,50 @@ impl Framework {
                     "appears twice",
                 ));
             }
-            text(
-                &mut errors,
-                format!("domains[{d}].title"),
-                &domain.title,
-                300,
-            );
-            if domain.outcomes.is_empty() {
+            self.check_domain(d, domain, &mut outcome_codes, &mut errors);
+        }
+        errors
+    }
+
+    /// A domain's title and outcomes; outcome codes are unique across the framework.
+    fn check_domain<'a>(
+        &self,
+        d: usize,
+        domain: &'a Domain,
+        outcome_codes: &mut HashSet<&'a str>,
+        errors: &mut Vec<FieldError>,
+    ) {
+        let top = self.levels.len() as i32;
+        text(errors, format!("domains[{d}].title"), &domain.title, 300);
+        if domain.outcomes.is_empty() {
+            errors.push(FieldError::new(
+                format!("domains[{d}].outcomes"),
+                "at least one outcome",
+            ));
+        }
+        for (o, outcome) in domain.outcomes.iter().enumerate() {
+            let at = format!("domains[{d}].outcomes[{o}]");
+            if !valid_code(&outcome.code) {
                 errors.push(FieldError::new(
-                    format!("domains[{d}].outcomes"),
-                    "at least one outcome",
+                    format!("{at}.code"),
+                    "must be 1 to 100 letters, digits, `.`, `_` or `-`",
+                ));
+            } else if !outcome_codes.insert(outcome.code.as_str()) {
+                errors.push(FieldError::new(
+                    format!("{at}.code"),
+                    "appears twice in the framework",
                 ));
             }
-            for (o, outcome) in domain.outcomes.iter().enumerate() {
-                let at = format!("domains[{d}].outcomes[{o}]");
-                if !valid_code(&outcome.code) {
+            text(errors, format!("{at}.title"), &outcome.title, 500);
+            for (l, descriptor) in outcome.level_descriptors.iter().enumerate() {
+                if !(1..=top).contains(&descriptor.level) {
                     errors.push(FieldError::new(
-                        format!("{at}.code"),
-                        "must be 1 to 100 letters, digits, `.`, `_` or `-`",
+                        format!("{at}.level_descriptors[{l}].level"),
+                        format!("must be a level of the scale (1 to {top})"),
                     ));
-                } else if !outcome_codes.insert(outcome.code.as_str()) {
-                    errors.push(FieldError::new(
-                        format!("{at}.code"),
-                        "appears twice in the framework",
-                    ));
-                }
-                text(&mut errors, format!("{at}.title"), &outcome.title, 500);
-                for (l, descriptor) in outcome.level_descriptors.iter().enumerate() {
-                    if !(1..=top).contains(&descriptor.level) {
-                        errors.push(FieldError::new(
-                            format!("{at}.level_descriptors[{l}].level"),
-                            format!("must be a level of the scale (1 to {top})"),
-                        ));
-                    }
                 }
             }
         }
-        errors
     }
 
     /// The domain holding an outcome.

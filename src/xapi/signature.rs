@@ -53,6 +53,41 @@ pub fn verify(statement: &Value, jws: &[u8]) -> Result<(), FieldError> {
             "has a header that is not base64url-encoded JSON",
         )
     })?;
+    let algorithm = algorithm_of(&header)?;
+
+    let payload = decode_object(payload_b64).ok_or_else(|| {
+        FieldError::new(
+            "signature.payload",
+            "is not a base64url-encoded JSON statement",
+        )
+    })?;
+    if signature_b64.is_empty() || URL_SAFE_NO_PAD.decode(signature_b64).is_err() {
+        return Err(FieldError::new(
+            "signature",
+            "has a signature part that is empty or not base64url",
+        ));
+    }
+
+    if let Some(chain) = header.get("x5c") {
+        // The signing input is the exact encoded text, not a re-serialisation.
+        let signing_input = &text[..header_b64.len() + 1 + payload_b64.len()];
+        verify_with_chain(chain, signing_input, signature_b64, algorithm)?;
+    }
+
+    match difference(&Value::Object(payload), statement) {
+        None => Ok(()),
+        Some(path) => Err(FieldError::new(
+            "signature.payload",
+            format!(
+                "the signed statement is not the statement it is attached to (they differ at {path})"
+            ),
+        )),
+    }
+}
+
+/// The signing algorithm the header names: RSA only, and no critical extensions (RFC 7515
+/// 4.1.11: a recipient must refuse extensions it does not understand, and we understand none).
+fn algorithm_of(header: &Map<String, Value>) -> Result<Algorithm, FieldError> {
     let algorithm = match header.get("alg").and_then(Value::as_str) {
         Some("RS256") => Algorithm::RS256,
         Some("RS384") => Algorithm::RS384,
@@ -70,56 +105,38 @@ pub fn verify(statement: &Value, jws: &[u8]) -> Result<(), FieldError> {
             ));
         }
     };
-    // RFC 7515 4.1.11: a recipient must refuse extensions it does not understand, and we
-    // understand none.
     if header.contains_key("crit") {
         return Err(FieldError::new(
             "signature.crit",
             "lists critical JWS extensions, which are not supported",
         ));
     }
+    Ok(algorithm)
+}
 
-    let payload = decode_object(payload_b64).ok_or_else(|| {
-        FieldError::new(
-            "signature.payload",
-            "is not a base64url-encoded JSON statement",
-        )
-    })?;
-    if signature_b64.is_empty() || URL_SAFE_NO_PAD.decode(signature_b64).is_err() {
-        return Err(FieldError::new(
+/// Checks the signature with the public key of the chain's first certificate.
+fn verify_with_chain(
+    chain: &Value,
+    signing_input: &str,
+    signature_b64: &str,
+    algorithm: Algorithm,
+) -> Result<(), FieldError> {
+    let key = first_certificate_key(chain)?;
+    let verified =
+        jsonwebtoken::crypto::verify(signature_b64, signing_input.as_bytes(), &key, algorithm)
+            .map_err(|_| {
+                FieldError::new(
+                    "signature.x5c",
+                    "the first certificate's public key is not a usable RSA key",
+                )
+            })?;
+    if verified {
+        Ok(())
+    } else {
+        Err(FieldError::new(
             "signature",
-            "has a signature part that is empty or not base64url",
-        ));
-    }
-
-    if let Some(chain) = header.get("x5c") {
-        let key = first_certificate_key(chain)?;
-        // The signing input is the exact encoded text, not a re-serialisation.
-        let signing_input = &text[..header_b64.len() + 1 + payload_b64.len()];
-        let verified =
-            jsonwebtoken::crypto::verify(signature_b64, signing_input.as_bytes(), &key, algorithm)
-                .map_err(|_| {
-                    FieldError::new(
-                        "signature.x5c",
-                        "the first certificate's public key is not a usable RSA key",
-                    )
-                })?;
-        if !verified {
-            return Err(FieldError::new(
-                "signature",
-                "does not verify with the public key of the first x5c certificate",
-            ));
-        }
-    }
-
-    match difference(&Value::Object(payload), statement) {
-        None => Ok(()),
-        Some(path) => Err(FieldError::new(
-            "signature.payload",
-            format!(
-                "the signed statement is not the statement it is attached to (they differ at {path})"
-            ),
-        )),
+            "does not verify with the public key of the first x5c certificate",
+        ))
     }
 }
 

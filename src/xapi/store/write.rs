@@ -31,6 +31,29 @@ pub fn insert(
     prepared: Vec<Prepared>,
     attachments: Vec<AttachmentRow>,
 ) -> Result<Inserted, Error> {
+    let fresh = not_yet_stored(conn, organisation_id, prepared)?;
+    if fresh.is_empty() {
+        return Ok(Inserted::default());
+    }
+    void_targets(conn, organisation_id, &fresh)?;
+    let fresh = inherit_targets(conn, organisation_id, fresh)?;
+    let fresh = insert_statements(conn, organisation_id, fresh)?;
+    insert_index(conn, organisation_id, &fresh)?;
+    let attachment_bytes = insert_attachments(conn, organisation_id, attachments)?;
+    save_definitions(conn, organisation_id, &fresh)?;
+    Ok(Inserted {
+        fresh,
+        attachment_bytes,
+    })
+}
+
+/// The statements whose ids the LRS does not hold yet; one it holds must be the same
+/// statement, or the request is refused.
+fn not_yet_stored(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    prepared: Vec<Prepared>,
+) -> Result<Vec<Prepared>, Error> {
     let ids: Vec<Id> = prepared.iter().map(|p| Id(p.id)).collect();
     let existing: HashMap<Id, String> = xapi_statements::table
         .filter(xapi_statements::organisation_id.eq(organisation_id))
@@ -46,13 +69,16 @@ pub fn insert(
             None => fresh.push(statement),
         }
     }
-    if fresh.is_empty() {
-        return Ok(Inserted::default());
-    }
+    Ok(fresh)
+}
 
-    void_targets(conn, organisation_id, &fresh)?;
-    let mut fresh = inherit_targets(conn, organisation_id, fresh)?;
-
+/// Inserts the statements; answers those this request stored (another may have stored some of
+/// the same ids meanwhile: the same statements, or a conflict).
+fn insert_statements(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    mut fresh: Vec<Prepared>,
+) -> Result<Vec<Prepared>, Error> {
     let rows: Vec<StatementRow> = fresh
         .iter()
         .map(|p| StatementRow {
@@ -87,7 +113,15 @@ pub fn insert(
         }
         fresh = new;
     }
+    Ok(fresh)
+}
 
+/// The index rows of the statements stored.
+fn insert_index(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    fresh: &[Prepared],
+) -> Result<(), Error> {
     let index: Vec<IndexRow> = fresh
         .iter()
         .flat_map(|p| {
@@ -105,6 +139,15 @@ pub fn insert(
             .values(&chunk)
             .execute(c))?;
     }
+    Ok(())
+}
+
+/// Stores attachment content not already held under its hash; answers the bytes added.
+fn insert_attachments(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    attachments: Vec<AttachmentRow>,
+) -> Result<i64, Error> {
     let sizes: HashMap<String, i64> = attachments
         .iter()
         .map(|a| (a.sha2.clone(), a.content.len() as i64))
@@ -145,11 +188,7 @@ pub fn insert(
         };
         attachment_bytes += added.iter().filter_map(|sha2| sizes.get(sha2)).sum::<i64>();
     }
-    save_definitions(conn, organisation_id, &fresh)?;
-    Ok(Inserted {
-        fresh,
-        attachment_bytes,
-    })
+    Ok(attachment_bytes)
 }
 
 /// Which of these statement ids the organisation's LRS holds already.

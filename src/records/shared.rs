@@ -4,7 +4,6 @@
 use diesel::prelude::*;
 
 use super::row::{RecordRow, RecordWithIssuer};
-use super::store::get;
 use crate::db::DbConnection;
 use crate::db::schema::{organisations, records};
 use crate::db::types::Id;
@@ -72,20 +71,6 @@ pub fn covered(
         .filter(|row| scope.covers(row))
         .map(|row| row.id)
         .collect())
-}
-
-/// One record of a person's that an organisation's grants cover.
-pub fn get_shared(
-    conn: &mut DbConnection,
-    person_id: Id,
-    id: Id,
-    scope: &SharedScope,
-) -> Result<Option<RecordWithIssuer>, Error> {
-    let found = get(conn, person_id, id).map(Some).or_else(|e| match e {
-        Error::NotFound(_) => Ok(None),
-        other => Err(other),
-    })?;
-    Ok(found.filter(|(row, _)| scope.covers(row)))
 }
 
 /// What these people show organisations (neither hidden nor voided) of these kinds or with

@@ -9,7 +9,7 @@ use utoipa::IntoParams;
 use super::model::*;
 use super::patch::RecordPatch;
 use super::row::{RecordRow, RecordWithIssuer};
-use super::shared::Viewer;
+use super::shared::{SharedScope, Viewer};
 use crate::db::DbConnection;
 use crate::db::schema::{organisations, records};
 use crate::db::types::{Id, Timestamp};
@@ -293,4 +293,18 @@ pub fn delete(
         .execute(conn)?;
         etag::written(rows)
     })
+}
+
+/// One record of a person's that an organisation's grants cover.
+pub fn get_shared(
+    conn: &mut DbConnection,
+    person_id: Id,
+    id: Id,
+    scope: &SharedScope,
+) -> Result<Option<RecordWithIssuer>, Error> {
+    let found = get(conn, person_id, id).map(Some).or_else(|e| match e {
+        Error::NotFound(_) => Ok(None),
+        other => Err(other),
+    })?;
+    Ok(found.filter(|(row, _)| scope.covers(row)))
 }

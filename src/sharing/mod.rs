@@ -15,7 +15,7 @@ use crate::grants::{self, GrantRow, Permission, RecordScope};
 use crate::http::pagination::{List, Page};
 use crate::organisations;
 use crate::records::RecordWithIssuer;
-use crate::records::shared::{self, SharedScope, Viewer};
+use crate::records::shared::{SharedScope, Viewer};
 use crate::records::store::{self, RecordFilter};
 
 /// What an organisation asks to do with a person's data.
@@ -157,7 +157,7 @@ pub fn record(
     };
     on_behalf(conn, request, |conn, grants| {
         Ok(
-            shared::get_shared(conn, person_id, record_id, &union(grants))?.ok_or_else(|| {
+            store::get_shared(conn, person_id, record_id, &union(grants))?.ok_or_else(|| {
                 Error::NotFound("no such record within what is shared with you".into())
             }),
         )

@@ -36,8 +36,8 @@ use std::time::{Duration, Instant};
 use diesel::prelude::*;
 use learning_passport::AppState;
 use learning_passport::db::Database;
+use learning_passport::db::ids::PersonId;
 use learning_passport::db::schema::records;
-use learning_passport::db::types::Id;
 use learning_passport::http::pagination::Page;
 use learning_passport::on_backend;
 use learning_passport::records::store::{self, RecordFilter};
@@ -126,7 +126,7 @@ struct Bench {
     base_url: String,
     /// A pool on the service's database, for the database ceilings.
     db: Database,
-    ids: Arc<Vec<Id>>,
+    ids: Arc<Vec<PersonId>>,
     person_tokens: Arc<Vec<String>>,
     orgs: Organisations,
     employer_token: Arc<String>,

@@ -4,12 +4,13 @@
 //! (before the request's answer leaves) and on each tick of its worker, for whatever a crash
 //! left behind, and decides which organisations hear of each event.
 
+use crate::db::ids::{AttainmentId, EventId, GrantId, OrganisationId, PersonId, RecordId};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::db::DbConnection;
 use crate::db::schema::outbox;
-use crate::db::types::{Id, Json, Timestamp};
+use crate::db::types::{Json, Timestamp};
 use crate::error::Error;
 
 /// A change to a grant.
@@ -35,8 +36,8 @@ pub enum RecordChange {
 /// they were when the event happened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordFacts {
-    pub id: Id,
-    pub person_id: Id,
+    pub id: RecordId,
+    pub person_id: PersonId,
     pub kind: String,
     pub activity_code: Option<String>,
     pub hidden: bool,
@@ -49,33 +50,33 @@ pub struct RecordFacts {
 pub enum Event {
     Grant {
         change: GrantChange,
-        grant_id: Id,
-        person_id: Id,
+        grant_id: GrantId,
+        person_id: PersonId,
     },
     /// `record` is the record as it is now (updated) or as it was before (voided).
     Record {
         change: RecordChange,
         record: RecordFacts,
         /// The organisation that made the change, if one did.
-        changed_by: Option<Id>,
+        changed_by: Option<OrganisationId>,
     },
     AttainmentVerified {
-        person_id: Id,
-        attainment_id: Id,
-        verified_by: Id,
+        person_id: PersonId,
+        attainment_id: AttainmentId,
+        verified_by: OrganisationId,
     },
     /// `organisations`: every organisation the person ever made a grant to, since the grants
     /// themselves are gone by the time the event is drained.
     PersonErased {
-        person_id: Id,
-        organisations: Vec<Id>,
+        person_id: PersonId,
+        organisations: Vec<OrganisationId>,
     },
 }
 
 impl Event {
     /// The person the event is about, kept beside it so that erasure can find it; none for the
     /// erasure itself, which must outlive the person's data.
-    fn person_id(&self) -> Option<Id> {
+    fn person_id(&self) -> Option<PersonId> {
         match self {
             Event::Grant { person_id, .. } | Event::AttainmentVerified { person_id, .. } => {
                 Some(*person_id)
@@ -89,9 +90,9 @@ impl Event {
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = outbox)]
 struct OutboxRow {
-    id: Id,
+    id: EventId,
     event: Json,
-    person_id: Option<Id>,
+    person_id: Option<PersonId>,
     created_at: Timestamp,
 }
 
@@ -99,7 +100,7 @@ struct OutboxRow {
 pub fn record(conn: &mut DbConnection, event: Event) -> Result<(), Error> {
     diesel::insert_into(outbox::table)
         .values(&OutboxRow {
-            id: Id::new(),
+            id: EventId::new(),
             person_id: event.person_id(),
             event: Json::of(&event),
             created_at: Timestamp::now(),
@@ -110,7 +111,7 @@ pub fn record(conn: &mut DbConnection, event: Event) -> Result<(), Error> {
 }
 
 /// The oldest events waiting, at most `limit`, each with its id.
-pub fn oldest(conn: &mut DbConnection, limit: i64) -> Result<Vec<(Id, Event)>, Error> {
+pub fn oldest(conn: &mut DbConnection, limit: i64) -> Result<Vec<(EventId, Event)>, Error> {
     let rows: Vec<OutboxRow> = outbox::table
         .order(outbox::id.asc())
         .limit(limit)
@@ -128,12 +129,12 @@ pub fn oldest(conn: &mut DbConnection, limit: i64) -> Result<Vec<(Id, Event)>, E
 
 /// Takes an event out of the outbox; answers whether this call did, so that several drains at
 /// once handle each event once.
-pub fn take(conn: &mut DbConnection, id: Id) -> Result<bool, Error> {
+pub fn take(conn: &mut DbConnection, id: EventId) -> Result<bool, Error> {
     Ok(diesel::delete(outbox::table.find(id)).execute(conn)? == 1)
 }
 
 /// Forgets every event about a person who is erasing their passport.
-pub fn erase_person(conn: &mut DbConnection, person_id: Id) -> Result<(), Error> {
+pub fn erase_person(conn: &mut DbConnection, person_id: PersonId) -> Result<(), Error> {
     diesel::delete(outbox::table.filter(outbox::person_id.eq(person_id))).execute(conn)?;
     Ok(())
 }

@@ -363,15 +363,16 @@ async fn a_passport_holds_at_most_5000_attainments(app: TestApp) {
     let s = setup(&app).await;
     {
         use diesel::prelude::*;
+        use learning_passport::db::ids::{AttainmentId, PersonId};
         use learning_passport::db::schema::attainments as a;
-        use learning_passport::db::types::{Id, Json, Timestamp};
-        let (db, person) = (app.db.clone(), Id(s.alice_id.parse().unwrap()));
+        use learning_passport::db::types::{Json, Timestamp};
+        let (db, person) = (app.db.clone(), PersonId(s.alice_id.parse().unwrap()));
         actix_web::rt::task::spawn_blocking(move || {
             let day = chrono::NaiveDate::from_ymd_opt(2026, 5, 1).unwrap();
             let rows: Vec<_> = (0..4_999)
                 .map(|_| {
                     (
-                        a::id.eq(Id::new()),
+                        a::id.eq(AttainmentId::new()),
                         a::person_id.eq(person),
                         a::framework_code.eq("dghp-lof-example"),
                         a::framework_version.eq("0.1-example"),

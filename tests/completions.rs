@@ -656,14 +656,15 @@ async fn a_record_keeps_at_most_500_versions(app: TestApp) {
     // 499 earlier versions straight into its history, then one more through the API.
     {
         use diesel::prelude::*;
+        use learning_passport::db::ids::{RecordId, RecordVersionId};
         use learning_passport::db::schema::record_history;
-        use learning_passport::db::types::{Id, Json, Timestamp};
-        let (db, record) = (app.db.clone(), Id(id.parse().unwrap()));
+        use learning_passport::db::types::{Json, Timestamp};
+        let (db, record) = (app.db.clone(), RecordId(id.parse().unwrap()));
         actix_web::rt::task::spawn_blocking(move || {
             let rows: Vec<_> = (0..499)
                 .map(|n| {
                     (
-                        record_history::id.eq(Id::new()),
+                        record_history::id.eq(RecordVersionId::new()),
                         record_history::record_id.eq(record),
                         record_history::version.eq(-n),
                         record_history::content.eq(Json(json!({}))),

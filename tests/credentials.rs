@@ -306,9 +306,10 @@ async fn keys_rotate_and_old_credentials_still_verify(app: TestApp) {
 /// person or nobody (as after an erasure).
 async fn seed_credentials(app: &TestApp, person: Option<&str>, list: i32, first: i32, count: i32) {
     use diesel::prelude::*;
+    use learning_passport::db::ids::{CredentialId, PersonId};
     use learning_passport::db::schema::credentials;
-    use learning_passport::db::types::{Id, Json, Timestamp};
-    let person = person.map(|p| Id(p.parse().unwrap()));
+    use learning_passport::db::types::{Json, Timestamp};
+    let person = person.map(|p| PersonId(p.parse().unwrap()));
     let db = app.db.clone();
     actix_web::rt::task::spawn_blocking(move || {
         let mut conn = db.get().unwrap();
@@ -320,7 +321,7 @@ async fn seed_credentials(app: &TestApp, person: Option<&str>, list: i32, first:
                 .iter()
                 .map(|index| {
                     (
-                        credentials::id.eq(Id::new()),
+                        credentials::id.eq(CredentialId::new()),
                         credentials::person_id.eq(person),
                         credentials::status_list.eq(list),
                         credentials::status_index.eq(*index),

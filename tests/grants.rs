@@ -271,17 +271,18 @@ async fn a_person_holds_at_most_500_live_grants(app: TestApp) {
         .to_owned();
     {
         use diesel::prelude::*;
-        use learning_passport::db::types::{Id, Json, Timestamp};
+        use learning_passport::db::ids::{GrantId, OrganisationId, PersonId};
+        use learning_passport::db::types::{Json, Timestamp};
         use learning_passport::grants::GrantRow;
         let (db, person, org) = (
             app.db.clone(),
-            Id(alice_id.parse().unwrap()),
-            Id(employer.organisation_id.parse().unwrap()),
+            PersonId(alice_id.parse().unwrap()),
+            OrganisationId(employer.organisation_id.parse().unwrap()),
         );
         actix_web::rt::task::spawn_blocking(move || {
             let rows: Vec<GrantRow> = (0..500)
                 .map(|_| GrantRow {
-                    id: Id::new(),
+                    id: GrantId::new(),
                     person_id: person,
                     organisation_id: org,
                     permission: "read".into(),

@@ -5,8 +5,9 @@ mod support;
 
 use chrono::{Duration, Utc};
 use diesel::prelude::*;
+use learning_passport::db::ids::{GrantId, RecordId};
 use learning_passport::db::schema::{grants, records};
-use learning_passport::db::types::{Id, Timestamp};
+use learning_passport::db::types::Timestamp;
 use serde_json::{Value, json};
 use support::{OrgClient, TestApp};
 
@@ -236,7 +237,7 @@ async fn every_caller_without_a_live_read_grant_is_refused_and_logged(app: TestA
     let past = Timestamp::from(Utc::now() - Duration::days(1));
     let db = app.db.clone();
     actix_web::rt::task::spawn_blocking(move || {
-        diesel::update(grants::table.find(Id(expired_grant.parse().unwrap())))
+        diesel::update(grants::table.find(GrantId(expired_grant.parse().unwrap())))
             .set(grants::expires_at.eq(past))
             .execute(&mut *db.get().unwrap())
             .unwrap();
@@ -488,7 +489,7 @@ async fn voided_records_leave_every_organisations_view(app: TestApp) {
     let db = app.db.clone();
     let course = alice.course.clone();
     actix_web::rt::task::spawn_blocking(move || {
-        diesel::update(records::table.find(Id(course.parse().unwrap())))
+        diesel::update(records::table.find(RecordId(course.parse().unwrap())))
             .set(records::voided_at.eq(Some(Timestamp::now())))
             .execute(&mut *db.get().unwrap())
             .unwrap();

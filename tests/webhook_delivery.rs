@@ -214,16 +214,17 @@ async fn the_deliveries_log_keeps_30_days(app: TestApp) {
 
     // Two deliveries from 40 days ago: one delivered, one still pending.
     use diesel::prelude::*;
+    use learning_passport::db::ids::{DeliveryId, WebhookId};
     use learning_passport::db::schema::webhook_deliveries as d;
-    use learning_passport::db::types::{Id, Json, Timestamp};
+    use learning_passport::db::types::{Json, Timestamp};
     let db = app.db.clone();
-    let webhook_id: Id = uuid::Uuid::parse_str(&webhook).unwrap().into();
+    let webhook_id: WebhookId = uuid::Uuid::parse_str(&webhook).unwrap().into();
     let old_at = chrono::Utc::now() - chrono::Duration::days(40);
     let (delivered, pending) = actix_web::rt::task::spawn_blocking(move || {
         let mut conn = db.get().unwrap();
         let ids = [
-            Id::first_at(old_at),
-            Id::first_at(old_at + chrono::Duration::seconds(1)),
+            DeliveryId::first_at(old_at),
+            DeliveryId::first_at(old_at + chrono::Duration::seconds(1)),
         ];
         for (id, status) in ids.iter().zip(["delivered", "pending"]) {
             diesel::insert_into(d::table)

@@ -353,9 +353,9 @@ async fn a_test_event_checks_the_receiver_on_demand(app: TestApp) {
 /// The stored (sealed) secrets of a subscription.
 async fn stored_secrets(app: &TestApp, webhook: &str) -> (String, Option<String>) {
     use diesel::prelude::*;
+    use learning_passport::db::ids::WebhookId;
     use learning_passport::db::schema::webhooks as w;
-    use learning_passport::db::types::Id;
-    let id: Id = uuid::Uuid::parse_str(webhook).unwrap().into();
+    let id: WebhookId = uuid::Uuid::parse_str(webhook).unwrap().into();
     with_db(app, move |conn| {
         w::table
             .find(id)
@@ -368,8 +368,8 @@ async fn stored_secrets(app: &TestApp, webhook: &str) -> (String, Option<String>
 
 async fn a_sealed_secret_moved_to_another_subscription_does_not_open(app: TestApp) {
     use diesel::prelude::*;
+    use learning_passport::db::ids::WebhookId;
     use learning_passport::db::schema::webhooks as w;
-    use learning_passport::db::types::Id;
     // Someone who can write to the database but not read the keys folder knows their own
     // organisation's secret: moving its sealed form onto another organisation's subscription
     // must not make that subscription's webhooks signed with a secret they know.
@@ -381,7 +381,7 @@ async fn a_sealed_secret_moved_to_another_subscription_does_not_open(app: TestAp
     let (victim_webhook, _) = subscribe(&app, &victim, &victim_hook, &["grant.created"]).await;
     let (sealed, _) = stored_secrets(&app, &mallory_webhook).await;
     assert!(sealed.starts_with("sealed:v2:"), "{sealed}");
-    let victim_id: Id = uuid::Uuid::parse_str(&victim_webhook).unwrap().into();
+    let victim_id: WebhookId = uuid::Uuid::parse_str(&victim_webhook).unwrap().into();
     with_db(&app, move |conn| {
         diesel::update(w::table.find(victim_id))
             .set(w::secret.eq(sealed))
@@ -423,8 +423,9 @@ async fn secrets_sealed_before_the_binding_are_bound_at_start_up(app: TestApp) {
     use chacha20poly1305::aead::{Aead, KeyInit};
     use chacha20poly1305::{XChaCha20Poly1305, XNonce};
     use diesel::prelude::*;
+    use learning_passport::db::ids::WebhookId;
     use learning_passport::db::schema::webhooks as w;
-    use learning_passport::db::types::{Id, Timestamp};
+    use learning_passport::db::types::Timestamp;
     let mut app = app;
     let platform = app.org("Platform", "records:write").await;
     let receiver = Receiver::start();
@@ -445,7 +446,7 @@ async fn secrets_sealed_before_the_binding_are_bound_at_start_up(app: TestApp) {
     };
     let previous = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     let (current_v1, previous_v1) = (unbound(&secret), unbound(previous));
-    let id: Id = uuid::Uuid::parse_str(&webhook).unwrap().into();
+    let id: WebhookId = uuid::Uuid::parse_str(&webhook).unwrap().into();
     with_db(&app, move |conn| {
         diesel::update(w::table.find(id))
             .set((

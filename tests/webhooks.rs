@@ -385,12 +385,13 @@ async fn attainment_verification_is_told_to_readers_of_attainments(app: TestApp)
 /// Each stored delivery's event type, status and the person it names.
 async fn stored_deliveries(app: &TestApp) -> Vec<(String, String, Option<String>, String)> {
     use diesel::prelude::*;
+    use learning_passport::db::ids::PersonId;
     use learning_passport::db::schema::webhook_deliveries as d;
-    use learning_passport::db::types::{Id, Json};
+    use learning_passport::db::types::Json;
     with_db(app, |conn| {
         d::table
             .select((d::event_type, d::status, d::person_id, d::payload))
-            .load::<(String, String, Option<Id>, Json)>(conn)
+            .load::<(String, String, Option<PersonId>, Json)>(conn)
             .unwrap()
             .into_iter()
             .map(|(event, status, person, payload)| {

@@ -304,7 +304,7 @@ async fn reader_of(app: &TestApp, org: &support::OrgClient) -> Lrs {
         let scopes = learning_passport::auth::Scopes::parse("shared:read").unwrap();
         learning_passport::organisations::create_client(
             &mut conn,
-            learning_passport::db::types::Id(organisation),
+            learning_passport::db::ids::OrganisationId(organisation),
             &scopes,
         )
         .unwrap()

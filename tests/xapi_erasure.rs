@@ -8,7 +8,7 @@
 
 mod support;
 
-use learning_passport::db::types::Id;
+use learning_passport::db::ids::PersonId;
 use learning_passport::xapi::{ErasedXapi, erase_person};
 use serde_json::{Value, json};
 use support::TestApp;
@@ -54,7 +54,7 @@ async fn erase(app: &TestApp, person: Uuid, email: Option<&'static str>) -> Eras
     let (db, public_url) = (app.db.clone(), app.settings.issuer());
     actix_web::rt::task::spawn_blocking(move || {
         let mut conn = db.get().unwrap();
-        erase_person(&mut conn, &public_url, Id(person), email)
+        erase_person(&mut conn, &public_url, PersonId(person), email)
     })
     .await
     .unwrap()

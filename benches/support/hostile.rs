@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use learning_passport::db::types::Id;
+use learning_passport::db::ids::PersonId;
 
 use super::{Measure, hammer, summarise};
 
@@ -28,7 +28,7 @@ async fn employer_reads(
     http: &reqwest::Client,
     base: &str,
     token: &Arc<String>,
-    ids: &Arc<Vec<Id>>,
+    ids: &Arc<Vec<PersonId>>,
     clients: usize,
     seconds: u64,
     failures: Arc<std::sync::atomic::AtomicUsize>,
@@ -64,7 +64,7 @@ async fn employer_reads(
 pub async fn credential_flood(
     base: &str,
     employer: Arc<String>,
-    ids: Arc<Vec<Id>>,
+    ids: Arc<Vec<PersonId>>,
     clients: usize,
     seconds: u64,
 ) -> Flooded {
@@ -154,7 +154,7 @@ pub async fn credential_flood(
 pub async fn refused_reads(
     base: &str,
     prober: Arc<String>,
-    ids: Arc<Vec<Id>>,
+    ids: Arc<Vec<PersonId>>,
     clients: usize,
     seconds: u64,
 ) -> (Measure, Measure) {

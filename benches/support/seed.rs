@@ -5,8 +5,9 @@
 use diesel::prelude::*;
 use learning_passport::auth::Scopes;
 use learning_passport::db::DbConnection;
+use learning_passport::db::ids::{GrantId, OrganisationId, PersonId};
 use learning_passport::db::schema::{grants, people, records};
-use learning_passport::db::types::{Id, Json, Timestamp};
+use learning_passport::db::types::{Json, Timestamp};
 use learning_passport::grants::GrantRow;
 use learning_passport::on_backend;
 use learning_passport::organisations::{self, NewCredentials};
@@ -20,9 +21,9 @@ use super::Options;
 /// The organisations the scenarios act as, each with its id and client credentials.
 pub struct Organisations {
     /// Reads shared passports (`shared:read`).
-    pub employer: (Id, NewCredentials),
+    pub employer: (OrganisationId, NewCredentials),
     /// Pushes completions and xAPI statements (`records:write`).
-    pub platform: (Id, NewCredentials),
+    pub platform: (OrganisationId, NewCredentials),
     /// Reads shared passports, but nobody has shared with it.
     pub prober: NewCredentials,
 }
@@ -73,7 +74,7 @@ pub fn activities(conn: &mut DbConnection) {
 }
 
 /// A self-declared record of a person, the `i`th of their passport.
-pub fn record(person: Id, i: usize) -> RecordRow {
+pub fn record(person: PersonId, i: usize) -> RecordRow {
     let completed = chrono::Utc::now() - chrono::Duration::days((i % 700) as i64 + 1);
     RecordRow::new(
         person,
@@ -104,16 +105,16 @@ pub fn record(person: Id, i: usize) -> RecordRow {
 pub fn passports(
     conn: &mut DbConnection,
     options: &Options,
-    employer: Id,
-    platform: Id,
+    employer: OrganisationId,
+    platform: OrganisationId,
     issuer: &str,
-) -> Vec<Id> {
+) -> Vec<PersonId> {
     let now = Timestamp::now();
     let mut ids = Vec::with_capacity(options.people);
     for chunk in 0..options.people.div_ceil(500) {
         let people_rows: Vec<PersonRow> = (chunk * 500..((chunk + 1) * 500).min(options.people))
             .map(|n| PersonRow {
-                id: Id::new(),
+                id: PersonId::new(),
                 issuer: issuer.to_owned(),
                 subject: format!("person-{n}"),
                 display_name: Some(format!("Person {n}")),
@@ -131,7 +132,7 @@ pub fn passports(
             .iter()
             .flat_map(|p| {
                 [(employer, "read"), (platform, "write")].map(|(org, permission)| GrantRow {
-                    id: Id::new(),
+                    id: GrantId::new(),
                     person_id: p.id,
                     organisation_id: org,
                     permission: permission.into(),
@@ -168,7 +169,7 @@ pub fn passports(
 }
 
 /// One completion of a push.
-pub fn completion(person: Id, external_id: String) -> Value {
+pub fn completion(person: PersonId, external_id: String) -> Value {
     json!({"person_id": person.0, "external_id": external_id, "title": "Fire safety", "kind": "statutory_mandatory",
            "completed_at": "2026-03-01T10:00:00Z", "result": "passed", "hours": 1})
 }

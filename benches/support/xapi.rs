@@ -2,11 +2,17 @@
 //! a course — mostly progress (experienced, answered), one in five a pass that feeds the
 //! passport.
 
-use learning_passport::db::types::Id;
+use learning_passport::db::ids::PersonId;
 use serde_json::{Value, json};
 
 /// One POST's statements about the seeded people, every one a fresh id.
-pub fn statements(people: &[Id], home_page: &str, client: usize, i: usize, count: usize) -> Value {
+pub fn statements(
+    people: &[PersonId],
+    home_page: &str,
+    client: usize,
+    i: usize,
+    count: usize,
+) -> Value {
     let verbs = [
         "experienced",
         "answered",

@@ -8,15 +8,15 @@ pub mod store;
 pub use model::{AccessEvent, AccessFilter};
 pub use store::{MAX_REFUSALS_PER_DAY, append, append_all, list, refused};
 
-use crate::db::types::Id;
+use crate::db::ids::{GrantId, OrganisationId, PersonId};
 
 /// An access to log.
 #[derive(Debug, Clone)]
 pub struct Access<'a> {
-    pub person_id: Id,
-    pub organisation_id: Id,
+    pub person_id: PersonId,
+    pub organisation_id: OrganisationId,
     pub client_id: &'a str,
-    pub grant_id: Option<Id>,
+    pub grant_id: Option<GrantId>,
     pub action: &'static str,
     pub resource: String,
     pub allowed: bool,

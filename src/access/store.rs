@@ -1,24 +1,25 @@
 //! The `access_events` table: appending accesses (allowed ones in the transaction of the access,
 //! refused ones off the answer's path) and reading a person's log.
 
+use crate::db::ids::{AccessEventId, GrantId, OrganisationId, PersonId};
 use diesel::prelude::*;
 
 use super::{Access, AccessEvent, AccessFilter};
 use crate::db::DbConnection;
 use crate::db::schema::{access_events, organisations};
-use crate::db::types::{Id, Timestamp};
+use crate::db::types::Timestamp;
 use crate::error::Error;
 use crate::http::pagination::{List, Page};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = access_events)]
 struct AccessEventRow {
-    id: Id,
+    id: AccessEventId,
     /// Empty once the person has erased their passport.
-    person_id: Option<Id>,
-    organisation_id: Id,
+    person_id: Option<PersonId>,
+    organisation_id: OrganisationId,
     client_id: String,
-    grant_id: Option<Id>,
+    grant_id: Option<GrantId>,
     action: String,
     resource: String,
     allowed: bool,
@@ -59,7 +60,7 @@ fn write_refusal(conn: &mut DbConnection, row: AccessEventRow) -> Result<(), Err
     if !crate::people::store::exists(conn, person_id)? {
         return Ok(());
     }
-    let since = Id::first_at(chrono::Utc::now() - chrono::Duration::days(1));
+    let since = AccessEventId::first_at(chrono::Utc::now() - chrono::Duration::days(1));
     let today: i64 = access_events::table
         .filter(access_events::person_id.eq(person_id))
         .filter(access_events::organisation_id.eq(row.organisation_id))
@@ -79,7 +80,7 @@ fn write_refusal(conn: &mut DbConnection, row: AccessEventRow) -> Result<(), Err
 impl From<Access<'_>> for AccessEventRow {
     fn from(access: Access<'_>) -> Self {
         AccessEventRow {
-            id: Id::new(),
+            id: AccessEventId::new(),
             person_id: Some(access.person_id),
             organisation_id: access.organisation_id,
             client_id: access.client_id.to_owned(),
@@ -114,9 +115,9 @@ pub fn append_all(conn: &mut DbConnection, accesses: Vec<Access<'_>>) -> Result<
 /// A person's access log, newest first.
 pub fn list(
     conn: &mut DbConnection,
-    person_id: Id,
+    person_id: PersonId,
     filter: &AccessFilter,
-    page: Page,
+    page: Page<AccessEventId>,
 ) -> Result<List<AccessEvent>, Error> {
     let mut query = access_events::table
         .inner_join(organisations::table)
@@ -126,7 +127,7 @@ pub fn list(
         .limit(page.limit + 1)
         .into_boxed();
     if let Some(organisation) = filter.organisation_id {
-        query = query.filter(access_events::organisation_id.eq(Id(organisation)));
+        query = query.filter(access_events::organisation_id.eq(OrganisationId(organisation)));
     }
     if let Some(from) = filter.from {
         query = query.filter(access_events::created_at.ge(Timestamp::from(from)));
@@ -158,11 +159,11 @@ pub fn list(
 
 /// Keeps a person's access events without what they were about: the organisation, client,
 /// action and time stay, so that the audit keeps its count after an erasure.
-pub fn erase_person(conn: &mut DbConnection, person_id: Id) -> Result<(), Error> {
+pub fn erase_person(conn: &mut DbConnection, person_id: PersonId) -> Result<(), Error> {
     diesel::update(access_events::table.filter(access_events::person_id.eq(person_id)))
         .set((
             access_events::resource.eq("erased"),
-            access_events::grant_id.eq(None::<Id>),
+            access_events::grant_id.eq(None::<GrantId>),
         ))
         .execute(conn)?;
     Ok(())

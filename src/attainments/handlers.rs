@@ -15,7 +15,7 @@ use crate::http::etag::Precondition;
 use crate::http::pagination::{List, PageRequest};
 
 fn etag(attainment: &Attainment) -> String {
-    crate::http::etag::of(attainment.id.into(), attainment.version)
+    crate::http::etag::of(attainment.id, attainment.version)
 }
 
 fn answer(status: StatusCode, attainment: Attainment) -> HttpResponse {

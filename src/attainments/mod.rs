@@ -6,6 +6,7 @@ pub mod model;
 pub mod store;
 mod verification;
 
+use crate::db::ids::{AttainmentId, PersonId};
 use chrono::{NaiveDate, Utc};
 
 pub use model::*;
@@ -14,7 +15,7 @@ pub use store::{AttainmentRow, delete, get, list, shared, view};
 use store::row;
 pub use verification::{Verifier, progress, verify};
 
-use crate::db::types::{Id, Json, Timestamp};
+use crate::db::types::{Json, Timestamp};
 use crate::db::{DbConnection, transaction};
 use crate::error::{Error, FieldError};
 use crate::frameworks::{self, Framework};
@@ -41,7 +42,7 @@ fn refuse_long_reflection(errors: &mut Vec<FieldError>, sent_too_long: bool) {
 /// Checks level, date, reflection and evidence against the framework and the person's records.
 fn check(
     conn: &mut DbConnection,
-    person_id: Id,
+    person_id: PersonId,
     framework: &Framework,
     level: i32,
     achieved_on: NaiveDate,
@@ -109,7 +110,7 @@ fn check(
 /// Records a new self-assessed attainment.
 pub fn create(
     conn: &mut DbConnection,
-    person_id: Id,
+    person_id: PersonId,
     input: AttainmentInput,
 ) -> Result<Attainment, Error> {
     let Some(framework) = frameworks::find(conn, &input.framework.code, &input.framework.version)?
@@ -148,7 +149,7 @@ pub fn create(
     }
     let now = Timestamp::now();
     let row = AttainmentRow {
-        id: Id::new(),
+        id: AttainmentId::new(),
         person_id,
         framework_code: framework.code.clone(),
         framework_version: framework.version.clone(),
@@ -175,8 +176,8 @@ pub const MAX_PER_PERSON: i64 = 5_000;
 /// returns to `self_assessed`.
 pub fn update(
     conn: &mut DbConnection,
-    person_id: Id,
-    id: Id,
+    person_id: PersonId,
+    id: AttainmentId,
     patch: AttainmentPatch,
     precondition: &Precondition,
 ) -> Result<Attainment, Error> {

@@ -1,5 +1,6 @@
 //! The `attainments` table and their verifications: rows and every query on them.
 
+use crate::db::ids::{AttainmentId, OrganisationId, PersonId, RecordId, VerificationId};
 use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
@@ -9,7 +10,7 @@ use super::{
     Attainment, AttainmentEvidence, AttainmentFilter, AttainmentStatus, FrameworkRef, Verification,
 };
 use crate::db::schema::{attainment_verifications, attainments, organisations};
-use crate::db::types::{Id, Json, Timestamp};
+use crate::db::types::{Json, Timestamp};
 use crate::db::{DbConnection, transaction};
 use crate::error::Error;
 use crate::http::etag::{self, Precondition};
@@ -19,8 +20,8 @@ use crate::records::SharedScope;
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = attainments)]
 pub struct AttainmentRow {
-    pub id: Id,
-    pub person_id: Id,
+    pub id: AttainmentId,
+    pub person_id: PersonId,
     pub framework_code: String,
     pub framework_version: String,
     pub outcome_code: String,
@@ -30,7 +31,7 @@ pub struct AttainmentRow {
     pub reflection: Option<String>,
     pub evidence: Json,
     pub status: String,
-    pub verification_id: Option<Id>,
+    pub verification_id: Option<VerificationId>,
     pub version: i32,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -39,9 +40,9 @@ pub struct AttainmentRow {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = attainment_verifications)]
 pub(crate) struct VerificationRow {
-    pub(crate) id: Id,
-    pub(crate) attainment_id: Id,
-    pub(crate) organisation_id: Id,
+    pub(crate) id: VerificationId,
+    pub(crate) attainment_id: AttainmentId,
+    pub(crate) organisation_id: OrganisationId,
     pub(crate) assessor_name: String,
     pub(crate) assessor_role: String,
     pub(crate) level: i32,
@@ -62,8 +63,8 @@ impl AttainmentRow {
 /// The verifications of some attainments, newest first: one query.
 pub(crate) fn verifications(
     conn: &mut DbConnection,
-    ids: &[Id],
-) -> Result<HashMap<Id, Vec<(Id, Verification)>>, Error> {
+    ids: &[AttainmentId],
+) -> Result<HashMap<AttainmentId, Vec<(VerificationId, Verification)>>, Error> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -73,7 +74,7 @@ pub(crate) fn verifications(
         .order(attainment_verifications::id.desc())
         .select((VerificationRow::as_select(), organisations::name))
         .load(conn)?;
-    let mut map: HashMap<Id, Vec<(Id, Verification)>> = HashMap::new();
+    let mut map: HashMap<AttainmentId, Vec<(VerificationId, Verification)>> = HashMap::new();
     for (row, organisation_name) in rows {
         map.entry(row.attainment_id).or_default().push((
             row.id,
@@ -94,9 +95,9 @@ pub(crate) fn verifications(
 pub(crate) fn views(
     conn: &mut DbConnection,
     rows: Vec<AttainmentRow>,
-    evidence_filter: Option<&HashSet<Id>>,
+    evidence_filter: Option<&HashSet<RecordId>>,
 ) -> Result<Vec<Attainment>, Error> {
-    let ids: Vec<Id> = rows.iter().map(|r| r.id).collect();
+    let ids: Vec<AttainmentId> = rows.iter().map(|r| r.id).collect();
     let mut all = verifications(conn, &ids)?;
     Ok(rows
         .into_iter()
@@ -110,7 +111,9 @@ pub(crate) fn views(
             });
             let mut evidence = row.evidence();
             if let Some(visible) = evidence_filter {
-                evidence.record_ids.retain(|id| visible.contains(&Id(*id)));
+                evidence
+                    .record_ids
+                    .retain(|id| visible.contains(&RecordId(*id)));
             }
             Attainment {
                 id: row.id.0,
@@ -144,7 +147,7 @@ pub fn view(conn: &mut DbConnection, row: AttainmentRow) -> Result<Attainment, E
 }
 
 pub(crate) fn filtered(
-    person_id: Id,
+    person_id: PersonId,
     filter: &AttainmentFilter,
 ) -> attainments::BoxedQuery<'static, crate::db::MultiBackend> {
     let mut query = attainments::table
@@ -168,9 +171,9 @@ pub(crate) fn filtered(
 /// A person's attainments, newest first.
 pub fn list(
     conn: &mut DbConnection,
-    person_id: Id,
+    person_id: PersonId,
     filter: &AttainmentFilter,
-    page: Page,
+    page: Page<AttainmentId>,
 ) -> Result<List<Attainment>, Error> {
     let mut query = filtered(person_id, filter)
         .select(AttainmentRow::as_select())
@@ -187,7 +190,11 @@ pub fn list(
     })
 }
 
-pub(crate) fn row(conn: &mut DbConnection, person_id: Id, id: Id) -> Result<AttainmentRow, Error> {
+pub(crate) fn row(
+    conn: &mut DbConnection,
+    person_id: PersonId,
+    id: AttainmentId,
+) -> Result<AttainmentRow, Error> {
     attainments::table
         .filter(attainments::id.eq(id))
         .filter(attainments::person_id.eq(person_id))
@@ -197,15 +204,19 @@ pub(crate) fn row(conn: &mut DbConnection, person_id: Id, id: Id) -> Result<Atta
         .ok_or_else(|| Error::NotFound("no such attainment".into()))
 }
 
-pub fn get(conn: &mut DbConnection, person_id: Id, id: Id) -> Result<Attainment, Error> {
+pub fn get(
+    conn: &mut DbConnection,
+    person_id: PersonId,
+    id: AttainmentId,
+) -> Result<Attainment, Error> {
     let row = row(conn, person_id, id)?;
     view(conn, row)
 }
 
 pub fn delete(
     conn: &mut DbConnection,
-    person_id: Id,
-    id: Id,
+    person_id: PersonId,
+    id: AttainmentId,
     precondition: &Precondition,
 ) -> Result<(), Error> {
     transaction(conn, |conn| {
@@ -227,9 +238,9 @@ pub fn delete(
 /// organisation's record scope covers them (and never hidden or voided ones).
 pub fn shared(
     conn: &mut DbConnection,
-    person_id: Id,
+    person_id: PersonId,
     scope: &SharedScope,
-    page: Page,
+    page: Page<AttainmentId>,
 ) -> Result<List<Attainment>, Error> {
     let mut query = filtered(person_id, &AttainmentFilter::default())
         .select(AttainmentRow::as_select())
@@ -240,10 +251,10 @@ pub fn shared(
     }
     let rows: Vec<AttainmentRow> = query.load(conn)?;
     let list = List::from_rows(rows, &page, |r| r.id);
-    let evidence: Vec<Id> = list
+    let evidence: Vec<RecordId> = list
         .items
         .iter()
-        .flat_map(|r| r.evidence().record_ids.into_iter().map(Id))
+        .flat_map(|r| r.evidence().record_ids.into_iter().map(RecordId))
         .collect();
     let visible = crate::records::shared::covered(conn, person_id, &evidence, scope)?;
     Ok(List {
@@ -253,7 +264,7 @@ pub fn shared(
 }
 
 /// How many attainments a person holds.
-pub fn held(conn: &mut DbConnection, person_id: Id) -> Result<i64, Error> {
+pub fn held(conn: &mut DbConnection, person_id: PersonId) -> Result<i64, Error> {
     Ok(attainments::table
         .filter(attainments::person_id.eq(person_id))
         .count()
@@ -295,8 +306,8 @@ pub fn write_over(
 /// A claim to an outcome, with the level a verification confirmed, if one did.
 #[derive(Debug, Clone)]
 pub struct OutcomeClaim {
-    pub id: Id,
-    pub person_id: Id,
+    pub id: AttainmentId,
+    pub person_id: PersonId,
     pub framework_code: String,
     pub framework_version: String,
     pub outcome_code: String,
@@ -306,19 +317,19 @@ pub struct OutcomeClaim {
 
 #[derive(Queryable)]
 struct ClaimRow {
-    id: Id,
-    person_id: Id,
+    id: AttainmentId,
+    person_id: PersonId,
     framework_code: String,
     framework_version: String,
     outcome_code: String,
     level: i32,
-    verification_id: Option<Id>,
+    verification_id: Option<VerificationId>,
 }
 
 /// These people's claims to these outcomes: two queries, whatever their number.
 pub fn claims(
     conn: &mut DbConnection,
-    people: &[Id],
+    people: &[PersonId],
     outcomes: &[String],
 ) -> Result<Vec<OutcomeClaim>, Error> {
     let rows: Vec<ClaimRow> = attainments::table
@@ -334,8 +345,9 @@ pub fn claims(
             attainments::verification_id,
         ))
         .load(conn)?;
-    let verification_ids: Vec<Id> = rows.iter().filter_map(|r| r.verification_id).collect();
-    let confirmed: HashMap<Id, i32> = if verification_ids.is_empty() {
+    let verification_ids: Vec<VerificationId> =
+        rows.iter().filter_map(|r| r.verification_id).collect();
+    let confirmed: HashMap<VerificationId, i32> = if verification_ids.is_empty() {
         HashMap::new()
     } else {
         attainment_verifications::table
@@ -344,7 +356,7 @@ pub fn claims(
                 attainment_verifications::id,
                 attainment_verifications::level,
             ))
-            .load::<(Id, i32)>(conn)?
+            .load::<(VerificationId, i32)>(conn)?
             .into_iter()
             .collect()
     };
@@ -363,7 +375,7 @@ pub fn claims(
 }
 
 /// One attainment, whoever holds it.
-pub fn find(conn: &mut DbConnection, id: Id) -> Result<Option<AttainmentRow>, Error> {
+pub fn find(conn: &mut DbConnection, id: AttainmentId) -> Result<Option<AttainmentRow>, Error> {
     Ok(attainments::table
         .find(id)
         .select(AttainmentRow::as_select())

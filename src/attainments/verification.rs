@@ -1,5 +1,6 @@
 //! Organisations sign attainments off; people see their progress through a framework.
 
+use crate::db::ids::{AttainmentId, GrantId, OrganisationId, PersonId, VerificationId};
 use std::collections::BTreeMap;
 
 use diesel::prelude::*;
@@ -7,7 +8,7 @@ use diesel::prelude::*;
 use super::store::{VerificationRow, filtered, verifications};
 use super::*;
 use crate::access::{self, Access};
-use crate::db::types::{Id, Timestamp};
+use crate::db::types::Timestamp;
 use crate::db::{DbConnection, transaction};
 use crate::error::{Error, FieldError};
 use crate::frameworks;
@@ -16,7 +17,7 @@ use crate::grants::Permission;
 /// The verifying organisation.
 #[derive(Debug, Clone)]
 pub struct Verifier {
-    pub organisation_id: Id,
+    pub organisation_id: OrganisationId,
     pub client_id: String,
 }
 
@@ -26,7 +27,7 @@ pub struct Verifier {
 pub fn verify(
     conn: &mut DbConnection,
     verifier: &Verifier,
-    id: Id,
+    id: AttainmentId,
     input: VerificationInput,
 ) -> Result<VerificationReceipt, Error> {
     let checked = Checked::of(input)?;
@@ -99,14 +100,14 @@ impl Checked {
 fn authorised(
     conn: &mut DbConnection,
     verifier: &Verifier,
-    id: Id,
+    id: AttainmentId,
 ) -> Result<Result<AttainmentRow, Error>, Error> {
     let not_found =
         || Error::NotFound("no attainment under this id that your organisation may verify".into());
     let Some(row) = store::find(conn, id)? else {
         return Ok(Err(not_found()));
     };
-    let grant: Option<Id> = crate::grants::live(
+    let grant: Option<GrantId> = crate::grants::live(
         conn,
         row.person_id,
         verifier.organisation_id,
@@ -147,7 +148,7 @@ fn sign_off(
     checked: Checked,
 ) -> Result<VerificationReceipt, Error> {
     let verification = VerificationRow {
-        id: Id::new(),
+        id: VerificationId::new(),
         attainment_id: row.id,
         organisation_id: verifier.organisation_id,
         assessor_name: checked.name,
@@ -190,7 +191,7 @@ fn sign_off(
 /// which levels, and how many verified.
 pub fn progress(
     conn: &mut DbConnection,
-    person_id: Id,
+    person_id: PersonId,
     code: &str,
     version: &str,
 ) -> Result<Progress, Error> {
@@ -205,7 +206,7 @@ pub fn progress(
     )
     .select(AttainmentRow::as_select())
     .load(conn)?;
-    let ids: Vec<Id> = rows
+    let ids: Vec<AttainmentId> = rows
         .iter()
         .filter(|r| r.is_verified())
         .map(|r| r.id)

@@ -13,6 +13,7 @@
 //!   that clients sending their credentials with every request (LRS clients) do not pay argon2
 //!   each time. Revocation still takes effect at once: the client is looked up on every request.
 
+use crate::db::ids::OrganisationId;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -21,7 +22,6 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
 use super::scopes::Scopes;
-use crate::db::types::Id;
 use crate::http::client_address::CallerAddress;
 use crate::http::limits::{Buckets, Key};
 
@@ -37,7 +37,7 @@ const MAX_REMEMBERED: usize = 10_000;
 struct Remembered {
     digest: [u8; 32],
     at: Instant,
-    organisation: Id,
+    organisation: OrganisationId,
     scopes: Scopes,
 }
 
@@ -123,7 +123,7 @@ impl AuthAttempts {
     }
 
     /// The client a secret verified for a moment ago, if this is that secret.
-    pub fn recall(&self, client_id: &str, secret: &str) -> Option<(Id, Scopes)> {
+    pub fn recall(&self, client_id: &str, secret: &str) -> Option<(OrganisationId, Scopes)> {
         let digest = digest(secret);
         let entries = self.remembered.lock().unwrap_or_else(|p| p.into_inner());
         entries
@@ -133,7 +133,13 @@ impl AuthAttempts {
     }
 
     /// Remembers a secret that verified.
-    pub fn remember(&self, client_id: &str, secret: &str, organisation: Id, scopes: Scopes) {
+    pub fn remember(
+        &self,
+        client_id: &str,
+        secret: &str,
+        organisation: OrganisationId,
+        scopes: Scopes,
+    ) {
         let mut entries = self.remembered.lock().unwrap_or_else(|p| p.into_inner());
         if entries.len() >= MAX_REMEMBERED {
             entries.retain(|_, r| r.at.elapsed() < REMEMBER);
@@ -196,7 +202,12 @@ mod tests {
     #[test]
     fn a_remembered_secret_is_recalled_only_by_the_same_secret() {
         let attempts = AuthAttempts::new(5, 1);
-        attempts.remember("lpc_z", "lps_secret", Id::new(), Scopes::default());
+        attempts.remember(
+            "lpc_z",
+            "lps_secret",
+            OrganisationId::new(),
+            Scopes::default(),
+        );
         assert!(attempts.recall("lpc_z", "lps_secret").is_some());
         assert!(attempts.recall("lpc_z", "lps_other").is_none());
         attempts.forget("lpc_z");

@@ -4,6 +4,7 @@
 //! their passport, created on first use), [`OrgCaller`] for an organisation client. The wrong
 //! kind of caller gets 403; a missing or invalid token gets 401.
 
+use crate::db::ids::{OrganisationId, PersonId};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -13,7 +14,6 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 
 use super::scopes::{Scope, Scopes};
 use super::tokens::{ClientIdentity, PersonIdentity, TokenSubject};
-use crate::db::types::Id;
 use crate::error::Error;
 use crate::http::AppState;
 use crate::http::limits::VerifiedToken;
@@ -69,7 +69,7 @@ async fn subject(req: HttpRequest) -> Result<(web::Data<AppState>, TokenSubject)
 /// The person calling, with their passport's id.
 #[derive(Debug, Clone)]
 pub struct Me {
-    pub person_id: Id,
+    pub person_id: PersonId,
     pub identity: PersonIdentity,
 }
 
@@ -104,7 +104,7 @@ impl FromRequest for Me {
 #[derive(Debug, Clone)]
 pub struct OrgCaller {
     pub client_id: String,
-    pub organisation_id: Id,
+    pub organisation_id: OrganisationId,
     pub scopes: Scopes,
 }
 
@@ -168,7 +168,7 @@ pub(crate) async fn active_client(
     }
     Ok(OrgCaller {
         client_id: client.client_id,
-        organisation_id: Id(client.organisation_id),
+        organisation_id: OrganisationId(client.organisation_id),
         scopes: client.scopes,
     })
 }

@@ -1,11 +1,11 @@
 //! What the issuer changes afterwards: corrections and voids; what the owner reads of it: history.
 
+use crate::db::ids::GrantId;
 use chrono::Utc;
 
 use super::*;
 use crate::access::{self, Access};
 use crate::activities;
-use crate::db::types::Id;
 use crate::db::{DbConnection, transaction};
 use crate::error::Error;
 use crate::records::issued::{self, Changed, IssuerChange, MAX_VERSIONS};
@@ -18,7 +18,7 @@ fn issued_for_change(
     issuer: &Issuer,
     external_id: &str,
     action: &'static str,
-) -> Result<Result<(RecordRow, Id), Error>, Error> {
+) -> Result<Result<(RecordRow, GrantId), Error>, Error> {
     let row = issued::by_external_id(conn, issuer.organisation_id, external_id)?;
     let Some(row) = row else {
         return Ok(Err(Error::NotFound(

@@ -1,5 +1,6 @@
 //! A batch push: parse, check, and store each completion once.
 
+use crate::db::ids::{GrantId, PersonId, RecordId};
 use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
@@ -8,7 +9,6 @@ use super::item::{Candidate, checked, content_of, parse_item};
 use super::*;
 use crate::access::{self, Access};
 use crate::activities;
-use crate::db::types::Id;
 use crate::db::{DbConnection, transaction};
 use crate::error::Error;
 use crate::records::RecordRow;
@@ -34,7 +34,7 @@ pub fn push(
     transaction(conn, |conn| {
         let mut answers = Answers::new(items.len());
         let candidates = answers.parse(items);
-        let people: Vec<Id> = candidates
+        let people: Vec<PersonId> = candidates
             .iter()
             .map(|c| c.person_id)
             .collect::<HashSet<_>>()
@@ -86,7 +86,7 @@ impl Answers {
         ));
     }
 
-    fn done(&mut self, index: usize, external_id: &str, status: ItemStatus, record: Id) {
+    fn done(&mut self, index: usize, external_id: &str, status: ItemStatus, record: RecordId) {
         self.set(ItemResult::done(index, external_id, status, record.0));
     }
 
@@ -138,8 +138,8 @@ fn plan(
     conn: &mut DbConnection,
     issuer: &Issuer,
     candidates: Vec<Candidate>,
-    grants: &HashMap<Id, Id>,
-    people: &[Id],
+    grants: &HashMap<PersonId, GrantId>,
+    people: &[PersonId],
     answers: &mut Answers,
 ) -> Result<Plan, Error> {
     let codes: Vec<String> = candidates
@@ -210,7 +210,7 @@ fn plan(
 }
 
 /// Why a stored record under the same external id cannot take this completion, if it cannot.
-fn against_stored(stored: &RecordRow, person_id: Id) -> Option<(RejectReason, &'static str)> {
+fn against_stored(stored: &RecordRow, person_id: PersonId) -> Option<(RejectReason, &'static str)> {
     if stored.person_id != person_id {
         Some((
             RejectReason::ExternalIdTaken,

@@ -1,19 +1,19 @@
 //! One completion as a platform sends it: parsed, checked, and turned into record content.
 
+use crate::db::ids::PersonId;
 use std::collections::HashMap;
 
 use chrono::Utc;
 
 use super::*;
 use crate::activities;
-use crate::db::types::Id;
 use crate::error::FieldError;
 use crate::records::model::{RecordContent, RecordKind};
 
 /// A completion that parsed, before the database has its say.
 pub(super) struct Candidate {
     pub(super) index: usize,
-    pub(super) person_id: Id,
+    pub(super) person_id: PersonId,
     pub(super) external_id: String,
     pub(super) input: CompletionInput,
 }
@@ -57,7 +57,7 @@ pub(super) fn parse_item(index: usize, value: serde_json::Value) -> Result<Candi
     }
     Ok(Candidate {
         index,
-        person_id: Id(input.person_id),
+        person_id: PersonId(input.person_id),
         external_id,
         input,
     })

@@ -10,11 +10,11 @@ pub use corrections::{correct, void};
 pub use ingest::push;
 pub use model::*;
 
-use crate::db::types::Id;
+use crate::db::ids::OrganisationId;
 
 /// The pushing organisation.
 #[derive(Debug, Clone)]
 pub struct Issuer {
-    pub organisation_id: Id,
+    pub organisation_id: OrganisationId,
     pub client_id: String,
 }

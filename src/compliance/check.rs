@@ -1,5 +1,6 @@
 //! Checking people against a profile: one person, or the organisation's worklist.
 
+use crate::db::ids::{OrganisationId, PersonId, ProfileId};
 use std::collections::HashMap;
 
 use chrono::Utc;
@@ -9,7 +10,6 @@ use crate::access::{self, Access};
 use crate::auth::Scope;
 use crate::auth::tokens::ClientIdentity;
 use crate::db::DbConnection;
-use crate::db::types::Id;
 use crate::error::Error;
 use crate::grants::{self, GrantRow, Permission};
 use crate::http::pagination::{List, Page};
@@ -56,12 +56,12 @@ fn needs(requirements: &[Requirement]) -> Needs {
 struct Gathered {
     records: Vec<RecordRow>,
     /// Attainments, with their person.
-    facts: Vec<(Id, AttainmentFact)>,
+    facts: Vec<(PersonId, AttainmentFact)>,
 }
 
 /// The evidence a profile needs for some people, in three queries whatever their number: the
 /// relevant visible records, the relevant attainments, and their verifications.
-fn gather(conn: &mut DbConnection, people: &[Id], needs: &Needs) -> Result<Gathered, Error> {
+fn gather(conn: &mut DbConnection, people: &[PersonId], needs: &Needs) -> Result<Gathered, Error> {
     let records =
         crate::records::shared::visible_matching(conn, people, &needs.kinds, &needs.codes)?;
     let facts = if needs.outcomes.is_empty() {
@@ -105,7 +105,7 @@ struct Judge<'a> {
 impl Judge<'_> {
     fn judge(
         &self,
-        person_id: Id,
+        person_id: PersonId,
         name: Option<String>,
         grants: &[GrantRow],
         records: &[RecordRow],
@@ -148,12 +148,12 @@ impl Judge<'_> {
 pub fn check(
     conn: &mut DbConnection,
     caller: &ClientIdentity,
-    person_id: Id,
-    profile_id: Id,
+    person_id: PersonId,
+    profile_id: ProfileId,
     window_days: Option<i64>,
 ) -> Result<Compliance, Error> {
     let window_days = window(window_days)?;
-    let profile = get(conn, Id(caller.organisation_id), profile_id)?;
+    let profile = get(conn, OrganisationId(caller.organisation_id), profile_id)?;
     let request = Request {
         caller,
         person_id,
@@ -184,7 +184,7 @@ pub fn worklist(
     conn: &mut DbConnection,
     caller: &ClientIdentity,
     query: &WorklistQuery,
-    page: Page,
+    page: Page<PersonId>,
 ) -> Result<List<Compliance>, Error> {
     if !caller.scopes.contains(Scope::SharedRead) {
         return Err(Error::Forbidden(
@@ -192,8 +192,8 @@ pub fn worklist(
         ));
     }
     let window_days = window(query.expiring_within_days)?;
-    let organisation = Id(caller.organisation_id);
-    let profile = get(conn, organisation, Id(query.profile))?;
+    let organisation = OrganisationId(caller.organisation_id);
+    let profile = get(conn, organisation, ProfileId(query.profile))?;
     crate::db::transaction(conn, |conn| {
         let ids = grants::store::people_granting(conn, organisation, Permission::Read, page)?;
         let person_ids = ids.items.clone();
@@ -207,11 +207,11 @@ pub fn worklist(
             window_days,
         };
         let names = crate::people::store::display_names(conn, &person_ids)?;
-        let mut by_person: HashMap<Id, Vec<GrantRow>> = HashMap::new();
+        let mut by_person: HashMap<PersonId, Vec<GrantRow>> = HashMap::new();
         for grant in live {
             by_person.entry(grant.person_id).or_default().push(grant);
         }
-        let mut facts_by_person: HashMap<Id, Vec<AttainmentFact>> = HashMap::new();
+        let mut facts_by_person: HashMap<PersonId, Vec<AttainmentFact>> = HashMap::new();
         for (person, fact) in facts {
             facts_by_person.entry(person).or_default().push(fact);
         }

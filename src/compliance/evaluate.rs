@@ -1,19 +1,19 @@
 //! The compliance rules, as a pure function of what an organisation may see: the same code
 //! judges one arriving member of staff and a whole worklist.
 
+use crate::db::ids::AttainmentId;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 
 use super::model::{Requirement, RequirementResult, Status};
-use crate::db::types::Id;
 use crate::records::RecordRow;
 use crate::records::SharedScope;
 
 /// An attainment as compliance needs it.
 #[derive(Debug, Clone)]
 pub struct AttainmentFact {
-    pub id: Id,
+    pub id: AttainmentId,
     pub framework_code: String,
     pub framework_version: String,
     pub outcome_code: String,

@@ -14,7 +14,7 @@ use crate::http::pagination::{List, PageRequest};
 
 fn answer(status: StatusCode, profile: RequirementProfile) -> HttpResponse {
     let mut response = HttpResponse::build(status);
-    response.insert_header((header::ETAG, etag::of(profile.id.into(), profile.version)));
+    response.insert_header((header::ETAG, etag::of(profile.id, profile.version)));
     if status == StatusCode::CREATED {
         response.insert_header((
             header::LOCATION,

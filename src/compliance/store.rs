@@ -1,11 +1,12 @@
 //! The `requirement_profiles` table: an organisation's profiles, checked before each write.
 
+use crate::db::ids::{OrganisationId, ProfileId};
 use diesel::prelude::*;
 
 use super::{ProfileInput, RequirementProfile, validate};
 use crate::db::DbConnection;
 use crate::db::schema::requirement_profiles;
-use crate::db::types::{Id, Json, Timestamp};
+use crate::db::types::{Json, Timestamp};
 use crate::error::Error;
 use crate::http::etag::{self, Precondition};
 use crate::http::pagination::{List, Page};
@@ -13,8 +14,8 @@ use crate::http::pagination::{List, Page};
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = requirement_profiles)]
 struct ProfileRow {
-    id: Id,
-    organisation_id: Id,
+    id: ProfileId,
+    organisation_id: OrganisationId,
     name: String,
     requirements: Json,
     version: i32,
@@ -40,13 +41,13 @@ impl ProfileRow {
 
 pub fn create(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     input: ProfileInput,
 ) -> Result<RequirementProfile, Error> {
     validate(conn, &input)?;
     let now = Timestamp::now();
     let row = ProfileRow {
-        id: Id::new(),
+        id: ProfileId::new(),
         organisation_id,
         name: input.name.trim().to_owned(),
         requirements: Json::of(&input.requirements),
@@ -60,7 +61,11 @@ pub fn create(
     row.view()
 }
 
-fn row(conn: &mut DbConnection, organisation_id: Id, id: Id) -> Result<ProfileRow, Error> {
+fn row(
+    conn: &mut DbConnection,
+    organisation_id: OrganisationId,
+    id: ProfileId,
+) -> Result<ProfileRow, Error> {
     requirement_profiles::table
         .filter(requirement_profiles::id.eq(id))
         .filter(requirement_profiles::organisation_id.eq(organisation_id))
@@ -72,16 +77,16 @@ fn row(conn: &mut DbConnection, organisation_id: Id, id: Id) -> Result<ProfileRo
 
 pub fn get(
     conn: &mut DbConnection,
-    organisation_id: Id,
-    id: Id,
+    organisation_id: OrganisationId,
+    id: ProfileId,
 ) -> Result<RequirementProfile, Error> {
     row(conn, organisation_id, id)?.view()
 }
 
 pub fn list(
     conn: &mut DbConnection,
-    organisation_id: Id,
-    page: Page,
+    organisation_id: OrganisationId,
+    page: Page<ProfileId>,
 ) -> Result<List<RequirementProfile>, Error> {
     let mut query = requirement_profiles::table
         .filter(requirement_profiles::organisation_id.eq(organisation_id))
@@ -106,8 +111,8 @@ pub fn list(
 
 pub fn replace(
     conn: &mut DbConnection,
-    organisation_id: Id,
-    id: Id,
+    organisation_id: OrganisationId,
+    id: ProfileId,
     input: ProfileInput,
     precondition: &Precondition,
 ) -> Result<RequirementProfile, Error> {
@@ -143,8 +148,8 @@ pub fn replace(
 
 pub fn delete(
     conn: &mut DbConnection,
-    organisation_id: Id,
-    id: Id,
+    organisation_id: OrganisationId,
+    id: ProfileId,
     precondition: &Precondition,
 ) -> Result<(), Error> {
     crate::db::transaction(conn, |conn| {

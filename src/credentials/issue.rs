@@ -1,6 +1,7 @@
 //! Issuing a credential: the records and attainments a person chooses, as claims signed by
 //! the service's key, with a slot in the revocation status list.
 
+use crate::db::ids::{AttainmentId, PersonId, RecordId};
 use chrono::Duration;
 use serde_json::{Value, json};
 
@@ -9,7 +10,7 @@ use super::model::{CredentialRequest, IssuedCredential};
 use super::{CREDENTIAL_TYPE, MAX_LIVE_PER_PERSON, MAX_RECORDS, status, store};
 use crate::attainments::{self, Attainment};
 use crate::auth::keys::Keys;
-use crate::db::types::{Id, Json, Timestamp};
+use crate::db::types::{Json, Timestamp};
 use crate::db::{DbConnection, transaction};
 use crate::error::{Error, FieldError};
 use crate::frameworks;
@@ -21,7 +22,7 @@ pub fn issue(
     conn: &mut DbConnection,
     keys: &Keys,
     public_url: &str,
-    person_id: Id,
+    person_id: PersonId,
     request: CredentialRequest,
 ) -> Result<IssuedCredential, Error> {
     let valid_days = check(&request)?;
@@ -96,11 +97,11 @@ fn check(request: &CredentialRequest) -> Result<i64, Error> {
 /// enough to refuse the choice).
 fn chosen_records(
     conn: &mut DbConnection,
-    person_id: Id,
+    person_id: PersonId,
     request: &CredentialRequest,
     errors: &mut Vec<FieldError>,
 ) -> Result<Vec<RecordWithIssuer>, Error> {
-    let ids: Vec<Id> = request.record_ids.iter().map(|i| Id(*i)).collect();
+    let ids: Vec<RecordId> = request.record_ids.iter().map(|i| RecordId(*i)).collect();
     let mut rows = crate::records::store::some_of(conn, person_id, &ids)?;
     for (i, id) in ids.iter().enumerate() {
         match rows.iter().find(|(r, _)| r.id == *id) {
@@ -136,13 +137,13 @@ fn chosen_records(
 /// A claim for each chosen attainment, named in the words of its framework.
 fn attainment_claims(
     conn: &mut DbConnection,
-    person_id: Id,
+    person_id: PersonId,
     request: &CredentialRequest,
     errors: &mut Vec<FieldError>,
 ) -> Result<Vec<Value>, Error> {
     let mut claims = Vec::new();
     for (i, id) in request.attainment_ids.iter().enumerate() {
-        match attainments::get(conn, person_id, Id(*id)) {
+        match attainments::get(conn, person_id, AttainmentId(*id)) {
             Ok(attainment) => claims.push(attainment_claim(conn, &attainment)?),
             Err(Error::NotFound(_)) => errors.push(FieldError::new(
                 format!("attainment_ids[{i}]"),
@@ -220,7 +221,7 @@ fn sign(
     conn: &mut DbConnection,
     keys: &Keys,
     public_url: &str,
-    person_id: Id,
+    person_id: PersonId,
     subject: Value,
     valid_days: i64,
 ) -> Result<IssuedCredential, Error> {

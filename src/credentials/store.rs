@@ -1,12 +1,13 @@
 //! The `credentials` table: what was issued to whom, in which status-list slot, and whether it
 //! was revoked. The content lives only in the signed JWT.
 
+use crate::db::ids::{CredentialId, PersonId};
 use diesel::prelude::*;
 
 use super::model::CredentialSummary;
 use super::status;
 use crate::db::schema::credentials;
-use crate::db::types::{Id, Json, Timestamp};
+use crate::db::types::{Json, Timestamp};
 use crate::db::{DbConnection, transaction};
 use crate::error::Error;
 use crate::http::pagination::{List, Page};
@@ -14,8 +15,8 @@ use crate::http::pagination::{List, Page};
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = credentials)]
 pub(super) struct CredentialRow {
-    pub(super) id: Id,
-    pub(super) person_id: Option<Id>,
+    pub(super) id: CredentialId,
+    pub(super) person_id: Option<PersonId>,
     pub(super) status_list: i32,
     pub(super) status_index: i32,
     pub(super) summary: Json,
@@ -48,7 +49,7 @@ impl CredentialRow {
 }
 
 /// How many live (neither revoked nor expired) credentials a person holds.
-pub(super) fn live_count(conn: &mut DbConnection, person_id: Id) -> Result<i64, Error> {
+pub(super) fn live_count(conn: &mut DbConnection, person_id: PersonId) -> Result<i64, Error> {
     Ok(credentials::table
         .filter(credentials::person_id.eq(person_id))
         .filter(credentials::revoked_at.is_null())
@@ -60,7 +61,7 @@ pub(super) fn live_count(conn: &mut DbConnection, person_id: Id) -> Result<i64, 
 /// When a credential was revoked: `None` when the service never issued it.
 pub(super) fn revocation(
     conn: &mut DbConnection,
-    id: Id,
+    id: CredentialId,
 ) -> Result<Option<Option<Timestamp>>, Error> {
     Ok(credentials::table
         .find(id)
@@ -73,7 +74,7 @@ pub(super) fn revocation(
 /// the same slot at once: the unique slot decides, and the loser picks again.
 pub(super) fn store_with_free_slot(
     conn: &mut DbConnection,
-    person_id: Id,
+    person_id: PersonId,
     summary: Json,
     now: Timestamp,
     expires_at: Timestamp,
@@ -82,7 +83,7 @@ pub(super) fn store_with_free_slot(
     loop {
         let (status_list, status_index) = status::free_slot(conn)?;
         let row = CredentialRow {
-            id: Id::new(),
+            id: CredentialId::new(),
             person_id: Some(person_id),
             status_list,
             status_index,
@@ -107,8 +108,8 @@ pub(super) fn store_with_free_slot(
 /// The person's credentials, newest first (summaries: the content lives only in the JWT).
 pub fn list(
     conn: &mut DbConnection,
-    person_id: Id,
-    page: Page,
+    person_id: PersonId,
+    page: Page<CredentialId>,
 ) -> Result<List<CredentialSummary>, Error> {
     let mut query = credentials::table
         .filter(credentials::person_id.eq(person_id))
@@ -124,7 +125,11 @@ pub fn list(
 }
 
 /// Revokes one of the person's credentials: verification reports it from now on.
-pub fn revoke(conn: &mut DbConnection, person_id: Id, id: Id) -> Result<CredentialSummary, Error> {
+pub fn revoke(
+    conn: &mut DbConnection,
+    person_id: PersonId,
+    id: CredentialId,
+) -> Result<CredentialSummary, Error> {
     transaction(conn, |conn| {
         let row: CredentialRow = credentials::table
             .filter(credentials::id.eq(id))
@@ -147,7 +152,7 @@ pub fn revoke(conn: &mut DbConnection, person_id: Id, id: Id) -> Result<Credenti
 }
 
 /// Revokes every live credential of a person (on erasure).
-pub fn revoke_all(conn: &mut DbConnection, person_id: Id) -> Result<usize, Error> {
+pub fn revoke_all(conn: &mut DbConnection, person_id: PersonId) -> Result<usize, Error> {
     Ok(diesel::update(
         credentials::table
             .filter(credentials::person_id.eq(person_id))

@@ -1,5 +1,6 @@
 //! Checking a credential as a verifier would, with the service's own answer on revocation.
 
+use crate::db::ids::CredentialId;
 use chrono::Utc;
 use jsonwebtoken::{Algorithm, Validation};
 use serde_json::Value;
@@ -9,7 +10,6 @@ use super::model::VerifyResult;
 use super::{CREDENTIAL_TYPE, store};
 use crate::auth::keys::Keys;
 use crate::db::DbConnection;
-use crate::db::types::Id;
 use crate::error::Error;
 
 /// Checks a credential: signature by a key of the service, issuer, validity period, revocation.
@@ -111,7 +111,7 @@ fn revocation_problem(conn: &mut DbConnection, claims: &Value) -> Result<Option<
             "the credential has no id this service gave out".into(),
         ));
     };
-    Ok(match store::revocation(conn, Id(id))? {
+    Ok(match store::revocation(conn, CredentialId(id))? {
         None => Some("this service has no record of issuing this credential".into()),
         Some(Some(at)) => Some(format!("revoked on {}", at.0.to_rfc3339())),
         Some(None) => None,

@@ -5,6 +5,7 @@
 
 pub mod deferred;
 pub mod files;
+pub mod ids;
 pub mod schema;
 pub mod types;
 
@@ -356,7 +357,7 @@ pub fn read_transaction<T>(
 mod tests {
     use super::*;
     use crate::db::schema::organisations;
-    use crate::db::types::{Id, Timestamp};
+    use crate::db::types::Timestamp;
 
     fn count(conn: &mut DbConnection) -> i64 {
         organisations::table.count().get_result(conn).unwrap()
@@ -365,7 +366,7 @@ mod tests {
     fn add(conn: &mut DbConnection) {
         diesel::insert_into(organisations::table)
             .values((
-                organisations::id.eq(Id::new()),
+                organisations::id.eq(crate::db::ids::OrganisationId::new()),
                 organisations::name.eq("Writer"),
                 organisations::created_at.eq(Timestamp::now()),
             ))

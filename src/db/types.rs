@@ -6,9 +6,6 @@
 //! Timestamps are written to SQLite as fixed-width RFC 3339 UTC text with microseconds, so that
 //! text order is time order and range queries behave as they do on PostgreSQL.
 
-use std::fmt;
-use std::io::Write;
-
 use chrono::{DateTime, SecondsFormat, Utc};
 use diesel::backend::Backend;
 use diesel::deserialize::{self, FromSql, FromSqlRow};
@@ -47,120 +44,52 @@ pub mod sql {
     pub struct Jsonb;
 }
 
-macro_rules! multi_backend_type {
-    ($sql:path, $rust:ty) => {
+/// `MultiBackend` knows each custom SQL type once, whatever Rust types map to it.
+macro_rules! multi_backend_sql_type {
+    ($sql:path) => {
         impl HasSqlType<$sql> for MultiBackend {
             fn metadata(lookup: &mut Self::MetadataLookup) -> Self::TypeMetadata {
                 MultiBackend::lookup_sql_type::<$sql>(lookup)
             }
         }
-        impl FromSql<$sql, MultiBackend> for $rust {
+    };
+}
+
+/// A Rust type read and written through `MultiBackend`, given its impls for each backend.
+macro_rules! multi_backend_value {
+    ($sql:path, $rust:ty) => {
+        impl diesel::deserialize::FromSql<$sql, $crate::db::MultiBackend> for $rust {
             fn from_sql(
-                bytes: <MultiBackend as Backend>::RawValue<'_>,
-            ) -> deserialize::Result<Self> {
+                bytes: <$crate::db::MultiBackend as diesel::backend::Backend>::RawValue<'_>,
+            ) -> diesel::deserialize::Result<Self> {
                 bytes.from_sql::<$rust, $sql>()
             }
         }
-        impl ToSql<$sql, MultiBackend> for $rust {
-            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, MultiBackend>) -> serialize::Result {
+        impl diesel::serialize::ToSql<$sql, $crate::db::MultiBackend> for $rust {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut diesel::serialize::Output<'b, '_, $crate::db::MultiBackend>,
+            ) -> diesel::serialize::Result {
                 out.set_value(($sql, self));
-                Ok(IsNull::No)
+                Ok(diesel::serialize::IsNull::No)
             }
         }
     };
 }
+pub(crate) use multi_backend_value;
 
-fn sqlite_text(value: <Sqlite as Backend>::RawValue<'_>) -> deserialize::Result<String> {
+macro_rules! multi_backend_type {
+    ($sql:path, $rust:ty) => {
+        multi_backend_sql_type!($sql);
+        multi_backend_value!($sql, $rust);
+    };
+}
+
+pub(crate) fn sqlite_text(value: <Sqlite as Backend>::RawValue<'_>) -> deserialize::Result<String> {
     <String as FromSql<diesel::sql_types::Text, Sqlite>>::from_sql(value)
 }
 
-// ---------------------------------------------------------------------------------------------
-// Ids
-
-/// A stored id: a UUID (time-ordered v7 for everything the service creates).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    AsExpression,
-    FromSqlRow,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-#[diesel(sql_type = sql::Uuid)]
-#[serde(transparent)]
-pub struct Id(pub uuid::Uuid);
-
-impl Id {
-    /// A new time-ordered id.
-    pub fn new() -> Self {
-        Id(uuid::Uuid::now_v7())
-    }
-
-    /// The smallest time-ordered id of a moment: every id made before it is smaller, so a range
-    /// of the primary key stands for a range of creation times.
-    pub fn first_at(moment: DateTime<Utc>) -> Self {
-        let millis = u64::try_from(moment.timestamp_millis()).unwrap_or(0);
-        Id(uuid::Builder::from_unix_timestamp_millis(millis, &[0; 10]).into_uuid())
-    }
-}
-
-impl Default for Id {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl From<uuid::Uuid> for Id {
-    fn from(value: uuid::Uuid) -> Self {
-        Id(value)
-    }
-}
-
-impl From<Id> for uuid::Uuid {
-    fn from(value: Id) -> Self {
-        value.0
-    }
-}
-
-impl fmt::Display for Id {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.hyphenated().fmt(f)
-    }
-}
-
-impl ToSql<sql::Uuid, Pg> for Id {
-    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
-        out.write_all(self.0.as_bytes())?;
-        Ok(IsNull::No)
-    }
-}
-
-impl FromSql<sql::Uuid, Pg> for Id {
-    fn from_sql(value: <Pg as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
-        Ok(Id(uuid::Uuid::from_slice(value.as_bytes())?))
-    }
-}
-
-impl ToSql<sql::Uuid, Sqlite> for Id {
-    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
-        out.set_value(self.0.hyphenated().to_string());
-        Ok(IsNull::No)
-    }
-}
-
-impl FromSql<sql::Uuid, Sqlite> for Id {
-    fn from_sql(value: <Sqlite as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
-        Ok(Id(uuid::Uuid::parse_str(&sqlite_text(value)?)?))
-    }
-}
-
-multi_backend_type!(sql::Uuid, Id);
+multi_backend_sql_type!(sql::Uuid);
 
 // ---------------------------------------------------------------------------------------------
 // Times

@@ -10,13 +10,14 @@ pub mod handlers;
 pub mod model;
 pub mod store;
 
+use crate::db::ids::{GrantId, OrganisationId, PersonId};
 use chrono::Utc;
 
 pub use model::*;
 pub use store::{GrantRow, get, list, live, received};
 
 use crate::db::DbConnection;
-use crate::db::types::{Id, Json, Timestamp};
+use crate::db::types::{Json, Timestamp};
 use crate::error::{Error, FieldError};
 use crate::outbox::{self, Event, GrantChange};
 
@@ -27,12 +28,13 @@ pub const MAX_LIVE_PER_PERSON: i64 = 500;
 /// person's own.
 pub fn create(
     conn: &mut DbConnection,
-    person_id: Id,
+    person_id: PersonId,
     input: GrantInput,
     max_days: i64,
 ) -> Result<Grant, Error> {
     let mut errors = input.check(Utc::now(), max_days);
-    let organisation = match crate::organisations::get(conn, Id(input.organisation_id)) {
+    let organisation = match crate::organisations::get(conn, OrganisationId(input.organisation_id))
+    {
         Ok(organisation) => Some(organisation.name),
         Err(Error::NotFound(_)) => None,
         Err(other) => return Err(other),
@@ -65,9 +67,9 @@ pub fn create(
             .collect();
     }
     let row = GrantRow {
-        id: Id::new(),
+        id: GrantId::new(),
         person_id,
-        organisation_id: Id(input.organisation_id),
+        organisation_id: OrganisationId(input.organisation_id),
         permission: input.permission.as_str().to_owned(),
         scope: Json::of(&scope),
         purpose: input.purpose.trim().to_owned(),
@@ -85,7 +87,7 @@ pub fn create(
 
 /// Revokes one of the owner's grants; effective on the organisation's very next request.
 /// Revoking a grant that has already ended changes nothing.
-pub fn revoke(conn: &mut DbConnection, person_id: Id, id: Id) -> Result<Grant, Error> {
+pub fn revoke(conn: &mut DbConnection, person_id: PersonId, id: GrantId) -> Result<Grant, Error> {
     crate::db::transaction(conn, |conn| {
         get(conn, person_id, id)?;
         if let Some(row) = store::mark_revoked(conn, id)? {

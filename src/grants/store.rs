@@ -1,5 +1,6 @@
 //! The `grants` table: every query on it, and the one rule that makes a grant live.
 
+use crate::db::ids::{GrantId, OrganisationId, PersonId};
 use std::collections::{BTreeMap, HashMap};
 
 use diesel::prelude::*;
@@ -7,16 +8,16 @@ use diesel::prelude::*;
 use super::model::*;
 use crate::db::DbConnection;
 use crate::db::schema::{grants, organisations, people};
-use crate::db::types::{Id, Json, Timestamp};
+use crate::db::types::{Json, Timestamp};
 use crate::error::Error;
 use crate::http::pagination::{List, Page};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = grants)]
 pub struct GrantRow {
-    pub id: Id,
-    pub person_id: Id,
-    pub organisation_id: Id,
+    pub id: GrantId,
+    pub person_id: PersonId,
+    pub organisation_id: OrganisationId,
     pub permission: String,
     pub scope: Json,
     pub purpose: String,
@@ -81,7 +82,7 @@ pub(super) fn insert(conn: &mut DbConnection, row: &GrantRow) -> Result<(), Erro
 }
 
 /// How many live grants a person has.
-pub(super) fn live_count(conn: &mut DbConnection, person_id: Id) -> Result<i64, Error> {
+pub(super) fn live_count(conn: &mut DbConnection, person_id: PersonId) -> Result<i64, Error> {
     Ok(grants::table
         .filter(grants::person_id.eq(person_id))
         .filter(is_live(Timestamp::now()))
@@ -92,9 +93,9 @@ pub(super) fn live_count(conn: &mut DbConnection, person_id: Id) -> Result<i64, 
 /// The owner's grants, newest first.
 pub fn list(
     conn: &mut DbConnection,
-    person_id: Id,
+    person_id: PersonId,
     filter: &GrantFilter,
-    page: Page,
+    page: Page<GrantId>,
 ) -> Result<List<Grant>, Error> {
     let now = Timestamp::now();
     let mut query = grants::table
@@ -115,7 +116,7 @@ pub fn list(
         None => {}
     }
     if let Some(organisation) = filter.organisation_id {
-        query = query.filter(grants::organisation_id.eq(Id(organisation)));
+        query = query.filter(grants::organisation_id.eq(OrganisationId(organisation)));
     }
     if let Some(after) = page.after {
         query = query.filter(grants::id.lt(after));
@@ -125,7 +126,7 @@ pub fn list(
 }
 
 /// One of the owner's grants.
-pub fn get(conn: &mut DbConnection, person_id: Id, id: Id) -> Result<Grant, Error> {
+pub fn get(conn: &mut DbConnection, person_id: PersonId, id: GrantId) -> Result<Grant, Error> {
     let (row, name): (GrantRow, String) = grants::table
         .inner_join(organisations::table)
         .filter(grants::id.eq(id))
@@ -139,7 +140,10 @@ pub fn get(conn: &mut DbConnection, person_id: Id, id: Id) -> Result<Grant, Erro
 
 /// Marks a grant revoked unless it already is; answers the revoked row, or `None` when there
 /// was nothing to revoke.
-pub(super) fn mark_revoked(conn: &mut DbConnection, id: Id) -> Result<Option<GrantRow>, Error> {
+pub(super) fn mark_revoked(
+    conn: &mut DbConnection,
+    id: GrantId,
+) -> Result<Option<GrantRow>, Error> {
     let revoked = diesel::update(grants::table.find(id).filter(grants::revoked_at.is_null()))
         .set((
             grants::revoked_at.eq(Timestamp::now()),
@@ -155,7 +159,7 @@ pub(super) fn mark_revoked(conn: &mut DbConnection, id: Id) -> Result<Option<Gra
 }
 
 /// One grant, whoever made it.
-pub fn find(conn: &mut DbConnection, id: Id) -> Result<GrantRow, Error> {
+pub fn find(conn: &mut DbConnection, id: GrantId) -> Result<GrantRow, Error> {
     grants::table
         .find(id)
         .select(GrantRow::as_select())
@@ -169,8 +173,8 @@ pub fn find(conn: &mut DbConnection, id: Id) -> Result<GrantRow, Error> {
 /// would lead SQLite to walk every grant made to the organisation instead.
 pub fn live(
     conn: &mut DbConnection,
-    person_id: Id,
-    organisation_id: Id,
+    person_id: PersonId,
+    organisation_id: OrganisationId,
     permission: Permission,
 ) -> Result<Vec<GrantRow>, Error> {
     let mut rows = live_among(conn, organisation_id, &[person_id], permission)?;
@@ -181,8 +185,8 @@ pub fn live(
 /// The live grants these people have made to an organisation with a permission: one query.
 pub fn live_among(
     conn: &mut DbConnection,
-    organisation_id: Id,
-    people: &[Id],
+    organisation_id: OrganisationId,
+    people: &[PersonId],
     permission: Permission,
 ) -> Result<Vec<GrantRow>, Error> {
     Ok(grants::table
@@ -197,16 +201,16 @@ pub fn live_among(
 /// A person's live grants with a permission, by organisation.
 pub fn live_by_organisation(
     conn: &mut DbConnection,
-    person_id: Id,
+    person_id: PersonId,
     permission: Permission,
-) -> Result<BTreeMap<Id, Vec<GrantRow>>, Error> {
+) -> Result<BTreeMap<OrganisationId, Vec<GrantRow>>, Error> {
     let rows: Vec<GrantRow> = grants::table
         .filter(grants::person_id.eq(person_id))
         .filter(grants::permission.eq(permission.as_str()))
         .filter(is_live(Timestamp::now()))
         .select(GrantRow::as_select())
         .load(conn)?;
-    let mut by_organisation: BTreeMap<Id, Vec<GrantRow>> = BTreeMap::new();
+    let mut by_organisation: BTreeMap<OrganisationId, Vec<GrantRow>> = BTreeMap::new();
     for row in rows {
         by_organisation
             .entry(row.organisation_id)
@@ -220,9 +224,9 @@ pub fn live_by_organisation(
 /// grant each: one query.
 pub fn writers_among(
     conn: &mut DbConnection,
-    organisation_id: Id,
-    people: &[Id],
-) -> Result<HashMap<Id, Id>, Error> {
+    organisation_id: OrganisationId,
+    people: &[PersonId],
+) -> Result<HashMap<PersonId, GrantId>, Error> {
     Ok(
         live_among(conn, organisation_id, people, Permission::Write)?
             .into_iter()
@@ -235,10 +239,10 @@ pub fn writers_among(
 /// order: one query.
 pub fn people_granting(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     permission: Permission,
-    page: Page,
-) -> Result<List<Id>, Error> {
+    page: Page<PersonId>,
+) -> Result<List<PersonId>, Error> {
     let mut query = grants::table
         .filter(grants::organisation_id.eq(organisation_id))
         .filter(grants::permission.eq(permission.as_str()))
@@ -251,13 +255,16 @@ pub fn people_granting(
     if let Some(after) = page.after {
         query = query.filter(grants::person_id.gt(after));
     }
-    let ids: Vec<Id> = query.load(conn)?;
+    let ids: Vec<PersonId> = query.load(conn)?;
     Ok(List::from_rows(ids, &page, |id| *id))
 }
 
 /// Every organisation a person ever made a grant to, live or not.
-pub fn organisations_ever(conn: &mut DbConnection, person_id: Id) -> Result<Vec<Id>, Error> {
-    let mut organisations: Vec<Id> = grants::table
+pub fn organisations_ever(
+    conn: &mut DbConnection,
+    person_id: PersonId,
+) -> Result<Vec<OrganisationId>, Error> {
+    let mut organisations: Vec<OrganisationId> = grants::table
         .filter(grants::person_id.eq(person_id))
         .select(grants::organisation_id)
         .distinct()
@@ -269,9 +276,9 @@ pub fn organisations_ever(conn: &mut DbConnection, person_id: Id) -> Result<Vec<
 /// The live grants made to an organisation, newest first, with each person's display name.
 pub fn received(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     filter: &ReceivedGrantFilter,
-    page: Page,
+    page: Page<GrantId>,
 ) -> Result<List<ReceivedGrant>, Error> {
     let mut query = grants::table
         .inner_join(people::table)
@@ -328,7 +335,7 @@ pub(super) fn owed_notice(
 /// so that several instances sweeping at once send each notice once.
 pub(super) fn claim_notice(
     conn: &mut DbConnection,
-    grant_id: Id,
+    grant_id: GrantId,
     from: &[&str],
     to: &str,
 ) -> Result<bool, Error> {

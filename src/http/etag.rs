@@ -4,12 +4,11 @@
 use actix_web::HttpRequest;
 use actix_web::http::header;
 
-use crate::db::types::Id;
 use crate::error::Error;
 
 /// The ETag of a version of a resource.
-pub fn of(id: Id, version: i32) -> String {
-    format!("\"{}-{version}\"", id.0.simple())
+pub fn of(id: impl Into<uuid::Uuid>, version: i32) -> String {
+    format!("\"{}-{version}\"", id.into().simple())
 }
 
 /// What an `If-Match` header asks for.
@@ -39,7 +38,7 @@ impl Precondition {
     }
 
     /// Whether a resource at this version may be changed.
-    pub fn allows(&self, id: Id, version: i32) -> bool {
+    pub fn allows(&self, id: impl Into<uuid::Uuid>, version: i32) -> bool {
         match self {
             Precondition::Any => true,
             Precondition::OneOf(tags) => {

@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::db::types::Id;
+use crate::db::ids::EntityId;
 use crate::error::Error;
 
 pub const DEFAULT_LIMIT: i64 = 50;
@@ -29,7 +29,7 @@ pub struct PageRequest {
 /// One page of a list: at most `limit` items, after the item whose key a cursor carried. Most
 /// lists are ordered by id; a few by a text key (`Page<String>`).
 #[derive(Debug, Clone, Copy)]
-pub struct Page<K = Id> {
+pub struct Page<K> {
     pub limit: i64,
     pub after: Option<K>,
 }
@@ -61,14 +61,15 @@ pub trait Cursor: Sized {
     fn decode(cursor: &str) -> Option<Self>;
 }
 
-impl Cursor for Id {
+impl<T: EntityId> Cursor for T {
     fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(self.0.as_bytes())
+        let id: uuid::Uuid = (*self).into();
+        URL_SAFE_NO_PAD.encode(id.as_bytes())
     }
 
     fn decode(cursor: &str) -> Option<Self> {
         let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
-        uuid::Uuid::from_slice(&bytes).ok().map(Id)
+        uuid::Uuid::from_slice(&bytes).ok().map(T::from)
     }
 }
 

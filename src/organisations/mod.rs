@@ -11,12 +11,12 @@ pub use store::{
 };
 
 use crate::auth::{OrgCaller, Scope, Scopes};
-use crate::db::types::Id;
+use crate::db::ids::OrganisationId;
 use crate::error::{Error, FieldError};
 
 /// Who may administer an organisation's clients: the host's administrator (`admin`) any
 /// organisation's, an organisation's own administrator (`clients:manage`) its own only.
-pub fn may_administer(caller: &OrgCaller, organisation_id: Id) -> Result<(), Error> {
+pub fn may_administer(caller: &OrgCaller, organisation_id: OrganisationId) -> Result<(), Error> {
     if caller.scopes.contains(Scope::Admin) {
         return Ok(());
     }

@@ -1,12 +1,13 @@
 //! The `organisations` and `clients` tables: rows and every query on them.
 
+use crate::db::ids::{ClientId, OrganisationId};
 use diesel::prelude::*;
 
 use super::{ClientView, DirectoryFilter, NewCredentials, OrganisationView, validate};
 use crate::auth::{Scopes, secrets};
 use crate::db::DbConnection;
 use crate::db::schema::{clients, organisations};
-use crate::db::types::{Id, Timestamp};
+use crate::db::types::Timestamp;
 use crate::error::Error;
 use crate::http::pagination::{List, Page};
 
@@ -16,7 +17,7 @@ diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = organisations)]
 pub struct Organisation {
-    pub id: Id,
+    pub id: OrganisationId,
     pub name: String,
     pub ods_code: Option<String>,
     pub created_at: Timestamp,
@@ -25,8 +26,8 @@ pub struct Organisation {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = clients)]
 struct ClientRow {
-    id: Id,
-    organisation_id: Id,
+    id: ClientId,
+    organisation_id: OrganisationId,
     client_id: String,
     secret_hash: String,
     scopes: String,
@@ -42,7 +43,7 @@ pub fn create(
 ) -> Result<Organisation, Error> {
     let (name, ods_code) = validate(name, ods_code)?;
     let organisation = Organisation {
-        id: Id::new(),
+        id: OrganisationId::new(),
         name,
         ods_code,
         created_at: Timestamp::now(),
@@ -62,7 +63,7 @@ pub fn create(
 /// Adds a client to an organisation; answers its credentials, secret included, once.
 pub fn create_client(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     scopes: &Scopes,
 ) -> Result<NewCredentials, Error> {
     if scopes.is_empty() {
@@ -70,7 +71,7 @@ pub fn create_client(
     }
     let secret = secrets::new_secret();
     let row = ClientRow {
-        id: Id::new(),
+        id: ClientId::new(),
         organisation_id,
         client_id: secrets::new_client_id(),
         secret_hash: secrets::hash(&secret)?,
@@ -103,7 +104,7 @@ pub fn client_is_active(conn: &mut DbConnection, client_id: &str) -> Result<bool
 #[derive(Debug, Clone)]
 pub struct StoredClient {
     pub client_id: String,
-    pub organisation_id: Id,
+    pub organisation_id: OrganisationId,
     pub secret_hash: String,
     pub scopes: Scopes,
     pub revoked_at: Option<Timestamp>,
@@ -142,7 +143,7 @@ fn like_pattern(text: &str) -> String {
 pub fn search(
     conn: &mut DbConnection,
     filter: &DirectoryFilter,
-    page: Page,
+    page: Page<OrganisationId>,
 ) -> Result<List<OrganisationView>, Error> {
     let mut query = organisations::table
         .select(Organisation::as_select())
@@ -169,7 +170,7 @@ pub fn search(
     Ok(List::from_rows(rows, &page, |o: &Organisation| o.id).map(OrganisationView::from))
 }
 
-pub fn get(conn: &mut DbConnection, id: Id) -> Result<Organisation, Error> {
+pub fn get(conn: &mut DbConnection, id: OrganisationId) -> Result<Organisation, Error> {
     organisations::table
         .find(id)
         .select(Organisation::as_select())
@@ -179,7 +180,10 @@ pub fn get(conn: &mut DbConnection, id: Id) -> Result<Organisation, Error> {
 }
 
 /// An organisation's clients, oldest first.
-pub fn clients_of(conn: &mut DbConnection, organisation_id: Id) -> Result<Vec<ClientView>, Error> {
+pub fn clients_of(
+    conn: &mut DbConnection,
+    organisation_id: OrganisationId,
+) -> Result<Vec<ClientView>, Error> {
     get(conn, organisation_id)?;
     let rows: Vec<ClientRow> = clients::table
         .filter(clients::organisation_id.eq(organisation_id))
@@ -200,7 +204,7 @@ pub fn clients_of(conn: &mut DbConnection, organisation_id: Id) -> Result<Vec<Cl
 /// Revokes a client: its tokens are refused from the next request on.
 pub fn revoke_client(
     conn: &mut DbConnection,
-    organisation_id: Option<Id>,
+    organisation_id: Option<OrganisationId>,
     client_id: &str,
 ) -> Result<ClientView, Error> {
     let mut query = clients::table

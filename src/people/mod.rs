@@ -9,14 +9,15 @@ pub use model::{Profile, ProfilePatch, Registration};
 pub use store::{PersonRow, get, resolve};
 
 use crate::db::DbConnection;
-use crate::db::types::{Id, Timestamp};
+use crate::db::ids::PersonId;
+use crate::db::types::Timestamp;
 use crate::error::{Error, FieldError};
 use crate::http::etag::{self, Precondition};
 
 /// Applies a profile patch if the profile is still at a version the caller has seen.
 pub fn update(
     conn: &mut DbConnection,
-    id: Id,
+    id: PersonId,
     patch: ProfilePatch,
     precondition: &Precondition,
 ) -> Result<PersonRow, Error> {

@@ -1,5 +1,6 @@
 //! The person's data rights: everything held about them, and erasure.
 
+use crate::db::ids::PersonId;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -8,11 +9,10 @@ use super::Profile;
 use crate::access::{self, AccessEvent, AccessFilter};
 use crate::attainments::{self, Attainment, AttainmentFilter};
 use crate::credentials::{self, CredentialSummary};
-use crate::db::types::Id;
 use crate::db::{DbConnection, read_transaction, transaction};
 use crate::error::Error;
 use crate::grants::{self, Grant, GrantFilter};
-use crate::http::pagination::{List, Page, PageRequest};
+use crate::http::pagination::{Cursor, List, Page, PageRequest};
 use crate::records::Record;
 use crate::records::store::{self, RecordFilter};
 use crate::records::{RecordVersion, Viewer, issued};
@@ -39,7 +39,9 @@ pub struct Export {
 }
 
 /// Reads every page of a list.
-fn all<T>(mut page: impl FnMut(Page) -> Result<List<T>, Error>) -> Result<Vec<T>, Error> {
+fn all<K: Cursor, T>(
+    mut page: impl FnMut(Page<K>) -> Result<List<T>, Error>,
+) -> Result<Vec<T>, Error> {
     let mut items = Vec::new();
     let mut cursor = None;
     loop {
@@ -58,7 +60,7 @@ fn all<T>(mut page: impl FnMut(Page) -> Result<List<T>, Error>) -> Result<Vec<T>
 
 /// Everything held about a person, read in one read-only transaction: a consistent snapshot
 /// that never holds SQLite's write lock, however large the passport.
-pub fn export(conn: &mut DbConnection, person_id: Id) -> Result<Export, Error> {
+pub fn export(conn: &mut DbConnection, person_id: PersonId) -> Result<Export, Error> {
     read_transaction(conn, |conn| {
         let profile = Profile::from(&super::get(conn, person_id)?);
         let rows = all(|page| {
@@ -101,7 +103,7 @@ pub fn export(conn: &mut DbConnection, person_id: Id) -> Result<Export, Error> {
 /// once delivered). The person's next sign-in starts an empty passport.
 ///
 /// `public_url` names the passport accounts xAPI statements identify people by.
-pub fn erase(conn: &mut DbConnection, person_id: Id, public_url: &str) -> Result<(), Error> {
+pub fn erase(conn: &mut DbConnection, person_id: PersonId, public_url: &str) -> Result<(), Error> {
     transaction(conn, |conn| {
         let person = super::get(conn, person_id)?;
         let verified_email = person.email.as_deref().filter(|_| person.email_verified);

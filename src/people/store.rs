@@ -1,17 +1,18 @@
 //! The `people` table: who signs in, and their profile.
 
+use crate::db::ids::PersonId;
 use diesel::prelude::*;
 
 use crate::auth::tokens::PersonIdentity;
 use crate::db::DbConnection;
 use crate::db::schema::people;
-use crate::db::types::{Id, Timestamp};
+use crate::db::types::Timestamp;
 use crate::error::Error;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = people)]
 pub struct PersonRow {
-    pub id: Id,
+    pub id: PersonId,
     pub issuer: String,
     pub subject: String,
     pub display_name: Option<String>,
@@ -34,13 +35,13 @@ fn clean(value: Option<&str>, max: usize) -> Option<String> {
 }
 
 /// The passport id of the person a token names, creating the passport on first use.
-pub fn resolve(conn: &mut DbConnection, identity: &PersonIdentity) -> Result<Id, Error> {
+pub fn resolve(conn: &mut DbConnection, identity: &PersonIdentity) -> Result<PersonId, Error> {
     if let Some(id) = find(conn, identity)? {
         return Ok(id);
     }
     let now = Timestamp::now();
     let row = PersonRow {
-        id: Id::new(),
+        id: PersonId::new(),
         issuer: identity.issuer.clone(),
         subject: identity.subject.clone(),
         display_name: clean(identity.name.as_deref(), 200),
@@ -67,7 +68,7 @@ pub fn resolve(conn: &mut DbConnection, identity: &PersonIdentity) -> Result<Id,
     }
 }
 
-fn find(conn: &mut DbConnection, identity: &PersonIdentity) -> Result<Option<Id>, Error> {
+fn find(conn: &mut DbConnection, identity: &PersonIdentity) -> Result<Option<PersonId>, Error> {
     Ok(people::table
         .filter(people::issuer.eq(&identity.issuer))
         .filter(people::subject.eq(&identity.subject))
@@ -76,7 +77,7 @@ fn find(conn: &mut DbConnection, identity: &PersonIdentity) -> Result<Option<Id>
         .optional()?)
 }
 
-pub fn get(conn: &mut DbConnection, id: Id) -> Result<PersonRow, Error> {
+pub fn get(conn: &mut DbConnection, id: PersonId) -> Result<PersonRow, Error> {
     people::table
         .find(id)
         .select(PersonRow::as_select())
@@ -109,7 +110,7 @@ pub fn write_profile(
 }
 
 /// Whether a person holds a passport.
-pub fn exists(conn: &mut DbConnection, id: Id) -> Result<bool, Error> {
+pub fn exists(conn: &mut DbConnection, id: PersonId) -> Result<bool, Error> {
     let found: i64 = people::table
         .filter(people::id.eq(id))
         .count()
@@ -120,12 +121,12 @@ pub fn exists(conn: &mut DbConnection, id: Id) -> Result<bool, Error> {
 /// These people's display names: one query.
 pub fn display_names(
     conn: &mut DbConnection,
-    ids: &[Id],
-) -> Result<std::collections::HashMap<Id, Option<String>>, Error> {
+    ids: &[PersonId],
+) -> Result<std::collections::HashMap<PersonId, Option<String>>, Error> {
     Ok(people::table
         .filter(people::id.eq_any(ids))
         .select((people::id, people::display_name))
-        .load::<(Id, Option<String>)>(conn)?
+        .load::<(PersonId, Option<String>)>(conn)?
         .into_iter()
         .collect())
 }
@@ -136,7 +137,7 @@ diesel::define_sql_function!(fn lower(x: diesel::sql_types::Nullable<diesel::sql
 pub fn with_verified_email(
     conn: &mut DbConnection,
     addresses: &[String],
-) -> Result<Vec<(Id, Option<String>)>, Error> {
+) -> Result<Vec<(PersonId, Option<String>)>, Error> {
     Ok(people::table
         .filter(people::email_verified.eq(true))
         .filter(lower(people::email).eq_any(addresses))
@@ -146,7 +147,7 @@ pub fn with_verified_email(
 
 /// Deletes a person: their records (and history), grants, attainments (and verifications)
 /// go with them.
-pub fn delete(conn: &mut DbConnection, id: Id) -> Result<(), Error> {
+pub fn delete(conn: &mut DbConnection, id: PersonId) -> Result<(), Error> {
     diesel::delete(people::table.find(id)).execute(conn)?;
     Ok(())
 }

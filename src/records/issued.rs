@@ -1,6 +1,7 @@
 //! Records as their issuer keeps them: found by the issuer's own external ids, stored a batch at
 //! a time, and changed (corrected, pushed again, voided) with every earlier version kept.
 
+use crate::db::ids::{OrganisationId, PersonId, RecordId, RecordVersionId};
 use std::collections::{HashMap, HashSet};
 
 use diesel::prelude::*;
@@ -10,14 +11,14 @@ use super::row::RecordRow;
 use super::store::write_over;
 use crate::db::DbConnection;
 use crate::db::schema::{record_history, records};
-use crate::db::types::{Id, Json, Timestamp};
+use crate::db::types::{Json, Timestamp};
 use crate::error::Error;
 use crate::outbox::{self, Event, RecordChange};
 
 /// The organisation's records under these external ids: one query.
 pub fn by_external_ids(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     external_ids: &[String],
 ) -> Result<HashMap<String, RecordRow>, Error> {
     let rows: Vec<RecordRow> = records::table
@@ -34,7 +35,7 @@ pub fn by_external_ids(
 /// The organisation's record under one external id.
 pub fn by_external_id(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     external_id: &str,
 ) -> Result<Option<RecordRow>, Error> {
     Ok(records::table
@@ -63,12 +64,12 @@ pub fn insert_new(conn: &mut DbConnection, rows: &[RecordRow]) -> Result<HashSet
 #[derive(Insertable)]
 #[diesel(table_name = record_history)]
 struct HistoryRow {
-    id: Id,
-    record_id: Id,
+    id: RecordVersionId,
+    record_id: RecordId,
     version: i32,
     content: Json,
     change: String,
-    changed_by: Option<Id>,
+    changed_by: Option<OrganisationId>,
     changed_at: Timestamp,
 }
 
@@ -104,7 +105,7 @@ pub fn change(
     conn: &mut DbConnection,
     row: &RecordRow,
     change: IssuerChange<'_>,
-    by: Id,
+    by: OrganisationId,
 ) -> Result<Changed, Error> {
     let now = Timestamp::now();
     let mut next = row.clone();
@@ -142,7 +143,7 @@ pub fn change(
     )?;
     diesel::insert_into(record_history::table)
         .values(&HistoryRow {
-            id: Id::new(),
+            id: RecordVersionId::new(),
             record_id: row.id,
             version: row.version,
             content: Json::of(&row.content()),
@@ -154,14 +155,21 @@ pub fn change(
     Ok(Changed::Applied)
 }
 
-fn versions(conn: &mut DbConnection, record_id: Id) -> Result<i64, Error> {
+fn versions(conn: &mut DbConnection, record_id: RecordId) -> Result<i64, Error> {
     Ok(record_history::table
         .filter(record_history::record_id.eq(record_id))
         .count()
         .get_result(conn)?)
 }
 
-type VersionRow = (Id, i32, Json, String, Option<Id>, Timestamp);
+type VersionRow = (
+    RecordId,
+    i32,
+    Json,
+    String,
+    Option<OrganisationId>,
+    Timestamp,
+);
 
 fn version((_, version, content, change, changed_by, changed_at): VersionRow) -> RecordVersion {
     RecordVersion {
@@ -192,8 +200,8 @@ const VERSION_COLUMNS: (
 /// A person's record's earlier versions, newest first.
 pub fn history(
     conn: &mut DbConnection,
-    person_id: Id,
-    record_id: Id,
+    person_id: PersonId,
+    record_id: RecordId,
 ) -> Result<Vec<RecordVersion>, Error> {
     super::store::get(conn, person_id, record_id)?;
     let rows: Vec<VersionRow> = record_history::table
@@ -207,15 +215,15 @@ pub fn history(
 /// The earlier versions of every record of a person's, newest first, by record: one query.
 pub fn history_of_person(
     conn: &mut DbConnection,
-    person_id: Id,
-) -> Result<HashMap<Id, Vec<RecordVersion>>, Error> {
+    person_id: PersonId,
+) -> Result<HashMap<RecordId, Vec<RecordVersion>>, Error> {
     let rows: Vec<VersionRow> = record_history::table
         .inner_join(records::table)
         .filter(records::person_id.eq(person_id))
         .order(record_history::version.desc())
         .select(VERSION_COLUMNS)
         .load(conn)?;
-    let mut by_record: HashMap<Id, Vec<RecordVersion>> = HashMap::new();
+    let mut by_record: HashMap<RecordId, Vec<RecordVersion>> = HashMap::new();
     for row in rows {
         by_record.entry(row.0).or_default().push(version(row));
     }

@@ -1,18 +1,19 @@
 //! A record as stored, and how it turns into what the API shows.
 
+use crate::db::ids::{OrganisationId, PersonId, RecordId};
 use diesel::prelude::*;
 
 use super::model::*;
 use crate::db::schema::records;
-use crate::db::types::{Id, Json, Timestamp};
+use crate::db::types::{Json, Timestamp};
 use crate::outbox::RecordFacts;
 
 /// A stored record.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = records)]
 pub struct RecordRow {
-    pub id: Id,
-    pub person_id: Id,
+    pub id: RecordId,
+    pub person_id: PersonId,
     pub kind: String,
     pub title: String,
     pub activity_code: Option<String>,
@@ -27,7 +28,7 @@ pub struct RecordRow {
     pub notes: Option<String>,
     pub hidden: bool,
     pub provenance: String,
-    pub issuer_organisation_id: Option<Id>,
+    pub issuer_organisation_id: Option<OrganisationId>,
     pub external_id: Option<String>,
     pub voided_at: Option<Timestamp>,
     pub void_reason: Option<String>,
@@ -137,10 +138,10 @@ impl RecordRow {
     }
 
     /// A new row for a person, not yet stored.
-    pub fn new(person_id: Id, content: RecordContent, provenance: Provenance) -> Self {
+    pub fn new(person_id: PersonId, content: RecordContent, provenance: Provenance) -> Self {
         let now = Timestamp::now();
         let mut row = RecordRow {
-            id: Id::new(),
+            id: RecordId::new(),
             person_id,
             kind: String::new(),
             title: String::new(),

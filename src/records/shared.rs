@@ -1,12 +1,12 @@
 //! What an organisation may see of a person's records: the union of its live read grants,
 //! matched against each record.
 
+use crate::db::ids::{PersonId, RecordId};
 use diesel::prelude::*;
 
 use super::row::{RecordRow, RecordWithIssuer};
 use crate::db::DbConnection;
 use crate::db::schema::{organisations, records};
-use crate::db::types::Id;
 use crate::error::Error;
 use crate::outbox::RecordFacts;
 
@@ -16,7 +16,7 @@ pub struct SharedScope {
     pub all: bool,
     pub kinds: Vec<String>,
     pub activity_codes: Vec<String>,
-    pub record_ids: Vec<Id>,
+    pub record_ids: Vec<RecordId>,
 }
 
 /// Whose view a query serves.
@@ -43,7 +43,7 @@ impl SharedScope {
             && self.selects(facts.id, &facts.kind, facts.activity_code.as_deref())
     }
 
-    fn selects(&self, id: Id, kind: &str, activity_code: Option<&str>) -> bool {
+    fn selects(&self, id: RecordId, kind: &str, activity_code: Option<&str>) -> bool {
         self.all
             || self.kinds.iter().any(|k| k == kind)
             || activity_code.is_some_and(|c| self.activity_codes.iter().any(|a| a == c))
@@ -54,10 +54,10 @@ impl SharedScope {
 /// Which of these records of a person's an organisation's grants cover: one query.
 pub fn covered(
     conn: &mut DbConnection,
-    person_id: Id,
-    ids: &[Id],
+    person_id: PersonId,
+    ids: &[RecordId],
     scope: &SharedScope,
-) -> Result<std::collections::HashSet<Id>, Error> {
+) -> Result<std::collections::HashSet<RecordId>, Error> {
     if ids.is_empty() {
         return Ok(Default::default());
     }
@@ -77,7 +77,7 @@ pub fn covered(
 /// these activity codes: one query.
 pub fn visible_matching(
     conn: &mut DbConnection,
-    people: &[Id],
+    people: &[PersonId],
     kinds: &[String],
     codes: &[String],
 ) -> Result<Vec<RecordRow>, Error> {
@@ -97,7 +97,7 @@ pub fn visible_matching(
 /// The same for one person, with each record's issuer: at most `limit`.
 pub fn visible_matching_with_issuers(
     conn: &mut DbConnection,
-    person_id: Id,
+    person_id: PersonId,
     kinds: &[String],
     codes: &[String],
     limit: i64,

@@ -1,6 +1,7 @@
 //! The `records` table as its owner sees it: reading, adding, changing and deleting one's own
 //! records, and the bounds on how many one passport holds.
 
+use crate::db::ids::{PersonId, RecordId};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::Deserialize;
@@ -12,7 +13,7 @@ use super::row::{RecordRow, RecordWithIssuer};
 use super::shared::{SharedScope, Viewer};
 use crate::db::DbConnection;
 use crate::db::schema::{organisations, records};
-use crate::db::types::{Id, Timestamp};
+use crate::db::types::Timestamp;
 use crate::error::{Error, FieldError};
 use crate::http::etag::{self, Precondition};
 use crate::http::pagination::{List, Page};
@@ -35,10 +36,10 @@ pub struct RecordFilter {
 /// Lists one person's records, newest first: one indexed query, whatever the viewer.
 pub fn list(
     conn: &mut DbConnection,
-    person_id: Id,
+    person_id: PersonId,
     viewer: Viewer<'_>,
     filter: &RecordFilter,
-    page: Page,
+    page: Page<RecordId>,
 ) -> Result<List<RecordWithIssuer>, Error> {
     let mut query = records::table
         .left_join(organisations::table)
@@ -85,7 +86,11 @@ fn not_found() -> Error {
 }
 
 /// One of a person's records; another person's record is "not found".
-pub fn get(conn: &mut DbConnection, person_id: Id, id: Id) -> Result<RecordWithIssuer, Error> {
+pub fn get(
+    conn: &mut DbConnection,
+    person_id: PersonId,
+    id: RecordId,
+) -> Result<RecordWithIssuer, Error> {
     records::table
         .left_join(organisations::table)
         .filter(records::id.eq(id))
@@ -100,15 +105,15 @@ pub fn get(conn: &mut DbConnection, person_id: Id, id: Id) -> Result<RecordWithI
 /// `{field}[i]`: one query.
 pub fn not_owned(
     conn: &mut DbConnection,
-    person_id: Id,
+    person_id: PersonId,
     ids: &[uuid::Uuid],
     field: &str,
 ) -> Result<Vec<FieldError>, Error> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<Id> = ids.iter().map(|id| Id(*id)).collect();
-    let own: Vec<Id> = records::table
+    let ids: Vec<RecordId> = ids.iter().map(|id| RecordId(*id)).collect();
+    let own: Vec<RecordId> = records::table
         .filter(records::person_id.eq(person_id))
         .filter(records::id.eq_any(&ids))
         .select(records::id)
@@ -128,12 +133,12 @@ pub const MAX_PER_PERSON: i64 = 10_000;
 /// How many records each of these people holds: one query.
 pub fn counts(
     conn: &mut DbConnection,
-    people: &[Id],
-) -> Result<std::collections::HashMap<Id, i64>, Error> {
+    people: &[PersonId],
+) -> Result<std::collections::HashMap<PersonId, i64>, Error> {
     if people.is_empty() {
         return Ok(Default::default());
     }
-    let rows: Vec<(Id, i64)> = records::table
+    let rows: Vec<(PersonId, i64)> = records::table
         .filter(records::person_id.eq_any(people))
         .group_by(records::person_id)
         .select((records::person_id, diesel::dsl::count_star()))
@@ -151,7 +156,7 @@ fn passport_full() -> Error {
 /// expiry, the expiry follows from the completion and the activity's refresher period.
 pub fn create(
     conn: &mut DbConnection,
-    person_id: Id,
+    person_id: PersonId,
     content: RecordContent,
 ) -> Result<RecordRow, Error> {
     content.validate(Utc::now()).map_err(Error::Validation)?;
@@ -201,8 +206,8 @@ pub(super) fn write_over(
 /// Some of a person's records, by id, voided ones included: one query.
 pub fn some_of(
     conn: &mut DbConnection,
-    person_id: Id,
-    ids: &[Id],
+    person_id: PersonId,
+    ids: &[RecordId],
 ) -> Result<Vec<RecordWithIssuer>, Error> {
     Ok(records::table
         .left_join(organisations::table)
@@ -216,8 +221,8 @@ pub fn some_of(
 /// seen. The whole record is checked again after the change.
 pub fn update(
     conn: &mut DbConnection,
-    person_id: Id,
-    id: Id,
+    person_id: PersonId,
+    id: RecordId,
     patch: RecordPatch,
     precondition: &Precondition,
 ) -> Result<RecordWithIssuer, Error> {
@@ -271,8 +276,8 @@ pub fn update(
 /// Deletes one of a person's self-declared records.
 pub fn delete(
     conn: &mut DbConnection,
-    person_id: Id,
-    id: Id,
+    person_id: PersonId,
+    id: RecordId,
     precondition: &Precondition,
 ) -> Result<(), Error> {
     crate::db::transaction(conn, |conn| {
@@ -298,8 +303,8 @@ pub fn delete(
 /// One record of a person's that an organisation's grants cover.
 pub fn get_shared(
     conn: &mut DbConnection,
-    person_id: Id,
-    id: Id,
+    person_id: PersonId,
+    id: RecordId,
     scope: &SharedScope,
 ) -> Result<Option<RecordWithIssuer>, Error> {
     let found = get(conn, person_id, id).map(Some).or_else(|e| match e {

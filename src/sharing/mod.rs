@@ -9,7 +9,7 @@ use crate::attainments::Attainment;
 use crate::auth::Scope;
 use crate::auth::tokens::ClientIdentity;
 use crate::db::DbConnection;
-use crate::db::types::Id;
+use crate::db::ids::{AttainmentId, OrganisationId, PersonId, RecordId};
 use crate::error::Error;
 use crate::grants::{self, GrantRow, Permission, RecordScope};
 use crate::http::pagination::{List, Page};
@@ -21,7 +21,7 @@ use crate::records::store::{self, RecordFilter};
 /// What an organisation asks to do with a person's data.
 pub(crate) struct Request<'a> {
     pub caller: &'a ClientIdentity,
-    pub person_id: Id,
+    pub person_id: PersonId,
     pub action: &'static str,
     pub resource: String,
     /// Whether the grants must cover attainments.
@@ -48,7 +48,7 @@ fn authorise(
     let mut live = grants::live(
         conn,
         request.person_id,
-        Id(request.caller.organisation_id),
+        OrganisationId(request.caller.organisation_id),
         Permission::Read,
     )?;
     if request.attainments {
@@ -75,7 +75,7 @@ pub(crate) fn union(grants: &[GrantRow]) -> SharedScope {
                 scope.activity_codes.extend(selection.activity_codes);
                 scope
                     .record_ids
-                    .extend(selection.record_ids.into_iter().map(Id));
+                    .extend(selection.record_ids.into_iter().map(RecordId));
             }
         }
     }
@@ -98,7 +98,7 @@ pub(crate) fn on_behalf<T>(
             conn,
             Access {
                 person_id: request.person_id,
-                organisation_id: Id(request.caller.organisation_id),
+                organisation_id: OrganisationId(request.caller.organisation_id),
                 client_id: &request.caller.client_id,
                 grant_id,
                 action: request.action,
@@ -119,9 +119,9 @@ pub(crate) fn on_behalf<T>(
 pub fn records(
     conn: &mut DbConnection,
     caller: &ClientIdentity,
-    person_id: Id,
+    person_id: PersonId,
     filter: &RecordFilter,
-    page: Page,
+    page: Page<RecordId>,
 ) -> Result<List<RecordWithIssuer>, Error> {
     let request = Request {
         caller,
@@ -145,8 +145,8 @@ pub fn records(
 pub fn record(
     conn: &mut DbConnection,
     caller: &ClientIdentity,
-    person_id: Id,
-    record_id: Id,
+    person_id: PersonId,
+    record_id: RecordId,
 ) -> Result<RecordWithIssuer, Error> {
     let request = Request {
         caller,
@@ -169,8 +169,8 @@ pub fn record(
 pub fn attainments(
     conn: &mut DbConnection,
     caller: &ClientIdentity,
-    person_id: Id,
-    page: Page,
+    person_id: PersonId,
+    page: Page<AttainmentId>,
 ) -> Result<List<Attainment>, Error> {
     let request = Request {
         caller,

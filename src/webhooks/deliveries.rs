@@ -1,5 +1,6 @@
 //! A subscription's deliveries log, and re-sending by hand.
 
+use crate::db::ids::{DeliveryId, OrganisationId, PersonId, WebhookId};
 use std::collections::HashMap;
 
 use diesel::prelude::*;
@@ -9,14 +10,14 @@ use super::model::*;
 use super::subscriptions;
 use crate::db::DbConnection;
 use crate::db::schema::{webhook_attempts, webhook_deliveries};
-use crate::db::types::{Id, Json, Timestamp};
+use crate::db::types::{Json, Timestamp};
 use crate::error::Error;
 use crate::http::pagination::{List, Page};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = webhook_deliveries)]
 struct DeliveryRow {
-    id: Id,
+    id: DeliveryId,
     payload: Json,
     status: String,
     next_attempt_at: Timestamp,
@@ -26,7 +27,7 @@ struct DeliveryRow {
 
 #[derive(Debug, Clone, Queryable)]
 struct AttemptRow {
-    delivery_id: Id,
+    delivery_id: DeliveryId,
     attempted_at: Timestamp,
     duration_ms: i32,
     status_code: Option<i32>,
@@ -55,8 +56,8 @@ fn view(row: DeliveryRow, attempts: Vec<DeliveryAttempt>) -> Result<Delivery, Er
 /// The attempts of some deliveries, oldest first: one query.
 fn attempts_of(
     conn: &mut DbConnection,
-    ids: &[Id],
-) -> Result<HashMap<Id, Vec<DeliveryAttempt>>, Error> {
+    ids: &[DeliveryId],
+) -> Result<HashMap<DeliveryId, Vec<DeliveryAttempt>>, Error> {
     let rows: Vec<AttemptRow> = webhook_attempts::table
         .filter(webhook_attempts::delivery_id.eq_any(ids))
         .order(webhook_attempts::id.asc())
@@ -69,7 +70,7 @@ fn attempts_of(
             webhook_attempts::response_excerpt,
         ))
         .load(conn)?;
-    let mut by_delivery: HashMap<Id, Vec<DeliveryAttempt>> = HashMap::new();
+    let mut by_delivery: HashMap<DeliveryId, Vec<DeliveryAttempt>> = HashMap::new();
     for row in rows {
         by_delivery
             .entry(row.delivery_id)
@@ -88,10 +89,10 @@ fn attempts_of(
 /// A subscription's deliveries, newest first, each with its attempts.
 pub fn list(
     conn: &mut DbConnection,
-    organisation_id: Id,
-    webhook_id: Id,
+    organisation_id: OrganisationId,
+    webhook_id: WebhookId,
     filter: &DeliveryFilter,
-    page: Page,
+    page: Page<DeliveryId>,
 ) -> Result<List<Delivery>, Error> {
     subscriptions::row(conn, organisation_id, webhook_id)?;
     let mut query = webhook_deliveries::table
@@ -108,7 +109,7 @@ pub fn list(
     }
     let rows: Vec<DeliveryRow> = query.load(conn)?;
     let page_of = List::from_rows(rows, &page, |row| row.id);
-    let ids: Vec<Id> = page_of.items.iter().map(|row| row.id).collect();
+    let ids: Vec<DeliveryId> = page_of.items.iter().map(|row| row.id).collect();
     let mut attempts = attempts_of(conn, &ids)?;
     let items = page_of
         .items
@@ -129,7 +130,7 @@ pub fn list(
 /// would be queued uses the allowance.
 fn manual_send_allowed(
     conn: &mut DbConnection,
-    webhook_id: Id,
+    webhook_id: WebhookId,
     sends: &ManualSends,
 ) -> Result<(), Error> {
     if limits::pending_at_least(conn, webhook_id, MAX_PENDING_FOR_MANUAL)? {
@@ -146,8 +147,8 @@ fn manual_send_allowed(
 /// receiver can be checked.
 pub fn test(
     conn: &mut DbConnection,
-    organisation_id: Id,
-    webhook_id: Id,
+    organisation_id: OrganisationId,
+    webhook_id: WebhookId,
     sends: &ManualSends,
 ) -> Result<Delivery, Error> {
     crate::db::transaction(conn, |conn| {
@@ -179,9 +180,9 @@ pub fn test(
 /// `webhook-id` stays the same.
 pub fn resend(
     conn: &mut DbConnection,
-    organisation_id: Id,
-    webhook_id: Id,
-    delivery_id: Id,
+    organisation_id: OrganisationId,
+    webhook_id: WebhookId,
+    delivery_id: DeliveryId,
     sends: &ManualSends,
 ) -> Result<Delivery, Error> {
     crate::db::transaction(conn, |conn| {
@@ -243,7 +244,7 @@ pub fn resend(
 /// except the `person.erased` ones still to be sent: those must reach the organisations, and
 /// are redacted once delivered or given up ([`redact_if_erasure`]). Answers how many went.
 /// Call in the erasure's transaction, after the `person.erased` events are queued.
-pub fn erase_person(conn: &mut DbConnection, person_id: Id) -> Result<usize, Error> {
+pub fn erase_person(conn: &mut DbConnection, person_id: PersonId) -> Result<usize, Error> {
     let still_to_tell = webhook_deliveries::event_type
         .eq(EventType::PersonErased.as_str())
         .and(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()));
@@ -259,7 +260,10 @@ pub fn erase_person(conn: &mut DbConnection, person_id: Id) -> Result<usize, Err
 /// the log: its body keeps only its type and time, the receiver's answers are dropped, and it
 /// no longer names the person. Other deliveries are left as they are. Answers whether it
 /// redacted.
-pub(crate) fn redact_if_erasure(conn: &mut DbConnection, delivery_id: Id) -> Result<bool, Error> {
+pub(crate) fn redact_if_erasure(
+    conn: &mut DbConnection,
+    delivery_id: DeliveryId,
+) -> Result<bool, Error> {
     let found: Option<Json> = webhook_deliveries::table
         .find(delivery_id)
         .filter(webhook_deliveries::event_type.eq(EventType::PersonErased.as_str()))
@@ -282,7 +286,7 @@ pub(crate) fn redact_if_erasure(conn: &mut DbConnection, delivery_id: Id) -> Res
     diesel::update(webhook_deliveries::table.find(delivery_id))
         .set((
             webhook_deliveries::payload.eq(redacted),
-            webhook_deliveries::person_id.eq(None::<Id>),
+            webhook_deliveries::person_id.eq(None::<PersonId>),
         ))
         .execute(conn)?;
     diesel::update(webhook_attempts::table.filter(webhook_attempts::delivery_id.eq(delivery_id)))
@@ -297,14 +301,14 @@ pub const KEEP_DAYS: i64 = 30;
 /// Removes delivered and failed deliveries (with their attempts) older than [`KEEP_DAYS`], a
 /// batch at a time, walking the time-ordered primary key; answers how many went.
 pub fn prune(conn: &mut DbConnection) -> Result<usize, Error> {
-    let before = Id::first_at(chrono::Utc::now() - chrono::Duration::days(KEEP_DAYS));
+    let before = DeliveryId::first_at(chrono::Utc::now() - chrono::Duration::days(KEEP_DAYS));
     let old = webhook_deliveries::table
         .filter(webhook_deliveries::id.lt(before))
         .filter(webhook_deliveries::status.ne(DeliveryStatus::Pending.as_str()))
         .select(webhook_deliveries::id)
         .limit(1000);
     crate::db::transaction(conn, |conn| {
-        let ids: Vec<Id> = old.load(conn)?;
+        let ids: Vec<DeliveryId> = old.load(conn)?;
         if ids.is_empty() {
             return Ok(0);
         }

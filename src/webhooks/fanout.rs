@@ -3,6 +3,7 @@
 //! of each, with no more than each may already read: ids, and for a grant what the
 //! organisation's own grant list shows.
 
+use crate::db::ids::{AttainmentId, DeliveryId, GrantId, OrganisationId, PersonId, WebhookId};
 use diesel::prelude::*;
 
 use super::limits::{self, MAX_PENDING};
@@ -10,7 +11,7 @@ use super::model::*;
 use super::subscriptions::{self, WebhookRow};
 use crate::db::DbConnection;
 use crate::db::schema::{webhook_deliveries, webhooks};
-use crate::db::types::{Id, Json, Timestamp};
+use crate::db::types::{Json, Timestamp};
 use crate::error::Error;
 use crate::grants::{self, Permission};
 use crate::outbox::{self, Event, GrantChange, RecordChange, RecordFacts};
@@ -18,8 +19,8 @@ use crate::outbox::{self, Event, GrantChange, RecordChange, RecordFacts};
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = webhook_deliveries)]
 struct NewDelivery {
-    id: Id,
-    webhook_id: Id,
+    id: DeliveryId,
+    webhook_id: WebhookId,
     event_type: String,
     payload: Json,
     status: String,
@@ -27,7 +28,7 @@ struct NewDelivery {
     next_attempt_at: Timestamp,
     retry_from: Timestamp,
     created_at: Timestamp,
-    person_id: Option<Id>,
+    person_id: Option<PersonId>,
 }
 
 /// Queues an event for each subscription that wants it and has room for it.
@@ -37,7 +38,7 @@ fn enqueue<'a>(
     event_type: EventType,
     data: EventData,
 ) -> Result<(), Error> {
-    let person_id = data.person_id().map(Id::from);
+    let person_id = data.person_id().map(PersonId::from);
     let (payload, now) = body(event_type, data);
     for subscription in subscriptions {
         if subscription.wants(event_type) {
@@ -54,8 +55,8 @@ pub(crate) fn enqueue_one(
     subscription: &WebhookRow,
     event_type: EventType,
     data: EventData,
-) -> Result<Option<Id>, Error> {
-    let person_id = data.person_id().map(Id::from);
+) -> Result<Option<DeliveryId>, Error> {
+    let person_id = data.person_id().map(PersonId::from);
     let (payload, now) = body(event_type, data);
     insert(conn, subscription, event_type, &payload, person_id, now)
 }
@@ -79,9 +80,9 @@ fn insert(
     subscription: &WebhookRow,
     event_type: EventType,
     payload: &Json,
-    person_id: Option<Id>,
+    person_id: Option<PersonId>,
     now: Timestamp,
-) -> Result<Option<Id>, Error> {
+) -> Result<Option<DeliveryId>, Error> {
     if limits::pending_at_least(conn, subscription.id, MAX_PENDING)? {
         diesel::update(webhooks::table.find(subscription.id))
             .set(webhooks::events_dropped.eq(webhooks::events_dropped + 1))
@@ -95,7 +96,7 @@ fn insert(
         }
         return Ok(None);
     }
-    let id = Id::new();
+    let id = DeliveryId::new();
     diesel::insert_into(webhook_deliveries::table)
         .values(&NewDelivery {
             id,
@@ -172,7 +173,7 @@ fn tell(conn: &mut DbConnection, event: &Event) -> Result<(), Error> {
 
 /// A grant was created, revoked, is expiring or has expired: its organisation hears of it, as
 /// the grant is now. A grant erased since is spoken of no more.
-fn grant(conn: &mut DbConnection, change: GrantChange, grant_id: Id) -> Result<(), Error> {
+fn grant(conn: &mut DbConnection, change: GrantChange, grant_id: GrantId) -> Result<(), Error> {
     let grant = match grants::store::find(conn, grant_id) {
         Ok(grant) => grant,
         Err(Error::NotFound(_)) => return Ok(()),
@@ -205,9 +206,9 @@ fn record(
     conn: &mut DbConnection,
     change: RecordChange,
     facts: &RecordFacts,
-    changed_by: Option<Id>,
+    changed_by: Option<OrganisationId>,
 ) -> Result<(), Error> {
-    let entitled: Vec<Id> =
+    let entitled: Vec<OrganisationId> =
         grants::store::live_by_organisation(conn, facts.person_id, Permission::Read)?
             .into_iter()
             .filter(|(organisation, _)| Some(*organisation) != changed_by)
@@ -230,16 +231,17 @@ fn record(
 /// hear of it, except the verifier's own.
 fn attainment_verified(
     conn: &mut DbConnection,
-    person_id: Id,
-    attainment_id: Id,
-    verified_by: Id,
+    person_id: PersonId,
+    attainment_id: AttainmentId,
+    verified_by: OrganisationId,
 ) -> Result<(), Error> {
-    let entitled: Vec<Id> = grants::store::live_by_organisation(conn, person_id, Permission::Read)?
-        .into_iter()
-        .filter(|(organisation, _)| *organisation != verified_by)
-        .filter(|(_, grants)| grants.iter().any(|g| g.scope().attainments))
-        .map(|(organisation, _)| organisation)
-        .collect();
+    let entitled: Vec<OrganisationId> =
+        grants::store::live_by_organisation(conn, person_id, Permission::Read)?
+            .into_iter()
+            .filter(|(organisation, _)| *organisation != verified_by)
+            .filter(|(_, grants)| grants.iter().any(|g| g.scope().attainments))
+            .map(|(organisation, _)| organisation)
+            .collect();
     let subscriptions = subscriptions::active_of(conn, &entitled)?;
     let data = EventData::Attainment(AttainmentEventData {
         person_id: person_id.0,

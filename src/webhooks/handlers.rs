@@ -12,7 +12,7 @@ use crate::http::etag::{self, Precondition};
 use crate::http::pagination::{List, PageRequest};
 
 fn tag(webhook: &Webhook) -> (header::HeaderName, String) {
-    (header::ETAG, etag::of(webhook.id.into(), webhook.version))
+    (header::ETAG, etag::of(webhook.id, webhook.version))
 }
 
 /// The caller's organisation's webhook subscriptions, newest first.

@@ -2,6 +2,7 @@
 //! organisation pressing "send" in a loop, cannot fill the outbox and cost every other
 //! organisation its deliveries.
 
+use crate::db::ids::{DeliveryId, WebhookId};
 use std::time::Instant;
 
 use diesel::dsl::sql;
@@ -10,7 +11,6 @@ use diesel::sql_types::Bool;
 
 use crate::db::DbConnection;
 use crate::db::schema::webhook_deliveries;
-use crate::db::types::Id;
 use crate::error::Error;
 use crate::http::limits::Buckets;
 
@@ -39,10 +39,10 @@ fn pending() -> diesel::expression::SqlLiteral<Bool> {
 /// of the pending index, however long the queue.
 pub fn pending_at_least(
     conn: &mut DbConnection,
-    webhook_id: Id,
+    webhook_id: WebhookId,
     limit: i64,
 ) -> Result<bool, Error> {
-    let nth: Option<Id> = webhook_deliveries::table
+    let nth: Option<DeliveryId> = webhook_deliveries::table
         .filter(webhook_deliveries::webhook_id.eq(webhook_id))
         .filter(pending())
         .select(webhook_deliveries::id)
@@ -69,11 +69,11 @@ impl Default for ManualSends {
 
 impl ManualSends {
     /// Takes one send from the subscription's bucket; refused with how long to wait.
-    pub fn take(&self, webhook_id: Id) -> Result<(), Error> {
+    pub fn take(&self, webhook_id: WebhookId) -> Result<(), Error> {
         self.take_at(webhook_id, Instant::now())
     }
 
-    fn take_at(&self, webhook_id: Id, now: Instant) -> Result<(), Error> {
+    fn take_at(&self, webhook_id: WebhookId, now: Instant) -> Result<(), Error> {
         match self.buckets.take_at(&webhook_id, now) {
             None => Ok(()),
             Some(wait) => Err(Error::TooManyRequests(wait)),
@@ -100,7 +100,7 @@ mod tests {
     #[test]
     fn a_burst_then_the_steady_rate() {
         let sends = ManualSends::default();
-        let (webhook, start) = (Id::new(), Instant::now());
+        let (webhook, start) = (WebhookId::new(), Instant::now());
         for _ in 0..5 {
             sends.take_at(webhook, start).unwrap();
         }
@@ -109,7 +109,7 @@ mod tests {
         };
         assert_eq!(wait, 6, "one send every six seconds");
         // Another subscription has its own budget.
-        sends.take_at(Id::new(), start).unwrap();
+        sends.take_at(WebhookId::new(), start).unwrap();
         sends
             .take_at(webhook, start + Duration::from_secs(6))
             .unwrap();
@@ -125,16 +125,16 @@ mod tests {
         let sends = ManualSends::default();
         let start = Instant::now();
         for _ in 0..MAX_TRACKED - 1 {
-            sends.take_at(Id::new(), start).unwrap();
+            sends.take_at(WebhookId::new(), start).unwrap();
         }
-        let busy = Id::new();
+        let busy = WebhookId::new();
         let spent = start + Duration::from_secs(1);
         for _ in 0..5 {
             sends.take_at(busy, spent).unwrap();
         }
         let later = start + Duration::from_secs(2);
         for _ in 0..100 {
-            sends.take_at(Id::new(), later).unwrap();
+            sends.take_at(WebhookId::new(), later).unwrap();
         }
         assert!(sends.tracked() <= MAX_TRACKED);
         assert!(

@@ -8,6 +8,7 @@
 //! what it receives, nor swap two subscriptions' secrets. Secrets sealed before that binding
 //! (`sealed:v1:`) are sealed again, bound, when the service starts; only bound ones open.
 
+use crate::db::ids::WebhookId;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
@@ -18,7 +19,6 @@ use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use rand::RngCore;
 
-use crate::db::types::Id;
 use crate::error::Error;
 
 const PREFIX: &str = "sealed:v2:";
@@ -71,7 +71,7 @@ impl SecretSeal {
     }
 
     /// The stored form of a subscription's secret.
-    pub fn seal(&self, webhook_id: Id, secret: &str) -> String {
+    pub fn seal(&self, webhook_id: WebhookId, secret: &str) -> String {
         let mut nonce = [0u8; 24];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let payload = Payload {
@@ -89,13 +89,13 @@ impl SecretSeal {
 
     /// A subscription's secret back from its stored form; it opens only on the subscription it
     /// was sealed for.
-    pub fn unseal(&self, webhook_id: Id, stored: &str) -> Result<String, Error> {
+    pub fn unseal(&self, webhook_id: WebhookId, stored: &str) -> Result<String, Error> {
         self.open_as(stored, PREFIX, webhook_id.0.as_bytes())
     }
 
     /// Seals a secret stored before secrets were bound to their subscription again, bound to
     /// it; `None` when it is not such a secret or this key cannot open it.
-    pub fn upgrade(&self, webhook_id: Id, stored: &str) -> Option<String> {
+    pub fn upgrade(&self, webhook_id: WebhookId, stored: &str) -> Option<String> {
         if !stored.starts_with(UNBOUND_PREFIX) {
             return None;
         }
@@ -134,7 +134,7 @@ mod tests {
     fn a_sealed_secret_opens_only_with_its_key() {
         let dir = tempfile::tempdir().unwrap();
         let seal = SecretSeal::open(dir.path()).unwrap();
-        let webhook = Id::new();
+        let webhook = WebhookId::new();
         let stored = seal.seal(webhook, "whsec_abc");
         assert!(stored.starts_with(PREFIX) && !stored.contains("abc"));
         assert_eq!(seal.unseal(webhook, &stored).unwrap(), "whsec_abc");
@@ -160,7 +160,7 @@ mod tests {
     fn a_sealed_secret_opens_only_on_its_subscription() {
         let dir = tempfile::tempdir().unwrap();
         let seal = SecretSeal::open(dir.path()).unwrap();
-        let (mine, theirs) = (Id::new(), Id::new());
+        let (mine, theirs) = (WebhookId::new(), WebhookId::new());
         let stored = seal.seal(mine, "whsec_abc");
         assert!(seal.unseal(theirs, &stored).is_err());
         assert_eq!(seal.unseal(mine, &stored).unwrap(), "whsec_abc");
@@ -170,7 +170,7 @@ mod tests {
     fn an_unbound_secret_is_bound_once_and_then_opens() {
         let dir = tempfile::tempdir().unwrap();
         let seal = SecretSeal::open(dir.path()).unwrap();
-        let webhook = Id::new();
+        let webhook = WebhookId::new();
         // A secret as stored before the binding: no associated data.
         let mut nonce = [0u8; 24];
         rand::rngs::OsRng.fill_bytes(&mut nonce);

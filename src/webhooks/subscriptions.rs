@@ -1,5 +1,6 @@
 //! An organisation's subscriptions: stored, validated, rotated.
 
+use crate::db::ids::{OrganisationId, WebhookId};
 use std::collections::HashSet;
 
 use chrono::Duration;
@@ -11,7 +12,7 @@ use super::{signing, target};
 use crate::config::WebhookSettings;
 use crate::db::DbConnection;
 use crate::db::schema::webhooks;
-use crate::db::types::{Id, Json, Timestamp};
+use crate::db::types::{Json, Timestamp};
 use crate::error::{Error, FieldError};
 use crate::http::etag::{self, Precondition};
 use crate::http::pagination::{List, Page};
@@ -22,8 +23,8 @@ const MAX_PER_ORGANISATION: i64 = 20;
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = webhooks)]
 pub struct WebhookRow {
-    pub id: Id,
-    pub organisation_id: Id,
+    pub id: WebhookId,
+    pub organisation_id: OrganisationId,
     pub url: String,
     pub description: String,
     pub event_types: Json,
@@ -116,7 +117,7 @@ fn check_description(description: &str, errors: &mut Vec<FieldError>) {
 /// Subscribes an organisation; the answer holds the signing secret, shown only this once.
 pub fn create(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     input: WebhookInput,
     settings: &WebhookSettings,
     seal: &SecretSeal,
@@ -140,7 +141,7 @@ pub fn create(
         }
         let now = Timestamp::now();
         let secret = signing::new_secret();
-        let id = Id::new();
+        let id = WebhookId::new();
         let row = WebhookRow {
             id,
             organisation_id,
@@ -170,8 +171,8 @@ pub fn create(
 /// The organisation's subscriptions, newest first.
 pub fn list(
     conn: &mut DbConnection,
-    organisation_id: Id,
-    page: Page,
+    organisation_id: OrganisationId,
+    page: Page<WebhookId>,
 ) -> Result<List<Webhook>, Error> {
     let mut query = webhooks::table
         .filter(webhooks::organisation_id.eq(organisation_id))
@@ -189,8 +190,8 @@ pub fn list(
 /// One of the organisation's subscriptions, stored form; another's is not found.
 pub(crate) fn row(
     conn: &mut DbConnection,
-    organisation_id: Id,
-    id: Id,
+    organisation_id: OrganisationId,
+    id: WebhookId,
 ) -> Result<WebhookRow, Error> {
     webhooks::table
         .find(id)
@@ -202,15 +203,19 @@ pub(crate) fn row(
 }
 
 /// One of the organisation's subscriptions.
-pub fn get(conn: &mut DbConnection, organisation_id: Id, id: Id) -> Result<Webhook, Error> {
+pub fn get(
+    conn: &mut DbConnection,
+    organisation_id: OrganisationId,
+    id: WebhookId,
+) -> Result<Webhook, Error> {
     Ok(row(conn, organisation_id, id)?.view())
 }
 
 /// Changes a subscription's URL, event types, description or status.
 pub fn update(
     conn: &mut DbConnection,
-    organisation_id: Id,
-    id: Id,
+    organisation_id: OrganisationId,
+    id: WebhookId,
     patch: WebhookPatch,
     settings: &WebhookSettings,
     precondition: &Precondition,
@@ -270,8 +275,8 @@ pub fn update(
 /// Deletes a subscription with its deliveries.
 pub fn delete(
     conn: &mut DbConnection,
-    organisation_id: Id,
-    id: Id,
+    organisation_id: OrganisationId,
+    id: WebhookId,
     precondition: &Precondition,
 ) -> Result<(), Error> {
     crate::db::transaction(conn, |conn| {
@@ -292,8 +297,8 @@ pub fn delete(
 /// Replaces the signing secret; the previous one keeps signing alongside for the grace period.
 pub fn rotate(
     conn: &mut DbConnection,
-    organisation_id: Id,
-    id: Id,
+    organisation_id: OrganisationId,
+    id: WebhookId,
     settings: &WebhookSettings,
     seal: &SecretSeal,
 ) -> Result<RotatedSecret, Error> {
@@ -328,7 +333,7 @@ pub fn rotate(
 /// The active subscriptions of some organisations.
 pub(crate) fn active_of(
     conn: &mut DbConnection,
-    organisation_ids: &[Id],
+    organisation_ids: &[OrganisationId],
 ) -> Result<Vec<WebhookRow>, Error> {
     if organisation_ids.is_empty() {
         return Ok(Vec::new());
@@ -348,7 +353,7 @@ pub(crate) fn active_of(
 pub fn bind_secrets(conn: &mut DbConnection, seal: &SecretSeal) -> Result<usize, Error> {
     let unbound = format!("{}%", super::sealing::UNBOUND_PREFIX);
     let (bound, unopened) = crate::db::transaction(conn, |conn| {
-        let rows: Vec<(Id, String, Option<String>)> = webhooks::table
+        let rows: Vec<(WebhookId, String, Option<String>)> = webhooks::table
             .filter(
                 webhooks::secret
                     .like(&unbound)

@@ -7,6 +7,7 @@
 //! `more` link continues right after that statement. A page always holds one statement at
 //! least, whatever it weighs, or paging could never get past it.
 
+use crate::db::ids::{OrganisationId, StatementId};
 use std::collections::{HashMap, HashSet};
 
 use chrono::{SecondsFormat, Utc};
@@ -17,7 +18,7 @@ use super::multipart::{self, Attachment};
 use super::query::{Format, StatementsGet};
 use super::statements;
 use super::store::{self, Filters, Measured, StoredStatement};
-use crate::db::types::{Id, Timestamp};
+use crate::db::types::Timestamp;
 use crate::db::{BackendKind, DbConnection};
 use crate::error::Error;
 
@@ -44,10 +45,10 @@ pub struct Request<'a> {
 /// continues after a statement.
 pub fn statements_page(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     request: &Request<'_>,
     shape: impl Fn(&str) -> String,
-    more_link: impl Fn((Timestamp, Id)) -> String,
+    more_link: impl Fn((Timestamp, StatementId)) -> String,
 ) -> Result<Page, Error> {
     let mut measured = store::measure(conn, organisation_id, request.filters, request.limit + 1)?;
     let limited = measured.len() as i64 > request.limit;
@@ -72,8 +73,8 @@ pub fn statements_page(
     );
     let cut = limited || considered < measured.len();
     measured.truncate(considered);
-    let ids: Vec<Id> = measured.iter().map(|m| m.statement_id).collect();
-    let mut read: HashMap<Id, StoredStatement> = store::read(conn, organisation_id, &ids)?
+    let ids: Vec<StatementId> = measured.iter().map(|m| m.statement_id).collect();
+    let mut read: HashMap<StatementId, StoredStatement> = store::read(conn, organisation_id, &ids)?
         .into_iter()
         .map(|s| (s.statement_id, s))
         .collect();
@@ -160,7 +161,7 @@ pub fn statements_page(
     Ok(Page { json, attachments })
 }
 
-fn position(m: &Measured) -> (Timestamp, Id) {
+fn position(m: &Measured) -> (Timestamp, StatementId) {
     (m.stored, m.statement_id)
 }
 
@@ -268,7 +269,7 @@ pub struct Asked<'a> {
 /// Answers a statements GET: one statement by id, or a page of a query.
 pub fn statements(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     request: StatementsGet,
     asked: &Asked<'_>,
 ) -> Result<Answered, Error> {

@@ -1,6 +1,7 @@
 //! Who is calling the LRS: an organisation client, by HTTP Basic (its id and secret, as LRS
 //! clients are configured) or by a bearer token from `/v1/oauth/token`.
 
+use crate::db::ids::OrganisationId;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -13,7 +14,6 @@ use crate::auth::clients::{self, Refusal};
 use crate::auth::principal;
 use crate::auth::scopes::{Scope, Scopes};
 use crate::auth::tokens::TokenSubject;
-use crate::db::types::Id;
 use crate::error::Error;
 use crate::http::client_address;
 
@@ -21,7 +21,7 @@ use crate::http::client_address;
 /// its organisation.
 #[derive(Debug, Clone)]
 pub struct LrsClient {
-    pub organisation_id: Id,
+    pub organisation_id: OrganisationId,
     pub client_id: String,
     pub scopes: Scopes,
 }

@@ -3,13 +3,14 @@
 //! object documents can be merged by POST. ETags (the SHA-1 of the content, as xAPI says) let
 //! two clients update one document without losing each other's changes.
 
+use crate::db::ids::OrganisationId;
 use diesel::prelude::*;
 use serde_json::Value;
 use sha1::{Digest, Sha1};
 
 use super::usage::{self, Quotas, Usage};
 use crate::db::schema::xapi_documents as docs;
-use crate::db::types::{Id, Timestamp};
+use crate::db::types::Timestamp;
 use crate::db::{DbConnection, transaction};
 use crate::error::Error;
 
@@ -98,7 +99,7 @@ pub fn etag(content: &[u8]) -> String {
 }
 
 fn in_scope<'a>(
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     scope: &'a Scope,
 ) -> docs::BoxedQuery<'a, crate::db::MultiBackend> {
     docs::table
@@ -113,7 +114,7 @@ fn in_scope<'a>(
 /// One document, when it exists.
 pub fn get(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     scope: &Scope,
     document_id: &str,
 ) -> Result<Option<Document>, Error> {
@@ -127,7 +128,7 @@ pub fn get(
 /// The ids of the documents in a scope, optionally only those updated after `since`.
 pub fn ids(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     scope: &Scope,
     since: Option<Timestamp>,
 ) -> Result<Vec<String>, Error> {
@@ -152,7 +153,7 @@ pub enum Write {
 #[allow(clippy::too_many_arguments)]
 pub fn write(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     scope: &Scope,
     document_id: &str,
     content_type: &str,
@@ -256,7 +257,7 @@ fn merged(
 /// `document_id` is `None`.
 pub fn delete(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     scope: &Scope,
     document_id: Option<&str>,
     preconditions: &Preconditions,
@@ -281,7 +282,7 @@ pub fn delete(
 /// Deletes a document, or every document in the scope; answers how many there were.
 fn remove(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     scope: &Scope,
     document_id: Option<&str>,
 ) -> Result<usize, Error> {

@@ -9,6 +9,7 @@
 //! about theirs go with them. Statements of other people that only mention the person (as
 //! instructor, team member, or inside a SubStatement) are not theirs, and stay.
 
+use crate::db::ids::{OrganisationId, PersonId, StatementId};
 use std::collections::{BTreeMap, HashSet};
 
 use diesel::dsl::sql;
@@ -21,7 +22,6 @@ use super::statements::{IndexKind, VOIDED, attachment_hashes};
 use super::store;
 use super::usage::{self, Quotas, Usage};
 use crate::db::schema::{xapi_attachments, xapi_documents, xapi_statement_index, xapi_statements};
-use crate::db::types::Id;
 use crate::db::{DbConnection, MultiBackend, transaction};
 use crate::error::Error;
 
@@ -54,17 +54,17 @@ const PATTERNS: usize = 50;
 pub fn erase_person(
     conn: &mut DbConnection,
     public_url: &str,
-    person_id: Id,
+    person_id: PersonId,
     verified_email: Option<&str>,
 ) -> Result<ErasedXapi, Error> {
     let names = identifiers(public_url, person_id, verified_email);
     transaction(conn, |conn| {
         let mut erased = ErasedXapi::default();
-        let mut changes: BTreeMap<Id, Usage> = BTreeMap::new();
+        let mut changes: BTreeMap<OrganisationId, Usage> = BTreeMap::new();
 
         let doomed = statements_of(conn, &names)?;
         for (organisation_id, ids) in &doomed {
-            let ids: Vec<Id> = ids.iter().copied().collect();
+            let ids: Vec<StatementId> = ids.iter().copied().collect();
             let declared = declared_attachments(conn, *organisation_id, &ids)?;
             let deleted = delete_statements(conn, *organisation_id, &ids)?;
             let (count, bytes) = delete_unreferenced(conn, *organisation_id, declared)?;
@@ -92,7 +92,7 @@ pub fn erase_person(
 
 /// Every agent identifier (as `validate::ifi` renders it) a statement or document can name
 /// the person by.
-fn identifiers(public_url: &str, person_id: Id, verified_email: Option<&str>) -> Vec<String> {
+fn identifiers(public_url: &str, person_id: PersonId, verified_email: Option<&str>) -> Vec<String> {
     let mut names = Vec::new();
     let home = public_url.trim_end_matches('/');
     let id = person_id.0;
@@ -137,9 +137,9 @@ fn identifiers(public_url: &str, person_id: Id, verified_email: Option<&str>) ->
 fn statements_of(
     conn: &mut DbConnection,
     names: &[String],
-) -> Result<BTreeMap<Id, HashSet<Id>>, Error> {
+) -> Result<BTreeMap<OrganisationId, HashSet<StatementId>>, Error> {
     use xapi_statement_index as ix;
-    let found: Vec<(Id, Id)> = ix::table
+    let found: Vec<(OrganisationId, StatementId)> = ix::table
         // Written as the partial index `xapi_statement_index_agent` is, so that both
         // backends use it: a bound parameter would not match its predicate.
         .filter(sql::<Bool>("kind = 'agent'"))
@@ -148,7 +148,7 @@ fn statements_of(
         .select((ix::organisation_id, ix::statement_id))
         .distinct()
         .load(conn)?;
-    let mut doomed: BTreeMap<Id, HashSet<Id>> = BTreeMap::new();
+    let mut doomed: BTreeMap<OrganisationId, HashSet<StatementId>> = BTreeMap::new();
     for (organisation_id, statement_id) in found {
         doomed
             .entry(organisation_id)
@@ -159,14 +159,14 @@ fn statements_of(
     // voiding statement cannot itself be voided, so one round finds them all. `voids` has no
     // index: the organisation's voiding statements are found by their verb's.
     for (organisation_id, ids) in &mut doomed {
-        let targets: Vec<Id> = ids.iter().copied().collect();
+        let targets: Vec<StatementId> = ids.iter().copied().collect();
         for chunk in targets.chunks(CHUNK) {
             let voiding_statements = ix::table
                 .filter(ix::organisation_id.eq(*organisation_id))
                 .filter(ix::kind.eq(IndexKind::Verb.as_str()))
                 .filter(ix::value.eq(VOIDED))
                 .select(ix::statement_id);
-            let voiding: Vec<Id> = xapi_statements::table
+            let voiding: Vec<StatementId> = xapi_statements::table
                 .filter(xapi_statements::organisation_id.eq(*organisation_id))
                 .filter(xapi_statements::statement_id.eq_any(voiding_statements))
                 .filter(xapi_statements::voids.eq_any(chunk))
@@ -181,8 +181,8 @@ fn statements_of(
 /// The SHA-2s (lowercase) of the attachments these statements declare.
 fn declared_attachments(
     conn: &mut DbConnection,
-    organisation_id: Id,
-    ids: &[Id],
+    organisation_id: OrganisationId,
+    ids: &[StatementId],
 ) -> Result<HashSet<String>, Error> {
     let mut hashes = HashSet::new();
     for chunk in ids.chunks(CHUNK) {
@@ -211,8 +211,8 @@ fn declared(text: &str) -> Vec<String> {
 /// Deletes statements with their index rows; answers how many statements there were.
 fn delete_statements(
     conn: &mut DbConnection,
-    organisation_id: Id,
-    ids: &[Id],
+    organisation_id: OrganisationId,
+    ids: &[StatementId],
 ) -> Result<usize, Error> {
     let mut deleted = 0;
     for chunk in ids.chunks(CHUNK) {
@@ -244,7 +244,7 @@ type Condition = Box<dyn BoxableExpression<xapi_statements::table, MultiBackend,
 /// answers how many, and their bytes.
 fn delete_unreferenced(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     candidates: HashSet<String>,
 ) -> Result<(u64, i64), Error> {
     let mut unreferenced = candidates.clone();
@@ -299,9 +299,9 @@ fn delete_unreferenced(
 fn delete_documents(
     conn: &mut DbConnection,
     names: &[String],
-) -> Result<BTreeMap<Id, usize>, Error> {
+) -> Result<BTreeMap<OrganisationId, usize>, Error> {
     use xapi_documents as docs;
-    let owners: Vec<Id> = crate::on_backend!(conn, |c| diesel::delete(
+    let owners: Vec<OrganisationId> = crate::on_backend!(conn, |c| diesel::delete(
         docs::table
             // Written as the partial index `xapi_documents_agent` is (see `statements_of`).
             .filter(sql::<Bool>("agent <> ''"))
@@ -309,7 +309,7 @@ fn delete_documents(
     )
     .returning(docs::organisation_id)
     .get_results(c))?;
-    let mut counts: BTreeMap<Id, usize> = BTreeMap::new();
+    let mut counts: BTreeMap<OrganisationId, usize> = BTreeMap::new();
     for organisation_id in owners {
         *counts.entry(organisation_id).or_default() += 1;
     }
@@ -320,8 +320,8 @@ fn delete_documents(
 mod tests {
     use super::*;
 
-    fn person() -> Id {
-        Id(uuid::Uuid::parse_str("0190f6a2-7c4e-7b1a-9d2e-3f4a5b6c7d8e").unwrap())
+    fn person() -> PersonId {
+        PersonId(uuid::Uuid::parse_str("0190f6a2-7c4e-7b1a-9d2e-3f4a5b6c7d8e").unwrap())
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! Each becomes an issued record exactly as a `POST /v1/completions` item would (external id
 //! `xapi:<statement id>`), and voiding the statement voids the record.
 
+use crate::db::ids::PersonId;
 use std::collections::HashMap;
 
 use serde_json::{Value, json};
@@ -10,7 +11,6 @@ use serde_json::{Value, json};
 use super::statements::Prepared;
 use crate::completions::{self, Issuer};
 use crate::db::DbConnection;
-use crate::db::types::Id;
 use crate::error::Error;
 
 /// The ADL verbs that mark a completion, and the result each records.
@@ -28,7 +28,7 @@ pub fn external_id(statement_id: uuid::Uuid) -> String {
 
 /// How a statement names its actor, when it can name a person of the passport.
 enum Named {
-    Passport(Id),
+    Passport(PersonId),
     Email(String),
 }
 
@@ -44,7 +44,7 @@ fn named(actor: &Value, public_url: &str) -> Option<Named> {
         let name = account.get("name").and_then(Value::as_str)?;
         return uuid::Uuid::parse_str(name)
             .ok()
-            .map(|id| Named::Passport(Id(id)));
+            .map(|id| Named::Passport(PersonId(id)));
     }
     let mbox = actor.get("mbox").and_then(Value::as_str)?;
     mbox.get(..7)
@@ -120,12 +120,12 @@ pub fn feed(
 fn verified_emails(
     conn: &mut DbConnection,
     addresses: &[String],
-) -> Result<HashMap<String, Id>, Error> {
+) -> Result<HashMap<String, PersonId>, Error> {
     if addresses.is_empty() {
         return Ok(HashMap::new());
     }
     let rows = crate::people::store::with_verified_email(conn, addresses)?;
-    let mut found: HashMap<String, Option<Id>> = HashMap::new();
+    let mut found: HashMap<String, Option<PersonId>> = HashMap::new();
     for (id, email) in rows {
         let Some(email) = email else { continue };
         found
@@ -142,7 +142,7 @@ fn verified_emails(
 /// The completion a statement stands for, as a `POST /v1/completions` item.
 fn completion(
     statement: &Prepared,
-    person_id: Id,
+    person_id: PersonId,
     verb_result: Option<&str>,
 ) -> Option<serde_json::Map<String, Value>> {
     let s = &statement.statement;

@@ -22,6 +22,7 @@ pub mod usage;
 pub mod validate;
 pub mod version;
 
+use crate::db::ids::{OrganisationId, StatementId};
 use std::collections::HashSet;
 
 use serde_json::Value;
@@ -33,7 +34,7 @@ use statements::Prepared;
 use usage::{Quotas, Usage};
 
 use crate::completions::Issuer;
-use crate::db::types::{Id, Timestamp};
+use crate::db::types::Timestamp;
 use crate::db::{DbConnection, transaction};
 use crate::error::{Error, FieldError};
 
@@ -162,7 +163,7 @@ pub fn store_statements(
 /// new is looked up only near a quota. The transaction checks again, exactly.
 fn admit(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     prepared: &[Prepared],
     rows: &[store::AttachmentRow],
     quotas: &Quotas,
@@ -177,7 +178,7 @@ fn admit(
         return Ok(());
     }
     // Statements sent again and content held already add nothing.
-    let ids: Vec<Id> = prepared.iter().map(|p| Id(p.id)).collect();
+    let ids: Vec<StatementId> = prepared.iter().map(|p| StatementId(p.id)).collect();
     let known = store::stored_ids(conn, organisation_id, &ids)?;
     added.statements -= known.len() as i64;
     if added.statements == 0 {
@@ -199,8 +200,8 @@ fn admit(
 /// One statement by id (`voided` for `voidedStatementId`), or 404.
 pub fn statement(
     conn: &mut DbConnection,
-    organisation_id: Id,
-    id: Id,
+    organisation_id: OrganisationId,
+    id: StatementId,
     voided: bool,
 ) -> Result<store::StoredStatement, Error> {
     store::get(conn, organisation_id, id, voided)?.ok_or_else(|| {
@@ -215,7 +216,7 @@ pub fn statement(
 /// Stored attachments for the statements answered, by SHA-2.
 pub fn attachments_of(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     texts: &[&str],
 ) -> Result<Vec<multipart::Attachment>, Error> {
     let mut hashes: Vec<String> = Vec::new();

@@ -1,6 +1,7 @@
 //! The Statements resource's GET parameters, read as xAPI 1.0.3 defines them (JSON agents,
 //! IRIs, timestamps), and the `more` link that continues a query.
 
+use crate::db::ids::StatementId;
 use std::collections::HashMap;
 
 use base64::Engine;
@@ -10,7 +11,7 @@ use uuid::Uuid;
 
 use super::store::Filters;
 use super::validate;
-use crate::db::types::{Id, Timestamp};
+use crate::db::types::Timestamp;
 use crate::error::Error;
 
 /// The most statements one page holds (also the page size for `limit=0` or no limit).
@@ -32,7 +33,7 @@ pub enum Format {
 #[derive(Debug, Clone)]
 pub enum StatementsGet {
     One {
-        id: Id,
+        id: StatementId,
         voided: bool,
         format: Format,
         attachments: bool,
@@ -136,7 +137,7 @@ pub fn parse(query: &str) -> Result<StatementsGet, Error> {
         }
         let id = Uuid::parse_str(value).map_err(|_| bad(name, "must be a UUID"))?;
         return Ok(StatementsGet::One {
-            id: Id(id),
+            id: StatementId(id),
             voided,
             format,
             attachments,
@@ -201,11 +202,11 @@ pub fn parse(query: &str) -> Result<StatementsGet, Error> {
 }
 
 /// The position after a statement, as the `more` link carries it.
-pub fn encode_cursor(stored: Timestamp, id: Id) -> String {
+pub fn encode_cursor(stored: Timestamp, id: StatementId) -> String {
     URL_SAFE_NO_PAD.encode(format!("{}|{}", stored.0.to_rfc3339(), id.0))
 }
 
-fn cursor(text: &str) -> Result<(Timestamp, Id), Error> {
+fn cursor(text: &str) -> Result<(Timestamp, StatementId), Error> {
     let invalid = || bad("cursor", "is not a position this LRS gave in a `more` link");
     let decoded = URL_SAFE_NO_PAD
         .decode(text)
@@ -215,11 +216,15 @@ fn cursor(text: &str) -> Result<(Timestamp, Id), Error> {
     let (stored, id) = decoded.split_once('|').ok_or_else(invalid)?;
     let stored = DateTime::parse_from_rfc3339(stored).map_err(|_| invalid())?;
     let id = Uuid::parse_str(id).map_err(|_| invalid())?;
-    Ok((Timestamp::from(stored.with_timezone(&Utc)), Id(id)))
+    Ok((Timestamp::from(stored.with_timezone(&Utc)), StatementId(id)))
 }
 
 /// The `more` link: the same query, continued after the last statement of this page.
-pub fn more_link(base_path: &str, params: &[(String, String)], after: (Timestamp, Id)) -> String {
+pub fn more_link(
+    base_path: &str,
+    params: &[(String, String)],
+    after: (Timestamp, StatementId),
+) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());
     for (name, value) in params {
         query.append_pair(name, value);
@@ -258,7 +263,7 @@ mod tests {
     #[test]
     fn a_cursor_reads_back() {
         let stored = Timestamp::now();
-        let id = Id::new();
+        let id = StatementId::new();
         assert_eq!(cursor(&encode_cursor(stored, id)).unwrap(), (stored, id));
         assert!(cursor("not-a-cursor").is_err());
     }

@@ -5,12 +5,12 @@
 //! row last: on PostgreSQL the row stays locked until the commit, and concurrent writers of
 //! one organisation queue on it, so the lock is taken when nothing else is left to do.
 
+use crate::db::ids::OrganisationId;
 use diesel::prelude::*;
 
 use crate::config::XapiSettings;
 use crate::db::DbConnection;
 use crate::db::schema::xapi_usage;
-use crate::db::types::Id;
 use crate::error::Error;
 
 /// How much one organisation's LRS may hold.
@@ -102,7 +102,7 @@ const COLUMNS: (
 );
 
 /// What an organisation's LRS holds now (nothing when it has never been used).
-pub fn current(conn: &mut DbConnection, organisation_id: Id) -> Result<Usage, Error> {
+pub fn current(conn: &mut DbConnection, organisation_id: OrganisationId) -> Result<Usage, Error> {
     Ok(xapi_usage::table
         .find(organisation_id)
         .select(COLUMNS)
@@ -116,7 +116,7 @@ pub fn current(conn: &mut DbConnection, organisation_id: Id) -> Result<Usage, Er
 /// that grows a count past its quota is an error, and the caller's transaction rolls back.
 pub fn apply(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     change: Usage,
     quotas: &Quotas,
 ) -> Result<(), Error> {

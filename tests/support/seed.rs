@@ -86,10 +86,10 @@ pub async fn publish_example_framework(app: &TestApp, admin_token: &str) {
 /// `count` self-declared records straight into the database for a person (for tests of what a
 /// full passport does), in multi-row inserts.
 pub async fn seed_records(app: &TestApp, person_id: &str, count: usize) {
-    use learning_passport::db::types::Id;
+    use learning_passport::db::ids::PersonId;
     use learning_passport::records::RecordRow;
     use learning_passport::records::model::{Provenance, RecordContent, RecordKind};
-    let person = Id(person_id.parse().unwrap());
+    let person = PersonId(person_id.parse().unwrap());
     let db = app.db.clone();
     actix_web::rt::task::spawn_blocking(move || {
         let mut conn = db.get().unwrap();

@@ -99,10 +99,11 @@ pub async fn deliveries(app: &TestApp, org: &OrgClient, webhook: &str) -> Vec<Va
 /// as if its receiver had been away while events piled up.
 pub async fn fill_queue(app: &TestApp, webhook: &str, count: usize) {
     use diesel::prelude::*;
+    use learning_passport::db::ids::{DeliveryId, WebhookId};
     use learning_passport::db::schema::webhook_deliveries as d;
-    use learning_passport::db::types::{Id, Json, Timestamp};
+    use learning_passport::db::types::{Json, Timestamp};
     let db = app.db.clone();
-    let webhook_id: Id = uuid::Uuid::parse_str(webhook).unwrap().into();
+    let webhook_id: WebhookId = uuid::Uuid::parse_str(webhook).unwrap().into();
     actix_web::rt::task::spawn_blocking(move || {
         let now = Utc::now();
         let payload = Json(
@@ -111,7 +112,7 @@ pub async fn fill_queue(app: &TestApp, webhook: &str, count: usize) {
         let rows: Vec<_> = (0..count)
             .map(|_| {
                 (
-                    d::id.eq(Id::new()),
+                    d::id.eq(DeliveryId::new()),
                     d::webhook_id.eq(webhook_id),
                     d::event_type.eq("webhook.test"),
                     d::payload.eq(payload.clone()),
@@ -153,12 +154,13 @@ pub async fn with_db<T: Send + 'static>(
 /// had ended; answers their ids.
 pub async fn give_up(app: &TestApp, webhook: &str, count: i64) -> Vec<String> {
     use diesel::prelude::*;
+    use learning_passport::db::ids::{DeliveryId, WebhookId};
     use learning_passport::db::schema::webhook_deliveries as d;
-    use learning_passport::db::types::{Id, Timestamp};
-    let webhook_id: Id = uuid::Uuid::parse_str(webhook).unwrap().into();
+    use learning_passport::db::types::Timestamp;
+    let webhook_id: WebhookId = uuid::Uuid::parse_str(webhook).unwrap().into();
     with_db(app, move |conn| {
         let later = Timestamp(Utc::now() + Duration::hours(1));
-        let ids: Vec<Id> = d::table
+        let ids: Vec<DeliveryId> = d::table
             .filter(d::webhook_id.eq(webhook_id))
             .filter(d::status.eq("pending"))
             .filter(d::next_attempt_at.gt(later))

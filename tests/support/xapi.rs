@@ -418,8 +418,8 @@ pub async fn assert_usage_exact(app: &TestApp, organisation_id: &str) {
     );
 }
 
-fn organisation(id: &str) -> learning_passport::db::types::Id {
-    learning_passport::db::types::Id(id.parse().unwrap())
+fn organisation(id: &str) -> learning_passport::db::ids::OrganisationId {
+    learning_passport::db::ids::OrganisationId(id.parse().unwrap())
 }
 
 /// A signature of a statement (Data 2.6) by the test signer of `tests/data/xapi`: a compact

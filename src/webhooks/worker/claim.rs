@@ -1,5 +1,6 @@
 //! Claiming due deliveries under a lease, fairly between subscriptions.
 
+use crate::db::ids::{DeliveryId, LockToken, WebhookId};
 use std::collections::HashMap;
 
 use diesel::prelude::*;
@@ -8,7 +9,7 @@ use super::MAX_IN_FLIGHT_PER_WEBHOOK;
 use crate::config::WebhookSettings;
 use crate::db::DbConnection;
 use crate::db::schema::{webhook_deliveries, webhooks};
-use crate::db::types::{Id, Json, Timestamp};
+use crate::db::types::{Json, Timestamp};
 use crate::error::Error;
 use crate::webhooks::model::{DeliveryStatus, WebhookStatus};
 use crate::webhooks::sealing::SecretSeal;
@@ -17,11 +18,11 @@ use crate::webhooks::subscriptions::WebhookRow;
 /// A delivery this instance holds the lease of.
 #[derive(Debug, Clone)]
 pub struct Claimed {
-    pub(super) id: Id,
-    pub(super) lock_token: Id,
+    pub(super) id: DeliveryId,
+    pub(super) lock_token: LockToken,
     pub(super) attempts: i32,
     pub(super) retry_from: Timestamp,
-    pub(super) webhook_id: Id,
+    pub(super) webhook_id: WebhookId,
     pub(super) url: String,
     pub(super) secrets: Vec<String>,
     pub(super) body: Vec<u8>,
@@ -50,14 +51,14 @@ pub fn claim(
     lease: chrono::Duration,
     seal: &SecretSeal,
     room: usize,
-    busy: &HashMap<Id, usize>,
+    busy: &HashMap<WebhookId, usize>,
 ) -> Result<Claim, Error> {
     if room == 0 {
         return Ok(Claim::default());
     }
     crate::db::transaction(conn, |conn| {
         let now = Timestamp::now();
-        let full: Vec<Id> = busy
+        let full: Vec<WebhookId> = busy
             .iter()
             .filter(|(_, sending)| **sending >= MAX_IN_FLIGHT_PER_WEBHOOK)
             .map(|(id, _)| *id)
@@ -71,7 +72,7 @@ pub fn claim(
                 more,
             });
         }
-        let token = Id::new();
+        let token = LockToken::new();
         diesel::update(webhook_deliveries::table.filter(webhook_deliveries::id.eq_any(&ids)))
             .set((
                 webhook_deliveries::locked_until.eq(Some(Timestamp(now.0 + lease))),
@@ -89,8 +90,8 @@ fn due(
     conn: &mut DbConnection,
     now: Timestamp,
     room: usize,
-    full: Vec<Id>,
-) -> Result<Vec<(Id, Id)>, Error> {
+    full: Vec<WebhookId>,
+) -> Result<Vec<(DeliveryId, WebhookId)>, Error> {
     let active = webhooks::table
         .filter(webhooks::status.eq(WebhookStatus::Active.as_str()))
         .select(webhooks::id);
@@ -116,8 +117,11 @@ fn due(
 }
 
 /// The deliveries among `found` that fit their subscription's free places.
-fn fair_share(found: Vec<(Id, Id)>, busy: &HashMap<Id, usize>) -> Vec<Id> {
-    let mut taking: HashMap<Id, usize> = HashMap::new();
+fn fair_share(
+    found: Vec<(DeliveryId, WebhookId)>,
+    busy: &HashMap<WebhookId, usize>,
+) -> Vec<DeliveryId> {
+    let mut taking: HashMap<WebhookId, usize> = HashMap::new();
     found
         .into_iter()
         .filter(|(_, webhook_id)| {
@@ -136,12 +140,12 @@ fn fair_share(found: Vec<(Id, Id)>, busy: &HashMap<Id, usize>) -> Vec<Id> {
 /// The leased deliveries, ready to send.
 fn leased(
     conn: &mut DbConnection,
-    ids: &[Id],
-    token: Id,
+    ids: &[DeliveryId],
+    token: LockToken,
     now: Timestamp,
     seal: &SecretSeal,
 ) -> Result<Vec<Claimed>, Error> {
-    let rows: Vec<((Id, i32, Timestamp, Json), WebhookRow)> = webhook_deliveries::table
+    let rows: Vec<((DeliveryId, i32, Timestamp, Json), WebhookRow)> = webhook_deliveries::table
         .inner_join(webhooks::table)
         .filter(webhook_deliveries::id.eq_any(ids))
         .select((

@@ -14,6 +14,7 @@ mod claim;
 mod record;
 mod send;
 
+use crate::db::ids::WebhookId;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,7 +26,6 @@ use self::claim::lease;
 use self::send::client;
 use super::deliveries;
 use crate::config::WebhookSettings;
-use crate::db::types::Id;
 use crate::http::AppState;
 use crate::http::metrics::Metrics;
 
@@ -47,7 +47,7 @@ const EXCERPT_BYTES: usize = 500;
 #[derive(Debug, Default)]
 struct InFlight {
     total: usize,
-    by_webhook: HashMap<Id, usize>,
+    by_webhook: HashMap<WebhookId, usize>,
 }
 
 impl InFlight {
@@ -55,12 +55,12 @@ impl InFlight {
         MAX_IN_FLIGHT.saturating_sub(self.total)
     }
 
-    fn started(&mut self, webhook_id: Id) {
+    fn started(&mut self, webhook_id: WebhookId) {
         self.total += 1;
         *self.by_webhook.entry(webhook_id).or_default() += 1;
     }
 
-    fn finished(&mut self, webhook_id: Id) {
+    fn finished(&mut self, webhook_id: WebhookId) {
         self.total = self.total.saturating_sub(1);
         if let Some(count) = self.by_webhook.get_mut(&webhook_id) {
             *count -= 1;
@@ -73,8 +73,8 @@ impl InFlight {
 
 /// Gives a send's place back when the send is over, however it ended.
 struct Place {
-    webhook_id: Id,
-    done: mpsc::UnboundedSender<Id>,
+    webhook_id: WebhookId,
+    done: mpsc::UnboundedSender<WebhookId>,
 }
 
 impl Drop for Place {
@@ -104,7 +104,7 @@ async fn run(state: web::Data<AppState>, metrics: Arc<Metrics>) {
     let mut last_sweep: Option<Instant> = None;
     let mut ticker = tokio::time::interval(Duration::from_millis(settings.poll_ms.max(10)));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let (done, mut finished) = mpsc::unbounded_channel::<Id>();
+    let (done, mut finished) = mpsc::unbounded_channel::<WebhookId>();
     let mut worker = Worker {
         state,
         metrics,
@@ -142,7 +142,7 @@ struct Worker {
     client: reqwest::Client,
     settings: WebhookSettings,
     /// Told the subscription of each send that ends.
-    done: mpsc::UnboundedSender<Id>,
+    done: mpsc::UnboundedSender<WebhookId>,
     in_flight: InFlight,
     /// Said once when the database stops answering and once when it is back, not every poll.
     unreachable: bool,

@@ -1,5 +1,6 @@
 //! Recording an attempt: delivered, retried later with backoff and jitter, or given up.
 
+use crate::db::ids::{AttemptId, DeliveryId, LockToken, WebhookId};
 use diesel::prelude::*;
 use rand::Rng;
 
@@ -7,7 +8,7 @@ use super::{Claimed, MAX_BACKOFF_MS, Outcome};
 use crate::config::WebhookSettings;
 use crate::db::DbConnection;
 use crate::db::schema::{webhook_attempts, webhook_deliveries, webhooks};
-use crate::db::types::{Id, Timestamp};
+use crate::db::types::Timestamp;
 use crate::error::Error;
 use crate::webhooks::deliveries;
 use crate::webhooks::model::DeliveryStatus;
@@ -46,7 +47,7 @@ pub fn finish(
         let released = (
             webhook_deliveries::attempts.eq(attempts),
             webhook_deliveries::locked_until.eq(None::<Timestamp>),
-            webhook_deliveries::lock_token.eq(None::<Id>),
+            webhook_deliveries::lock_token.eq(None::<LockToken>),
         );
         let retry_until =
             Timestamp(delivery.retry_from.0 + chrono::Duration::hours(settings.retry_hours as i64));
@@ -105,13 +106,13 @@ fn attempted(
     let exists = webhook_deliveries::table
         .find(delivery.id)
         .select(webhook_deliveries::id)
-        .first::<Id>(conn)
+        .first::<DeliveryId>(conn)
         .optional()?
         .is_some();
     if exists {
         diesel::insert_into(webhook_attempts::table)
             .values((
-                webhook_attempts::id.eq(Id::new()),
+                webhook_attempts::id.eq(AttemptId::new()),
                 webhook_attempts::delivery_id.eq(delivery.id),
                 webhook_attempts::attempted_at.eq(now),
                 webhook_attempts::duration_ms.eq(outcome.duration_ms),
@@ -126,7 +127,7 @@ fn attempted(
 
 /// The receiver is back: no longer failing, and what it missed is told by the count it has
 /// been able to read until now.
-fn receiver_back(conn: &mut DbConnection, webhook_id: Id) -> Result<(), Error> {
+fn receiver_back(conn: &mut DbConnection, webhook_id: WebhookId) -> Result<(), Error> {
     diesel::update(
         webhooks::table.find(webhook_id).filter(
             webhooks::failing_since

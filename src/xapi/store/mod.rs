@@ -7,10 +7,11 @@
 mod read;
 mod write;
 
+use crate::db::ids::{OrganisationId, StatementId};
 use diesel::prelude::*;
 
 use crate::db::schema::{xapi_activities, xapi_attachments, xapi_statement_index, xapi_statements};
-use crate::db::types::{Id, Timestamp};
+use crate::db::types::Timestamp;
 
 pub use read::{Filters, Measured, attachment_sizes, attachments, definition, get, measure, read};
 pub use write::{Inserted, insert, stored_ids};
@@ -18,11 +19,11 @@ pub use write::{Inserted, insert, stored_ids};
 #[derive(Insertable)]
 #[diesel(table_name = xapi_statements)]
 pub(super) struct StatementRow {
-    organisation_id: Id,
-    statement_id: Id,
+    organisation_id: OrganisationId,
+    statement_id: StatementId,
     stored: Timestamp,
     voided: bool,
-    voids: Option<Id>,
+    voids: Option<StatementId>,
     statement: String,
     has_attachments: bool,
 }
@@ -30,8 +31,8 @@ pub(super) struct StatementRow {
 #[derive(Insertable)]
 #[diesel(table_name = xapi_statement_index)]
 pub(super) struct IndexRow {
-    organisation_id: Id,
-    statement_id: Id,
+    organisation_id: OrganisationId,
+    statement_id: StatementId,
     kind: String,
     value: String,
     related: bool,
@@ -40,7 +41,7 @@ pub(super) struct IndexRow {
 #[derive(Insertable)]
 #[diesel(table_name = xapi_attachments)]
 pub struct AttachmentRow {
-    pub organisation_id: Id,
+    pub organisation_id: OrganisationId,
     pub sha2: String,
     pub content_type: String,
     pub content: Vec<u8>,
@@ -49,7 +50,7 @@ pub struct AttachmentRow {
 #[derive(Insertable)]
 #[diesel(table_name = xapi_activities)]
 pub(super) struct ActivityRow {
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     activity_id: String,
     definition: String,
 }
@@ -57,7 +58,7 @@ pub(super) struct ActivityRow {
 /// A statement as stored.
 #[derive(Debug, Clone, Queryable)]
 pub struct StoredStatement {
-    pub statement_id: Id,
+    pub statement_id: StatementId,
     pub stored: Timestamp,
     /// The statement's JSON text.
     pub statement: String,

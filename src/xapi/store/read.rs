@@ -1,6 +1,7 @@
 //! Reading statements back: one by id, a query measured before it is read, attachments, activity
 //! definitions.
 
+use crate::db::ids::{OrganisationId, StatementId};
 use std::collections::HashMap;
 
 use diesel::prelude::*;
@@ -9,7 +10,7 @@ use serde_json::Value;
 use super::{CHUNK, STORED, StoredStatement, byte_length, octet_length};
 use crate::db::DbConnection;
 use crate::db::schema::{xapi_activities, xapi_attachments, xapi_statement_index, xapi_statements};
-use crate::db::types::{Id, Timestamp};
+use crate::db::types::Timestamp;
 use crate::error::Error;
 use crate::xapi::statements::IndexKind;
 
@@ -17,7 +18,7 @@ use crate::xapi::statements::IndexKind;
 /// reading their content.
 pub fn attachment_sizes(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     hashes: &[String],
 ) -> Result<HashMap<String, (String, i64)>, Error> {
     let mut sizes = HashMap::new();
@@ -41,8 +42,8 @@ pub fn attachment_sizes(
 
 pub(super) fn get_text(
     conn: &mut DbConnection,
-    organisation_id: Id,
-    statement_id: Id,
+    organisation_id: OrganisationId,
+    statement_id: StatementId,
 ) -> Result<Option<String>, Error> {
     Ok(xapi_statements::table
         .filter(xapi_statements::organisation_id.eq(organisation_id))
@@ -56,8 +57,8 @@ pub(super) fn get_text(
 /// one that is not voided (`statementId`).
 pub fn get(
     conn: &mut DbConnection,
-    organisation_id: Id,
-    statement_id: Id,
+    organisation_id: OrganisationId,
+    statement_id: StatementId,
     voided: bool,
 ) -> Result<Option<StoredStatement>, Error> {
     Ok(xapi_statements::table
@@ -82,12 +83,12 @@ pub struct Filters {
     pub until: Option<Timestamp>,
     pub ascending: bool,
     /// Continue after this statement (the `more` link's position).
-    pub after: Option<(Timestamp, Id)>,
+    pub after: Option<(Timestamp, StatementId)>,
 }
 
 /// Statements matching the filters, in stored order. Voided statements are never listed.
 pub(super) fn filtered<'a>(
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     filters: &'a Filters,
 ) -> xapi_statements::BoxedQuery<'a, crate::db::MultiBackend> {
     use xapi_statement_index as ix;
@@ -157,7 +158,7 @@ pub(super) fn filtered<'a>(
 /// A statement a query matched, measured but not read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Queryable)]
 pub struct Measured {
-    pub statement_id: Id,
+    pub statement_id: StatementId,
     pub stored: Timestamp,
     /// The bytes of its JSON text as stored.
     pub bytes: i32,
@@ -168,7 +169,7 @@ pub struct Measured {
 /// each: a page is cut to its byte budget before any statement is read.
 pub fn measure(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     filters: &Filters,
     limit: i64,
 ) -> Result<Vec<Measured>, Error> {
@@ -187,8 +188,8 @@ pub fn measure(
 /// Statements by id (any order; those no longer held are missing).
 pub fn read(
     conn: &mut DbConnection,
-    organisation_id: Id,
-    ids: &[Id],
+    organisation_id: OrganisationId,
+    ids: &[StatementId],
 ) -> Result<Vec<StoredStatement>, Error> {
     let mut found = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(CHUNK) {
@@ -206,7 +207,7 @@ pub fn read(
 /// Stored attachment content by SHA-2.
 pub fn attachments(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     hashes: &[String],
 ) -> Result<Vec<(String, String, Vec<u8>)>, Error> {
     Ok(xapi_attachments::table
@@ -223,7 +224,7 @@ pub fn attachments(
 /// The latest definition of an activity, when a statement gave one.
 pub fn definition(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     activity_id: &str,
 ) -> Result<Option<Value>, Error> {
     let text: Option<String> = xapi_activities::table

@@ -1,6 +1,7 @@
 //! Storing statements: new ones once, voids and their targets, attachments by SHA-2, activity
 //! definitions.
 
+use crate::db::ids::{OrganisationId, StatementId};
 use std::collections::{HashMap, HashSet};
 
 use diesel::prelude::*;
@@ -11,7 +12,7 @@ use super::read::get_text;
 use super::{ActivityRow, AttachmentRow, CHUNK, IndexRow, StatementRow};
 use crate::db::DbConnection;
 use crate::db::schema::{xapi_activities, xapi_attachments, xapi_statement_index, xapi_statements};
-use crate::db::types::{Id, Timestamp};
+use crate::db::types::Timestamp;
 use crate::error::Error;
 use crate::xapi::statements::{IndexEntry, IndexKind, Prepared, same_statement};
 
@@ -27,7 +28,7 @@ pub struct Inserted {
 /// statement already stored is not stored again). Runs inside the caller's transaction.
 pub fn insert(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     prepared: Vec<Prepared>,
     attachments: Vec<AttachmentRow>,
 ) -> Result<Inserted, Error> {
@@ -51,20 +52,20 @@ pub fn insert(
 /// statement, or the request is refused.
 fn not_yet_stored(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     prepared: Vec<Prepared>,
 ) -> Result<Vec<Prepared>, Error> {
-    let ids: Vec<Id> = prepared.iter().map(|p| Id(p.id)).collect();
-    let existing: HashMap<Id, String> = xapi_statements::table
+    let ids: Vec<StatementId> = prepared.iter().map(|p| StatementId(p.id)).collect();
+    let existing: HashMap<StatementId, String> = xapi_statements::table
         .filter(xapi_statements::organisation_id.eq(organisation_id))
         .filter(xapi_statements::statement_id.eq_any(&ids))
         .select((xapi_statements::statement_id, xapi_statements::statement))
-        .load::<(Id, String)>(conn)?
+        .load::<(StatementId, String)>(conn)?
         .into_iter()
         .collect();
     let mut fresh = Vec::with_capacity(prepared.len());
     for statement in prepared {
-        match existing.get(&Id(statement.id)) {
+        match existing.get(&StatementId(statement.id)) {
             Some(text) => unchanged(text, &statement)?,
             None => fresh.push(statement),
         }
@@ -76,24 +77,24 @@ fn not_yet_stored(
 /// the same ids meanwhile: the same statements, or a conflict).
 fn insert_statements(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     mut fresh: Vec<Prepared>,
 ) -> Result<Vec<Prepared>, Error> {
     let rows: Vec<StatementRow> = fresh
         .iter()
         .map(|p| StatementRow {
             organisation_id,
-            statement_id: Id(p.id),
+            statement_id: StatementId(p.id),
             stored: Timestamp::from(p.stored),
             voided: false,
-            voids: p.voids.map(Id),
+            voids: p.voids.map(StatementId),
             statement: p.statement.to_string(),
             has_attachments: !p.attachments.is_empty(),
         })
         .collect();
     let mut inserted = HashSet::new();
     for chunk in rows.chunks(CHUNK) {
-        let ids: Vec<Id> =
+        let ids: Vec<StatementId> =
             crate::on_backend!(conn, |c| diesel::insert_into(xapi_statements::table)
                 .values(chunk)
                 .on_conflict_do_nothing()
@@ -105,9 +106,9 @@ fn insert_statements(
         // Another request stored some of these ids meanwhile: the same statements, or a conflict.
         let (new, raced): (Vec<_>, Vec<_>) = fresh
             .into_iter()
-            .partition(|p| inserted.contains(&Id(p.id)));
+            .partition(|p| inserted.contains(&StatementId(p.id)));
         for statement in &raced {
-            let text = get_text(conn, organisation_id, Id(statement.id))?
+            let text = get_text(conn, organisation_id, StatementId(statement.id))?
                 .ok_or_else(|| Error::Internal("a conflicting statement vanished".into()))?;
             unchanged(&text, statement)?;
         }
@@ -119,7 +120,7 @@ fn insert_statements(
 /// The index rows of the statements stored.
 fn insert_index(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     fresh: &[Prepared],
 ) -> Result<(), Error> {
     let index: Vec<IndexRow> = fresh
@@ -127,7 +128,7 @@ fn insert_index(
         .flat_map(|p| {
             p.index.iter().map(move |e| IndexRow {
                 organisation_id,
-                statement_id: Id(p.id),
+                statement_id: StatementId(p.id),
                 kind: e.kind.as_str().to_owned(),
                 value: e.value.clone(),
                 related: e.related,
@@ -145,7 +146,7 @@ fn insert_index(
 /// Stores attachment content not already held under its hash; answers the bytes added.
 fn insert_attachments(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     attachments: Vec<AttachmentRow>,
 ) -> Result<i64, Error> {
     let sizes: HashMap<String, i64> = attachments
@@ -194,9 +195,9 @@ fn insert_attachments(
 /// Which of these statement ids the organisation's LRS holds already.
 pub fn stored_ids(
     conn: &mut DbConnection,
-    organisation_id: Id,
-    ids: &[Id],
-) -> Result<HashSet<Id>, Error> {
+    organisation_id: OrganisationId,
+    ids: &[StatementId],
+) -> Result<HashSet<StatementId>, Error> {
     let mut found = HashSet::new();
     for chunk in ids.chunks(CHUNK) {
         found.extend(
@@ -204,7 +205,7 @@ pub fn stored_ids(
                 .filter(xapi_statements::organisation_id.eq(organisation_id))
                 .filter(xapi_statements::statement_id.eq_any(chunk))
                 .select(xapi_statements::statement_id)
-                .load::<Id>(conn)?,
+                .load::<StatementId>(conn)?,
         );
     }
     Ok(found)
@@ -239,10 +240,14 @@ pub(super) fn unchanged(stored: &str, received: &Prepared) -> Result<(), Error> 
 /// a target the LRS does not hold (yet) is no reason to refuse.
 pub(super) fn void_targets(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     fresh: &[Prepared],
 ) -> Result<(), Error> {
-    let targets: Vec<Id> = fresh.iter().filter_map(|p| p.voids).map(Id).collect();
+    let targets: Vec<StatementId> = fresh
+        .iter()
+        .filter_map(|p| p.voids)
+        .map(StatementId)
+        .collect();
     if targets.is_empty() {
         return Ok(());
     }
@@ -251,7 +256,7 @@ pub(super) fn void_targets(
         .filter(|p| p.voids.is_some())
         .map(|p| p.id)
         .collect();
-    let voiding_stored: Vec<Id> = xapi_statements::table
+    let voiding_stored: Vec<StatementId> = xapi_statements::table
         .filter(xapi_statements::organisation_id.eq(organisation_id))
         .filter(xapi_statements::statement_id.eq_any(&targets))
         .filter(xapi_statements::voids.is_not_null())
@@ -279,14 +284,18 @@ pub(super) fn void_targets(
 /// A statement that targets another (by StatementRef) is found by whatever finds its target.
 pub(super) fn inherit_targets(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     mut fresh: Vec<Prepared>,
 ) -> Result<Vec<Prepared>, Error> {
-    let targets: Vec<Id> = fresh.iter().filter_map(|p| p.targets).map(Id).collect();
+    let targets: Vec<StatementId> = fresh
+        .iter()
+        .filter_map(|p| p.targets)
+        .map(StatementId)
+        .collect();
     if targets.is_empty() {
         return Ok(fresh);
     }
-    let rows: Vec<(Id, String, String, bool)> = xapi_statement_index::table
+    let rows: Vec<(StatementId, String, String, bool)> = xapi_statement_index::table
         .filter(xapi_statement_index::organisation_id.eq(organisation_id))
         .filter(xapi_statement_index::statement_id.eq_any(&targets))
         .select((
@@ -296,7 +305,7 @@ pub(super) fn inherit_targets(
             xapi_statement_index::related,
         ))
         .load(conn)?;
-    let mut by_target: HashMap<Id, Vec<IndexEntry>> = HashMap::new();
+    let mut by_target: HashMap<StatementId, Vec<IndexEntry>> = HashMap::new();
     for (id, kind, value, related) in rows {
         if let Some(kind) = IndexKind::parse(&kind) {
             by_target.entry(id).or_default().push(IndexEntry {
@@ -307,7 +316,10 @@ pub(super) fn inherit_targets(
         }
     }
     for statement in &mut fresh {
-        let Some(inherited) = statement.targets.and_then(|t| by_target.get(&Id(t))) else {
+        let Some(inherited) = statement
+            .targets
+            .and_then(|t| by_target.get(&StatementId(t)))
+        else {
             continue;
         };
         for entry in inherited {
@@ -327,7 +339,7 @@ pub(super) fn inherit_targets(
 /// Keeps the latest definition of each activity (the Activities resource answers it).
 pub(super) fn save_definitions(
     conn: &mut DbConnection,
-    organisation_id: Id,
+    organisation_id: OrganisationId,
     fresh: &[Prepared],
 ) -> Result<(), Error> {
     let mut latest: HashMap<&str, &Value> = HashMap::new();

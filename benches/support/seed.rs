@@ -13,7 +13,9 @@ use learning_passport::on_backend;
 use learning_passport::organisations::{self, NewCredentials};
 use learning_passport::people::PersonRow;
 use learning_passport::records::RecordRow;
-use learning_passport::records::model::{Provenance, RecordContent, RecordKind, RecordResult};
+use learning_passport::records::model::{
+    Learning, Provenance, RecordContent, RecordKind, RecordResult,
+};
 use serde_json::{Value, json};
 
 use super::Options;
@@ -79,21 +81,23 @@ pub fn record(person: PersonId, i: usize) -> RecordRow {
     RecordRow::new(
         person,
         RecordContent {
-            kind: [
-                RecordKind::StatutoryMandatory,
-                RecordKind::Course,
-                RecordKind::Cpd,
-            ][i % 3],
-            title: format!("Training module {i}"),
-            activity_code: Some(format!("ACT-{}", i % 40)),
-            provider_name: Some("Seed provider".into()),
-            started_at: None,
-            completed_at: Some(completed),
-            expires_at: Some(completed + chrono::Duration::days(365)),
-            result: Some(RecordResult::Passed),
-            score: Some(80.0),
-            hours: Some(1.5),
-            evidence: vec![],
+            learning: Learning {
+                kind: [
+                    RecordKind::StatutoryMandatory,
+                    RecordKind::Course,
+                    RecordKind::Cpd,
+                ][i % 3],
+                title: format!("Training module {i}"),
+                activity_code: Some(format!("ACT-{}", i % 40)),
+                provider_name: Some("Seed provider".into()),
+                started_at: None,
+                completed_at: Some(completed),
+                expires_at: Some(completed + chrono::Duration::days(365)),
+                result: Some(RecordResult::Passed),
+                score: Some(80.0),
+                hours: Some(1.5),
+                evidence: vec![],
+            },
             notes: None,
         }
         .normalised(),

@@ -90,15 +90,16 @@ pub fn correct(
             && (touched.contains(&"completed_at") || touched.contains(&"activity_code"))
         {
             // The expiry followed from completion and activity: let it follow them again.
-            if let (Some(code), Some(completed)) =
-                (content.activity_code.clone(), content.completed_at)
-            {
+            if let (Some(code), Some(completed)) = (
+                content.learning.activity_code.clone(),
+                content.learning.completed_at,
+            ) {
                 let catalogue = activities::lookup(conn, std::slice::from_ref(&code))?;
                 if let Some(expiry) = activities::expiry(
                     completed,
                     catalogue.get(&code).and_then(|a| a.refresher_months),
                 ) {
-                    content.expires_at = Some(expiry);
+                    content.learning.expires_at = Some(expiry);
                 }
             }
         }

@@ -8,7 +8,7 @@ use chrono::Utc;
 use super::*;
 use crate::activities;
 use crate::error::FieldError;
-use crate::records::model::{RecordContent, RecordKind};
+use crate::records::model::{Learning, RecordContent, RecordKind};
 
 /// A completion that parsed, before the database has its say.
 pub(super) struct Candidate {
@@ -83,31 +83,33 @@ pub(super) fn content_of(
             .map(str::to_owned)
     };
     RecordContent {
-        kind: input
-            .kind
-            .or_else(|| known.and_then(|a| RecordKind::parse(&a.kind)))
-            .unwrap_or(RecordKind::Course),
-        title: text(&input.title)
-            .or_else(|| known.map(|a| a.title.clone()))
-            .unwrap_or_default(),
-        activity_code: code.map(str::to_owned),
-        provider_name: text(&input.provider_name).or_else(|| Some(issuer_name.to_owned())),
-        started_at: input.started_at,
-        completed_at: Some(completed_at),
-        expires_at: input
-            .expires_at
-            .or_else(|| activities::expiry(completed_at, known.and_then(|a| a.refresher_months))),
-        result: input.result,
-        score: input.score,
-        hours: input.hours,
-        evidence: input
-            .evidence
-            .iter()
-            .map(|e| crate::records::model::Evidence {
-                url: e.url.trim().to_owned(),
-                description: text(&e.description),
-            })
-            .collect(),
+        learning: Learning {
+            kind: input
+                .kind
+                .or_else(|| known.and_then(|a| RecordKind::parse(&a.kind)))
+                .unwrap_or(RecordKind::Course),
+            title: text(&input.title)
+                .or_else(|| known.map(|a| a.title.clone()))
+                .unwrap_or_default(),
+            activity_code: code.map(str::to_owned),
+            provider_name: text(&input.provider_name).or_else(|| Some(issuer_name.to_owned())),
+            started_at: input.started_at,
+            completed_at: Some(completed_at),
+            expires_at: input.expires_at.or_else(|| {
+                activities::expiry(completed_at, known.and_then(|a| a.refresher_months))
+            }),
+            result: input.result,
+            score: input.score,
+            hours: input.hours,
+            evidence: input
+                .evidence
+                .iter()
+                .map(|e| crate::records::model::Evidence {
+                    url: e.url.trim().to_owned(),
+                    description: text(&e.description),
+                })
+                .collect(),
+        },
         notes: None,
     }
     .normalised()
@@ -121,7 +123,7 @@ pub(super) fn checked(
     now: chrono::DateTime<Utc>,
 ) -> Result<(), ItemResult> {
     let mut errors = content.validate(now).err().unwrap_or_default();
-    if content.title.is_empty() {
+    if content.learning.title.is_empty() {
         errors.retain(|e| e.field != "title");
         errors.push(FieldError::new(
             "title",

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use crate::error::FieldError;
 use crate::records::RecordKind;
 use crate::records::RecordRow;
-use crate::records::model::{Evidence, RecordResult};
+use crate::records::model::{Evidence, Learning, RecordResult};
 
 /// The most completions one push may carry.
 pub const MAX_BATCH: usize = 1000;
@@ -170,17 +170,8 @@ pub struct IssuedRecord {
     pub person_id: uuid::Uuid,
     /// The organisation's own id for the record.
     pub external_id: Option<String>,
-    pub kind: RecordKind,
-    pub title: String,
-    pub activity_code: Option<String>,
-    pub provider_name: Option<String>,
-    pub started_at: Option<DateTime<Utc>>,
-    pub completed_at: Option<DateTime<Utc>>,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub result: Option<RecordResult>,
-    pub score: Option<f64>,
-    pub hours: Option<f64>,
-    pub evidence: Vec<Evidence>,
+    #[serde(flatten)]
+    pub learning: Learning,
     /// Set once the issuer voided it.
     pub voided_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -194,17 +185,7 @@ impl From<&RecordRow> for IssuedRecord {
             id: row.id.0,
             person_id: row.person_id.0,
             external_id: row.external_id.clone(),
-            kind: content.kind,
-            title: content.title,
-            activity_code: content.activity_code,
-            provider_name: content.provider_name,
-            started_at: content.started_at,
-            completed_at: content.completed_at,
-            expires_at: content.expires_at,
-            result: content.result,
-            score: content.score,
-            hours: content.hours,
-            evidence: content.evidence,
+            learning: content.learning,
             voided_at: row.voided_at.map(|t| t.0),
             created_at: row.created_at.0,
             updated_at: row.updated_at.0,

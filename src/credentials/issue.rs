@@ -189,8 +189,8 @@ fn record_claim(row: &RecordRow, issuer_name: Option<&str>) -> Value {
     let mut claim = json!({
         "type": "TrainingRecord",
         "id": format!("urn:uuid:{}", row.id),
-        "kind": content.kind,
-        "title": content.title,
+        "kind": content.learning.kind,
+        "title": content.learning.title,
         "provenance": row.provenance(),
     });
     let object = claim.as_object_mut().expect("a JSON object");
@@ -199,14 +199,14 @@ fn record_claim(row: &RecordRow, issuer_name: Option<&str>) -> Value {
             object.insert(key.into(), value);
         }
     };
-    put("activityCode", json!(content.activity_code));
-    put("provider", json!(content.provider_name));
-    put("startedAt", json!(content.started_at));
-    put("completedAt", json!(content.completed_at));
-    put("expiresAt", json!(content.expires_at));
-    put("result", json!(content.result));
-    put("score", json!(content.score));
-    put("hours", json!(content.hours));
+    put("activityCode", json!(content.learning.activity_code));
+    put("provider", json!(content.learning.provider_name));
+    put("startedAt", json!(content.learning.started_at));
+    put("completedAt", json!(content.learning.completed_at));
+    put("expiresAt", json!(content.learning.expires_at));
+    put("result", json!(content.learning.result));
+    put("score", json!(content.learning.score));
+    put("hours", json!(content.learning.hours));
     if row.provenance() == Provenance::Issued {
         put(
             "issuedBy",

@@ -114,10 +114,10 @@ pub struct Issuer {
     pub name: String,
 }
 
-/// One entry of a person's training history.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Record {
-    pub id: uuid::Uuid,
+/// What a record says was learned, as its issuer states it (the person, for a self-declared
+/// record): the part of a record that every view of it shows.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Learning {
     pub kind: RecordKind,
     pub title: String,
     /// A code from the activity catalogue, or a URI.
@@ -131,6 +131,14 @@ pub struct Record {
     pub score: Option<f64>,
     pub hours: Option<f64>,
     pub evidence: Vec<Evidence>,
+}
+
+/// One entry of a person's training history.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Record {
+    pub id: uuid::Uuid,
+    #[serde(flatten)]
+    pub learning: Learning,
     pub notes: Option<String>,
     /// Hidden records never appear in any organisation's view.
     pub hidden: bool,
@@ -173,20 +181,12 @@ pub struct RecordInput {
     pub notes: Option<String>,
 }
 
-/// The checked content of a record, whoever wrote it.
+/// The checked content of a record, whoever wrote it: what was learned, and the person's own
+/// notes.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RecordContent {
-    pub kind: RecordKind,
-    pub title: String,
-    pub activity_code: Option<String>,
-    pub provider_name: Option<String>,
-    pub started_at: Option<DateTime<Utc>>,
-    pub completed_at: Option<DateTime<Utc>>,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub result: Option<RecordResult>,
-    pub score: Option<f64>,
-    pub hours: Option<f64>,
-    pub evidence: Vec<Evidence>,
+    #[serde(flatten)]
+    pub learning: Learning,
     pub notes: Option<String>,
 }
 
@@ -202,24 +202,26 @@ fn trimmed(value: Option<String>) -> Option<String> {
 impl From<RecordInput> for RecordContent {
     fn from(input: RecordInput) -> Self {
         RecordContent {
-            kind: input.kind,
-            title: input.title.trim().to_owned(),
-            activity_code: trimmed(input.activity_code),
-            provider_name: trimmed(input.provider_name),
-            started_at: input.started_at,
-            completed_at: input.completed_at,
-            expires_at: input.expires_at,
-            result: input.result,
-            score: input.score,
-            hours: input.hours,
-            evidence: input
-                .evidence
-                .into_iter()
-                .map(|e| Evidence {
-                    url: e.url.trim().to_owned(),
-                    description: trimmed(e.description),
-                })
-                .collect(),
+            learning: Learning {
+                kind: input.kind,
+                title: input.title.trim().to_owned(),
+                activity_code: trimmed(input.activity_code),
+                provider_name: trimmed(input.provider_name),
+                started_at: input.started_at,
+                completed_at: input.completed_at,
+                expires_at: input.expires_at,
+                result: input.result,
+                score: input.score,
+                hours: input.hours,
+                evidence: input
+                    .evidence
+                    .into_iter()
+                    .map(|e| Evidence {
+                        url: e.url.trim().to_owned(),
+                        description: trimmed(e.description),
+                    })
+                    .collect(),
+            },
             notes: trimmed(input.notes),
         }
     }
@@ -294,9 +296,9 @@ impl RecordContent {
     /// the content written.
     pub fn normalised(mut self) -> Self {
         let micros = |t: Option<DateTime<Utc>>| t.map(|t| crate::db::types::Timestamp::from(t).0);
-        self.started_at = micros(self.started_at);
-        self.completed_at = micros(self.completed_at);
-        self.expires_at = micros(self.expires_at);
+        self.learning.started_at = micros(self.learning.started_at);
+        self.learning.completed_at = micros(self.learning.completed_at);
+        self.learning.expires_at = micros(self.learning.expires_at);
         self
     }
 }

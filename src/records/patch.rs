@@ -97,12 +97,12 @@ impl RecordPatch {
             evidence,
         );
         match self.kind {
-            Patch::Set(kind) => content.kind = kind,
+            Patch::Set(kind) => content.learning.kind = kind,
             Patch::Clear => errors.push(FieldError::new("kind", "is required and cannot be null")),
             Patch::Keep => {}
         }
         match self.title {
-            Patch::Set(title) => content.title = title.trim().to_owned(),
+            Patch::Set(title) => content.learning.title = title.trim().to_owned(),
             Patch::Clear => errors.push(FieldError::new("title", "is required and cannot be null")),
             Patch::Keep => {}
         }
@@ -113,18 +113,18 @@ impl RecordPatch {
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty());
         };
-        text(self.activity_code, &mut content.activity_code);
-        text(self.provider_name, &mut content.provider_name);
+        text(self.activity_code, &mut content.learning.activity_code);
+        text(self.provider_name, &mut content.learning.provider_name);
         text(self.notes, &mut content.notes);
-        self.started_at.apply(&mut content.started_at);
-        self.completed_at.apply(&mut content.completed_at);
-        self.expires_at.apply(&mut content.expires_at);
-        self.result.apply(&mut content.result);
-        self.score.apply(&mut content.score);
-        self.hours.apply(&mut content.hours);
-        let mut evidence = Some(std::mem::take(&mut content.evidence));
+        self.started_at.apply(&mut content.learning.started_at);
+        self.completed_at.apply(&mut content.learning.completed_at);
+        self.expires_at.apply(&mut content.learning.expires_at);
+        self.result.apply(&mut content.learning.result);
+        self.score.apply(&mut content.learning.score);
+        self.hours.apply(&mut content.learning.hours);
+        let mut evidence = Some(std::mem::take(&mut content.learning.evidence));
         self.evidence.apply(&mut evidence);
-        content.evidence = evidence.unwrap_or_default();
+        content.learning.evidence = evidence.unwrap_or_default();
         if errors.is_empty() {
             Ok(())
         } else {

@@ -107,33 +107,35 @@ impl RecordRow {
 
     pub fn content(&self) -> RecordContent {
         RecordContent {
-            kind: RecordKind::parse(&self.kind).unwrap_or(RecordKind::Other),
-            title: self.title.clone(),
-            activity_code: self.activity_code.clone(),
-            provider_name: self.provider_name.clone(),
-            started_at: self.started_at.map(|t| t.0),
-            completed_at: self.completed_at.map(|t| t.0),
-            expires_at: self.expires_at.map(|t| t.0),
-            result: self.result.as_deref().and_then(RecordResult::parse),
-            score: self.score,
-            hours: self.hours,
-            evidence: self.evidence.parse().unwrap_or_default(),
+            learning: Learning {
+                kind: RecordKind::parse(&self.kind).unwrap_or(RecordKind::Other),
+                title: self.title.clone(),
+                activity_code: self.activity_code.clone(),
+                provider_name: self.provider_name.clone(),
+                started_at: self.started_at.map(|t| t.0),
+                completed_at: self.completed_at.map(|t| t.0),
+                expires_at: self.expires_at.map(|t| t.0),
+                result: self.result.as_deref().and_then(RecordResult::parse),
+                score: self.score,
+                hours: self.hours,
+                evidence: self.evidence.parse().unwrap_or_default(),
+            },
             notes: self.notes.clone(),
         }
     }
 
     pub(crate) fn set_content(&mut self, content: RecordContent) {
-        self.kind = content.kind.as_str().to_owned();
-        self.title = content.title;
-        self.activity_code = content.activity_code;
-        self.provider_name = content.provider_name;
-        self.started_at = content.started_at.map(Timestamp::from);
-        self.completed_at = content.completed_at.map(Timestamp::from);
-        self.expires_at = content.expires_at.map(Timestamp::from);
-        self.result = content.result.map(|r| r.as_str().to_owned());
-        self.score = content.score;
-        self.hours = content.hours;
-        self.evidence = Json::of(&content.evidence);
+        self.kind = content.learning.kind.as_str().to_owned();
+        self.title = content.learning.title;
+        self.activity_code = content.learning.activity_code;
+        self.provider_name = content.learning.provider_name;
+        self.started_at = content.learning.started_at.map(Timestamp::from);
+        self.completed_at = content.learning.completed_at.map(Timestamp::from);
+        self.expires_at = content.learning.expires_at.map(Timestamp::from);
+        self.result = content.learning.result.map(|r| r.as_str().to_owned());
+        self.score = content.learning.score;
+        self.hours = content.learning.hours;
+        self.evidence = Json::of(&content.learning.evidence);
         self.notes = content.notes;
     }
 
@@ -174,17 +176,7 @@ impl RecordRow {
         let content = self.content();
         Record {
             id: self.id.0,
-            kind: content.kind,
-            title: content.title,
-            activity_code: content.activity_code,
-            provider_name: content.provider_name,
-            started_at: content.started_at,
-            completed_at: content.completed_at,
-            expires_at: content.expires_at,
-            result: content.result,
-            score: content.score,
-            hours: content.hours,
-            evidence: content.evidence,
+            learning: content.learning,
             notes: content.notes,
             hidden: self.hidden,
             provenance: self.provenance(),

@@ -170,12 +170,12 @@ pub fn create(
     }
     let mut content = content.normalised();
     if let (None, Some(code), Some(completed)) = (
-        content.expires_at,
-        content.activity_code.clone(),
-        content.completed_at,
+        content.learning.expires_at,
+        content.learning.activity_code.clone(),
+        content.learning.completed_at,
     ) {
         let catalogue = crate::activities::lookup(conn, std::slice::from_ref(&code))?;
-        content.expires_at = crate::activities::expiry(
+        content.learning.expires_at = crate::activities::expiry(
             completed,
             catalogue.get(&code).and_then(|a| a.refresher_months),
         );

@@ -21,12 +21,18 @@ impl RecordContent {
     }
 
     fn check_text(&self, errors: &mut Vec<FieldError>) {
-        if self.title.is_empty() {
+        if self.learning.title.is_empty() {
             errors.push(FieldError::new("title", "is required"));
         }
-        check_length(errors, "title", Some(&self.title), 300);
-        check_length(errors, "activity_code", self.activity_code.as_deref(), 200);
+        check_length(errors, "title", Some(&self.learning.title), 300);
+        check_length(
+            errors,
+            "activity_code",
+            self.learning.activity_code.as_deref(),
+            200,
+        );
         if self
+            .learning
             .activity_code
             .as_deref()
             .is_some_and(|c| c.chars().any(|ch| ch.is_whitespace() || ch.is_control()))
@@ -36,19 +42,25 @@ impl RecordContent {
                 "must not contain spaces or control characters",
             ));
         }
-        check_length(errors, "provider_name", self.provider_name.as_deref(), 200);
+        check_length(
+            errors,
+            "provider_name",
+            self.learning.provider_name.as_deref(),
+            200,
+        );
         check_length(errors, "notes", self.notes.as_deref(), 5000);
     }
 
     fn check_times(&self, now: DateTime<Utc>, errors: &mut Vec<FieldError>) {
         let latest = now + CLOCK_SKEW;
-        if self.started_at.is_some_and(|t| t > latest) {
+        if self.learning.started_at.is_some_and(|t| t > latest) {
             errors.push(FieldError::new("started_at", "must not be in the future"));
         }
-        if self.completed_at.is_some_and(|t| t > latest) {
+        if self.learning.completed_at.is_some_and(|t| t > latest) {
             errors.push(FieldError::new("completed_at", "must not be in the future"));
         }
-        if let (Some(started), Some(completed)) = (self.started_at, self.completed_at)
+        if let (Some(started), Some(completed)) =
+            (self.learning.started_at, self.learning.completed_at)
             && started > completed
         {
             errors.push(FieldError::new(
@@ -56,8 +68,8 @@ impl RecordContent {
                 "must not be after completed_at",
             ));
         }
-        if let Some(expires) = self.expires_at {
-            match self.completed_at {
+        if let Some(expires) = self.learning.expires_at {
+            match self.learning.completed_at {
                 Some(completed) if expires <= completed => {
                     errors.push(FieldError::new("expires_at", "must be after completed_at"));
                 }
@@ -71,7 +83,7 @@ impl RecordContent {
     }
 
     fn check_numbers(&self, errors: &mut Vec<FieldError>) {
-        if let Some(score) = self.score
+        if let Some(score) = self.learning.score
             && (!(0.0..=100.0).contains(&score) || !score.is_finite())
         {
             errors.push(FieldError::new(
@@ -79,7 +91,7 @@ impl RecordContent {
                 "must be a percentage between 0 and 100",
             ));
         }
-        if let Some(hours) = self.hours
+        if let Some(hours) = self.learning.hours
             && (!(0.0..=10_000.0).contains(&hours) || !hours.is_finite())
         {
             errors.push(FieldError::new("hours", "must be between 0 and 10000"));
@@ -87,13 +99,13 @@ impl RecordContent {
     }
 
     fn check_evidence(&self, errors: &mut Vec<FieldError>) {
-        if self.evidence.len() > MAX_EVIDENCE {
+        if self.learning.evidence.len() > MAX_EVIDENCE {
             errors.push(FieldError::new(
                 "evidence",
                 format!("at most {MAX_EVIDENCE} links"),
             ));
         }
-        for (i, evidence) in self.evidence.iter().enumerate() {
+        for (i, evidence) in self.learning.evidence.iter().enumerate() {
             if evidence.url.chars().count() > 2000 {
                 errors.push(FieldError::new(
                     format!("evidence[{i}].url"),

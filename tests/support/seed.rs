@@ -88,7 +88,7 @@ pub async fn publish_example_framework(app: &TestApp, admin_token: &str) {
 pub async fn seed_records(app: &TestApp, person_id: &str, count: usize) {
     use learning_passport::db::ids::PersonId;
     use learning_passport::records::RecordRow;
-    use learning_passport::records::model::{Provenance, RecordContent, RecordKind};
+    use learning_passport::records::model::{Learning, Provenance, RecordContent, RecordKind};
     let person = PersonId(person_id.parse().unwrap());
     let db = app.db.clone();
     actix_web::rt::task::spawn_blocking(move || {
@@ -98,17 +98,19 @@ pub async fn seed_records(app: &TestApp, person_id: &str, count: usize) {
                 RecordRow::new(
                     person,
                     RecordContent {
-                        kind: RecordKind::Cpd,
-                        title: format!("Seeded {n}"),
-                        activity_code: None,
-                        provider_name: None,
-                        started_at: None,
-                        completed_at: None,
-                        expires_at: None,
-                        result: None,
-                        score: None,
-                        hours: None,
-                        evidence: vec![],
+                        learning: Learning {
+                            kind: RecordKind::Cpd,
+                            title: format!("Seeded {n}"),
+                            activity_code: None,
+                            provider_name: None,
+                            started_at: None,
+                            completed_at: None,
+                            expires_at: None,
+                            result: None,
+                            score: None,
+                            hours: None,
+                            evidence: vec![],
+                        },
                         notes: None,
                     },
                     Provenance::SelfDeclared,

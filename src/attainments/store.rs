@@ -168,13 +168,13 @@ pub(crate) fn filtered(
     query
 }
 
-/// A person's attainments, newest first.
-pub fn list(
+/// One page of a person's attainment rows, newest first.
+fn page_of(
     conn: &mut DbConnection,
     person_id: PersonId,
     filter: &AttainmentFilter,
     page: Page<AttainmentId>,
-) -> Result<List<Attainment>, Error> {
+) -> Result<List<AttainmentRow>, Error> {
     let mut query = filtered(person_id, filter)
         .select(AttainmentRow::as_select())
         .order(attainments::id.desc())
@@ -183,7 +183,17 @@ pub fn list(
         query = query.filter(attainments::id.lt(after));
     }
     let rows: Vec<AttainmentRow> = query.load(conn)?;
-    let list = List::from_rows(rows, &page, |r| r.id);
+    Ok(List::from_rows(rows, &page, |r| r.id))
+}
+
+/// A person's attainments, newest first.
+pub fn list(
+    conn: &mut DbConnection,
+    person_id: PersonId,
+    filter: &AttainmentFilter,
+    page: Page<AttainmentId>,
+) -> Result<List<Attainment>, Error> {
+    let list = page_of(conn, person_id, filter, page)?;
     Ok(List {
         items: views(conn, list.items, None)?,
         next_cursor: list.next_cursor,
@@ -242,15 +252,7 @@ pub fn shared(
     scope: &SharedScope,
     page: Page<AttainmentId>,
 ) -> Result<List<Attainment>, Error> {
-    let mut query = filtered(person_id, &AttainmentFilter::default())
-        .select(AttainmentRow::as_select())
-        .order(attainments::id.desc())
-        .limit(page.limit + 1);
-    if let Some(after) = page.after {
-        query = query.filter(attainments::id.lt(after));
-    }
-    let rows: Vec<AttainmentRow> = query.load(conn)?;
-    let list = List::from_rows(rows, &page, |r| r.id);
+    let list = page_of(conn, person_id, &AttainmentFilter::default(), page)?;
     let evidence: Vec<RecordId> = list
         .items
         .iter()

@@ -174,6 +174,17 @@ impl ServiceKey {
     }
 }
 
+/// The key files in `dir`, oldest first: their names begin with the time they were made.
+fn key_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)
+        .map_err(|e| Error::Internal(format!("key folder {}: {e}", dir.display())))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|ext| ext == "pem"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
 impl KeyRing {
     /// Loads every key in `dir`, creating the folder and a first key if there is none.
     pub fn load_or_create(dir: &Path) -> Result<Self, Error> {
@@ -189,13 +200,7 @@ impl KeyRing {
     pub fn load(dir: &Path) -> Result<Self, Error> {
         let io = |e: std::io::Error| Error::Internal(format!("key folder {}: {e}", dir.display()));
         crate::db::files::private_folder(dir)?;
-        let mut files: Vec<PathBuf> = fs::read_dir(dir)
-            .map_err(io)?
-            .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|ext| ext == "pem"))
-            .collect();
-        files.sort();
-        let keys = files
+        let keys = key_files(dir)?
             .iter()
             .map(|path| ServiceKey::from_pem(&fs::read_to_string(path).map_err(io)?))
             .collect::<Result<Vec<_>, _>>()?;
@@ -237,13 +242,7 @@ impl KeyRing {
     /// Every key, oldest first, with its file.
     pub fn list(dir: &Path) -> Result<Vec<(String, PathBuf)>, Error> {
         let io = |e: std::io::Error| Error::Internal(format!("key folder {}: {e}", dir.display()));
-        let mut files: Vec<PathBuf> = fs::read_dir(dir)
-            .map_err(io)?
-            .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|ext| ext == "pem"))
-            .collect();
-        files.sort();
-        files
+        key_files(dir)?
             .into_iter()
             .map(|path| {
                 Ok((

@@ -61,7 +61,7 @@ pub fn insert_new(conn: &mut DbConnection, rows: &[RecordRow]) -> Result<HashSet
     Ok(stored.into_iter().flatten().collect())
 }
 
-#[derive(Insertable)]
+#[derive(Insertable, Queryable, Selectable)]
 #[diesel(table_name = record_history)]
 struct HistoryRow {
     id: RecordVersionId,
@@ -162,40 +162,17 @@ fn versions(conn: &mut DbConnection, record_id: RecordId) -> Result<i64, Error> 
         .get_result(conn)?)
 }
 
-type VersionRow = (
-    RecordId,
-    i32,
-    Json,
-    String,
-    Option<OrganisationId>,
-    Timestamp,
-);
-
-fn version((_, version, content, change, changed_by, changed_at): VersionRow) -> RecordVersion {
-    RecordVersion {
-        version,
-        change,
-        changed_by: changed_by.map(|i| i.0),
-        changed_at: changed_at.0,
-        content: content.0,
+impl From<HistoryRow> for RecordVersion {
+    fn from(row: HistoryRow) -> Self {
+        RecordVersion {
+            version: row.version,
+            change: row.change,
+            changed_by: row.changed_by.map(|i| i.0),
+            changed_at: row.changed_at.0,
+            content: row.content.0,
+        }
     }
 }
-
-const VERSION_COLUMNS: (
-    record_history::record_id,
-    record_history::version,
-    record_history::content,
-    record_history::change,
-    record_history::changed_by,
-    record_history::changed_at,
-) = (
-    record_history::record_id,
-    record_history::version,
-    record_history::content,
-    record_history::change,
-    record_history::changed_by,
-    record_history::changed_at,
-);
 
 /// A person's record's earlier versions, newest first.
 pub fn history(
@@ -204,12 +181,12 @@ pub fn history(
     record_id: RecordId,
 ) -> Result<Vec<RecordVersion>, Error> {
     super::store::get(conn, person_id, record_id)?;
-    let rows: Vec<VersionRow> = record_history::table
+    let rows: Vec<HistoryRow> = record_history::table
         .filter(record_history::record_id.eq(record_id))
         .order(record_history::version.desc())
-        .select(VERSION_COLUMNS)
+        .select(HistoryRow::as_select())
         .load(conn)?;
-    Ok(rows.into_iter().map(version).collect())
+    Ok(rows.into_iter().map(RecordVersion::from).collect())
 }
 
 /// The earlier versions of every record of a person's, newest first, by record: one query.
@@ -217,15 +194,18 @@ pub fn history_of_person(
     conn: &mut DbConnection,
     person_id: PersonId,
 ) -> Result<HashMap<RecordId, Vec<RecordVersion>>, Error> {
-    let rows: Vec<VersionRow> = record_history::table
+    let rows: Vec<HistoryRow> = record_history::table
         .inner_join(records::table)
         .filter(records::person_id.eq(person_id))
         .order(record_history::version.desc())
-        .select(VERSION_COLUMNS)
+        .select(HistoryRow::as_select())
         .load(conn)?;
     let mut by_record: HashMap<RecordId, Vec<RecordVersion>> = HashMap::new();
     for row in rows {
-        by_record.entry(row.0).or_default().push(version(row));
+        by_record
+            .entry(row.record_id)
+            .or_default()
+            .push(RecordVersion::from(row));
     }
     Ok(by_record)
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use learning_passport::db::types::Id;
 
-use super::{Measure, hammer, summarise};
+use crate::measure::{Measure, hammer, summarise};
 
 /// The flood's connections, as the issue measured it.
 pub const FLOOD_CONNECTIONS: usize = 64;

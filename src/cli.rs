@@ -206,7 +206,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
             let state = AppState::for_command(settings)?;
             let imported = crate::frameworks::import(&mut *state.db.get()?, &json)
-                .map_err(|e| invalid_file(&file, e))?;
+                .map_err(|e| invalid_file(&file, "valid", e))?;
             print_json(&imported)
         }
         Command::Openapi => {
@@ -257,18 +257,8 @@ fn import_activities(settings: Settings, file: &std::path::Path) -> anyhow::Resu
     let json = std::fs::read_to_string(file)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
     let state = AppState::for_command(settings)?;
-    let count = crate::activities::import(&mut *state.db.get()?, &json).map_err(|e| match e {
-        Error::Validation(errors) => anyhow::anyhow!(
-            "{} is not a valid catalogue:\n{}",
-            file.display(),
-            errors
-                .iter()
-                .map(|e| format!("  {}: {}", e.field, e.message))
-                .collect::<Vec<_>>()
-                .join("\n")
-        ),
-        other => other.into(),
-    })?;
+    let count = crate::activities::import(&mut *state.db.get()?, &json)
+        .map_err(|e| invalid_file(file, "a valid catalogue", e))?;
     println!("imported {count} activities from {}", file.display());
     Ok(())
 }
@@ -290,11 +280,12 @@ fn keys(dir: &std::path::Path, command: KeysCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// An import error, with the place of each problem in the file.
-fn invalid_file(file: &std::path::Path, error: Error) -> anyhow::Error {
+/// An import error: "FILE is not WHAT:", then the place of each problem in the file, one a
+/// line.
+fn invalid_file(file: &std::path::Path, what: &str, error: Error) -> anyhow::Error {
     match error {
         Error::Validation(errors) => anyhow::anyhow!(
-            "{} is not valid:\n{}",
+            "{} is not {what}:\n{}",
             file.display(),
             errors
                 .iter()

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, ValueEnum};
+use clap::{Args, FromArgMatches, ValueEnum};
 
 use crate::db::Database;
 
@@ -181,15 +181,9 @@ pub struct ProtectionSettings {
 }
 
 impl Default for ProtectionSettings {
-    /// The same values as the command line's defaults.
+    /// The command line's defaults.
     fn default() -> Self {
-        ProtectionSettings {
-            trusted_proxies: Vec::new(),
-            auth_failures_per_minute: 30,
-            hash_workers: None,
-            metrics_addr: None,
-            metrics_token: None,
-        }
+        command_line_defaults()
     }
 }
 
@@ -237,14 +231,9 @@ pub struct XapiSettings {
 }
 
 impl Default for XapiSettings {
-    /// The same values as the command line's defaults.
+    /// The command line's defaults.
     fn default() -> Self {
-        XapiSettings {
-            max_answer_bytes: 16 << 20,
-            max_statements: 10_000_000,
-            max_documents: 100_000,
-            max_attachment_bytes: 10 << 30,
-        }
+        command_line_defaults()
     }
 }
 
@@ -328,20 +317,20 @@ pub struct WebhookSettings {
 }
 
 impl Default for WebhookSettings {
-    /// The same values as the command line's defaults.
+    /// The command line's defaults.
     fn default() -> Self {
-        WebhookSettings {
-            worker: true,
-            allow_private: false,
-            retry_hours: 72,
-            retry_base_ms: 5000,
-            timeout_seconds: 10,
-            poll_ms: 500,
-            sweep_seconds: 60,
-            expiring_days: 14,
-            secret_grace_hours: 24,
-        }
+        command_line_defaults()
     }
+}
+
+/// A group of settings as the command line makes it from no flags, whatever the environment
+/// says: the defaults are written once, in the flags' `default_value`s.
+fn command_line_defaults<T: Args + FromArgMatches>() -> T {
+    T::augment_args(clap::Command::new("defaults"))
+        .mut_args(|arg| arg.env(None))
+        .try_get_matches_from(["defaults"])
+        .and_then(|matches| T::from_arg_matches(&matches))
+        .expect("every setting of the group has a default")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -370,5 +359,47 @@ impl Settings {
             .unwrap_or_else(|| format!("http://{}", self.addr))
             .trim_end_matches('/')
             .to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_command_lines() {
+        let webhooks = WebhookSettings::default();
+        assert!(webhooks.worker);
+        assert!(!webhooks.allow_private);
+        assert_eq!(
+            (
+                webhooks.retry_hours,
+                webhooks.retry_base_ms,
+                webhooks.timeout_seconds,
+                webhooks.poll_ms,
+                webhooks.sweep_seconds,
+                webhooks.expiring_days,
+                webhooks.secret_grace_hours,
+            ),
+            (72, 5000, 10, 500, 60, 14, 24)
+        );
+
+        let xapi = XapiSettings::default();
+        assert_eq!(xapi.max_answer_bytes, 16 << 20);
+        assert_eq!(
+            (
+                xapi.max_statements,
+                xapi.max_documents,
+                xapi.max_attachment_bytes
+            ),
+            (10_000_000, 100_000, 10 << 30)
+        );
+
+        let protection = ProtectionSettings::default();
+        assert!(protection.trusted_proxies.is_empty());
+        assert_eq!(protection.auth_failures_per_minute, 30);
+        assert_eq!(protection.hash_workers, None);
+        assert_eq!(protection.metrics_addr, None);
+        assert_eq!(protection.metrics_token, None);
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use learning_passport::db::ids::PersonId;
 
-use super::{Measure, hammer, summarise};
+use crate::measure::{Measure, hammer, summarise};
 
 /// The flood's connections, as the issue measured it.
 pub const FLOOD_CONNECTIONS: usize = 64;
@@ -59,31 +59,21 @@ async fn employer_reads(
     .await
 }
 
-/// The employer's reads alone, then again while `FLOOD_CONNECTIONS` connections send made-up
-/// HTTP Basic credentials to the token endpoint as fast as they are answered.
-pub async fn credential_flood(
-    base: &str,
-    employer: Arc<String>,
-    ids: Arc<Vec<PersonId>>,
-    clients: usize,
-    seconds: u64,
-) -> Flooded {
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(128)
-        .build()
-        .unwrap();
-    let none = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let (mut lat, took) =
-        employer_reads(&http, base, &employer, &ids, clients, seconds, none.clone()).await;
-    let quiet = summarise("employer reads, quiet", "req/s", &mut lat, took, 1);
+/// What one flooding connection was answered: each answer's status (0 for none) and latency.
+type Answers = Vec<(u16, Duration)>;
 
-    let stop = Arc::new(AtomicBool::new(false));
+/// `FLOOD_CONNECTIONS` connections, each sending made-up HTTP Basic credentials to the token
+/// endpoint as fast as it is answered, until `stop`.
+fn flood(
+    http: &reqwest::Client,
+    base: &str,
+    stop: &Arc<AtomicBool>,
+) -> Vec<tokio::task::JoinHandle<Answers>> {
     let mut flooders = Vec::new();
-    let started = Instant::now();
     for connection in 0..FLOOD_CONNECTIONS {
         let (http, base, stop) = (http.clone(), base.to_owned(), stop.clone());
         flooders.push(tokio::spawn(async move {
-            let mut seen: Vec<(u16, Duration)> = Vec::new();
+            let mut seen: Answers = Vec::new();
             let mut n = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 let began = Instant::now();
@@ -104,6 +94,45 @@ pub async fn credential_flood(
             seen
         }));
     }
+    flooders
+}
+
+/// The flood's answers once its connections have stopped: a count by status, and every latency.
+async fn tally(
+    flooders: Vec<tokio::task::JoinHandle<Answers>>,
+) -> (BTreeMap<u16, usize>, Vec<Duration>) {
+    let mut statuses = BTreeMap::new();
+    let mut latencies = Vec::new();
+    for flooder in flooders {
+        for (status, latency) in flooder.await.unwrap() {
+            *statuses.entry(status).or_insert(0) += 1;
+            latencies.push(latency);
+        }
+    }
+    (statuses, latencies)
+}
+
+/// The employer's reads alone, then again while `FLOOD_CONNECTIONS` connections send made-up
+/// HTTP Basic credentials to the token endpoint as fast as they are answered.
+pub async fn credential_flood(
+    base: &str,
+    employer: Arc<String>,
+    ids: Arc<Vec<PersonId>>,
+    clients: usize,
+    seconds: u64,
+) -> Flooded {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(128)
+        .build()
+        .unwrap();
+    let none = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (mut lat, took) =
+        employer_reads(&http, base, &employer, &ids, clients, seconds, none.clone()).await;
+    let quiet = summarise("employer reads, quiet", "req/s", &mut lat, took, 1);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let flooders = flood(&http, base, &stop);
     // Let the flood spend the address's budget before measuring beside it.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let failures = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -125,14 +154,7 @@ pub async fn credential_flood(
         1,
     );
     stop.store(true, Ordering::Relaxed);
-    let mut flood_statuses = BTreeMap::new();
-    let mut flood_latencies = Vec::new();
-    for flooder in flooders {
-        for (status, latency) in flooder.await.unwrap() {
-            *flood_statuses.entry(status).or_insert(0) += 1;
-            flood_latencies.push(latency);
-        }
-    }
+    let (flood_statuses, mut flood_latencies) = tally(flooders).await;
     let flood = summarise(
         &format!("made-up credentials, {FLOOD_CONNECTIONS} connections"),
         "req/s",

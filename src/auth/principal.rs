@@ -66,6 +66,42 @@ async fn subject(req: HttpRequest) -> Result<(web::Data<AppState>, TokenSubject)
     Ok((state, subject))
 }
 
+/// What the extractors of a caller answer.
+type Extracted<T> = Pin<Box<dyn Future<Output = Result<T, Error>>>>;
+
+/// Verifies the request's bearer token, then makes the caller of its subject with `caller`.
+fn extract<T, F, Fut>(req: &HttpRequest, caller: F) -> Extracted<T>
+where
+    F: FnOnce(web::Data<AppState>, TokenSubject) -> Fut + 'static,
+    Fut: Future<Output = Result<T, Error>> + 'static,
+{
+    let req = req.clone();
+    Box::pin(async move {
+        let (state, subject) = subject(req).await?;
+        caller(state, subject).await
+    })
+}
+
+/// A person's identity; 403 for an organisation client.
+fn person_of(subject: TokenSubject) -> Result<PersonIdentity, Error> {
+    match subject {
+        TokenSubject::Person(identity) => Ok(identity),
+        TokenSubject::Client(_) => Err(Error::Forbidden(
+            "this endpoint is for people, not organisation clients".into(),
+        )),
+    }
+}
+
+/// An organisation client's identity; 403 for a person.
+fn client_of(subject: TokenSubject) -> Result<ClientIdentity, Error> {
+    match subject {
+        TokenSubject::Client(client) => Ok(client),
+        TokenSubject::Person(_) => Err(Error::Forbidden(
+            "this endpoint is for organisation clients, not people".into(),
+        )),
+    }
+}
+
 /// The person calling, with their passport's id.
 #[derive(Debug, Clone)]
 pub struct Me {
@@ -75,17 +111,11 @@ pub struct Me {
 
 impl FromRequest for Me {
     type Error = Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
+    type Future = Extracted<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let (state, subject) = subject(req).await?;
-            let TokenSubject::Person(identity) = subject else {
-                return Err(Error::Forbidden(
-                    "this endpoint is for people, not organisation clients".into(),
-                ));
-            };
+        extract(req, |state, subject| async move {
+            let identity = person_of(subject)?;
             let lookup = identity.clone();
             let person_id = state
                 .db
@@ -137,18 +167,11 @@ impl OrgCaller {
 
 impl FromRequest for OrgCaller {
     type Error = Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
+    type Future = Extracted<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let (state, subject) = subject(req).await?;
-            let TokenSubject::Client(client) = subject else {
-                return Err(Error::Forbidden(
-                    "this endpoint is for organisation clients, not people".into(),
-                ));
-            };
-            active_client(&state, client).await
+        extract(req, |state, subject| async move {
+            active_client(&state, client_of(subject)?).await
         })
     }
 }
@@ -182,12 +205,10 @@ pub enum Caller {
 
 impl FromRequest for Caller {
     type Error = Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
+    type Future = Extracted<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let (state, subject) = subject(req).await?;
+        extract(req, |state, subject| async move {
             match subject {
                 TokenSubject::Person(identity) => Ok(Caller::Person(identity)),
                 TokenSubject::Client(client) => {
@@ -206,17 +227,12 @@ pub struct OrgToken(pub ClientIdentity);
 
 impl FromRequest for OrgToken {
     type Error = Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
+    type Future = Extracted<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            match subject(req).await?.1 {
-                TokenSubject::Client(client) => Ok(OrgToken(client)),
-                TokenSubject::Person(_) => Err(Error::Forbidden(
-                    "this endpoint is for organisation clients, not people".into(),
-                )),
-            }
-        })
+        extract(
+            req,
+            |_, subject| async move { client_of(subject).map(OrgToken) },
+        )
     }
 }

@@ -103,6 +103,24 @@ pub fn evaluate(
     (overall, results)
 }
 
+/// A requirement nothing shared meets: `missing`, with what was found and why.
+fn missing(
+    index: usize,
+    record_ids: Vec<uuid::Uuid>,
+    outside_scope: bool,
+    detail: String,
+) -> RequirementResult {
+    RequirementResult {
+        index,
+        status: Status::Missing,
+        record_ids,
+        attainment_ids: vec![],
+        expires_at: None,
+        outside_scope,
+        detail,
+    }
+}
+
 /// A passing completion of one of the activities, recent enough and not expired.
 fn activity(
     index: usize,
@@ -113,16 +131,41 @@ fn activity(
     now: DateTime<Utc>,
     window: Duration,
 ) -> RequirementResult {
-    let issued_only = &issued_only;
-    let outside_scope = !shared.scope.all
+    let outside_scope = activities_outside_scope(activity_codes, shared);
+    match best_completion(activity_codes, max_age_days, issued_only, shared) {
+        None => no_completion(index, activity_codes, issued_only, outside_scope),
+        Some(best) => completion_found(index, best, now, window),
+    }
+}
+
+/// Whether the grant leaves out any of the activities, by code or by the catalogue's kind.
+fn activities_outside_scope(activity_codes: &[String], shared: &Shared<'_>) -> bool {
+    !shared.scope.all
         && !activity_codes.iter().all(|code| {
             shared.scope.activity_codes.contains(code)
                 || shared
                     .catalogue_kinds
                     .get(code)
                     .is_some_and(|k| shared.scope.kinds.contains(k))
-        });
-    let best = shared
+        })
+}
+
+/// A passing completion of a required activity.
+struct Completion<'a> {
+    record: &'a RecordRow,
+    completed: DateTime<Utc>,
+    /// When it lapses: by the record's expiry or the requirement's maximum age, the sooner.
+    expiry: Option<DateTime<Utc>>,
+}
+
+/// The passing completion of one of the activities that lasts longest.
+fn best_completion<'a>(
+    activity_codes: &[String],
+    max_age_days: Option<i64>,
+    issued_only: bool,
+    shared: &Shared<'a>,
+) -> Option<Completion<'a>> {
+    shared
         .records
         .iter()
         .filter(|r| {
@@ -139,59 +182,75 @@ fn activity(
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
-            Some((r, completed, expiry))
+            Some(Completion {
+                record: r,
+                completed,
+                expiry,
+            })
         })
         // The candidate that lasts longest decides; one that never expires beats all.
-        .max_by_key(|(_, completed, expiry)| (expiry.is_none(), *expiry, *completed));
-    match best {
-        None => RequirementResult {
-            index,
-            status: Status::Missing,
-            record_ids: vec![],
-            attainment_ids: vec![],
-            expires_at: None,
-            outside_scope,
-            detail: if outside_scope {
-                format!(
-                    "no passing completion of {} among the records shared with you; the grant does not cover all of them",
-                    activity_codes.join(" or ")
-                )
+        .max_by_key(|c| (c.expiry.is_none(), c.expiry, c.completed))
+}
+
+/// No passing completion of the activities among the records shared.
+fn no_completion(
+    index: usize,
+    activity_codes: &[String],
+    issued_only: bool,
+    outside_scope: bool,
+) -> RequirementResult {
+    let detail = if outside_scope {
+        format!(
+            "no passing completion of {} among the records shared with you; the grant does not cover all of them",
+            activity_codes.join(" or ")
+        )
+    } else {
+        format!(
+            "no passing completion of {}{}",
+            activity_codes.join(" or "),
+            if issued_only {
+                " issued by a learning platform"
             } else {
-                format!(
-                    "no passing completion of {}{}",
-                    activity_codes.join(" or "),
-                    if *issued_only {
-                        " issued by a learning platform"
-                    } else {
-                        ""
-                    }
-                )
-            },
-        },
-        Some((record, completed, expiry)) => {
-            let status = by_expiry(expiry, now, window);
-            let code = record.activity_code.clone().unwrap_or_default();
-            let detail = match (status, expiry) {
-                (Status::Expired, Some(t)) => {
-                    format!("{code} completed {}, expired {}", day(completed), day(t))
-                }
-                (_, Some(t)) => format!(
-                    "{code} completed {}, valid until {}",
-                    day(completed),
-                    day(t)
-                ),
-                (_, None) => format!("{code} completed {}, does not expire", day(completed)),
-            };
-            RequirementResult {
-                index,
-                status,
-                record_ids: vec![record.id.0],
-                attainment_ids: vec![],
-                expires_at: expiry,
-                outside_scope: false,
-                detail,
+                ""
             }
+        )
+    };
+    missing(index, vec![], outside_scope, detail)
+}
+
+/// The completion that decides: met, expiring or expired by when it lapses.
+fn completion_found(
+    index: usize,
+    best: Completion<'_>,
+    now: DateTime<Utc>,
+    window: Duration,
+) -> RequirementResult {
+    let Completion {
+        record,
+        completed,
+        expiry,
+    } = best;
+    let status = by_expiry(expiry, now, window);
+    let code = record.activity_code.clone().unwrap_or_default();
+    let detail = match (status, expiry) {
+        (Status::Expired, Some(t)) => {
+            format!("{code} completed {}, expired {}", day(completed), day(t))
         }
+        (_, Some(t)) => format!(
+            "{code} completed {}, valid until {}",
+            day(completed),
+            day(t)
+        ),
+        (_, None) => format!("{code} completed {}, does not expire", day(completed)),
+    };
+    RequirementResult {
+        index,
+        status,
+        record_ids: vec![record.id.0],
+        attainment_ids: vec![],
+        expires_at: expiry,
+        outside_scope: false,
+        detail,
     }
 }
 
@@ -219,15 +278,12 @@ fn hours_of(
     let total: f64 = relevant.iter().map(|(_, _, h)| h).sum();
     let record_ids = relevant.iter().map(|(r, _, _)| r.id.0).collect();
     if total + f64::EPSILON < *hours {
-        RequirementResult {
+        missing(
             index,
-            status: Status::Missing,
             record_ids,
-            attainment_ids: vec![],
-            expires_at: None,
             outside_scope,
-            detail: format!("{total} of {hours} hours of {kind} in the last {within_days} days"),
-        }
+            format!("{total} of {hours} hours of {kind} in the last {within_days} days"),
+        )
     } else {
         // It lapses when enough of the oldest hours leave the window.
         let mut remaining = total;
@@ -280,22 +336,15 @@ fn outcome(
         .collect();
     let outside_scope = !shared.attainments_shared;
     if meeting.is_empty() {
-        RequirementResult {
-            index,
-            status: Status::Missing,
-            record_ids: vec![],
-            attainment_ids: vec![],
-            expires_at: None,
-            outside_scope,
-            detail: if outside_scope {
-                "attainments are not shared with you".into()
-            } else {
-                format!(
-                    "no {}attainment of {outcome_code} at level {min_level} or above",
-                    if *verified_only { "verified " } else { "" }
-                )
-            },
-        }
+        let detail = if outside_scope {
+            "attainments are not shared with you".into()
+        } else {
+            format!(
+                "no {}attainment of {outcome_code} at level {min_level} or above",
+                if *verified_only { "verified " } else { "" }
+            )
+        };
+        missing(index, vec![], outside_scope, detail)
     } else {
         RequirementResult {
             index,

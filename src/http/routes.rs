@@ -3,19 +3,37 @@
 use actix_web::App;
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::{
     access, activities, attainments, auth, completions, compliance, credentials, frameworks,
     grants, http, openapi as doc, organisations, people, records, sharing, webhooks, xapi,
 };
 
-/// Every API route. Registered with `service(...)` so that each lands in the OpenAPI document.
-pub fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+/// Every API route. Registered with `service(...)` so that each lands in the OpenAPI document;
+/// one function per group of routes, registered in this order.
+pub fn api(cfg: &mut ServiceConfig) {
+    tokens_and_people(cfg);
+    records_and_grants(cfg);
+    organisations_and_sharing(cfg);
+    learning(cfg);
+    compliance_and_credentials(cfg);
+    webhook_subscriptions(cfg);
+    xapi_lrs(cfg);
+    operations(cfg);
+}
+
+/// Tokens and the signing keys, and the person calling.
+fn tokens_and_people(cfg: &mut ServiceConfig) {
     cfg.service(auth::handlers::token)
         .service(auth::handlers::jwks)
         .service(people::handlers::get_me)
-        .service(people::handlers::patch_me)
-        .service(records::handlers::list)
+        .service(people::handlers::patch_me);
+}
+
+/// A person's records, the grants they make, and who has read their passport.
+fn records_and_grants(cfg: &mut ServiceConfig) {
+    cfg.service(records::handlers::list)
         .service(records::handlers::create)
         .service(records::handlers::get_one)
         .service(records::handlers::update)
@@ -24,8 +42,12 @@ pub fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(grants::handlers::create)
         .service(grants::handlers::get_one)
         .service(grants::handlers::revoke)
-        .service(access::handlers::list)
-        .service(organisations::handlers::directory)
+        .service(access::handlers::list);
+}
+
+/// Organisations and their clients, and what people share with them.
+fn organisations_and_sharing(cfg: &mut ServiceConfig) {
+    cfg.service(organisations::handlers::directory)
         .service(organisations::handlers::create)
         .service(organisations::handlers::get_one)
         .service(organisations::handlers::clients)
@@ -34,8 +56,12 @@ pub fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(grants::handlers::received)
         .service(sharing::handlers::records)
         .service(sharing::handlers::record)
-        .service(sharing::handlers::attainments)
-        .service(completions::handlers::push)
+        .service(sharing::handlers::attainments);
+}
+
+/// Completions pushed by learning platforms, the activity catalogue, frameworks and attainments.
+fn learning(cfg: &mut ServiceConfig) {
+    cfg.service(completions::handlers::push)
         .service(completions::handlers::correct)
         .service(completions::handlers::void)
         .service(completions::handlers::history)
@@ -50,8 +76,12 @@ pub fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(attainments::handlers::update)
         .service(attainments::handlers::remove)
         .service(attainments::handlers::verify)
-        .service(attainments::handlers::progress)
-        .service(compliance::handlers::list)
+        .service(attainments::handlers::progress);
+}
+
+/// Requirement profiles and compliance, verifiable credentials, and a person's export and erasure.
+fn compliance_and_credentials(cfg: &mut ServiceConfig) {
+    cfg.service(compliance::handlers::list)
         .service(compliance::handlers::create)
         .service(compliance::handlers::get_one)
         .service(compliance::handlers::replace)
@@ -65,8 +95,12 @@ pub fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(credentials::handlers::status_list)
         .service(credentials::handlers::did_document)
         .service(people::handlers::export)
-        .service(people::handlers::erase)
-        .service(webhooks::handlers::list)
+        .service(people::handlers::erase);
+}
+
+/// Organisations' webhook subscriptions and their deliveries.
+fn webhook_subscriptions(cfg: &mut ServiceConfig) {
+    cfg.service(webhooks::handlers::list)
         .service(webhooks::handlers::create)
         .service(webhooks::handlers::get_one)
         .service(webhooks::handlers::update)
@@ -74,8 +108,12 @@ pub fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(webhooks::handlers::rotate)
         .service(webhooks::handlers::test)
         .service(webhooks::handlers::deliveries)
-        .service(webhooks::handlers::resend)
-        .service(xapi::handlers::resources::about)
+        .service(webhooks::handlers::resend);
+}
+
+/// The xAPI LRS: statements, documents, activities and agents.
+fn xapi_lrs(cfg: &mut ServiceConfig) {
+    cfg.service(xapi::handlers::resources::about)
         .service(xapi::handlers::statements::put)
         .service(xapi::handlers::statements::post)
         .service(xapi::handlers::statements::get)
@@ -92,8 +130,12 @@ pub fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(xapi::handlers::documents::get_agent_profile)
         .service(xapi::handlers::documents::delete_agent_profile)
         .service(xapi::handlers::resources::activity)
-        .service(xapi::handlers::resources::agent)
-        .service(http::health::live)
+        .service(xapi::handlers::resources::agent);
+}
+
+/// Health and metrics.
+fn operations(cfg: &mut ServiceConfig) {
+    cfg.service(http::health::live)
         .service(http::health::ready)
         .service(http::metrics::export);
 }

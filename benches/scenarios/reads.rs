@@ -1,0 +1,132 @@
+//! Reads: the framework's ceiling, a person listing their records (over HTTP and directly on
+//! the pool, the database's ceiling), and an employer reading a shared passport.
+
+use learning_passport::http::pagination::Page;
+use learning_passport::records::Viewer;
+use learning_passport::records::store::{self, RecordFilter};
+
+use super::Bench;
+use crate::measure::{Measure, hammer, summarise};
+
+/// Framework ceiling.
+pub async fn framework_ceiling(bench: &Bench) -> Measure {
+    let (c, s) = (bench.clients, bench.seconds);
+    let (h, b) = (bench.http.clone(), bench.base_url.clone());
+    let (mut lat, took) = hammer(c, s, move |_, _| {
+        let (h, b) = (h.clone(), b.clone());
+        async move {
+            assert!(
+                h.get(format!("{b}/health/live"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .is_success()
+            );
+        }
+    })
+    .await;
+    summarise(
+        "health/live (framework ceiling)",
+        "req/s",
+        &mut lat,
+        took,
+        1,
+    )
+}
+
+/// A person listing their records.
+pub async fn owner_lists(bench: &Bench) -> Measure {
+    let (c, s) = (bench.clients, bench.seconds);
+    let (h, b, t) = (
+        bench.http.clone(),
+        bench.base_url.clone(),
+        bench.person_tokens.clone(),
+    );
+    let (mut lat, took) = hammer(c, s, move |client, i| {
+        let (h, b, t) = (h.clone(), b.clone(), t.clone());
+        async move {
+            let token = &t[(client * 7919 + i) % t.len()];
+            let r = h
+                .get(format!("{b}/v1/me/records?limit=30"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_success());
+            r.bytes().await.unwrap();
+        }
+    })
+    .await;
+    summarise("owner lists 30 records", "req/s", &mut lat, took, 1)
+}
+
+/// The same list query run directly on the pool (database ceiling).
+pub async fn owner_list_direct(bench: &Bench) -> Measure {
+    let (c, s) = (bench.clients, bench.seconds);
+    let (mut lat, took) = {
+        let (db, ids) = (bench.db.clone(), bench.ids.clone());
+        hammer(c, s, move |client, i| {
+            let (db, ids) = (db.clone(), ids.clone());
+            async move {
+                let person = ids[(client * 7919 + i) % 200.min(ids.len())];
+                tokio::task::spawn_blocking(move || {
+                    store::list(
+                        &mut db.get().unwrap(),
+                        person,
+                        Viewer::Owner,
+                        &RecordFilter::default(),
+                        Page {
+                            limit: 30,
+                            after: None,
+                        },
+                    )
+                    .unwrap()
+                })
+                .await
+                .unwrap();
+            }
+        })
+        .await
+    };
+    summarise(
+        "owner list query, direct (database ceiling)",
+        "req/s",
+        &mut lat,
+        took,
+        1,
+    )
+}
+
+/// An employer reading a shared passport.
+pub async fn employer_reads(bench: &Bench) -> Measure {
+    let (c, s) = (bench.clients, bench.seconds);
+    let (h, b, t, ids2) = (
+        bench.http.clone(),
+        bench.base_url.clone(),
+        bench.employer_token.clone(),
+        bench.ids.clone(),
+    );
+    let (mut lat, took) = hammer(c, s, move |client, i| {
+        let (h, b, t, ids) = (h.clone(), b.clone(), t.clone(), ids2.clone());
+        async move {
+            let person = ids[(client * 104_729 + i * 31) % ids.len()];
+            let r = h
+                .get(format!("{b}/v1/people/{person}/records?limit=30"))
+                .bearer_auth(t.as_str())
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_success());
+            r.bytes().await.unwrap();
+        }
+    })
+    .await;
+    summarise(
+        "employer reads a shared passport",
+        "req/s",
+        &mut lat,
+        took,
+        1,
+    )
+}

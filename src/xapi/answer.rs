@@ -93,7 +93,9 @@ pub fn statements_page(
     let hashes: Vec<Vec<String>> = rows
         .iter()
         .map(|(_, s)| match s {
-            Some(s) if request.attachments && s.has_attachments => declared(&s.statement),
+            Some(s) if request.attachments && s.has_attachments => {
+                statements::declared_attachments(&s.statement)
+            }
             _ => Vec::new(),
         })
         .collect();
@@ -162,18 +164,6 @@ pub fn statements_page(
 
 fn position(m: &Measured) -> (Timestamp, Id) {
     (m.stored, m.statement_id)
-}
-
-/// The SHA-2s (lowercase) of the attachments a stored statement declares.
-fn declared(text: &str) -> Vec<String> {
-    serde_json::from_str::<Value>(text)
-        .map(|value| {
-            statements::attachment_hashes(&value)
-                .into_iter()
-                .map(|h| h.to_ascii_lowercase())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// How many of the statements, in order, make an answer that `fits` (one at least). Each item

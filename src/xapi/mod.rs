@@ -218,16 +218,10 @@ pub fn attachments_of(
     organisation_id: Id,
     texts: &[&str],
 ) -> Result<Vec<multipart::Attachment>, Error> {
-    let mut hashes: Vec<String> = Vec::new();
-    for text in texts {
-        if let Ok(value) = serde_json::from_str::<Value>(text) {
-            hashes.extend(
-                statements::attachment_hashes(&value)
-                    .into_iter()
-                    .map(|h| h.to_ascii_lowercase()),
-            );
-        }
-    }
+    let mut hashes: Vec<String> = texts
+        .iter()
+        .flat_map(|text| statements::declared_attachments(text))
+        .collect();
     hashes.sort();
     hashes.dedup();
     if hashes.is_empty() {

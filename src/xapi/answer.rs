@@ -144,21 +144,8 @@ pub fn statements_page(
         .collect();
     let json = statement_result(&texts, &more);
 
-    let mut wanted: Vec<String> = hashes[..kept].iter().flatten().cloned().collect();
-    wanted.sort();
-    wanted.dedup();
-    let attachments = if wanted.is_empty() {
-        Vec::new()
-    } else {
-        store::attachments(conn, organisation_id, &wanted)?
-            .into_iter()
-            .map(|(sha2, content_type, body)| Attachment {
-                sha2,
-                content_type,
-                body,
-            })
-            .collect()
-    };
+    let wanted: Vec<String> = hashes[..kept].iter().flatten().cloned().collect();
+    let attachments = super::stored_attachments(conn, organisation_id, wanted)?;
     Ok(Page { json, attachments })
 }
 

@@ -218,10 +218,20 @@ pub fn attachments_of(
     organisation_id: Id,
     texts: &[&str],
 ) -> Result<Vec<multipart::Attachment>, Error> {
-    let mut hashes: Vec<String> = texts
+    let hashes = texts
         .iter()
         .flat_map(|text| statements::declared_attachments(text))
         .collect();
+    stored_attachments(conn, organisation_id, hashes)
+}
+
+/// The stored attachments with these SHA-2s (lowercase), each once, however many statements
+/// declare it.
+fn stored_attachments(
+    conn: &mut DbConnection,
+    organisation_id: Id,
+    mut hashes: Vec<String>,
+) -> Result<Vec<multipart::Attachment>, Error> {
     hashes.sort();
     hashes.dedup();
     if hashes.is_empty() {

@@ -80,22 +80,7 @@ pub async fn put(
             "must be one statement (a JSON object)",
         ));
     }
-    let public_url = public_url(&state);
-    let quotas = Quotas::from(&state.settings.xapi);
-    state
-        .db
-        .run(move |conn| {
-            xapi::store_statements(
-                conn,
-                &client,
-                &public_url,
-                vec![value],
-                attachments,
-                Some(id),
-                &quotas,
-            )
-        })
-        .await?;
+    store(&state, client, vec![value], attachments, Some(id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -147,15 +132,34 @@ pub async fn post(
     }
     let (value, attachments) = received(body)?;
     let list = statements::batch(value)?;
-    let public_url = public_url(&state);
+    let ids = store(&state, client, list, attachments, None).await?;
+    Ok(HttpResponse::Ok().json(ids))
+}
+
+/// Stores the statements received, with the organisation's quotas, on a database thread.
+async fn store(
+    state: &AppState,
+    client: LrsClient,
+    received: Vec<Value>,
+    attachments: Vec<multipart::Attachment>,
+    put_id: Option<Uuid>,
+) -> Result<Vec<Uuid>, Error> {
+    let public_url = public_url(state);
     let quotas = Quotas::from(&state.settings.xapi);
-    let ids = state
+    state
         .db
         .run(move |conn| {
-            xapi::store_statements(conn, &client, &public_url, list, attachments, None, &quotas)
+            xapi::store_statements(
+                conn,
+                &client,
+                &public_url,
+                received,
+                attachments,
+                put_id,
+                &quotas,
+            )
         })
-        .await?;
-    Ok(HttpResponse::Ok().json(ids))
+        .await
 }
 
 fn consistent_through(state: &AppState) -> String {

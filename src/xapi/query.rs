@@ -1,8 +1,10 @@
 //! The Statements resource's GET parameters, read as xAPI 1.0.3 defines them (JSON agents,
 //! IRIs, timestamps), and the `more` link that continues a query.
 
+use std::cmp::Reverse;
 use std::collections::HashMap;
 
+use actix_web::http::header::{LanguageTag, Preference, Quality, QualityItem};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
@@ -272,27 +274,22 @@ pub fn more_link(base_path: &str, params: &[(String, String)], after: (Timestamp
     format!("{base_path}/xapi/statements?{}", query.finish())
 }
 
-/// The caller's language preferences from `Accept-Language`, best first.
+/// The caller's language preferences from `Accept-Language`, best first. Each range is read
+/// by actix-web's header types (RFC 7231 weights, RFC 5646 tags, `*`); a range they cannot
+/// read, or one weighted q=0 ("not acceptable"), is left out.
 pub fn languages(accept_language: Option<&str>) -> Vec<String> {
-    let mut ranked: Vec<(f32, usize, String)> = accept_language
+    let mut ranked: Vec<QualityItem<Preference<LanguageTag>>> = accept_language
         .unwrap_or("")
         .split(',')
-        .enumerate()
-        .filter_map(|(i, part)| {
-            let mut pieces = part.split(';');
-            let tag = pieces.next()?.trim();
-            if tag.is_empty() {
-                return None;
-            }
-            let q = pieces
-                .find_map(|p| p.trim().strip_prefix("q="))
-                .and_then(|q| q.parse::<f32>().ok())
-                .unwrap_or(1.0);
-            (q > 0.0).then(|| (q, i, tag.to_owned()))
-        })
+        .filter_map(|range| range.trim().parse().ok())
+        .filter(|range: &QualityItem<_>| range.quality > Quality::ZERO)
         .collect();
-    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    ranked.into_iter().map(|(_, _, tag)| tag).collect()
+    // Stable: ranges of equal weight keep the order they were sent in.
+    ranked.sort_by_key(|range| Reverse(range.quality));
+    ranked
+        .into_iter()
+        .map(|range| range.item.to_string())
+        .collect()
 }
 
 #[cfg(test)]

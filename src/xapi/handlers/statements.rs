@@ -9,28 +9,22 @@ use super::http_date;
 use crate::error::{Error, Problem};
 use crate::http::AppState;
 use crate::http::body::RawBody;
+use crate::http::media_type;
 use crate::xapi::query::{self};
 use crate::xapi::usage::Quotas;
 use crate::xapi::{self, LrsClient, answer, multipart, statements};
 
 /// Reads a statement request: JSON, or multipart/mixed with attachments.
 fn received(body: RawBody) -> Result<(Value, Vec<multipart::Attachment>), Error> {
-    let media = body
-        .content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    match media.as_str() {
-        "application/json" => {
+    match media_type::essence(&body.content_type).as_deref() {
+        Some("application/json") => {
             let value = serde_json::from_slice(&body.bytes).map_err(|e| Error::BadRequest {
                 detail: format!("malformed JSON: {e}"),
                 field: None,
             })?;
             Ok((value, Vec::new()))
         }
-        "multipart/mixed" => {
+        Some("multipart/mixed") => {
             let received =
                 multipart::receive(&body.content_type, &body.bytes).map_err(xapi::refused)?;
             Ok((received.statements, received.attachments))

@@ -6,8 +6,9 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
-use super::mime::{Part, boundary, media_type, parse};
+use super::mime::{Part, boundary, parse};
 use crate::error::FieldError;
+use crate::http::media_type;
 use crate::xapi::signature;
 
 /// The attachment usageType that marks a JWS signature of its statement (Data 2.6.s4.b1).
@@ -71,7 +72,12 @@ pub fn receive(content_type: &str, body: &[u8]) -> Result<Received, FieldError> 
 
 /// The statements the first part holds.
 fn statements_part(first: &Part) -> Result<Value, FieldError> {
-    if first.header("content-type").map(media_type).as_deref() != Some("application/json") {
+    if first
+        .header("content-type")
+        .and_then(media_type::essence)
+        .as_deref()
+        != Some("application/json")
+    {
         return Err(FieldError::new(
             "part 1",
             "must have Content-Type application/json and hold the statements",
@@ -271,7 +277,10 @@ pub(super) fn declarations(statements: &Value) -> Result<Vec<Declared>, FieldErr
         let d = Declared::from_site(site)?;
         // Data 2.6.s4.b1; the conformance suite sends a text/plain signature to be refused.
         if d.signature
-            && d.content_type.as_deref().map(media_type).as_deref()
+            && d.content_type
+                .as_deref()
+                .and_then(media_type::essence)
+                .as_deref()
                 != Some("application/octet-stream")
         {
             return Err(FieldError::new(

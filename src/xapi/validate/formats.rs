@@ -7,6 +7,8 @@
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, TimeZone};
 use iri_string::spec::IriSpec;
 
+use crate::http::media_type;
+
 /// An IRI by RFC 3987, read by the `iri-string` crate; on top, xAPI ids need something after
 /// the scheme, which RFC 3987's empty path would allow.
 pub(super) fn is_iri(s: &str) -> bool {
@@ -255,20 +257,9 @@ pub(super) fn is_sha2_hex(s: &str) -> bool {
     [56, 64, 96, 128].contains(&s.len()) && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// "type/subtype" with optional parameters (RFC 2046); parameters are not examined.
+/// "type/subtype" with optional parameters (RFC 2046), as a Content-Type would name it.
 pub(super) fn is_media_type(s: &str) -> bool {
-    let essence = s
-        .split_once(';')
-        .map_or(s, |(essence, _)| essence)
-        .trim_end();
-    let is_token = |t: &str| {
-        !t.is_empty()
-            && t.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "!#$&-^_.+".contains(c))
-    };
-    essence
-        .split_once('/')
-        .is_some_and(|(kind, subtype)| is_token(kind) && is_token(subtype))
+    media_type::parse(s).is_some()
 }
 
 /// "1.0" or "1.0.x" (Data 2.4.10.s3.b1, b2).

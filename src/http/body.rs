@@ -10,6 +10,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
+use super::media_type;
 use crate::error::{Error, FieldError};
 
 /// The largest request body accepted, in bytes.
@@ -88,13 +89,7 @@ fn read_json<T: DeserializeOwned + 'static>(
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        });
+        .and_then(media_type::essence);
     let declared_length = declared_length(req);
     let mut payload = payload.take();
     Box::pin(async move {

@@ -9,6 +9,7 @@ pub mod fallback;
 pub mod health;
 pub mod limits;
 pub mod logging;
+pub mod media_type;
 pub mod metrics;
 pub mod pagination;
 pub mod patch;

@@ -50,55 +50,114 @@ pub fn statements_page(
     shape: impl Fn(&str) -> String,
     more_link: impl Fn((Timestamp, StatementId)) -> String,
 ) -> Result<Page, Error> {
-    let mut measured = store::measure(conn, organisation_id, request.filters, request.limit + 1)?;
-    let limited = measured.len() as i64 > request.limit;
-    measured.truncate(request.limit as usize);
     let link_bytes = |m: &Measured| json_string(&more_link(position(m))).len();
-    let fits = |json: usize, parts: usize| {
-        let body = if request.attachments {
+    let (measured, cut) = measured_within_budget(conn, organisation_id, request, &link_bytes)?;
+    let rows = read_rows(conn, organisation_id, measured, request.attachments, &shape)?;
+    let sizes = exact_sizes(conn, organisation_id, &rows, &link_bytes)?;
+    let kept = fitting(sizes.into_iter(), |json, parts| request.fits(json, parts));
+
+    let more = (cut || kept < rows.len())
+        .then(|| kept.checked_sub(1).and_then(|last| rows.get(last)))
+        .flatten()
+        .map(|row| more_link(position(&row.measured)))
+        .unwrap_or_default();
+    let rows = &rows[..kept];
+    let texts: Vec<&str> = rows.iter().filter_map(|row| row.text.as_deref()).collect();
+    let json = statement_result(&texts, &more);
+    let wanted = rows.iter().flat_map(|row| row.hashes.clone()).collect();
+    let attachments = super::stored_attachments(conn, organisation_id, wanted)?;
+    Ok(Page { json, attachments })
+}
+
+impl Request<'_> {
+    /// Whether an answer of `json` bytes of StatementResult and `parts` bytes of attachment
+    /// parts stays within the budget.
+    fn fits(&self, json: usize, parts: usize) -> bool {
+        let body = if self.attachments {
             multipart::envelope_size(json) + parts
         } else {
             json
         };
-        body <= request.budget
-    };
+        body <= self.budget
+    }
+}
 
-    // The statements as stored: no more is read than can be answered. (A format may shorten a
-    // statement; the second cut below uses the exact size.)
+/// A statement of the page as read.
+struct Row {
+    measured: Measured,
+    /// In the format asked for; `None` when the statement was deleted meanwhile.
+    text: Option<String>,
+    /// The attachments it brings, when they are asked for.
+    hashes: Vec<String>,
+}
+
+/// The first statements of the query as far as their stored size fits the budget, and
+/// whether the query goes on past them. Sizes as stored let no more be read than can be
+/// answered; a format may shorten a statement, so the exact cut is made after shaping.
+fn measured_within_budget(
+    conn: &mut DbConnection,
+    organisation_id: OrganisationId,
+    request: &Request<'_>,
+    link_bytes: &impl Fn(&Measured) -> usize,
+) -> Result<(Vec<Measured>, bool), Error> {
+    let mut measured = store::measure(conn, organisation_id, request.filters, request.limit + 1)?;
+    let limited = measured.len() as i64 > request.limit;
+    measured.truncate(request.limit as usize);
     let considered = fitting(
         measured
             .iter()
             .map(|m| (m.bytes.max(0) as usize, 0, link_bytes(m))),
-        fits,
+        |json, parts| request.fits(json, parts),
     );
     let cut = limited || considered < measured.len();
     measured.truncate(considered);
+    Ok((measured, cut))
+}
+
+/// The measured statements read and shaped, in order. One deleted meanwhile is answered as
+/// nothing, and paging still passes it.
+fn read_rows(
+    conn: &mut DbConnection,
+    organisation_id: OrganisationId,
+    measured: Vec<Measured>,
+    attachments: bool,
+    shape: &impl Fn(&str) -> String,
+) -> Result<Vec<Row>, Error> {
     let ids: Vec<StatementId> = measured.iter().map(|m| m.statement_id).collect();
     let mut read: HashMap<StatementId, StoredStatement> = store::read(conn, organisation_id, &ids)?
         .into_iter()
         .map(|s| (s.statement_id, s))
         .collect();
-
-    // In order; one deleted meanwhile is answered as nothing, and paging still passes it.
-    let rows: Vec<(Measured, Option<StoredStatement>)> = measured
+    Ok(measured
         .into_iter()
-        .map(|m| {
-            let found = read.remove(&m.statement_id);
-            (m, found)
+        .map(|measured| {
+            let found = read.remove(&measured.statement_id);
+            let text = found.as_ref().map(|s| shape(&s.statement));
+            let hashes = match found {
+                Some(s) if attachments && s.has_attachments => {
+                    statements::declared_attachments(&s.statement)
+                }
+                _ => Vec::new(),
+            };
+            Row {
+                measured,
+                text,
+                hashes,
+            }
         })
-        .collect();
-    let shaped: Vec<Option<String>> = rows
-        .iter()
-        .map(|(_, s)| s.as_ref().map(|s| shape(&s.statement)))
-        .collect();
-    let hashes: Vec<Vec<String>> = rows
-        .iter()
-        .map(|(_, s)| match s {
-            Some(s) if request.attachments && s.has_attachments => declared(&s.statement),
-            _ => Vec::new(),
-        })
-        .collect();
-    let mut all: Vec<String> = hashes.iter().flatten().cloned().collect();
+        .collect())
+}
+
+/// What each statement adds to the exact answer: its JSON as shaped, the attachment parts it
+/// is the first to bring (each part is sent once), and the `more` link should the page end
+/// with it.
+fn exact_sizes(
+    conn: &mut DbConnection,
+    organisation_id: OrganisationId,
+    rows: &[Row],
+    link_bytes: &impl Fn(&Measured) -> usize,
+) -> Result<Vec<(usize, usize, usize)>, Error> {
+    let mut all: Vec<String> = rows.iter().flat_map(|row| row.hashes.clone()).collect();
     all.sort();
     all.dedup();
     let sizes = if all.is_empty() {
@@ -106,15 +165,12 @@ pub fn statements_page(
     } else {
         store::attachment_sizes(conn, organisation_id, &all)?
     };
-
-    // The exact answer: the statements as shaped, each attachment part once.
     let mut sent = HashSet::new();
-    let items: Vec<(usize, usize, usize)> = rows
+    Ok(rows
         .iter()
-        .zip(&shaped)
-        .zip(&hashes)
-        .map(|(((m, _), text), hashes)| {
-            let parts = hashes
+        .map(|row| {
+            let parts = row
+                .hashes
                 .iter()
                 .filter(|h| sent.insert(h.as_str()))
                 .filter_map(|h| {
@@ -126,55 +182,14 @@ pub fn statements_page(
                     ))
                 })
                 .sum();
-            (text.as_ref().map_or(0, String::len), parts, link_bytes(m))
+            let json = row.text.as_ref().map_or(0, String::len);
+            (json, parts, link_bytes(&row.measured))
         })
-        .collect();
-    let kept = fitting(items.into_iter(), fits);
-
-    let more = (cut || kept < rows.len())
-        .then(|| kept.checked_sub(1).and_then(|last| rows.get(last)))
-        .flatten()
-        .map(|(m, _)| more_link(position(m)))
-        .unwrap_or_default();
-    let texts: Vec<&str> = shaped[..kept]
-        .iter()
-        .flatten()
-        .map(String::as_str)
-        .collect();
-    let json = statement_result(&texts, &more);
-
-    let mut wanted: Vec<String> = hashes[..kept].iter().flatten().cloned().collect();
-    wanted.sort();
-    wanted.dedup();
-    let attachments = if wanted.is_empty() {
-        Vec::new()
-    } else {
-        store::attachments(conn, organisation_id, &wanted)?
-            .into_iter()
-            .map(|(sha2, content_type, body)| Attachment {
-                sha2,
-                content_type,
-                body,
-            })
-            .collect()
-    };
-    Ok(Page { json, attachments })
+        .collect())
 }
 
 fn position(m: &Measured) -> (Timestamp, StatementId) {
     (m.stored, m.statement_id)
-}
-
-/// The SHA-2s (lowercase) of the attachments a stored statement declares.
-fn declared(text: &str) -> Vec<String> {
-    serde_json::from_str::<Value>(text)
-        .map(|value| {
-            statements::attachment_hashes(&value)
-                .into_iter()
-                .map(|h| h.to_ascii_lowercase())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// How many of the statements, in order, make an answer that `fits` (one at least). Each item

@@ -13,6 +13,7 @@ use crate::db::schema::xapi_documents as docs;
 use crate::db::types::Timestamp;
 use crate::db::{DbConnection, transaction};
 use crate::error::Error;
+use crate::http::media_type;
 
 /// Which resource a document belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,10 +219,7 @@ pub fn write(
 }
 
 fn is_json(content_type: &str) -> bool {
-    content_type
-        .split(';')
-        .next()
-        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+    media_type::essence(content_type).as_deref() == Some("application/json")
 }
 
 /// A POST onto an existing document: both must be JSON objects.

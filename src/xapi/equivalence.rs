@@ -23,35 +23,24 @@ fn statement_difference(path: &str, a: &Value, b: &Value) -> Option<String> {
     let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
         return plain_difference(path, a, b);
     };
-    for key in union_keys(a, b) {
-        let here = join(path, key);
-        let (x, y) = (a.get(key), b.get(key));
-        match key {
-            // 2.3.1.b1 (the LRS sets or overrides these) and b6 (attachments, the signature
-            // included, are not part of the statement).
-            "authority" | "stored" | "attachments" => continue,
-            // 2.3.1.b1: the LRS assigns these only when they are missing, so a value on
-            // one side only is explainable, but two different values are not.
-            "id" | "version" | "timestamp" if x.is_none() || y.is_none() => continue,
-            _ => {}
-        }
-        let (Some(x), Some(y)) = (x, y) else {
-            return Some(here);
-        };
-        let found = match key {
-            "id" => uuid_difference(&here, x, y),
-            "timestamp" => timestamp_difference(&here, x, y),
-            "actor" => agent_difference(&here, x, y),
-            "verb" => verb_difference(&here, x, y),
-            "object" => object_difference(&here, x, y),
-            "context" => context_difference(&here, x, y),
-            _ => plain_difference(&here, x, y),
-        };
-        if found.is_some() {
-            return found;
-        }
-    }
-    None
+    let ignored = |key: &str, one_sided: bool| match key {
+        // 2.3.1.b1 (the LRS sets or overrides these) and b6 (attachments, the signature
+        // included, are not part of the statement).
+        "authority" | "stored" | "attachments" => true,
+        // 2.3.1.b1: the LRS assigns these only when they are missing, so a value on
+        // one side only is explainable, but two different values are not.
+        "id" | "version" | "timestamp" => one_sided,
+        _ => false,
+    };
+    properties_difference(path, a, b, ignored, |key, here, x, y| match key {
+        "id" => uuid_difference(here, x, y),
+        "timestamp" => timestamp_difference(here, x, y),
+        "actor" => agent_difference(here, x, y),
+        "verb" => verb_difference(here, x, y),
+        "object" => object_difference(here, x, y),
+        "context" => context_difference(here, x, y),
+        _ => plain_difference(here, x, y),
+    })
 }
 
 fn agent_difference(path: &str, a: &Value, b: &Value) -> Option<String> {
@@ -62,28 +51,16 @@ fn agent_difference(path: &str, a: &Value, b: &Value) -> Option<String> {
     if object_type(a, "Agent") != object_type(b, "Agent") {
         return Some(join(path, "objectType"));
     }
-    for key in union_keys(a, b) {
-        let here = join(path, key);
-        let (Some(x), Some(y)) = (a.get(key), b.get(key)) else {
-            if key == "objectType" {
-                continue;
-            }
-            return Some(here);
-        };
-        let found = match key {
-            "mbox" => match (x.as_str(), y.as_str()) {
-                (Some(x), Some(y)) if normal_mbox(x) == normal_mbox(y) => None,
-                _ => plain_difference(&here, x, y),
-            },
-            // 2.3.1.b5: Group members are an unordered list.
-            "member" => members_difference(&here, x, y),
-            _ => plain_difference(&here, x, y),
-        };
-        if found.is_some() {
-            return found;
-        }
-    }
-    None
+    let ignored = |key: &str, one_sided: bool| one_sided && key == "objectType";
+    properties_difference(path, a, b, ignored, |key, here, x, y| match key {
+        "mbox" => match (x.as_str(), y.as_str()) {
+            (Some(x), Some(y)) if normal_mbox(x) == normal_mbox(y) => None,
+            _ => plain_difference(here, x, y),
+        },
+        // 2.3.1.b5: Group members are an unordered list.
+        "member" => members_difference(here, x, y),
+        _ => plain_difference(here, x, y),
+    })
 }
 
 fn members_difference(path: &str, a: &Value, b: &Value) -> Option<String> {
@@ -132,21 +109,13 @@ fn statement_ref_difference(path: &str, a: &Value, b: &Value) -> Option<String> 
     let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
         return plain_difference(path, a, b);
     };
-    for key in union_keys(a, b) {
-        let here = join(path, key);
-        let (Some(x), Some(y)) = (a.get(key), b.get(key)) else {
-            return Some(here);
-        };
-        let found = if key == "id" {
-            uuid_difference(&here, x, y)
+    properties_difference(path, a, b, nothing_ignored, |key, here, x, y| {
+        if key == "id" {
+            uuid_difference(here, x, y)
         } else {
-            plain_difference(&here, x, y)
-        };
-        if found.is_some() {
-            return found;
+            plain_difference(here, x, y)
         }
-    }
-    None
+    })
 }
 
 fn object_difference(path: &str, a: &Value, b: &Value) -> Option<String> {
@@ -170,47 +139,30 @@ fn context_difference(path: &str, a: &Value, b: &Value) -> Option<String> {
     let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
         return plain_difference(path, a, b);
     };
-    for key in union_keys(a, b) {
-        let here = join(path, key);
-        let (Some(x), Some(y)) = (a.get(key), b.get(key)) else {
-            return Some(here);
-        };
-        let found = match key {
-            "registration" => uuid_difference(&here, x, y),
-            "instructor" | "team" => agent_difference(&here, x, y),
-            "statement" => statement_ref_difference(&here, x, y),
-            "contextActivities" => context_activities_difference(&here, x, y),
-            _ => plain_difference(&here, x, y),
-        };
-        if found.is_some() {
-            return found;
-        }
-    }
-    None
+    properties_difference(path, a, b, nothing_ignored, |key, here, x, y| match key {
+        "registration" => uuid_difference(here, x, y),
+        "instructor" | "team" => agent_difference(here, x, y),
+        "statement" => statement_ref_difference(here, x, y),
+        "contextActivities" => context_activities_difference(here, x, y),
+        _ => plain_difference(here, x, y),
+    })
 }
 
 fn context_activities_difference(path: &str, a: &Value, b: &Value) -> Option<String> {
     let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
         return plain_difference(path, a, b);
     };
-    for key in union_keys(a, b) {
-        let here = join(path, key);
-        let (Some(x), Some(y)) = (a.get(key), b.get(key)) else {
-            return Some(here);
-        };
+    properties_difference(path, a, b, nothing_ignored, |_, here, x, y| {
         // Data 2.4.6.2: a lone Activity is returned by the LRS as an array of one.
         let (x, y) = (as_list(x), as_list(y));
         if x.len() != y.len() {
-            return Some(here);
+            return Some(here.to_owned());
         }
-        for (i, (x, y)) in x.iter().zip(y.iter()).enumerate() {
-            let found = activity_difference(&format!("{here}[{i}]"), x, y);
-            if found.is_some() {
-                return found;
-            }
-        }
-    }
-    None
+        x.iter()
+            .zip(y.iter())
+            .enumerate()
+            .find_map(|(i, (x, y))| activity_difference(&format!("{here}[{i}]"), x, y))
+    })
 }
 
 /// Compares every property except `skip` exactly.
@@ -220,20 +172,37 @@ fn keyed_difference(
     b: &Map<String, Value>,
     skip: &[&str],
 ) -> Option<String> {
-    for key in union_keys(a, b) {
-        if skip.contains(&key) {
-            continue;
+    let ignored = |key: &str, _| skip.contains(&key);
+    properties_difference(path, a, b, ignored, |_, here, x, y| {
+        plain_difference(here, x, y)
+    })
+}
+
+/// The first property, in order, where two objects differ: one that only one side has, or
+/// one that `compare` (given its name and path) finds different. `ignored` (given the name
+/// and whether only one side has it) sets properties aside.
+fn properties_difference(
+    path: &str,
+    a: &Map<String, Value>,
+    b: &Map<String, Value>,
+    ignored: impl Fn(&str, bool) -> bool,
+    compare: impl Fn(&str, &str, &Value, &Value) -> Option<String>,
+) -> Option<String> {
+    union_keys(a, b).into_iter().find_map(|key| {
+        let (x, y) = (a.get(key), b.get(key));
+        if ignored(key, x.is_none() || y.is_none()) {
+            return None;
         }
         let here = join(path, key);
-        let (Some(x), Some(y)) = (a.get(key), b.get(key)) else {
-            return Some(here);
-        };
-        let found = plain_difference(&here, x, y);
-        if found.is_some() {
-            return found;
+        match (x, y) {
+            (Some(x), Some(y)) => compare(key, &here, x, y),
+            _ => Some(here),
         }
-    }
-    None
+    })
+}
+
+fn nothing_ignored(_: &str, _: bool) -> bool {
+    false
 }
 
 /// Exact comparison (2.3.1.s9.b2: other serialisation differences count), descending only to

@@ -15,10 +15,9 @@ use std::collections::{BTreeMap, HashSet};
 use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
-use serde_json::Value;
 use sha1::{Digest, Sha1};
 
-use super::statements::{IndexKind, VOIDED, attachment_hashes};
+use super::statements::{self, IndexKind, VOIDED};
 use super::store;
 use super::usage::{self, Quotas, Usage};
 use crate::db::schema::{xapi_attachments, xapi_documents, xapi_statement_index, xapi_statements};
@@ -192,20 +191,11 @@ fn declared_attachments(
             .filter(xapi_statements::has_attachments.eq(true))
             .select(xapi_statements::statement)
             .load(conn)?;
-        hashes.extend(texts.iter().flat_map(|text| declared(text)));
+        for text in &texts {
+            hashes.extend(statements::declared_attachments(text));
+        }
     }
     Ok(hashes)
-}
-
-fn declared(text: &str) -> Vec<String> {
-    serde_json::from_str::<Value>(text)
-        .map(|value| {
-            attachment_hashes(&value)
-                .into_iter()
-                .map(|h| h.to_ascii_lowercase())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Deletes statements with their index rows; answers how many statements there were.
@@ -270,7 +260,7 @@ fn delete_unreferenced(
             .select(xapi_statements::statement)
             .load(conn)?;
         for text in &texts {
-            for sha2 in declared(text) {
+            for sha2 in statements::declared_attachments(text) {
                 unreferenced.remove(&sha2);
             }
         }

@@ -76,57 +76,11 @@ pub fn store_statements(
             format!("at most {MAX_STATEMENTS} statements in one request"),
         ));
     }
-    let authority = statements::authority(public_url, &client.client_id);
-    let mut prepared = Vec::with_capacity(received.len());
-    let mut seen = HashSet::new();
+    // Errors name fields as the validation does: no index for a single statement.
     let single = put_id.is_some() || received.len() == 1;
-    for (index, mut statement) in received.into_iter().enumerate() {
-        let field = if single {
-            String::new()
-        } else {
-            format!("[{index}]")
-        };
-        if let (Some(id), Value::Object(map)) = (put_id, &mut statement) {
-            match map.get("id").and_then(Value::as_str).map(Uuid::parse_str) {
-                Some(Ok(own)) if own != id => {
-                    return Err(invalid("id", "differs from the statementId parameter"));
-                }
-                Some(_) => {}
-                None => {
-                    map.insert("id".into(), Value::String(id.to_string()));
-                }
-            }
-        }
-        let one = statements::prepare(statement, &field, &authority).map_err(refused)?;
-        if !seen.insert(one.id) {
-            return Err(invalid(format!("{field}.id"), "appears twice in the batch"));
-        }
-        prepared.push(one);
-    }
-    // Every attachment a statement declares without a fileUrl must have come with it.
-    let sent: HashSet<String> = attachments
-        .iter()
-        .map(|a| a.sha2.to_ascii_lowercase())
-        .collect();
-    for (index, statement) in prepared.iter().enumerate() {
-        if let Some(missing) = multipart::declared_without_url(&statement.statement)
-            .into_iter()
-            .find(|sha2| !sent.contains(&sha2.to_ascii_lowercase()))
-        {
-            // Named as the validation names fields: no index for a single statement.
-            let field = if single {
-                "attachments".to_owned()
-            } else {
-                format!("[{index}].attachments")
-            };
-            return Err(invalid(
-                field,
-                format!(
-                    "attachment {missing} has no fileUrl and was not sent: send it as a part of a multipart/mixed request"
-                ),
-            ));
-        }
-    }
+    let authority = statements::authority(public_url, &client.client_id);
+    let mut prepared = prepare_batch(received, put_id, single, &authority)?;
+    every_attachment_sent(&prepared, &attachments, single)?;
     let ids: Vec<Uuid> = prepared.iter().map(|p| p.id).collect();
     let rows: Vec<store::AttachmentRow> = attachments
         .into_iter()
@@ -155,6 +109,79 @@ pub fn store_statements(
         usage::apply(conn, client.organisation_id, added, quotas)
     })?;
     Ok(ids)
+}
+
+/// Checks each statement of a batch and prepares it for storing; an id may appear once.
+fn prepare_batch(
+    received: Vec<Value>,
+    put_id: Option<Uuid>,
+    single: bool,
+    authority: &Value,
+) -> Result<Vec<Prepared>, Error> {
+    let mut prepared = Vec::with_capacity(received.len());
+    let mut seen = HashSet::new();
+    for (index, mut statement) in received.into_iter().enumerate() {
+        let field = if single {
+            String::new()
+        } else {
+            format!("[{index}]")
+        };
+        if let Some(id) = put_id {
+            identify_as(&mut statement, id)?;
+        }
+        let one = statements::prepare(statement, &field, authority).map_err(refused)?;
+        if !seen.insert(one.id) {
+            return Err(invalid(format!("{field}.id"), "appears twice in the batch"));
+        }
+        prepared.push(one);
+    }
+    Ok(prepared)
+}
+
+/// Gives a statement PUT under `id` that id, which its own id (if any) must match.
+fn identify_as(statement: &mut Value, id: Uuid) -> Result<(), Error> {
+    let Value::Object(map) = statement else {
+        return Ok(());
+    };
+    match map.get("id").and_then(Value::as_str).map(Uuid::parse_str) {
+        Some(Ok(own)) if own != id => Err(invalid("id", "differs from the statementId parameter")),
+        Some(_) => Ok(()),
+        None => {
+            map.insert("id".into(), Value::String(id.to_string()));
+            Ok(())
+        }
+    }
+}
+
+/// Every attachment a statement declares without a fileUrl must have come with it.
+fn every_attachment_sent(
+    prepared: &[Prepared],
+    attachments: &[multipart::Attachment],
+    single: bool,
+) -> Result<(), Error> {
+    let sent: HashSet<String> = attachments
+        .iter()
+        .map(|a| a.sha2.to_ascii_lowercase())
+        .collect();
+    for (index, statement) in prepared.iter().enumerate() {
+        if let Some(missing) = multipart::declared_without_url(&statement.statement)
+            .into_iter()
+            .find(|sha2| !sent.contains(&sha2.to_ascii_lowercase()))
+        {
+            let field = if single {
+                "attachments".to_owned()
+            } else {
+                format!("[{index}].attachments")
+            };
+            return Err(invalid(
+                field,
+                format!(
+                    "attachment {missing} has no fileUrl and was not sent: send it as a part of a multipart/mixed request"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Refuses, before the storing transaction begins, statements that cannot fit the
@@ -219,16 +246,20 @@ pub fn attachments_of(
     organisation_id: OrganisationId,
     texts: &[&str],
 ) -> Result<Vec<multipart::Attachment>, Error> {
-    let mut hashes: Vec<String> = Vec::new();
-    for text in texts {
-        if let Ok(value) = serde_json::from_str::<Value>(text) {
-            hashes.extend(
-                statements::attachment_hashes(&value)
-                    .into_iter()
-                    .map(|h| h.to_ascii_lowercase()),
-            );
-        }
-    }
+    let hashes = texts
+        .iter()
+        .flat_map(|text| statements::declared_attachments(text))
+        .collect();
+    stored_attachments(conn, organisation_id, hashes)
+}
+
+/// The stored attachments with these SHA-2s (lowercase), each once, however many statements
+/// declare it.
+fn stored_attachments(
+    conn: &mut DbConnection,
+    organisation_id: OrganisationId,
+    mut hashes: Vec<String>,
+) -> Result<Vec<multipart::Attachment>, Error> {
     hashes.sort();
     hashes.dedup();
     if hashes.is_empty() {

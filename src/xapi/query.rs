@@ -2,8 +2,10 @@
 //! IRIs, timestamps), and the `more` link that continues a query.
 
 use crate::db::ids::StatementId;
+use std::cmp::Reverse;
 use std::collections::HashMap;
 
+use actix_web::http::header::{LanguageTag, Preference, Quality, QualityItem};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
@@ -103,7 +105,34 @@ pub(crate) fn time(field: &str, value: Option<&String>) -> Result<Option<Timesta
 
 /// Reads the query string of a Statements GET.
 pub fn parse(query: &str) -> Result<StatementsGet, Error> {
-    let mut params: HashMap<String, String> = HashMap::new();
+    let (params, mut ordered) = parameters(query)?;
+    let format = format(&params)?;
+    let attachments = boolean("attachments", params.get("attachments"))?;
+    if let Some(one) = one_statement(&params, format, attachments)? {
+        return Ok(one);
+    }
+    let agent = agent(&params)?;
+    identifiers(&params)?;
+    let limit = limit(&params)?;
+    let filters = filters(&params, agent)?;
+    // The `more` link carries a cursor of its own.
+    ordered.retain(|(name, _)| name != "cursor");
+    Ok(StatementsGet::Query {
+        filters,
+        limit,
+        format,
+        attachments,
+        params: ordered,
+    })
+}
+
+/// A query's parameters by name.
+type Params = HashMap<String, String>;
+
+/// The parameters by name, and in the order given (for the `more` link). Each may be given
+/// once, and only those of the Statements resource.
+fn parameters(query: &str) -> Result<(Params, Vec<(String, String)>), Error> {
+    let mut params = Params::new();
     let mut ordered = Vec::new();
     for (name, value) in form_urlencoded::parse(query.as_bytes()) {
         if !PARAMETERS.contains(&name.as_ref()) {
@@ -114,14 +143,25 @@ pub fn parse(query: &str) -> Result<StatementsGet, Error> {
         }
         ordered.push((name.to_string(), value.to_string()));
     }
-    let format = match params.get("format").map(String::as_str) {
-        None | Some("exact") => Format::Exact,
-        Some("ids") => Format::Ids,
-        Some("canonical") => Format::Canonical,
-        Some(_) => return Err(bad("format", "must be ids, exact or canonical")),
-    };
-    let attachments = boolean("attachments", params.get("attachments"))?;
+    Ok((params, ordered))
+}
 
+fn format(params: &Params) -> Result<Format, Error> {
+    match params.get("format").map(String::as_str) {
+        None | Some("exact") => Ok(Format::Exact),
+        Some("ids") => Ok(Format::Ids),
+        Some("canonical") => Ok(Format::Canonical),
+        Some(_) => Err(bad("format", "must be ids, exact or canonical")),
+    }
+}
+
+/// A GET of one statement by `statementId` or `voidedStatementId`, when one is given: it
+/// takes no filters.
+fn one_statement(
+    params: &Params,
+    format: Format,
+    attachments: bool,
+) -> Result<Option<StatementsGet>, Error> {
     for (name, voided) in [("statementId", false), ("voidedStatementId", true)] {
         let Some(value) = params.get(name) else {
             continue;
@@ -136,28 +176,35 @@ pub fn parse(query: &str) -> Result<StatementsGet, Error> {
             ));
         }
         let id = Uuid::parse_str(value).map_err(|_| bad(name, "must be a UUID"))?;
-        return Ok(StatementsGet::One {
+        return Ok(Some(StatementsGet::One {
             id: StatementId(id),
             voided,
             format,
             attachments,
-        });
+        }));
     }
+    Ok(None)
+}
 
-    let agent = match params.get("agent") {
-        Some(text) => {
-            let value: serde_json::Value = serde_json::from_str(text)
-                .map_err(|_| bad("agent", "must be an Agent or Group as JSON"))?;
-            validate::actor(&value, "agent").map_err(super::refused)?;
-            Some(validate::ifi(&value).ok_or_else(|| {
-                bad(
-                    "agent",
-                    "must be identified (an anonymous Group cannot be queried)",
-                )
-            })?)
-        }
-        None => None,
+/// The `agent` filter: the identifier (IFI) of the Agent or Group given.
+fn agent(params: &Params) -> Result<Option<String>, Error> {
+    let Some(text) = params.get("agent") else {
+        return Ok(None);
     };
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|_| bad("agent", "must be an Agent or Group as JSON"))?;
+    validate::actor(&value, "agent").map_err(super::refused)?;
+    let ifi = validate::ifi(&value).ok_or_else(|| {
+        bad(
+            "agent",
+            "must be identified (an anonymous Group cannot be queried)",
+        )
+    })?;
+    Ok(Some(ifi))
+}
+
+/// The verb and activity filters must be IRIs, the registration a UUID.
+fn identifiers(params: &Params) -> Result<(), Error> {
     for name in ["verb", "activity"] {
         if let Some(value) = params.get(name)
             && !validate::is_iri(value)
@@ -170,16 +217,23 @@ pub fn parse(query: &str) -> Result<StatementsGet, Error> {
     {
         return Err(bad("registration", "must be a UUID"));
     }
-    let limit = match params.get("limit") {
-        None => MAX_PAGE,
+    Ok(())
+}
+
+fn limit(params: &Params) -> Result<i64, Error> {
+    match params.get("limit") {
+        None => Ok(MAX_PAGE),
         Some(text) => match text.parse::<u64>() {
-            Ok(0) => MAX_PAGE,
-            Ok(n) => (n.min(MAX_PAGE as u64)) as i64,
-            Err(_) => return Err(bad("limit", "must be a whole number, 0 or more")),
+            Ok(0) => Ok(MAX_PAGE),
+            Ok(n) => Ok((n.min(MAX_PAGE as u64)) as i64),
+            Err(_) => Err(bad("limit", "must be a whole number, 0 or more")),
         },
-    };
+    }
+}
+
+fn filters(params: &Params, agent: Option<String>) -> Result<Filters, Error> {
     let ascending = boolean("ascending", params.get("ascending"))?;
-    let filters = Filters {
+    Ok(Filters {
         agent,
         related_agents: boolean("related_agents", params.get("related_agents"))?,
         verb: params.get("verb").cloned(),
@@ -190,14 +244,6 @@ pub fn parse(query: &str) -> Result<StatementsGet, Error> {
         until: time("until", params.get("until"))?,
         ascending,
         after: params.get("cursor").map(|c| cursor(c)).transpose()?,
-    };
-    ordered.retain(|(name, _)| name != "cursor");
-    Ok(StatementsGet::Query {
-        filters,
-        limit,
-        format,
-        attachments,
-        params: ordered,
     })
 }
 
@@ -233,27 +279,22 @@ pub fn more_link(
     format!("{base_path}/xapi/statements?{}", query.finish())
 }
 
-/// The caller's language preferences from `Accept-Language`, best first.
+/// The caller's language preferences from `Accept-Language`, best first. Each range is read
+/// by actix-web's header types (RFC 7231 weights, RFC 5646 tags, `*`); a range they cannot
+/// read, or one weighted q=0 ("not acceptable"), is left out.
 pub fn languages(accept_language: Option<&str>) -> Vec<String> {
-    let mut ranked: Vec<(f32, usize, String)> = accept_language
+    let mut ranked: Vec<QualityItem<Preference<LanguageTag>>> = accept_language
         .unwrap_or("")
         .split(',')
-        .enumerate()
-        .filter_map(|(i, part)| {
-            let mut pieces = part.split(';');
-            let tag = pieces.next()?.trim();
-            if tag.is_empty() {
-                return None;
-            }
-            let q = pieces
-                .find_map(|p| p.trim().strip_prefix("q="))
-                .and_then(|q| q.parse::<f32>().ok())
-                .unwrap_or(1.0);
-            (q > 0.0).then(|| (q, i, tag.to_owned()))
-        })
+        .filter_map(|range| range.trim().parse().ok())
+        .filter(|range: &QualityItem<_>| range.quality > Quality::ZERO)
         .collect();
-    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    ranked.into_iter().map(|(_, _, tag)| tag).collect()
+    // Stable: ranges of equal weight keep the order they were sent in.
+    ranked.sort_by_key(|range| Reverse(range.quality));
+    ranked
+        .into_iter()
+        .map(|range| range.item.to_string())
+        .collect()
 }
 
 #[cfg(test)]

@@ -342,6 +342,19 @@ pub fn attachment_hashes(statement: &Value) -> Vec<String> {
     hashes
 }
 
+/// The SHA-2s (lowercase) of the attachments a stored statement's text declares. Statements
+/// may spell a sha2 in upper case, while attachments are kept by their lowercase hash.
+pub fn declared_attachments(text: &str) -> Vec<String> {
+    serde_json::from_str::<Value>(text)
+        .map(|value| {
+            attachment_hashes(&value)
+                .into_iter()
+                .map(|h| h.to_ascii_lowercase())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Reads a statement request's JSON: one statement (an object) or a batch (an array).
 pub fn batch(value: Value) -> Result<Vec<Value>, Error> {
     match value {

@@ -87,6 +87,20 @@ fn address(kind: Kind, query: &str) -> Result<Addressed, Error> {
     })
 }
 
+/// The document a write addresses: writing needs records:write, and `since` only lists.
+fn addressed_for_writing(
+    kind: Kind,
+    client: &LrsClient,
+    req: &HttpRequest,
+) -> Result<Addressed, Error> {
+    client.require_write()?;
+    let addressed = address(kind, req.query_string())?;
+    if addressed.since.is_some() {
+        return Err(xapi::invalid("since", "is only for listing documents"));
+    }
+    Ok(addressed)
+}
+
 fn preconditions(req: &HttpRequest) -> Preconditions {
     let tags = |name: header::HeaderName| {
         let values: Vec<String> = req
@@ -113,11 +127,7 @@ async fn store(
     body: RawBody,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
-    client.require_write()?;
-    let addressed = address(kind, req.query_string())?;
-    if addressed.since.is_some() {
-        return Err(xapi::invalid("since", "is only for listing documents"));
-    }
+    let addressed = addressed_for_writing(kind, &client, &req)?;
     let document_id = addressed
         .document_id
         .ok_or_else(|| xapi::invalid(id_name(kind), "is required"))?;
@@ -190,11 +200,7 @@ async fn remove(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
-    client.require_write()?;
-    let addressed = address(kind, req.query_string())?;
-    if addressed.since.is_some() {
-        return Err(xapi::invalid("since", "is only for listing documents"));
-    }
+    let addressed = addressed_for_writing(kind, &client, &req)?;
     // Only a state's documents can be deleted all at once.
     if kind != Kind::State && addressed.document_id.is_none() {
         return Err(xapi::invalid("profileId", "is required"));

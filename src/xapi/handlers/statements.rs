@@ -9,28 +9,22 @@ use super::http_date;
 use crate::error::{Error, Problem};
 use crate::http::AppState;
 use crate::http::body::RawBody;
+use crate::http::media_type;
 use crate::xapi::query::{self};
 use crate::xapi::usage::Quotas;
 use crate::xapi::{self, LrsClient, answer, multipart, statements};
 
 /// Reads a statement request: JSON, or multipart/mixed with attachments.
 fn received(body: RawBody) -> Result<(Value, Vec<multipart::Attachment>), Error> {
-    let media = body
-        .content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    match media.as_str() {
-        "application/json" => {
+    match media_type::essence(&body.content_type).as_deref() {
+        Some("application/json") => {
             let value = serde_json::from_slice(&body.bytes).map_err(|e| Error::BadRequest {
                 detail: format!("malformed JSON: {e}"),
                 field: None,
             })?;
             Ok((value, Vec::new()))
         }
-        "multipart/mixed" => {
+        Some("multipart/mixed") => {
             let received =
                 multipart::receive(&body.content_type, &body.bytes).map_err(xapi::refused)?;
             Ok((received.statements, received.attachments))
@@ -80,22 +74,7 @@ pub async fn put(
             "must be one statement (a JSON object)",
         ));
     }
-    let public_url = public_url(&state);
-    let quotas = Quotas::from(&state.settings.xapi);
-    state
-        .db
-        .run(move |conn| {
-            xapi::store_statements(
-                conn,
-                &client,
-                &public_url,
-                vec![value],
-                attachments,
-                Some(id),
-                &quotas,
-            )
-        })
-        .await?;
+    store(&state, client, vec![value], attachments, Some(id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -147,15 +126,34 @@ pub async fn post(
     }
     let (value, attachments) = received(body)?;
     let list = statements::batch(value)?;
-    let public_url = public_url(&state);
+    let ids = store(&state, client, list, attachments, None).await?;
+    Ok(HttpResponse::Ok().json(ids))
+}
+
+/// Stores the statements received, with the organisation's quotas, on a database thread.
+async fn store(
+    state: &AppState,
+    client: LrsClient,
+    received: Vec<Value>,
+    attachments: Vec<multipart::Attachment>,
+    put_id: Option<Uuid>,
+) -> Result<Vec<Uuid>, Error> {
+    let public_url = public_url(state);
     let quotas = Quotas::from(&state.settings.xapi);
-    let ids = state
+    state
         .db
         .run(move |conn| {
-            xapi::store_statements(conn, &client, &public_url, list, attachments, None, &quotas)
+            xapi::store_statements(
+                conn,
+                &client,
+                &public_url,
+                received,
+                attachments,
+                put_id,
+                &quotas,
+            )
         })
-        .await?;
-    Ok(HttpResponse::Ok().json(ids))
+        .await
 }
 
 fn consistent_through(state: &AppState) -> String {

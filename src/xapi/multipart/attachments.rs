@@ -6,8 +6,9 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
-use super::mime::{boundary, media_type, parse};
+use super::mime::{Part, boundary, parse};
 use crate::error::FieldError;
+use crate::http::media_type;
 use crate::xapi::signature;
 
 /// The attachment usageType that marks a JWS signature of its statement (Data 2.6.s4.b1).
@@ -56,59 +57,49 @@ pub fn receive(content_type: &str, body: &[u8]) -> Result<Received, FieldError> 
             "has no parts; the first part must hold the statements",
         )
     })?;
-    if first.header("content-type").map(media_type).as_deref() != Some("application/json") {
+    let statements = statements_part(&first)?;
+    let declared = declarations(&statements)?;
+    let attachments = attachment_parts(parts, &declared)?;
+    let by_hash: HashMap<&str, &Attachment> =
+        attachments.iter().map(|a| (a.sha2.as_str(), a)).collect();
+    every_declared_part_sent(&declared, &by_hash)?;
+    verify_signatures(&statements, &declared, &by_hash)?;
+    Ok(Received {
+        statements,
+        attachments,
+    })
+}
+
+/// The statements the first part holds.
+fn statements_part(first: &Part) -> Result<Value, FieldError> {
+    if first
+        .header("content-type")
+        .and_then(media_type::essence)
+        .as_deref()
+        != Some("application/json")
+    {
         return Err(FieldError::new(
             "part 1",
             "must have Content-Type application/json and hold the statements",
         ));
     }
-    let statements: Value = serde_json::from_slice(&first.body)
-        .map_err(|e| FieldError::new("part 1", format!("is not valid JSON: {e}")))?;
-    let declared = declarations(&statements)?;
-    let declared_hashes: HashSet<&str> = declared.iter().map(|d| d.sha2.as_str()).collect();
+    serde_json::from_slice(&first.body)
+        .map_err(|e| FieldError::new("part 1", format!("is not valid JSON: {e}")))
+}
 
+/// The attachment parts after the statements part, each bound to a declared attachment by
+/// its hash, once each.
+fn attachment_parts(
+    parts: impl Iterator<Item = Part>,
+    declared: &[Declared],
+) -> Result<Vec<Attachment>, FieldError> {
+    let declared_hashes: HashSet<&str> = declared.iter().map(|d| d.sha2.as_str()).collect();
     let mut attachments: Vec<Attachment> = Vec::new();
-    let mut by_hash: HashMap<String, usize> = HashMap::new();
+    let mut received = HashSet::new();
     for (i, part) in parts.enumerate() {
-        let number = i + 2;
-        let hash = part
-            .header("x-experience-api-hash")
-            .map(|h| h.trim().to_ascii_lowercase())
-            .ok_or_else(|| {
-                FieldError::new(
-                    "X-Experience-API-Hash",
-                    format!("part {number} has no X-Experience-API-Hash header"),
-                )
-            })?;
-        if !part
-            .header("content-transfer-encoding")
-            .is_some_and(|v| v.eq_ignore_ascii_case("binary"))
-        {
-            return Err(FieldError::new(
-                "Content-Transfer-Encoding",
-                format!("part {number} must have Content-Transfer-Encoding: binary"),
-            ));
-        }
-        let actual = sha2_hex(&hash, &part.body).ok_or_else(|| {
-            FieldError::new(
-                "X-Experience-API-Hash",
-                format!("part {number}: the hash is not a SHA-256, SHA-384 or SHA-512 hex digest"),
-            )
-        })?;
-        if actual != hash {
-            return Err(FieldError::new(
-                "X-Experience-API-Hash",
-                format!("part {number}: the hash does not match the part's content"),
-            ));
-        }
-        if !declared_hashes.contains(hash.as_str()) {
-            return Err(FieldError::new(
-                format!("part {number}"),
-                "does not match the sha2 of any attachment declared in the statements",
-            ));
-        }
+        let hash = declared_hash(&part, i + 2, &declared_hashes)?;
         // A repeated copy carries identical bytes (the hash says so); keep one.
-        if by_hash.contains_key(&hash) {
+        if !received.insert(hash.clone()) {
             continue;
         }
         let content_type = part
@@ -122,16 +113,67 @@ pub fn receive(content_type: &str, body: &[u8]) -> Result<Received, FieldError> 
                     .and_then(|d| d.content_type.clone())
             })
             .unwrap_or_else(|| "application/octet-stream".to_owned());
-        by_hash.insert(hash.clone(), attachments.len());
         attachments.push(Attachment {
             sha2: hash,
             content_type,
             body: part.body,
         });
     }
+    Ok(attachments)
+}
 
-    for d in &declared {
-        if d.needs_part() && !by_hash.contains_key(&d.sha2) {
+/// The part's `X-Experience-API-Hash` (lowercase), once it is known to be the SHA-2 of the
+/// part's binary content and of an attachment the statements declare.
+fn declared_hash(
+    part: &Part,
+    number: usize,
+    declared: &HashSet<&str>,
+) -> Result<String, FieldError> {
+    let hash = part
+        .header("x-experience-api-hash")
+        .map(|h| h.trim().to_ascii_lowercase())
+        .ok_or_else(|| {
+            FieldError::new(
+                "X-Experience-API-Hash",
+                format!("part {number} has no X-Experience-API-Hash header"),
+            )
+        })?;
+    if !part
+        .header("content-transfer-encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case("binary"))
+    {
+        return Err(FieldError::new(
+            "Content-Transfer-Encoding",
+            format!("part {number} must have Content-Transfer-Encoding: binary"),
+        ));
+    }
+    let actual = sha2_hex(&hash, &part.body).ok_or_else(|| {
+        FieldError::new(
+            "X-Experience-API-Hash",
+            format!("part {number}: the hash is not a SHA-256, SHA-384 or SHA-512 hex digest"),
+        )
+    })?;
+    if actual != hash {
+        return Err(FieldError::new(
+            "X-Experience-API-Hash",
+            format!("part {number}: the hash does not match the part's content"),
+        ));
+    }
+    if !declared.contains(hash.as_str()) {
+        return Err(FieldError::new(
+            format!("part {number}"),
+            "does not match the sha2 of any attachment declared in the statements",
+        ));
+    }
+    Ok(hash)
+}
+
+fn every_declared_part_sent(
+    declared: &[Declared],
+    by_hash: &HashMap<&str, &Attachment>,
+) -> Result<(), FieldError> {
+    for d in declared {
+        if d.needs_part() && !by_hash.contains_key(d.sha2.as_str()) {
             let why = if d.signature {
                 "is a signature but no part carries it, so it cannot be verified"
             } else {
@@ -140,28 +182,32 @@ pub fn receive(content_type: &str, body: &[u8]) -> Result<Received, FieldError> 
             return Err(FieldError::new(format!("{}.sha2", d.path), why));
         }
     }
+    Ok(())
+}
 
+/// Each signature attachment verified against the statement that declares it.
+fn verify_signatures(
+    statements: &Value,
+    declared: &[Declared],
+    by_hash: &HashMap<&str, &Attachment>,
+) -> Result<(), FieldError> {
     for d in declared.iter().filter(|d| d.signature) {
-        let statement = match &statements {
+        let statement = match statements {
             Value::Array(batch) => &batch[d.statement],
             single => single,
         };
-        // Every signature needs a part, which the loop above has just ensured.
-        let Some(&index) = by_hash.get(&d.sha2) else {
+        // Every signature has a part by now: [`every_declared_part_sent`] made sure.
+        let Some(part) = by_hash.get(d.sha2.as_str()) else {
             continue;
         };
-        signature::verify(statement, &attachments[index].body).map_err(|e| {
+        signature::verify(statement, &part.body).map_err(|e| {
             FieldError::new(
                 d.path.clone(),
                 format!("signature {}: {}", e.field, e.message),
             )
         })?;
     }
-
-    Ok(Received {
-        statements,
-        attachments,
-    })
+    Ok(())
 }
 
 /// The sha2 values (lowercase, each once) that need an attachment part: attachments without
@@ -231,7 +277,10 @@ pub(super) fn declarations(statements: &Value) -> Result<Vec<Declared>, FieldErr
         let d = Declared::from_site(site)?;
         // Data 2.6.s4.b1; the conformance suite sends a text/plain signature to be refused.
         if d.signature
-            && d.content_type.as_deref().map(media_type).as_deref()
+            && d.content_type
+                .as_deref()
+                .and_then(media_type::essence)
+                .as_deref()
                 != Some("application/octet-stream")
         {
             return Err(FieldError::new(

@@ -1,6 +1,7 @@
 //! MIME framing of `multipart/mixed` bodies (RFC 2046): boundaries, delimiters, part headers.
 
 use crate::error::FieldError;
+use crate::http::media_type;
 
 /// One body part of a multipart message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,13 +25,10 @@ impl Part {
 /// `None` when the type is not multipart/mixed or the boundary is missing or not a valid
 /// RFC 2046 boundary.
 pub fn boundary(content_type: &str) -> Option<String> {
-    let (media, parameters) = split_content_type(content_type)?;
-    if !media.eq_ignore_ascii_case("multipart/mixed") {
+    if media_type::essence(content_type)? != "multipart/mixed" {
         return None;
     }
-    let (_, value) = parameters
-        .into_iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case("boundary"))?;
+    let value = media_type::parameter(content_type, "boundary")?;
     valid_boundary(&value).then_some(value)
 }
 
@@ -162,60 +160,6 @@ pub(super) fn push_header(headers: &mut Vec<(String, String)>, line: &[u8]) -> O
     }
     headers.push((name.to_ascii_lowercase(), value.trim().to_owned()));
     Some(())
-}
-
-/// The lowercase type/subtype of a Content-Type value, parameters dropped.
-pub(super) fn media_type(content_type: &str) -> String {
-    content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase()
-}
-
-/// The media type and its parameters; quoted values are unquoted. `None` on an unterminated
-/// quote.
-pub(super) fn split_content_type(value: &str) -> Option<(String, Vec<(String, String)>)> {
-    let (media, mut rest) = value.split_once(';').unwrap_or((value, ""));
-    let mut parameters = Vec::new();
-    loop {
-        rest = rest.trim_start_matches([' ', '\t', ';']);
-        if rest.is_empty() {
-            break;
-        }
-        let name_end = rest.find(['=', ';']).unwrap_or(rest.len());
-        let name = rest[..name_end].trim().to_owned();
-        rest = &rest[name_end..];
-        let Some(after_equals) = rest.strip_prefix('=') else {
-            continue;
-        };
-        let after_equals = after_equals.trim_start();
-        let value;
-        if let Some(quoted) = after_equals.strip_prefix('"') {
-            let mut unquoted = String::new();
-            let mut chars = quoted.char_indices();
-            let mut end = None;
-            while let Some((i, c)) = chars.next() {
-                match c {
-                    '\\' => unquoted.push(chars.next()?.1),
-                    '"' => {
-                        end = Some(i + 1);
-                        break;
-                    }
-                    c => unquoted.push(c),
-                }
-            }
-            value = unquoted;
-            rest = &quoted[end?..];
-        } else {
-            let end = after_equals.find(';').unwrap_or(after_equals.len());
-            value = after_equals[..end].trim().to_owned();
-            rest = &after_equals[end..];
-        }
-        parameters.push((name, value));
-    }
-    Some((media.trim().to_owned(), parameters))
 }
 
 /// RFC 2046 5.1.1: 1 to 70 of `bchars`, not ending in a space.

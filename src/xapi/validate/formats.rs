@@ -5,22 +5,15 @@
 //! 2.2.s4.b7), so these checks are syntactic only: they never consult a registry.
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, TimeZone};
+use iri_string::spec::IriSpec;
 
-/// Characters RFC 3987 never allows in an IRI, even percent-encoding aside.
-const NOT_IN_IRI: &[char] = &['<', '>', '"', '{', '}', '|', '\\', '^', '`'];
+use crate::http::media_type;
 
+/// An IRI by RFC 3987, read by the `iri-string` crate; on top, xAPI ids need something after
+/// the scheme, which RFC 3987's empty path would allow.
 pub(super) fn is_iri(s: &str) -> bool {
-    let Some((scheme, rest)) = s.split_once(':') else {
-        return false;
-    };
-    let mut scheme_chars = scheme.chars();
-    let scheme_ok = scheme_chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && scheme_chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-    scheme_ok
-        && !rest.is_empty()
-        && s.chars()
-            .all(|c| !c.is_whitespace() && !c.is_control() && !NOT_IN_IRI.contains(&c))
-        && percent_escapes_ok(s)
+    s.split_once(':').is_some_and(|(_, rest)| !rest.is_empty())
+        && iri_string::validate::iri::<IriSpec>(s).is_ok()
 }
 
 /// The spec gives IRLs no syntax of their own: an IRL is an IRI that is meant to resolve,
@@ -32,15 +25,6 @@ pub(super) fn is_irl(s: &str) -> bool {
 /// "openid" is typed as a URI (Data 2.4.2.3), the ASCII-only subset of IRIs.
 pub(super) fn is_uri(s: &str) -> bool {
     s.is_ascii() && is_iri(s)
-}
-
-fn percent_escapes_ok(s: &str) -> bool {
-    let bytes = s.as_bytes();
-    bytes.iter().enumerate().all(|(i, &b)| {
-        b != b'%'
-            || (bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
-                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
-    })
 }
 
 pub(super) fn is_uuid(s: &str) -> bool {
@@ -273,20 +257,9 @@ pub(super) fn is_sha2_hex(s: &str) -> bool {
     [56, 64, 96, 128].contains(&s.len()) && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// "type/subtype" with optional parameters (RFC 2046); parameters are not examined.
+/// "type/subtype" with optional parameters (RFC 2046), as a Content-Type would name it.
 pub(super) fn is_media_type(s: &str) -> bool {
-    let essence = s
-        .split_once(';')
-        .map_or(s, |(essence, _)| essence)
-        .trim_end();
-    let is_token = |t: &str| {
-        !t.is_empty()
-            && t.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "!#$&-^_.+".contains(c))
-    };
-    essence
-        .split_once('/')
-        .is_some_and(|(kind, subtype)| is_token(kind) && is_token(subtype))
+    media_type::parse(s).is_some()
 }
 
 /// "1.0" or "1.0.x" (Data 2.4.10.s3.b1, b2).

@@ -5,6 +5,9 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+// Framework, version, domain and outcome codes follow the activity catalogue's rule for codes,
+// so that both kinds can stand in a requirement profile and a URL alike.
+use crate::activities::valid_code;
 use crate::error::FieldError;
 
 /// One step of a framework's level scale.
@@ -82,14 +85,6 @@ pub struct FrameworkSummary {
     pub description: Option<String>,
     pub domain_count: usize,
     pub outcome_count: usize,
-}
-
-pub fn valid_code(code: &str) -> bool {
-    !code.is_empty()
-        && code.len() <= 100
-        && code
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
 }
 
 fn text(errors: &mut Vec<FieldError>, field: String, value: &str, max: usize) {

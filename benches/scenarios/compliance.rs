@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::Bench;
-use crate::measure::{Measure, hammer, summarise};
+use crate::measure::{Measure, hammer, read_ok, summarise};
 
 /// A compliance check of one shared passport.
 pub async fn compliance_check(bench: &Bench) -> Measure {
@@ -19,14 +19,12 @@ pub async fn compliance_check(bench: &Bench) -> Measure {
         let (h, b, t, ids, pid) = (h.clone(), b.clone(), t.clone(), ids2.clone(), pid.clone());
         async move {
             let person = ids[(client * 104_729 + i * 31) % ids.len()];
-            let r = h
-                .get(format!("{b}/v1/people/{person}/compliance?profile={pid}"))
-                .bearer_auth(t.as_str())
-                .send()
-                .await
-                .unwrap();
-            assert!(r.status().is_success());
-            r.bytes().await.unwrap();
+            read_ok(
+                &h,
+                format!("{b}/v1/people/{person}/compliance?profile={pid}"),
+                t.as_str(),
+            )
+            .await;
         }
     })
     .await;

@@ -6,7 +6,7 @@ use learning_passport::records::Viewer;
 use learning_passport::records::store::{self, RecordFilter};
 
 use super::Bench;
-use crate::measure::{Measure, hammer, summarise};
+use crate::measure::{Measure, hammer, read_ok, summarise};
 
 /// Framework ceiling.
 pub async fn framework_ceiling(bench: &Bench) -> Measure {
@@ -47,14 +47,7 @@ pub async fn owner_lists(bench: &Bench) -> Measure {
         let (h, b, t) = (h.clone(), b.clone(), t.clone());
         async move {
             let token = &t[(client * 7919 + i) % t.len()];
-            let r = h
-                .get(format!("{b}/v1/me/records?limit=30"))
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap();
-            assert!(r.status().is_success());
-            r.bytes().await.unwrap();
+            read_ok(&h, format!("{b}/v1/me/records?limit=30"), token).await;
         }
     })
     .await;
@@ -111,14 +104,12 @@ pub async fn employer_reads(bench: &Bench) -> Measure {
         let (h, b, t, ids) = (h.clone(), b.clone(), t.clone(), ids2.clone());
         async move {
             let person = ids[(client * 104_729 + i * 31) % ids.len()];
-            let r = h
-                .get(format!("{b}/v1/people/{person}/records?limit=30"))
-                .bearer_auth(t.as_str())
-                .send()
-                .await
-                .unwrap();
-            assert!(r.status().is_success());
-            r.bytes().await.unwrap();
+            read_ok(
+                &h,
+                format!("{b}/v1/people/{person}/records?limit=30"),
+                t.as_str(),
+            )
+            .await;
         }
     })
     .await;

@@ -66,6 +66,13 @@ where
 }
 
 /// The peak resident memory of a process (VmHWM), in MiB.
+/// One authorised GET that must succeed, its body read to the end as a client reads it.
+pub async fn read_ok(http: &reqwest::Client, url: String, token: &str) {
+    let r = http.get(url).bearer_auth(token).send().await.unwrap();
+    assert!(r.status().is_success());
+    r.bytes().await.unwrap();
+}
+
 pub fn peak_memory_mib(pid: u32) -> f64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()

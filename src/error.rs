@@ -114,6 +114,7 @@ impl From<diesel::result::Error> for Error {
                 Error::Conflict(duplicate(info.constraint_name(), info.message()).into())
             }
             D::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
+                crate::db::connection_lost();
                 Error::Unavailable(info.message().to_owned())
             }
             other => Error::Internal(other.to_string()),

@@ -482,6 +482,91 @@ async fn n_reads_make_n_access_events(app: TestApp) {
     assert_eq!(later.body["items"], json!([]));
 }
 
+/// Many reads at once: their events are committed together, and every read has its own.
+async fn concurrent_reads_each_leave_their_event(app: TestApp) {
+    let alice = passport(&app).await;
+    let employer = app.org("Employer", "shared:read").await;
+    grant(&app, &alice, &employer, "read", json!("all")).await;
+    let reads = 40;
+    let path = format!("/v1/people/{}/records", alice.id);
+    let replies =
+        futures_util::future::join_all((0..reads).map(|_| app.get(&path, &employer.token))).await;
+    assert!(replies.iter().all(|r| r.status == 200));
+    assert_eq!(events(&app, &alice).await.len(), reads);
+}
+
+/// Runs SQL of the test's own on the service's database.
+async fn execute(app: &TestApp, sql: &'static str) {
+    use diesel::connection::SimpleConnection;
+    let db = app.db.clone();
+    actix_web::rt::task::spawn_blocking(move || db.get().unwrap().batch_execute(sql).unwrap())
+        .await
+        .unwrap();
+}
+
+/// When the access log cannot be written, no read leaves: every organisation read is answered
+/// 503 with no data, and serves again once the log can be written.
+async fn no_read_leaves_when_its_access_event_cannot_be_committed(app: TestApp) {
+    let alice = passport(&app).await;
+    let employer = app.org("Employer", "shared:read").await;
+    grant(&app, &alice, &employer, "read", json!("all")).await;
+    let profile = app
+        .post(
+            "/v1/requirement-profiles",
+            &employer.token,
+            json!({"name": "Ward", "requirements": [{"type": "hours", "kind": "cpd", "hours": 1, "within_days": 365}]}),
+        )
+        .await;
+    profile.expect(201);
+    let profile = profile.body["id"].as_str().unwrap().to_owned();
+    execute(
+        &app,
+        match app.backend {
+            support::Backend::Sqlite => {
+                "CREATE TRIGGER refuse_events BEFORE INSERT ON access_events \
+                 BEGIN SELECT RAISE(ABORT, 'the log is full'); END;"
+            }
+            support::Backend::Postgres => {
+                "CREATE FUNCTION refuse_events() RETURNS trigger LANGUAGE plpgsql AS \
+                 $$ BEGIN RAISE EXCEPTION 'the log is full'; END $$; \
+                 CREATE TRIGGER refuse_events BEFORE INSERT ON access_events \
+                 FOR EACH ROW EXECUTE FUNCTION refuse_events();"
+            }
+        },
+    )
+    .await;
+    let reads = [
+        format!("/v1/people/{}/records", alice.id),
+        format!("/v1/people/{}/records/{}", alice.id, alice.course),
+        format!("/v1/people/{}/attainments", alice.id),
+        format!("/v1/people/{}/compliance?profile={profile}", alice.id),
+        format!("/v1/compliance?profile={profile}"),
+    ];
+    for path in &reads {
+        let reply = app.get(path, &employer.token).await;
+        assert_eq!(reply.status, 503, "{path}: {}", reply.body);
+        let text = reply.body.to_string();
+        assert!(
+            !text.contains("Fire safety") && !text.contains("Tropical medicine"),
+            "{path} leaked data: {text}"
+        );
+    }
+    // The person's own reads are not organisation reads: they never wait for the log.
+    app.get("/v1/me/records", &alice.token).await.expect(200);
+    execute(
+        &app,
+        match app.backend {
+            support::Backend::Sqlite => "DROP TRIGGER refuse_events",
+            support::Backend::Postgres => "DROP TRIGGER refuse_events ON access_events",
+        },
+    )
+    .await;
+    for path in &reads {
+        app.get(path, &employer.token).await.expect(200);
+    }
+    assert_eq!(events(&app, &alice).await.len(), reads.len());
+}
+
 async fn voided_records_leave_every_organisations_view(app: TestApp) {
     let alice = passport(&app).await;
     let employer = app.org("Employer", "shared:read").await;
@@ -550,6 +635,8 @@ on_both_backends!(
     revocation_takes_effect_on_the_next_request,
     revocation_holds_across_instances,
     n_reads_make_n_access_events,
+    concurrent_reads_each_leave_their_event,
+    no_read_leaves_when_its_access_event_cannot_be_committed,
     voided_records_leave_every_organisations_view,
     the_organisations_grant_list_needs_a_scope_and_shows_only_its_own,
 );

@@ -1,5 +1,5 @@
-//! The `access_events` table: appending accesses (allowed ones in the transaction of the access,
-//! refused ones off the answer's path) and reading a person's log.
+//! The `access_events` table: appending accesses (allowed ones before the answer leaves, refused
+//! ones off the answer's path) and reading a person's log.
 
 use crate::db::ids::{AccessEventId, GrantId, OrganisationId, PersonId};
 use diesel::prelude::*;
@@ -27,16 +27,25 @@ struct AccessEventRow {
     created_at: Timestamp,
 }
 
-/// Appends an allowed access, in the transaction of the read or write it records.
+/// Appends an access. An allowed one is committed before the answer leaves: in the transaction
+/// of the write it records, or, after a read, by the group-commit writer that the answer waits
+/// for (see [`crate::db::group_commit`]). A refused one goes to [`refused`].
 pub fn append(conn: &mut DbConnection, access: Access<'_>) -> Result<(), Error> {
     if !access.allowed {
         refused(access);
         return Ok(());
     }
-    diesel::insert_into(access_events::table)
-        .values(&AccessEventRow::from(access))
-        .execute(conn)?;
-    Ok(())
+    let row = AccessEventRow::from(access);
+    crate::db::group_commit::before_answer(
+        conn,
+        Box::new(move |conn| {
+            // One row, one statement whose prepared form each connection keeps.
+            diesel::insert_into(access_events::table)
+                .values(&row)
+                .execute(conn)?;
+            Ok(())
+        }),
+    )
 }
 
 /// The most refused accesses one organisation can add to one person's log in a day: enough to
@@ -94,7 +103,8 @@ impl From<Access<'_>> for AccessEventRow {
     }
 }
 
-/// Appends several allowed accesses in one statement; refused ones go to [`refused`].
+/// Appends several allowed accesses in one statement, committed before the answer leaves as
+/// [`append`] does; refused ones go to [`refused`].
 pub fn append_all(conn: &mut DbConnection, accesses: Vec<Access<'_>>) -> Result<(), Error> {
     let mut rows = Vec::with_capacity(accesses.len());
     for access in accesses {
@@ -104,12 +114,18 @@ pub fn append_all(conn: &mut DbConnection, accesses: Vec<Access<'_>>) -> Result<
             refused(access);
         }
     }
-    if !rows.is_empty() {
-        crate::on_backend!(conn, |c| diesel::insert_into(access_events::table)
-            .values(&rows)
-            .execute(c))?;
+    if rows.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    crate::db::group_commit::before_answer(
+        conn,
+        Box::new(move |conn| {
+            crate::on_backend!(conn, |c| diesel::insert_into(access_events::table)
+                .values(&rows)
+                .execute(c))?;
+            Ok(())
+        }),
+    )
 }
 
 /// A person's access log, newest first.

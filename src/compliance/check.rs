@@ -179,7 +179,7 @@ pub fn check(
 /// The organisation's worklist: every person with a live read grant to it, checked against a
 /// profile, by person id. A fixed number of queries per page, whatever its size: the people,
 /// their grants, their records, their attainments and verifications, their names, the
-/// catalogue kinds, and one insert into the access log.
+/// catalogue kinds, in one read transaction; then one insert into the access log.
 pub fn worklist(
     conn: &mut DbConnection,
     caller: &ClientIdentity,
@@ -194,7 +194,7 @@ pub fn worklist(
     let window_days = window(query.expiring_within_days)?;
     let organisation = OrganisationId(caller.organisation_id);
     let profile = get(conn, organisation, ProfileId(query.profile))?;
-    crate::db::transaction(conn, |conn| {
+    let (list, events) = crate::db::read_transaction(conn, |conn| {
         let ids = grants::store::people_granting(conn, organisation, Permission::Read, page)?;
         let person_ids = ids.items.clone();
         let live = grants::store::live_among(conn, organisation, &person_ids, Permission::Read)?;
@@ -241,10 +241,12 @@ pub fn worklist(
                 items.push(compliance);
             }
         }
-        access::append_all(conn, events)?;
-        Ok(List {
+        let list = List {
             items,
             next_cursor: ids.next_cursor,
-        })
-    })
+        };
+        Ok((list, events))
+    })?;
+    access::append_all(conn, events)?;
+    Ok(list)
 }

@@ -244,7 +244,7 @@ pub async fn worklist(
     let query = query.0;
     let people = state
         .db
-        .transaction(move |conn| super::worklist(conn, &caller, &query, page))
+        .run(move |conn| super::worklist(conn, &caller, &query, page))
         .await?;
     Ok(HttpResponse::Ok().json(people))
 }

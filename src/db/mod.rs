@@ -5,13 +5,14 @@
 
 pub mod deferred;
 pub mod files;
+pub mod group_commit;
 pub mod ids;
 pub mod schema;
 pub mod types;
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -89,15 +90,67 @@ impl ConnectionManager {
     }
 }
 
+/// A connection in the pool, with the moment it was last handed back.
+pub struct Pooled {
+    conn: DbConnection,
+    returned: Instant,
+}
+
+impl std::ops::Deref for Pooled {
+    type Target = DbConnection;
+    fn deref(&self) -> &DbConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Pooled {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.conn
+    }
+}
+
+/// A connection lent by the pool ([`Database::get`]); handed back when dropped.
+pub struct Lent(r2d2::PooledConnection<ConnectionManager>);
+
+impl std::ops::Deref for Lent {
+    type Target = DbConnection;
+    fn deref(&self) -> &DbConnection {
+        &self.0.conn
+    }
+}
+
+impl std::ops::DerefMut for Lent {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.0.conn
+    }
+}
+
+/// A PostgreSQL connection idle for longer than this is checked (`SELECT 1`) before it is lent
+/// out: one that worked a moment ago is lent at once, saving a round trip per request on the
+/// hot paths, while one that sat idle through a database restart is found dead and replaced
+/// before a request sees it.
+const CHECK_AFTER_IDLE: Duration = Duration::from_secs(1);
+
+thread_local! {
+    /// Set when a query on this thread found its connection closed (see [`connection_lost`]).
+    static CONNECTION_LOST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Notes that the connection the current thread works on was found closed, so that the pool
+/// drops it when it is handed back instead of lending it again.
+pub fn connection_lost() {
+    CONNECTION_LOST.with(|lost| lost.set(true));
+}
+
 impl ManageConnection for ConnectionManager {
-    type Connection = DbConnection;
+    type Connection = Pooled;
     type Error = r2d2::Error;
 
-    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
-        match self.kind {
+    fn connect(&self) -> Result<Pooled, r2d2::Error> {
+        let conn = match self.kind {
             BackendKind::Postgres => diesel::PgConnection::establish(&self.url)
                 .map(DbConnection::Postgres)
-                .map_err(r2d2::Error::ConnectionError),
+                .map_err(r2d2::Error::ConnectionError)?,
             BackendKind::Sqlite => {
                 let mut conn = diesel::SqliteConnection::establish(&self.url)
                     .map_err(r2d2::Error::ConnectionError)?;
@@ -110,18 +163,36 @@ impl ManageConnection for ConnectionManager {
                      PRAGMA mmap_size = 268435456;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
-                Ok(DbConnection::Sqlite(conn))
+                DbConnection::Sqlite(conn)
             }
-        }
+        };
+        Ok(Pooled {
+            conn,
+            returned: Instant::now(),
+        })
     }
 
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1")
+    fn is_valid(&self, pooled: &mut Pooled) -> Result<(), r2d2::Error> {
+        // A SQLite connection is a file: nothing to lose between requests.
+        if self.kind == BackendKind::Sqlite || pooled.returned.elapsed() < CHECK_AFTER_IDLE {
+            return Ok(());
+        }
+        pooled
+            .conn
+            .batch_execute("SELECT 1")
             .map_err(r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+    fn has_broken(&self, pooled: &mut Pooled) -> bool {
+        use diesel::connection::{AnsiTransactionManager, TransactionManager};
+        pooled.returned = Instant::now();
+        let lost = CONNECTION_LOST.with(|lost| lost.replace(false));
+        // A transaction left open or in error (its ROLLBACK failed) leaves the connection unusable.
+        let unfinished = match &mut pooled.conn {
+            DbConnection::Postgres(c) => AnsiTransactionManager::is_broken_transaction_manager(c),
+            DbConnection::Sqlite(c) => AnsiTransactionManager::is_broken_transaction_manager(c),
+        };
+        lost || unfinished
     }
 }
 
@@ -133,6 +204,7 @@ pub struct Database {
     outbox: Arc<tokio::sync::Notify>,
     drain: Arc<std::sync::OnceLock<Drain>>,
     deferred: deferred::Queue,
+    group_commit: group_commit::Writer,
 }
 
 /// What turns the outbox's events into deliveries (see [`Database::on_outbox`]).
@@ -163,10 +235,11 @@ impl Database {
             .max_size(pool_size)
             .min_idle(Some(u32::from(keep_idle)))
             .connection_timeout(Duration::from_secs(5))
-            .test_on_check_out(kind == BackendKind::Postgres)
+            .test_on_check_out(true)
             .build_unchecked(manager);
         Ok(Database {
             deferred: deferred::Queue::start(pool.clone()),
+            group_commit: group_commit::Writer::start(pool.clone()),
             pool,
             kind,
             outbox: Arc::new(tokio::sync::Notify::new()),
@@ -195,7 +268,9 @@ impl Database {
         self.outbox.notified().await
     }
 
-    /// Runs blocking database work on the blocking thread pool.
+    /// Runs blocking database work on the blocking thread pool. What the work handed to the
+    /// group-commit writer (see [`group_commit::before_answer`]) is committed before the work's
+    /// result is answered; if it cannot be, the answer is 503 instead of the result.
     pub async fn run<T, F>(&self, work: F) -> Result<T, Error>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, Error> + Send + 'static,
@@ -203,11 +278,14 @@ impl Database {
     {
         let (pool, outbox, drain) = (self.pool.clone(), self.outbox.clone(), self.drain.clone());
         let deferred = self.deferred.clone();
-        actix_web::web::block(move || {
+        let (outcome, to_commit) = actix_web::web::block(move || {
             let mut conn = pool.get().map_err(|e| Error::Unavailable(e.to_string()))?;
             OUTBOX_WRITTEN.with(|written| written.set(false));
+            CONNECTION_LOST.with(|lost| lost.set(false));
             deferred::forget_handed();
+            group_commit::collect();
             let outcome = work(&mut conn);
+            let to_commit = group_commit::collected();
             // The work's transactions have ended: what they wrote to the outbox is visible.
             if OUTBOX_WRITTEN.with(|written| written.replace(false)) {
                 if let Some(drain) = drain.get()
@@ -220,10 +298,15 @@ impl Database {
                 outbox.notify_one();
             }
             deferred.take_handed();
-            outcome
+            Ok::<_, Error>((outcome, to_commit))
         })
         .await
-        .map_err(|e| Error::Internal(format!("blocking task failed: {e}")))?
+        .map_err(|e| Error::Internal(format!("blocking task failed: {e}")))??;
+        // The connection is back in the pool while the answer waits for its group's commit.
+        if !to_commit.is_empty() {
+            self.group_commit.commit(to_commit).await?;
+        }
+        outcome
     }
 
     /// Runs work in one transaction (see [`transaction`]).
@@ -236,9 +319,10 @@ impl Database {
     }
 
     /// Synchronous access for the command line and start-up.
-    pub fn get(&self) -> Result<r2d2::PooledConnection<ConnectionManager>, Error> {
+    pub fn get(&self) -> Result<Lent, Error> {
         self.pool
             .get()
+            .map(Lent)
             .map_err(|e| Error::Unavailable(e.to_string()))
     }
 
@@ -311,14 +395,8 @@ pub fn transaction<T>(
     outcome
 }
 
-/// Runs reads in one read-only transaction: a consistent snapshot of the database that never
-/// takes SQLite's write lock (under WAL, readers run beside the writer) and, on PostgreSQL, sees
-/// one moment of every table it reads (`REPEATABLE READ READ ONLY`). Inside another transaction
-/// the work simply joins it.
-pub fn read_transaction<T>(
-    conn: &mut DbConnection,
-    work: impl FnOnce(&mut DbConnection) -> Result<T, Error>,
-) -> Result<T, Error> {
+/// Whether the connection is inside a transaction.
+pub fn in_transaction(conn: &mut DbConnection) -> Result<bool, Error> {
     use diesel::connection::{AnsiTransactionManager, TransactionManager};
     let depth = match conn {
         DbConnection::Postgres(inner) => {
@@ -328,7 +406,19 @@ pub fn read_transaction<T>(
             AnsiTransactionManager::transaction_manager_status_mut(inner).transaction_depth()?
         }
     };
-    if depth.is_some() {
+    Ok(depth.is_some())
+}
+
+/// Runs reads in one read-only transaction: a consistent snapshot of the database that never
+/// takes SQLite's write lock (under WAL, readers run beside the writer) and, on PostgreSQL, sees
+/// one moment of every table it reads (`REPEATABLE READ READ ONLY`). Inside another transaction
+/// the work simply joins it.
+pub fn read_transaction<T>(
+    conn: &mut DbConnection,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, Error>,
+) -> Result<T, Error> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    if in_transaction(conn)? {
         return work(conn);
     }
     match conn {

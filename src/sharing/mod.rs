@@ -1,6 +1,6 @@
 //! The organisation's view of a person's passport: exactly what its live grants cover, decided
-//! from the database on every request, and written to the person's access log in the same
-//! transaction as the read.
+//! from the database on every request, and written to the person's access log before the
+//! answer leaves.
 
 pub mod handlers;
 
@@ -82,40 +82,42 @@ pub(crate) fn union(grants: &[GrantRow]) -> SharedScope {
     scope
 }
 
-/// Runs a read on behalf of an organisation: authorise, read, and log the attempt either way,
-/// all in one transaction so that no read goes unlogged.
+/// Runs a read on behalf of an organisation: authorise and read in one read transaction (one
+/// moment of the database, never waiting for a writer), then log the attempt either way. An
+/// allowed read's event is committed before its answer leaves (see [`access::append`]), so
+/// that no read goes unlogged.
 pub(crate) fn on_behalf<T>(
     conn: &mut DbConnection,
     request: Request<'_>,
     read: impl FnOnce(&mut DbConnection, &[GrantRow]) -> Result<Result<T, Error>, Error>,
 ) -> Result<T, Error> {
-    crate::db::transaction(conn, |conn| {
-        let (grant_id, outcome) = match authorise(conn, &request)? {
+    let (grant_id, outcome) = crate::db::read_transaction(conn, |conn| {
+        Ok(match authorise(conn, &request)? {
             Err(refusal) => (None, Err(refusal)),
             Ok(grants) => (grants.first().map(|g| g.id), read(conn, &grants)?),
-        };
-        access::append(
-            conn,
-            Access {
-                person_id: request.person_id,
-                organisation_id: OrganisationId(request.caller.organisation_id),
-                client_id: &request.caller.client_id,
-                grant_id,
-                action: request.action,
-                resource: request.resource.clone(),
-                allowed: outcome.is_ok(),
-                reason: outcome.as_ref().err().map(|e| e.to_string()),
-            },
-        )?;
-        Ok::<_, Error>(outcome)
-    })?
+        })
+    })?;
+    access::append(
+        conn,
+        Access {
+            person_id: request.person_id,
+            organisation_id: OrganisationId(request.caller.organisation_id),
+            client_id: &request.caller.client_id,
+            grant_id,
+            action: request.action,
+            resource: request.resource,
+            allowed: outcome.is_ok(),
+            reason: outcome.as_ref().err().map(|e| e.to_string()),
+        },
+    )?;
+    outcome
 }
 
 /// A person's records as the organisation may see them.
 ///
-/// Queries, in one transaction: client status, live grants, the records (one query, indexed on
-/// the person), the access event, and one existence check on refusals only — four in all for
-/// an allowed read, whatever the number of records.
+/// Queries, in one read transaction: client status, live grants, the records (one query,
+/// indexed on the person); then the access event, committed with other reads' events — four
+/// statements in all for an allowed read, whatever the number of records.
 pub fn records(
     conn: &mut DbConnection,
     caller: &ClientIdentity,

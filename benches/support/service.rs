@@ -15,6 +15,8 @@ use learning_passport::db::Database;
 use learning_passport::organisations::NewCredentials;
 use serde_json::Value;
 
+use crate::memory;
+
 /// A database for one run: a SQLite file in a temporary folder, or a PostgreSQL database from
 /// `BENCH_DATABASE_URL` created for the run and dropped by `remove`.
 pub struct BenchDatabase {
@@ -108,29 +110,53 @@ pub fn checkpoint(db: &Database) {
         .unwrap();
 }
 
-/// Starts the release binary on the database; answers the process and its base URL once it is
-/// ready.
-pub async fn spawn(database: &BenchDatabase, settings: &Settings) -> (Child, String) {
+/// The service's process, where it answers, and its resident size once started.
+pub struct Service {
+    process: Child,
+    pub base_url: String,
+    /// Its resident size (VmRSS) a second after it first answered ready, before any other
+    /// request, in MiB.
+    pub idle_mib: f64,
+}
+
+impl Service {
+    pub fn pid(&self) -> u32 {
+        self.process.id()
+    }
+
+    pub fn stop(mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// Starts the release binary on the database, on `allocator` (`PASSPORT_ALLOCATOR`; the
+/// service's default when `None`); answers it once it is ready.
+pub async fn spawn(database: &BenchDatabase, issuer: &str, allocator: Option<&str>) -> Service {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
     let base_url = format!("http://127.0.0.1:{port}");
-    let service = Command::new(env!("CARGO_BIN_EXE_learning-passport"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_learning-passport"));
+    command
         .arg("serve")
         .env("DATABASE_URL", &database.url)
         .env("PASSPORT_DATA_DIR", database.dir.path())
         .env("PASSPORT_ADDR", format!("127.0.0.1:{port}"))
-        .env("PASSPORT_PUBLIC_URL", settings.issuer())
+        .env("PASSPORT_PUBLIC_URL", issuer)
         .env("PASSPORT_RATE_LIMIT_PER_MINUTE", "0")
         .env("PASSPORT_WORKERS", "2")
         .env("PASSPORT_DB_POOL_SIZE", "8")
         .env("PASSPORT_LOG", "warn")
         // The webhook scenario's receiver listens on loopback.
         .env("PASSPORT_WEBHOOK_ALLOW_PRIVATE", "true")
-        .spawn()
-        .expect("the service binary");
+        .env_remove("PASSPORT_ALLOCATOR");
+    if let Some(allocator) = allocator {
+        command.env("PASSPORT_ALLOCATOR", allocator);
+    }
+    let process = command.spawn().expect("the service binary");
     let probe = reqwest::Client::new();
     for _ in 0..200 {
         if probe
@@ -143,7 +169,14 @@ pub async fn spawn(database: &BenchDatabase, settings: &Settings) -> (Child, Str
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    (service, base_url)
+    // Start-up's last connections and threads settle before the idle size is read.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let idle_mib = memory::resident_mib(process.id());
+    Service {
+        process,
+        base_url,
+        idle_mib,
+    }
 }
 
 /// Tokens for the first `count` seeded people, signed with the service's keys.

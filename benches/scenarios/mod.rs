@@ -79,9 +79,7 @@ pub async fn start(backend: &'static str, options: &Options) -> (BenchDatabase, 
 
     // The service runs as its own process, the release binary, so that its memory is its own.
     drop(state);
-    if backend == "sqlite" {
-        service::checkpoint(&db);
-    }
+    service::settle(&db);
     let service = service::spawn(&database, &settings.issuer(), None).await;
     let base_url = service.base_url.clone();
 
@@ -110,8 +108,9 @@ pub async fn start(backend: &'static str, options: &Options) -> (BenchDatabase, 
     (database, service, bench)
 }
 
-/// Stops the service and starts it again on the same database, on `allocator`: the scenarios
-/// then call the new process. Tokens stay valid, being signed with the same keys.
+/// Stops the service and starts it again on the same database, on `allocator`, once the
+/// database has settled: the scenarios then call the new process. Tokens stay valid, being
+/// signed with the same keys.
 pub async fn restart(
     bench: &mut Bench,
     database: &BenchDatabase,
@@ -119,6 +118,7 @@ pub async fn restart(
     allocator: &str,
 ) -> Service {
     service.stop();
+    service::settle(&bench.db);
     let service = service::spawn(database, &bench.issuer, Some(allocator)).await;
     bench.base_url = service.base_url.clone();
     service

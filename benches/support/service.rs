@@ -11,7 +11,7 @@ use diesel::prelude::*;
 use learning_passport::auth::keys::Keys;
 use learning_passport::auth::tokens::TokenService;
 use learning_passport::config::{LogFormat, Settings};
-use learning_passport::db::Database;
+use learning_passport::db::{BackendKind, Database};
 use learning_passport::organisations::NewCredentials;
 use serde_json::Value;
 
@@ -100,14 +100,21 @@ pub fn settings(data_dir: &Path, url: &str) -> Settings {
     }
 }
 
-/// Seeding leaves a large SQLite write-ahead log; checkpoint it, or the first writes of the
-/// measured scenarios pay for it. A running service keeps its log small.
-pub fn checkpoint(db: &Database) {
+/// Lets the database finish what seeding or the scenarios before left it, so that the next
+/// ones do not pay for it: SQLite's write-ahead log (a running service keeps it small), and
+/// PostgreSQL's dead rows, statistics and dirty pages (which autovacuum and the checkpointer
+/// would otherwise see to in the middle of a scenario).
+pub fn settle(db: &Database) {
     use diesel::connection::SimpleConnection;
-    db.get()
-        .unwrap()
-        .batch_execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        .unwrap();
+    let mut conn = db.get().unwrap();
+    let statements: &[&str] = match db.kind() {
+        BackendKind::Sqlite => &["PRAGMA wal_checkpoint(TRUNCATE)"],
+        // One at a time: VACUUM cannot run in the implicit transaction of a batch.
+        BackendKind::Postgres => &["VACUUM ANALYZE", "CHECKPOINT"],
+    };
+    for statement in statements {
+        conn.batch_execute(statement).unwrap();
+    }
 }
 
 /// The service's process, where it answers, and its resident size once started.

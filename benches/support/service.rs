@@ -100,7 +100,7 @@ pub fn settings(data_dir: &Path, url: &str) -> Settings {
     }
 }
 
-/// Lets the database finish what seeding or the scenarios before left it, so that the next
+/// Lets the database finish what the scenarios before (or seeding) left it, so that the next
 /// ones do not pay for it: SQLite's write-ahead log (a running service keeps it small), and
 /// PostgreSQL's dead rows, statistics and dirty pages (which autovacuum and the checkpointer
 /// would otherwise see to in the middle of a scenario).

@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 /// One measured scenario.
+#[derive(Clone)]
 pub struct Measure {
     pub name: String,
     pub unit: &'static str,

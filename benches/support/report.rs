@@ -161,8 +161,9 @@ fn print_allocators(backend: &str, runs: &[AllocatorRun]) {
         return;
     };
     println!(
-        "\n{backend}, global allocators side by side (each on a freshly started service, \
-         `PASSPORT_ALLOCATOR`; the first is the default):"
+        "\n{backend}, global allocators side by side (`PASSPORT_ALLOCATOR`, the default first; \
+         each on a freshly started service, twice, in the order A B B A: the mean rate and p99 \
+         of both rounds, the higher memory figure):"
     );
     let names: Vec<&str> = runs.iter().map(|r| r.allocator.name()).collect();
     let mut header = "| scenario |".to_owned();

@@ -12,14 +12,20 @@
 //! within one run: compare the ratios, not the absolute rates.
 //!
 //! Each scenario is one function, in `scenarios/` by what it measures; `SCENARIOS` lists them in
-//! the order of the printed table, and `ratio` compares each row with the rows it names. The
-//! hostile scenarios follow, last. Their helpers (the data set, the service process, measuring)
-//! are in `support/`.
+//! the order of the printed table, and `report::ratio` compares each row with the rows it names.
+//! The hostile scenarios follow. The service's peak memory is reset before each scenario and
+//! read after it, so that each row shows its own peak. Last, the memory-relevant rows run again
+//! on a freshly started service with each global allocator, side by side. The helpers (the data
+//! set, the service process, its memory, measuring, the printed report) are in `support/`.
 
 #[path = "support/hostile.rs"]
 mod hostile;
 #[path = "support/measure.rs"]
 mod measure;
+#[path = "support/memory.rs"]
+mod memory;
+#[path = "support/report.rs"]
+mod report;
 #[path = "support/seed.rs"]
 mod seed;
 #[path = "support/service.rs"]
@@ -35,15 +41,19 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use measure::{Measure, peak_memory_mib};
+use learning_passport::allocator::Allocator;
+use measure::Measure;
 use scenarios::compliance::{compliance_check, worklist};
 use scenarios::events::webhook;
 use scenarios::hostile::{Hostile, hostile_scenarios};
 use scenarios::ingestion::{push_completions, raw_insert};
-use scenarios::reads::{employer_reads, framework_ceiling, owner_list_direct, owner_lists};
+use scenarios::reads::{
+    employer_read_direct, employer_reads, framework_ceiling, owner_list_direct, owner_lists,
+};
 use scenarios::tokens::token_issuance;
-use scenarios::xapi::xapi_ingestion;
-use scenarios::{Bench, start};
+use scenarios::xapi::{xapi_ingestion, xapi_single};
+use scenarios::{Bench, restart, start};
+use service::{BenchDatabase, Service};
 
 struct Options {
     backends: Vec<&'static str>,
@@ -86,6 +96,7 @@ enum Row {
     OwnerLists,
     OwnerListDirect,
     EmployerReads,
+    EmployerReadDirect,
     ComplianceCheck,
     Worklist,
     PushCompletions,
@@ -93,17 +104,21 @@ enum Row {
     TokenIssuance,
     Webhook,
     XapiIngestion,
+    XapiSingle,
 }
 
 /// A scenario: measures one row against the running service.
 type Scenario = for<'a> fn(&'a Bench) -> Pin<Box<dyn Future<Output = Measure> + 'a>>;
 
 /// Every scenario, in the order of the printed table.
-const SCENARIOS: [(Row, Scenario); 11] = [
+const SCENARIOS: [(Row, Scenario); 13] = [
     (Row::FrameworkCeiling, |b| Box::pin(framework_ceiling(b))),
     (Row::OwnerLists, |b| Box::pin(owner_lists(b))),
     (Row::OwnerListDirect, |b| Box::pin(owner_list_direct(b))),
     (Row::EmployerReads, |b| Box::pin(employer_reads(b))),
+    (Row::EmployerReadDirect, |b| {
+        Box::pin(employer_read_direct(b))
+    }),
     (Row::ComplianceCheck, |b| Box::pin(compliance_check(b))),
     (Row::Worklist, |b| Box::pin(worklist(b))),
     (Row::PushCompletions, |b| Box::pin(push_completions(b))),
@@ -111,135 +126,191 @@ const SCENARIOS: [(Row, Scenario); 11] = [
     (Row::TokenIssuance, |b| Box::pin(token_issuance(b))),
     (Row::Webhook, |b| Box::pin(webhook(b))),
     (Row::XapiIngestion, |b| Box::pin(xapi_ingestion(b))),
+    (Row::XapiSingle, |b| Box::pin(xapi_single(b))),
 ];
 
-/// One backend's run: every row of the table with its measure, the hostile scenarios, and the
-/// service's peak memory in MiB.
-struct Run {
-    results: Vec<(Row, Measure)>,
-    hostile: Hostile,
+/// The rows run again on each allocator: those whose memory is the service's (the direct
+/// ceilings run in the benchmark's own process) and that the targets name.
+const ALLOCATOR_ROWS: [Row; 4] = [
+    Row::OwnerLists,
+    Row::EmployerReads,
+    Row::XapiIngestion,
+    Row::XapiSingle,
+];
+
+/// How long the service is left without requests before its idle size is read at the end.
+const QUIET: Duration = Duration::from_secs(5);
+
+/// A row's measure, with the service's peak resident size (VmHWM) while it ran, in MiB.
+#[derive(Clone)]
+struct Measured {
+    row: Row,
+    measure: Measure,
     peak: f64,
 }
 
-/// Runs every scenario on one backend.
-async fn run(backend: &'static str, options: &Options) -> Run {
-    let (database, mut service, bench) = start(backend, options).await;
-    let mut results = Vec::with_capacity(SCENARIOS.len());
-    for (row, scenario) in SCENARIOS {
-        results.push((row, scenario(&bench).await));
-    }
-    let hostile = hostile_scenarios(&bench).await;
+/// The service's resident memory over one process's life, in MiB.
+#[derive(Clone)]
+struct Memory {
+    /// VmRSS once started, before any scenario.
+    idle_start: f64,
+    /// VmRSS after `QUIET` without requests, at the end.
+    idle_end: f64,
+    /// VmHWM over the whole life: start-up and every scenario.
+    peak: f64,
+}
 
-    let peak = peak_memory_mib(service.id());
-    let _ = service.kill();
-    let _ = service.wait();
+/// The allocator rows measured on one allocator.
+#[derive(Clone)]
+struct AllocatorRun {
+    allocator: Allocator,
+    results: Vec<Measured>,
+    memory: Memory,
+}
+
+/// One backend's run: every row of the table, the hostile scenarios (and the service's peak
+/// while they ran), the service's memory, and the allocator comparison.
+struct Run {
+    backend: &'static str,
+    results: Vec<Measured>,
+    hostile: Hostile,
+    hostile_peak: f64,
+    memory: Memory,
+    allocators: Vec<AllocatorRun>,
+}
+
+/// Runs `rows` in turn, the service's peak reset before each and read after it.
+async fn measure_rows(
+    bench: &Bench,
+    service: &Service,
+    backend: &str,
+    rows: &[Row],
+) -> Vec<Measured> {
+    let pid = service.pid();
+    let mut results = Vec::with_capacity(rows.len());
+    for (row, scenario) in SCENARIOS.iter().filter(|(row, _)| rows.contains(row)) {
+        memory::reset_peak(pid);
+        let measure = scenario(bench).await;
+        let peak = memory::peak_mib(pid);
+        eprintln!(
+            "[{backend}] {}: {:.0} {}, peak {peak:.0} MiB, {} threads",
+            measure.name,
+            measure.rate,
+            measure.unit,
+            memory::threads(pid)
+        );
+        results.push(Measured {
+            row: *row,
+            measure,
+            peak,
+        });
+    }
+    results
+}
+
+/// The service's memory once its scenarios are done: its idle size after `QUIET`, and the
+/// peak over its life, from its start-up's and its scenarios' peaks.
+async fn wind_down(service: &Service, start_peak: f64, peaks: &[f64]) -> Memory {
+    tokio::time::sleep(QUIET).await;
+    Memory {
+        idle_start: service.idle_mib,
+        idle_end: memory::resident_mib(service.pid()),
+        peak: peaks.iter().copied().fold(start_peak, f64::max),
+    }
+}
+
+/// The order the allocators run the allocator rows in: each twice, the default first and last
+/// (A B B A), so that a drift over the comparison (the database growing, the machine's other
+/// work) weighs on both alike.
+const ALLOCATOR_ROUNDS: [usize; 4] = [0, 1, 1, 0];
+
+/// Runs the allocator rows on a freshly started service for each round of `ALLOCATOR_ROUNDS`,
+/// then stops it; answers each allocator's two rounds merged, the default first.
+async fn compare_allocators(
+    bench: &mut Bench,
+    database: &BenchDatabase,
+    mut service: Service,
+    backend: &str,
+) -> Vec<AllocatorRun> {
+    let mut rounds = Vec::new();
+    for allocator in ALLOCATOR_ROUNDS.map(|i| Allocator::ALL[i]) {
+        service = restart(bench, database, service, allocator.name()).await;
+        let start_peak = memory::peak_mib(service.pid());
+        let results = measure_rows(bench, &service, backend, &ALLOCATOR_ROWS).await;
+        let peaks: Vec<f64> = results.iter().map(|m| m.peak).collect();
+        let memory = wind_down(&service, start_peak, &peaks).await;
+        rounds.push(AllocatorRun {
+            allocator,
+            results,
+            memory,
+        });
+    }
+    service.stop();
+    Allocator::ALL
+        .into_iter()
+        .filter_map(|allocator| {
+            let mut mine = rounds.iter().filter(|r| r.allocator == allocator);
+            let first = mine.next()?;
+            Some(mine.fold(first.clone(), merge))
+        })
+        .collect()
+}
+
+/// Two rounds of one allocator as one: the mean of their rates and latencies, the higher of
+/// their memory figures.
+fn merge(a: AllocatorRun, b: &AllocatorRun) -> AllocatorRun {
+    let mean = |x: Duration, y: Duration| (x + y) / 2;
+    let results = a
+        .results
+        .into_iter()
+        .zip(&b.results)
+        .map(|(x, y)| Measured {
+            row: x.row,
+            measure: Measure {
+                rate: (x.measure.rate + y.measure.rate) / 2.0,
+                p50: mean(x.measure.p50, y.measure.p50),
+                p99: mean(x.measure.p99, y.measure.p99),
+                ..x.measure
+            },
+            peak: x.peak.max(y.peak),
+        })
+        .collect();
+    AllocatorRun {
+        allocator: a.allocator,
+        results,
+        memory: Memory {
+            idle_start: a.memory.idle_start.max(b.memory.idle_start),
+            idle_end: a.memory.idle_end.max(b.memory.idle_end),
+            peak: a.memory.peak.max(b.memory.peak),
+        },
+    }
+}
+
+/// Runs every scenario on one backend, then the allocator rows on each allocator.
+async fn run(backend: &'static str, options: &Options) -> Run {
+    let (database, service, mut bench) = start(backend, options).await;
+    let pid = service.pid();
+    let start_peak = memory::peak_mib(pid);
+    let all: Vec<Row> = SCENARIOS.iter().map(|(row, _)| *row).collect();
+    let results = measure_rows(&bench, &service, backend, &all).await;
+    memory::reset_peak(pid);
+    let hostile = hostile_scenarios(&bench).await;
+    let hostile_peak = memory::peak_mib(pid);
+    let mut peaks: Vec<f64> = results.iter().map(|m| m.peak).collect();
+    peaks.push(hostile_peak);
+    let memory = wind_down(&service, start_peak, &peaks).await;
+
+    let allocators = compare_allocators(&mut bench, &database, service, backend).await;
     // The pool closes before the database is dropped.
     drop(bench);
     database.remove();
     Run {
+        backend,
         results,
         hostile,
-        peak,
-    }
-}
-
-/// What a row's rate is compared with: the framework ceiling, or the rows it names.
-fn ratio(row: Row, m: &Measure, results: &[(Row, Measure)]) -> String {
-    let rate = |of: Row| {
-        results
-            .iter()
-            .find(|(r, _)| *r == of)
-            .map(|(_, m)| m.rate)
-            .expect("every row is measured")
-    };
-    let ceiling = rate(Row::FrameworkCeiling);
-    match row {
-        Row::FrameworkCeiling => "framework ceiling".to_owned(),
-        Row::OwnerLists => format!(
-            "{:.0}% of framework, {:.0}% of direct query",
-            100.0 * m.rate / ceiling,
-            100.0 * m.rate / rate(Row::OwnerListDirect)
-        ),
-        Row::Worklist => "one query per table per page, whatever its size".to_owned(),
-        Row::PushCompletions | Row::XapiIngestion => format!(
-            "{:.0}% of the raw insert rate",
-            100.0 * m.rate / rate(Row::RawInsert)
-        ),
-        Row::RawInsert => format!(
-            "database ceiling: {:.1}× the push",
-            m.rate / rate(Row::PushCompletions)
-        ),
-        Row::TokenIssuance => format!(
-            "{:.1}% of framework (a verified secret is remembered for a minute)",
-            100.0 * m.rate / ceiling
-        ),
-        Row::Webhook => "end to end: commit, worker woken, signed, sent, answered".to_owned(),
-        Row::OwnerListDirect | Row::EmployerReads | Row::ComplianceCheck => {
-            format!("{:.0}% of framework", 100.0 * m.rate / ceiling)
-        }
-    }
-}
-
-fn print_run(backend: &str, run: &Run) {
-    println!(
-        "\n{backend}: the service's peak memory (VmHWM) over the run: {:.0} MiB",
-        run.peak
-    );
-    println!("| scenario | rate | p50 ms | p99 ms | ratio |");
-    println!("| --- | ---: | ---: | ---: | --- |");
-    for (row, m) in &run.results {
-        println!(
-            "| {} | {:.0} {} | {:.1} | {:.1} | {} |",
-            m.name,
-            m.rate,
-            m.unit,
-            m.p50.as_secs_f64() * 1e3,
-            m.p99.as_secs_f64() * 1e3,
-            ratio(*row, m, &run.results)
-        );
-    }
-    print_hostile(&run.hostile);
-}
-
-fn print_hostile(hostile: &Hostile) {
-    let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    let f = &hostile.flood;
-    println!("\nhostile load (same run):");
-    println!("| scenario | rate | p50 ms | p99 ms | note |");
-    println!("| --- | ---: | ---: | ---: | --- |");
-    for (m, note) in [
-        (&f.quiet, "quiet".to_owned()),
-        (
-            &f.flooded,
-            format!(
-                "p99 {:.1}× the quiet p99; {} answers not 200",
-                f.flooded.p99.as_secs_f64() / f.quiet.p99.as_secs_f64().max(1e-9),
-                f.employer_failures
-            ),
-        ),
-        (
-            &f.flood,
-            format!("answered {:?} (status: count)", f.flood_statuses),
-        ),
-        (&hostile.refused_existing, "refused: no grant".to_owned()),
-        (
-            &hostile.refused_made_up,
-            format!(
-                "median {:.2}× that of a person who exists",
-                hostile.refused_made_up.p50.as_secs_f64()
-                    / hostile.refused_existing.p50.as_secs_f64().max(1e-9)
-            ),
-        ),
-    ] {
-        println!(
-            "| {} | {:.0} {} | {:.2} | {:.2} | {} |",
-            m.name,
-            m.rate,
-            m.unit,
-            ms(m.p50),
-            ms(m.p99),
-            note
-        );
+        hostile_peak,
+        memory,
+        allocators,
     }
 }
 
@@ -263,7 +334,7 @@ fn main() {
         );
         for backend in options.backends.clone() {
             let run = run(backend, &options).await;
-            print_run(backend, &run);
+            report::print_run(&run);
         }
     });
 }

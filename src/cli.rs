@@ -167,6 +167,7 @@ fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    crate::allocator::check_setting().map_err(anyhow::Error::msg)?;
     let settings = cli.settings;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings),
@@ -303,7 +304,8 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         let state = AppState::start(settings)?;
         let database = state.db.kind().name();
         let listener = TcpListener::bind(&addr).map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
-        tracing::info!(addr = %addr, database, "Learning Passport listening on http://{addr} ({database})");
+        let allocator = crate::allocator::in_use().name();
+        tracing::info!(addr = %addr, database, allocator, "Learning Passport listening on http://{addr} ({database})");
         crate::server(state, listener)?.await?;
         tracing::info!("stopped");
         Ok(())

@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod activities;
+pub mod allocator;
 pub mod attainments;
 pub mod auth;
 pub mod cli;

@@ -1,9 +1,13 @@
-//! Reads: the framework's ceiling, a person listing their records (over HTTP and directly on
-//! the pool, the database's ceiling), and an employer reading a shared passport.
+//! Reads: the framework's ceiling, a person listing their records and an employer reading a
+//! shared passport, each over HTTP and directly on the pool (the database's ceilings).
 
+use learning_passport::db::ids::PersonId;
+use learning_passport::grants::{self, Permission};
 use learning_passport::http::pagination::Page;
+use learning_passport::organisations;
 use learning_passport::records::Viewer;
 use learning_passport::records::store::{self, RecordFilter};
+use learning_passport::sharing;
 
 use super::Bench;
 use crate::measure::{Measure, hammer, read_ok, summarise};
@@ -103,7 +107,7 @@ pub async fn employer_reads(bench: &Bench) -> Measure {
     let (mut lat, took) = hammer(c, s, move |client, i| {
         let (h, b, t, ids) = (h.clone(), b.clone(), t.clone(), ids2.clone());
         async move {
-            let person = ids[(client * 104_729 + i * 31) % ids.len()];
+            let person = shared_passport(&ids, client, i);
             read_ok(
                 &h,
                 format!("{b}/v1/people/{person}/records?limit=30"),
@@ -115,6 +119,55 @@ pub async fn employer_reads(bench: &Bench) -> Measure {
     .await;
     summarise(
         "employer reads a shared passport",
+        "req/s",
+        &mut lat,
+        took,
+        1,
+    )
+}
+
+/// The passport an employer's client reads on its `i`th request: spread over every seeded
+/// person, the same choice over HTTP and directly.
+fn shared_passport(ids: &[PersonId], client: usize, i: usize) -> PersonId {
+    ids[(client * 104_729 + i * 31) % ids.len()]
+}
+
+/// The SQL of an employer's read run directly on the pool, in a read transaction and without
+/// the access event (the database's read-only ceiling for that row): the client's status, the
+/// live read grants, and the records those grants cover.
+pub async fn employer_read_direct(bench: &Bench) -> Measure {
+    let (c, s) = (bench.clients, bench.seconds);
+    let (db, ids) = (bench.db.clone(), bench.ids.clone());
+    let organisation = bench.orgs.employer.0;
+    let client_id = bench.orgs.employer.1.client_id.clone();
+    let (mut lat, took) = hammer(c, s, move |client, i| {
+        let (db, ids, client_id) = (db.clone(), ids.clone(), client_id.clone());
+        async move {
+            let person = shared_passport(&ids, client, i);
+            tokio::task::spawn_blocking(move || {
+                learning_passport::db::read_transaction(&mut db.get().unwrap(), |conn| {
+                    assert!(organisations::client_is_active(conn, &client_id)?);
+                    let live = grants::live(conn, person, organisation, Permission::Read)?;
+                    store::list(
+                        conn,
+                        person,
+                        Viewer::Organisation(&sharing::union(&live)),
+                        &RecordFilter::default(),
+                        Page {
+                            limit: 30,
+                            after: None,
+                        },
+                    )
+                })
+                .unwrap()
+            })
+            .await
+            .unwrap();
+        }
+    })
+    .await;
+    summarise(
+        "employer read query, direct, read-only (database ceiling)",
         "req/s",
         &mut lat,
         took,

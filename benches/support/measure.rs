@@ -1,9 +1,10 @@
 //! Measuring a scenario: `clients` concurrent loops for a number of seconds, their latencies
-//! summed up as a rate and percentiles; and the service's peak memory.
+//! summed up as a rate and percentiles.
 
 use std::time::{Duration, Instant};
 
 /// One measured scenario.
+#[derive(Clone)]
 pub struct Measure {
     pub name: String,
     pub unit: &'static str,
@@ -65,23 +66,9 @@ where
     (all, start.elapsed())
 }
 
-/// The peak resident memory of a process (VmHWM), in MiB.
 /// One authorised GET that must succeed, its body read to the end as a client reads it.
 pub async fn read_ok(http: &reqwest::Client, url: String, token: &str) {
     let r = http.get(url).bearer_auth(token).send().await.unwrap();
     assert!(r.status().is_success());
     r.bytes().await.unwrap();
-}
-
-pub fn peak_memory_mib(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(0.0)
 }

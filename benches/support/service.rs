@@ -11,9 +11,11 @@ use diesel::prelude::*;
 use learning_passport::auth::keys::Keys;
 use learning_passport::auth::tokens::TokenService;
 use learning_passport::config::{LogFormat, Settings};
-use learning_passport::db::Database;
+use learning_passport::db::{BackendKind, Database};
 use learning_passport::organisations::NewCredentials;
 use serde_json::Value;
+
+use crate::memory;
 
 /// A database for one run: a SQLite file in a temporary folder, or a PostgreSQL database from
 /// `BENCH_DATABASE_URL` created for the run and dropped by `remove`.
@@ -98,39 +100,70 @@ pub fn settings(data_dir: &Path, url: &str) -> Settings {
     }
 }
 
-/// Seeding leaves a large SQLite write-ahead log; checkpoint it, or the first writes of the
-/// measured scenarios pay for it. A running service keeps its log small.
-pub fn checkpoint(db: &Database) {
+/// Lets the database finish what the scenarios before (or seeding) left it, so that the next
+/// ones do not pay for it: SQLite's write-ahead log (a running service keeps it small), and
+/// PostgreSQL's dead rows, statistics and dirty pages (which autovacuum and the checkpointer
+/// would otherwise see to in the middle of a scenario).
+pub fn settle(db: &Database) {
     use diesel::connection::SimpleConnection;
-    db.get()
-        .unwrap()
-        .batch_execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        .unwrap();
+    let mut conn = db.get().unwrap();
+    let statements: &[&str] = match db.kind() {
+        BackendKind::Sqlite => &["PRAGMA wal_checkpoint(TRUNCATE)"],
+        // One at a time: VACUUM cannot run in the implicit transaction of a batch.
+        BackendKind::Postgres => &["VACUUM ANALYZE", "CHECKPOINT"],
+    };
+    for statement in statements {
+        conn.batch_execute(statement).unwrap();
+    }
 }
 
-/// Starts the release binary on the database; answers the process and its base URL once it is
-/// ready.
-pub async fn spawn(database: &BenchDatabase, settings: &Settings) -> (Child, String) {
+/// The service's process, where it answers, and its resident size once started.
+pub struct Service {
+    process: Child,
+    pub base_url: String,
+    /// Its resident size (VmRSS) a second after it first answered ready, before any other
+    /// request, in MiB.
+    pub idle_mib: f64,
+}
+
+impl Service {
+    pub fn pid(&self) -> u32 {
+        self.process.id()
+    }
+
+    pub fn stop(mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// Starts the release binary on the database, on `allocator` (`PASSPORT_ALLOCATOR`; the
+/// service's default when `None`); answers it once it is ready.
+pub async fn spawn(database: &BenchDatabase, issuer: &str, allocator: Option<&str>) -> Service {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
     let base_url = format!("http://127.0.0.1:{port}");
-    let service = Command::new(env!("CARGO_BIN_EXE_learning-passport"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_learning-passport"));
+    command
         .arg("serve")
         .env("DATABASE_URL", &database.url)
         .env("PASSPORT_DATA_DIR", database.dir.path())
         .env("PASSPORT_ADDR", format!("127.0.0.1:{port}"))
-        .env("PASSPORT_PUBLIC_URL", settings.issuer())
+        .env("PASSPORT_PUBLIC_URL", issuer)
         .env("PASSPORT_RATE_LIMIT_PER_MINUTE", "0")
         .env("PASSPORT_WORKERS", "2")
         .env("PASSPORT_DB_POOL_SIZE", "8")
         .env("PASSPORT_LOG", "warn")
         // The webhook scenario's receiver listens on loopback.
         .env("PASSPORT_WEBHOOK_ALLOW_PRIVATE", "true")
-        .spawn()
-        .expect("the service binary");
+        .env_remove("PASSPORT_ALLOCATOR");
+    if let Some(allocator) = allocator {
+        command.env("PASSPORT_ALLOCATOR", allocator);
+    }
+    let process = command.spawn().expect("the service binary");
     let probe = reqwest::Client::new();
     for _ in 0..200 {
         if probe
@@ -143,7 +176,14 @@ pub async fn spawn(database: &BenchDatabase, settings: &Settings) -> (Child, Str
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    (service, base_url)
+    // Start-up's last connections and threads settle before the idle size is read.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let idle_mib = memory::resident_mib(process.id());
+    Service {
+        process,
+        base_url,
+        idle_mib,
+    }
 }
 
 /// Tokens for the first `count` seeded people, signed with the service's keys.

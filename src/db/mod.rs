@@ -156,11 +156,15 @@ impl ManageConnection for ConnectionManager {
                     .map_err(r2d2::Error::ConnectionError)?;
                 // busy_timeout first: switching to WAL itself needs the lock, and pool
                 // start-up opens several connections at once.
-                // mmap: reads go through the OS page cache, shared by every connection.
+                // No mmap: each connection maps the file on its own, and every page it touched
+                // counted in the service's resident memory once per connection (the file's size
+                // times the pool's, up to 256 MiB each). Reads copy pages from the OS page
+                // cache instead, which every connection shares and which is not the
+                // service's; each connection keeps SQLite's own page cache (2 MiB).
                 conn.batch_execute(
                     "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
                      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-                     PRAGMA mmap_size = 268435456;",
+                     PRAGMA mmap_size = 0;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
                 DbConnection::Sqlite(conn)

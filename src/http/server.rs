@@ -18,6 +18,9 @@ use crate::{http, webhooks, xapi};
 /// The HTTP server over a bound listener.
 pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<Server> {
     let workers = state.settings.workers;
+    let blocking_threads = usize::try_from(state.settings.db_pool_size)
+        .unwrap_or(usize::MAX)
+        .max(1);
     let client_timeout = std::time::Duration::from_secs(state.settings.client_timeout_seconds);
     let limit = web::Data::new(BodyLimit(state.settings.max_body_bytes));
     let batch_limit = web::Data::new(BatchLimit(state.settings.max_batch_bytes));
@@ -62,6 +65,11 @@ pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<Server>
     .client_request_timeout(client_timeout)
     .client_disconnect_timeout(std::time::Duration::from_secs(5))
     .keep_alive(std::time::Duration::from_secs(30))
+    // Nearly every blocking task holds a database connection, so no worker needs more blocking
+    // threads than the pool has connections: a burst would otherwise start a thread per waiting
+    // request (up to 512 shared among the workers), each with its stack and, under glibc, its
+    // own malloc arena, kept after the burst.
+    .worker_max_blocking_threads(blocking_threads)
     .listen(listener)?;
     if let Some(workers) = workers {
         server = server.workers(workers);

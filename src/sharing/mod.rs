@@ -63,7 +63,7 @@ fn authorise(
     Ok(Ok(live))
 }
 
-pub(crate) fn union(grants: &[GrantRow]) -> SharedScope {
+pub fn union(grants: &[GrantRow]) -> SharedScope {
     let mut scope = SharedScope::default();
     for grant in grants {
         match grant.scope().records {

@@ -8,6 +8,7 @@
 
 use std::cell::RefCell;
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use diesel::r2d2;
@@ -48,21 +49,35 @@ pub(super) fn forget_handed() {
     });
 }
 
-/// The writer's queue.
+/// The writer's queue. The writer starts with the first deferred write, so that a one-shot
+/// command, which defers none, has no thread of it holding the pool when it exits.
 #[derive(Clone)]
-pub(super) struct Queue(SyncSender<Vec<Job>>);
+pub(super) struct Queue {
+    pool: r2d2::Pool<ConnectionManager>,
+    sender: Arc<OnceLock<SyncSender<Vec<Job>>>>,
+}
 
 impl Queue {
-    /// Starts the writer over a pool; it stops when every copy of the queue has been dropped.
+    /// A writer over a pool; its thread stops when every copy of the queue has been dropped.
     pub(super) fn start(pool: r2d2::Pool<ConnectionManager>) -> Self {
-        let (sender, receiver) = mpsc::sync_channel(QUEUE);
-        let spawned = std::thread::Builder::new()
-            .name("deferred-writes".into())
-            .spawn(move || write(pool, receiver));
-        if let Err(error) = spawned {
-            tracing::error!(%error, "no deferred writer: deferred writes will be dropped");
+        Queue {
+            pool,
+            sender: Arc::new(OnceLock::new()),
         }
-        Queue(sender)
+    }
+
+    fn sender(&self) -> &SyncSender<Vec<Job>> {
+        self.sender.get_or_init(|| {
+            let (sender, receiver) = mpsc::sync_channel(QUEUE);
+            let pool = self.pool.clone();
+            let spawned = std::thread::Builder::new()
+                .name("deferred-writes".into())
+                .spawn(move || write(pool, receiver));
+            if let Err(error) = spawned {
+                tracing::error!(%error, "no deferred writer: deferred writes will be dropped");
+            }
+            sender
+        })
     }
 
     /// Queues what the work on this thread handed over.
@@ -71,7 +86,7 @@ impl Queue {
         if jobs.is_empty() {
             return;
         }
-        match self.0.try_send(jobs) {
+        match self.sender().try_send(jobs) {
             Ok(()) => {}
             Err(TrySendError::Full(jobs)) => {
                 tracing::warn!(dropped = jobs.len(), "deferred writes queue full: dropped")

@@ -9,6 +9,7 @@
 
 use std::cell::RefCell;
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, OnceLock};
 
 use diesel::r2d2;
 
@@ -69,29 +70,43 @@ struct Waiting {
     committed: tokio::sync::oneshot::Sender<Result<(), Error>>,
 }
 
-/// The writer's queue.
+/// The writer's queue. The writer starts with the first commit, so that a one-shot command,
+/// which never commits through it, has no thread of it holding the pool when it exits.
 #[derive(Clone)]
-pub(super) struct Writer(SyncSender<Waiting>);
+pub(super) struct Writer {
+    pool: r2d2::Pool<ConnectionManager>,
+    queue: Arc<OnceLock<SyncSender<Waiting>>>,
+}
 
 impl Writer {
-    /// Starts the writer over a pool; it stops when every copy of the queue has been dropped.
+    /// A writer over a pool; its thread stops when every copy of the queue has been dropped.
     pub(super) fn start(pool: r2d2::Pool<ConnectionManager>) -> Self {
-        let (sender, receiver) = mpsc::sync_channel(QUEUE);
-        let spawned = std::thread::Builder::new()
-            .name("group-commit".into())
-            .spawn(move || write(pool, receiver));
-        if let Err(error) = spawned {
-            // Every read is then refused: nothing leaves unrecorded.
-            tracing::error!(%error, "no group-commit writer: reads will be refused");
+        Writer {
+            pool,
+            queue: Arc::new(OnceLock::new()),
         }
-        Writer(sender)
+    }
+
+    fn queue(&self) -> &SyncSender<Waiting> {
+        self.queue.get_or_init(|| {
+            let (sender, receiver) = mpsc::sync_channel(QUEUE);
+            let pool = self.pool.clone();
+            let spawned = std::thread::Builder::new()
+                .name("group-commit".into())
+                .spawn(move || write(pool, receiver));
+            if let Err(error) = spawned {
+                // Every read is then refused: nothing leaves unrecorded.
+                tracing::error!(%error, "no group-commit writer: reads will be refused");
+            }
+            sender
+        })
     }
 
     /// Commits a request's writes with those of the other requests waiting, and answers once
     /// they are committed.
     pub(super) async fn commit(&self, jobs: Vec<Job>) -> Result<(), Error> {
         let (committed, outcome) = tokio::sync::oneshot::channel();
-        self.0
+        self.queue()
             .try_send(Waiting { jobs, committed })
             .map_err(|error| {
                 let why = match error {

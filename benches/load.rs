@@ -5,6 +5,7 @@
 //! ```text
 //! cargo bench --bench load                                  # SQLite and PostgreSQL
 //! cargo bench --bench load -- --backend sqlite --people 10000 --seconds 10
+//! cargo bench --bench load -- --rows employer-reads,employer-read-direct   # those rows only
 //! ```
 //!
 //! PostgreSQL comes from `BENCH_DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`);
@@ -62,6 +63,9 @@ struct Options {
     seconds: u64,
     clients: usize,
     batch: usize,
+    /// Only these rows, with no hostile scenarios or allocator comparison: a quick look at a
+    /// few rows while working on them (`--rows`, the rows' names in kebab case).
+    rows: Option<Vec<Row>>,
 }
 
 fn options() -> Options {
@@ -86,6 +90,14 @@ fn options() -> Options {
         seconds: number("--seconds", 5) as u64,
         clients: number("--clients", 16),
         batch: number("--batch", 500),
+        rows: value("--rows").map(|names| {
+            names
+                .split(',')
+                .map(|name| {
+                    Row::named(name).unwrap_or_else(|| panic!("--rows: no row is named {name}"))
+                })
+                .collect()
+        }),
     }
 }
 
@@ -105,6 +117,22 @@ enum Row {
     Webhook,
     XapiIngestion,
     XapiSingle,
+}
+
+impl Row {
+    /// The row of a kebab-case name (`employer-reads` for `EmployerReads`).
+    fn named(name: &str) -> Option<Row> {
+        SCENARIOS.iter().map(|(row, _)| *row).find(|row| {
+            let mut kebab = String::new();
+            for (i, c) in format!("{row:?}").chars().enumerate() {
+                if c.is_uppercase() && i > 0 {
+                    kebab.push('-');
+                }
+                kebab.push(c.to_ascii_lowercase());
+            }
+            kebab == name
+        })
+    }
 }
 
 /// A scenario: measures one row against the running service.
@@ -333,6 +361,25 @@ fn main() {
             std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
         );
         for backend in options.backends.clone() {
+            if let Some(rows) = &options.rows {
+                let (database, service, bench) = start(backend, &options).await;
+                for m in measure_rows(&bench, &service, backend, rows).await {
+                    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+                    println!(
+                        "[{backend}] {}: {:.0} {}, p50 {:.1} ms, p99 {:.1} ms, peak {:.0} MiB",
+                        m.measure.name,
+                        m.measure.rate,
+                        m.measure.unit,
+                        ms(m.measure.p50),
+                        ms(m.measure.p99),
+                        m.peak
+                    );
+                }
+                service.stop();
+                drop(bench);
+                database.remove();
+                continue;
+            }
             let run = run(backend, &options).await;
             report::print_run(&run);
         }

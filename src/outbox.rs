@@ -89,6 +89,8 @@ impl Event {
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = outbox)]
+// NULL rather than DEFAULT for an empty field: one prepared insert per connection.
+#[diesel(treat_none_as_default_value = false)]
 struct OutboxRow {
     id: EventId,
     event: Json,

@@ -188,12 +188,12 @@ pub async fn spawn(database: &BenchDatabase, issuer: &str, allocator: Option<&st
 
 /// Tokens for the first `count` seeded people, signed with the service's keys.
 pub fn person_tokens(settings: &Settings, count: usize) -> Vec<String> {
-    let tokens = TokenService {
-        keys: Arc::new(Keys::open(&settings.keys_dir()).unwrap()),
-        issuer: settings.issuer(),
-        audience: settings.token_audience.clone(),
-        oidc: None,
-    };
+    let tokens = TokenService::new(
+        Arc::new(Keys::open(&settings.keys_dir()).unwrap()),
+        settings.issuer(),
+        settings.token_audience.clone(),
+        None,
+    );
     (0..count)
         .map(|n| {
             tokens

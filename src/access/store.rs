@@ -13,6 +13,9 @@ use crate::http::pagination::{List, Page};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = access_events)]
+// An empty field is written as NULL, not DEFAULT, so that the insert is one statement whose
+// prepared form each connection keeps (diesel never caches an insert that may say DEFAULT).
+#[diesel(treat_none_as_default_value = false)]
 struct AccessEventRow {
     id: AccessEventId,
     /// Empty once the person has erased their passport.

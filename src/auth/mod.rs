@@ -10,6 +10,7 @@ pub mod principal;
 pub mod scopes;
 pub mod secrets;
 pub mod tokens;
+mod verified;
 
 pub use principal::{Caller, Me, OrgCaller, OrgToken};
 pub use scopes::{Scope, Scopes};

@@ -71,12 +71,12 @@ impl AppState {
                 ));
             }
         };
-        let tokens = TokenService {
+        let tokens = TokenService::new(
             keys,
-            issuer: settings.issuer(),
-            audience: settings.token_audience.clone(),
+            settings.issuer(),
+            settings.token_audience.clone(),
             oidc,
-        };
+        );
         let proxies =
             http::client_address::TrustedProxies::parse(&settings.protection.trusted_proxies)?;
         let limiter = Arc::new(http::limits::RateLimiter::new(

@@ -18,6 +18,8 @@ pub use write::{Inserted, insert, stored_ids};
 
 #[derive(Insertable)]
 #[diesel(table_name = xapi_statements)]
+// NULL rather than DEFAULT for an empty field: one prepared insert per connection.
+#[diesel(treat_none_as_default_value = false)]
 pub(super) struct StatementRow {
     organisation_id: OrganisationId,
     statement_id: StatementId,

@@ -102,12 +102,12 @@ impl TestApp {
             .unwrap();
         let server = RunningServer::start(state, listener);
         let keys = Arc::new(Keys::open(&settings.keys_dir()).unwrap());
-        let tokens = TokenService {
+        let tokens = TokenService::new(
             keys,
-            issuer: settings.issuer(),
-            audience: settings.token_audience.clone(),
-            oidc: None,
-        };
+            settings.issuer(),
+            settings.token_audience.clone(),
+            None,
+        );
         let db = Database::connect(&url, 2, true).unwrap();
         Some(TestApp {
             backend,

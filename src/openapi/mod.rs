@@ -1,4 +1,16 @@
-//! The OpenAPI document: the parts no handler declares (info, security schemes, tags).
+//! The OpenAPI document: the parts no handler declares (info, security schemes, tags), and
+//! what is derived once for every operation from what the handlers declare.
+//!
+//! - [`responses`]: the error answers every operation can give, from its security, parameters
+//!   and body, and the headers on every answer;
+//! - [`schemas`]: a schema written out where a component of the same content exists becomes a
+//!   reference to the component (the item schemas of generic lists).
+
+mod responses;
+mod schemas;
+
+pub use responses::StandardResponses;
+pub use schemas::SharedSchemas;
 
 use utoipa::openapi::security::{
     ClientCredentials, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Scopes, SecurityScheme,
@@ -14,8 +26,10 @@ People keep their records and share chosen parts with employers; learning platfo
 verified completions; employers read what is shared with them.\n\n\
 Errors are RFC 9457 problem details (`application/problem+json`). Lists are paginated with \
 an opaque `cursor`. Single resources carry an `ETag`; send it back as `If-Match` to change them safely.",
-        license(name = "MIT"),
+        license(name = "MIT", identifier = "MIT"),
     ),
+    // Relative: the service that serves this document (its public URL depends on the host).
+    servers((url = "/", description = "The service answering this document")),
     modifiers(&SecuritySchemes),
     components(schemas(crate::completions::CompletionInput, crate::webhooks::WebhookEvent)),
     tags(
@@ -50,117 +64,50 @@ impl Modify for SecuritySchemes {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
                     .description(Some(
-                        "A person's token (from the identity provider, or `learning-passport token person` locally), \
-                         or an organisation client's token from `/v1/oauth/token`.",
+                        "A person's token: from the identity provider, or locally from \
+                         `learning-passport token person`.",
                     ))
                     .build(),
             ),
         );
-        components.add_security_scheme(
-            "client_credentials",
-            SecurityScheme::OAuth2(OAuth2::new([Flow::ClientCredentials(
-                ClientCredentials::new(
-                    "/v1/oauth/token",
-                    Scopes::from_iter([
-                        (
-                            "records:write",
-                            "push completions and verify attainments under write grants",
-                        ),
-                        (
-                            "shared:read",
-                            "read shared passports and run compliance checks",
-                        ),
-                        (
-                            "admin",
-                            "the host's administration: every organisation and its clients, frameworks and the catalogue",
-                        ),
-                        (
-                            "clients:manage",
-                            "the organisation's own administration: its own clients, with no more than the caller's scopes",
-                        ),
-                    ]),
+        let mut clients = OAuth2::new([Flow::ClientCredentials(ClientCredentials::new(
+            "/v1/oauth/token",
+            Scopes::from_iter([
+                (
+                    "records:write",
+                    "push completions and verify attainments under write grants",
                 ),
-            )])),
+                (
+                    "shared:read",
+                    "read shared passports and run compliance checks",
+                ),
+                (
+                    "admin",
+                    "the host's administration: every organisation and its clients, frameworks and the catalogue",
+                ),
+                (
+                    "clients:manage",
+                    "the organisation's own administration: its own clients, with no more than the caller's scopes",
+                ),
+            ]),
+        ))]);
+        clients.description = Some(
+            "An organisation client's token from `/v1/oauth/token` (OAuth 2.0 client credentials). \
+             The client authenticates there with its id and secret, by HTTP Basic or as \
+             `client_id` and `client_secret` form fields (RFC 6749 section 2.3.1)."
+                .to_owned(),
         );
+        components.add_security_scheme("client_credentials", SecurityScheme::OAuth2(clients));
         components.add_security_scheme(
             "client_basic",
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Basic)
-                    .description(Some("client id and secret"))
+                    .description(Some(
+                        "An organisation client's id and secret, for the xAPI Learning Record Store.",
+                    ))
                     .build(),
             ),
         );
-    }
-}
-
-/// The answers any operation can give besides its own: documented once, here, so that the
-/// document and the middleware cannot disagree. Problem details for a malformed or oversized
-/// body, a body that is not JSON, invalid query parameters, a missing or bad token, and the
-/// rate limit.
-pub struct StandardResponses;
-
-impl Modify for StandardResponses {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::path::ParameterIn;
-        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
-        let problem = |description: &str| {
-            ResponseBuilder::new()
-                .description(description)
-                .content(
-                    "application/problem+json",
-                    ContentBuilder::new()
-                        .schema(Some(Ref::from_schema_name("Problem")))
-                        .build(),
-                )
-                .build()
-        };
-        for (path, item) in openapi.paths.paths.iter_mut() {
-            // Probes and scrapers are never rate limited.
-            let limited = !path.starts_with("/health/") && path != "/metrics";
-            let lrs = path.starts_with("/xapi/");
-            for operation in [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ]
-            .into_iter()
-            .flatten()
-            {
-                let responses = &mut operation.responses.responses;
-                let mut add = |status: &str, description: &str| {
-                    responses
-                        .entry(status.to_owned())
-                        .or_insert_with(|| problem(description).into());
-                };
-                // xAPI answers every malformed request with 400, as its specification says.
-                let invalid = if lrs { "400" } else { "422" };
-                if operation.request_body.is_some() {
-                    add("400", "Malformed body");
-                    add("413", "Body too large");
-                    add("415", "Body of an unsupported media type");
-                    add(invalid, "Invalid fields");
-                }
-                let has_query = operation
-                    .parameters
-                    .as_ref()
-                    .is_some_and(|ps| ps.iter().any(|p| p.parameter_in == ParameterIn::Query));
-                if has_query {
-                    add(invalid, "Invalid query parameters");
-                }
-                let secured = operation.security.as_ref().is_some_and(|s| {
-                    s.iter()
-                        .any(|r| r != &utoipa::openapi::security::SecurityRequirement::default())
-                });
-                if secured {
-                    add("401", "No valid token");
-                }
-                if limited {
-                    add("429", "Too many requests from this client; see Retry-After");
-                }
-            }
-        }
     }
 }

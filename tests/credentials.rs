@@ -410,7 +410,26 @@ async fn a_full_status_list_opens_the_next(app: TestApp) {
         .expect(200);
     let published = app.http.get(list).send().await.unwrap();
     assert_eq!(published.status(), 200);
+    assert_eq!(published.headers()["content-type"], "application/vc+jwt");
     let jwt = published.text().await.unwrap();
+    // The same JWT as text to a client that reads only text.
+    let as_text = app
+        .http
+        .get(list)
+        .header("accept", "text/plain")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(as_text.status(), 200);
+    assert!(
+        as_text.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let vary = as_text.headers()["vary"].to_str().unwrap();
+    assert!(vary.split(',').any(|v| v.trim() == "Accept"), "{vary}");
+    assert_eq!(as_text.text().await.unwrap(), jwt);
     let encoded = payload(&jwt)["vc"]["credentialSubject"]["encodedList"]
         .as_str()
         .unwrap()

@@ -4,7 +4,7 @@ mod support;
 
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
-use support::TestApp;
+use support::{Method, TestApp, exactly_one_wins};
 
 fn in_days(days: i64) -> String {
     (Utc::now() + Duration::days(days)).to_rfc3339()
@@ -62,6 +62,57 @@ async fn a_person_finds_an_employer_and_shares_for_30_days(app: TestApp) {
     // Revoking again changes nothing.
     let again = app.delete(&format!("/v1/me/grants/{id}"), &alice).await;
     assert_eq!(again.body["revoked_at"], revoked.body["revoked_at"]);
+}
+
+async fn a_revocation_honours_if_match(app: TestApp) {
+    let employer = app.org("Employer", "shared:read").await;
+    let alice = app.person_token("alice");
+    let grant = app
+        .post(
+            "/v1/me/grants",
+            &alice,
+            json!({"organisation_id": employer.organisation_id, "permission": "read",
+                "scope": {"records": "all"}, "purpose": "p", "expires_at": in_days(10)}),
+        )
+        .await;
+    grant.expect(201);
+    let path = format!("/v1/me/grants/{}", grant.body["id"].as_str().unwrap());
+    let live = grant.header("etag").unwrap().to_owned();
+
+    // A tag of no version of this grant is refused, and the grant stays live.
+    let stale = "\"0190a0000000700080000000000000000-1\"";
+    let refused = app
+        .racing(Method::DELETE, &path, &alice, stale, vec![None])
+        .await;
+    refused[0].expect_problem(412);
+    assert_eq!(app.get(&path, &alice).await.body["status"], "live");
+
+    // Apps revoking with the tag they read: one revokes, the others are told it changed.
+    let replies = app
+        .racing(Method::DELETE, &path, &alice, &live, vec![None; 4])
+        .await;
+    exactly_one_wins(&replies, 200);
+    let revoked = replies.iter().find(|r| r.status == 200).unwrap();
+    assert_eq!(revoked.body["status"], "revoked");
+    let tag = revoked.header("etag").unwrap().to_owned();
+    assert_ne!(tag, live);
+    assert_eq!(
+        app.get(&path, &alice).await.header("etag"),
+        Some(tag.as_str())
+    );
+
+    // The revoked grant's own tag, or `*`, revokes it again: nothing changes.
+    for current in [tag.as_str(), "*"] {
+        let again = app
+            .racing(Method::DELETE, &path, &alice, current, vec![None])
+            .await;
+        again[0].expect(200);
+        assert_eq!(again[0].body["revoked_at"], revoked.body["revoked_at"]);
+    }
+    let stale_again = app
+        .racing(Method::DELETE, &path, &alice, &live, vec![None])
+        .await;
+    stale_again[0].expect_problem(412);
 }
 
 async fn grants_are_listed_and_filtered_by_status(app: TestApp) {
@@ -323,6 +374,7 @@ async fn a_person_holds_at_most_500_live_grants(app: TestApp) {
 on_both_backends!(
     a_person_holds_at_most_500_live_grants,
     a_person_finds_an_employer_and_shares_for_30_days,
+    a_revocation_honours_if_match,
     grants_are_listed_and_filtered_by_status,
     invalid_grants_name_the_field_and_store_nothing,
     a_person_never_reaches_another_persons_grants,

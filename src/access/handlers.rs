@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, get, web};
 
 use super::{AccessEvent, AccessFilter};
 use crate::auth::Me;
-use crate::error::{Error, Problem};
+use crate::error::Error;
 use crate::http::AppState;
 use crate::http::body::Query;
 use crate::http::pagination::{List, PageRequest};
@@ -12,12 +12,12 @@ use crate::http::pagination::{List, PageRequest};
 /// Who accessed the caller's passport: every organisation request that touched it, allowed or
 /// refused, newest first.
 #[utoipa::path(
+    operation_id = "listMyAccessEvents",
     tag = "grants",
     security(("bearer" = [])),
     params(PageRequest, AccessFilter),
     responses(
         (status = 200, description = "A page of access events", body = List<AccessEvent>),
-        (status = 403, description = "Not a person's token", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/v1/me/access-events")]

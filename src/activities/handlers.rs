@@ -5,15 +5,16 @@ use actix_web::{HttpResponse, get, put, web};
 
 use super::{Activity, ActivityFilter, ActivityInput};
 use crate::auth::{Caller, OrgCaller, Scope};
-use crate::error::{Error, Problem};
+use crate::error::Error;
 use crate::http::AppState;
 use crate::http::body::{Body, Query};
 use crate::http::pagination::{List, PageRequest};
 
 /// The activity catalogue, by code; searchable. Any authenticated caller.
 #[utoipa::path(
+    operation_id = "listActivities",
     tag = "activities",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("client_credentials" = [])),
     params(PageRequest, ActivityFilter),
     responses(
         (status = 200, description = "A page of activities", body = List<Activity>),
@@ -38,6 +39,7 @@ pub async fn list(
 /// Add or replace a catalogue activity (scope `admin`). Records already written keep their
 /// expiry; new ones get it from the new refresher period.
 #[utoipa::path(
+    operation_id = "putActivity",
     tag = "activities",
     security(("client_credentials" = ["admin"])),
     params(("code" = String, Path, description = "The activity code: letters, digits, `.`, `_`, `-`")),
@@ -45,8 +47,6 @@ pub async fn list(
     responses(
         (status = 200, description = "The replaced activity", body = Activity),
         (status = 201, description = "The new activity", body = Activity),
-        (status = 403, description = "Not a client with the `admin` scope", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/v1/activities/{code}")]

@@ -32,12 +32,12 @@ fn answer(status: StatusCode, attainment: Attainment) -> HttpResponse {
 
 /// The caller's attainments, newest first; filterable by framework, domain and status.
 #[utoipa::path(
+    operation_id = "listMyAttainments",
     tag = "attainments",
     security(("bearer" = [])),
     params(PageRequest, AttainmentFilter),
     responses(
         (status = 200, description = "A page of attainments", body = List<Attainment>),
-        (status = 403, description = "Not a person's token", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/v1/me/attainments")]
@@ -59,12 +59,12 @@ pub async fn list(
 /// Record an attainment of an outcome at a level, with a reflection and evidence (the caller's
 /// own records, and links). It is `self_assessed` until an organisation verifies it.
 #[utoipa::path(
+    operation_id = "createAttainment",
     tag = "attainments",
     security(("bearer" = [])),
     request_body = AttainmentInput,
     responses(
         (status = 201, description = "The attainment", body = Attainment, headers(("ETag" = String), ("Location" = String))),
-        (status = 403, description = "Not a person's token", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown framework or outcome, a level off the scale, someone else's record", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -83,12 +83,12 @@ pub async fn create(
 
 /// One of the caller's attainments.
 #[utoipa::path(
+    operation_id = "getAttainment",
     tag = "attainments",
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "The attainment id")),
     responses(
         (status = 200, description = "The attainment", body = Attainment, headers(("ETag" = String))),
-        (status = 403, description = "Not a person's token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such attainment of the caller's", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -109,6 +109,7 @@ pub async fn get_one(
 /// Change one of the caller's attainments (JSON merge patch). A verified attainment returns to
 /// `self_assessed`; its verification stays in `verification_history`. Honours `If-Match`.
 #[utoipa::path(
+    operation_id = "updateAttainment",
     tag = "attainments",
     security(("bearer" = [])),
     request_body = AttainmentPatch,
@@ -118,10 +119,7 @@ pub async fn get_one(
     ),
     responses(
         (status = 200, description = "The changed attainment", body = Attainment, headers(("ETag" = String))),
-        (status = 403, description = "Not a person's token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such attainment of the caller's", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since it was read", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/v1/me/attainments/{id}")]
@@ -143,6 +141,7 @@ pub async fn update(
 
 /// Delete one of the caller's attainments. Honours `If-Match`.
 #[utoipa::path(
+    operation_id = "deleteAttainment",
     tag = "attainments",
     security(("bearer" = [])),
     params(
@@ -151,9 +150,7 @@ pub async fn update(
     ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 403, description = "Not a person's token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such attainment of the caller's", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since it was read", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[delete("/v1/me/attainments/{id}")]
@@ -178,16 +175,14 @@ pub async fn remove(
 /// verification written, nothing more: a write grant does not let the verifier read the
 /// attainment.
 #[utoipa::path(
+    operation_id = "verifyAttainment",
     tag = "attainments",
     security(("client_credentials" = ["records:write"])),
     params(("id" = uuid::Uuid, Path, description = "The attainment id")),
     request_body = VerificationInput,
     responses(
         (status = 200, description = "The verification written", body = VerificationReceipt),
-        (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a client with `records:write`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No attainment the caller may verify under this id", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/v1/attainments/{id}/verification")]
@@ -213,12 +208,12 @@ pub async fn verify(
 /// The caller's progress through a framework version: per domain, the outcomes attained, at
 /// which levels, and how many verified.
 #[utoipa::path(
+    operation_id = "getMyFrameworkProgress",
     tag = "attainments",
     security(("bearer" = [])),
     params(("code" = String, Path, description = "The framework code"), ("version" = String, Path, description = "The version")),
     responses(
         (status = 200, description = "Progress", body = Progress),
-        (status = 403, description = "Not a person's token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such framework version", body = Problem, content_type = "application/problem+json"),
     )
 )]

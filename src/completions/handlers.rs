@@ -35,13 +35,12 @@ fn answer((row, _): RecordWithIssuer) -> HttpResponse {
 /// the same batch arrives twice at once. Problems with the whole request (authentication,
 /// malformed JSON, more than 1,000 items) are problem details, and nothing is written.
 #[utoipa::path(
+    operation_id = "pushCompletions",
     tag = "completions",
     security(("client_credentials" = ["records:write"])),
     request_body = CompletionBatch,
     responses(
         (status = 200, description = "One result per completion, in order", body = BatchResult),
-        (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a client with `records:write`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not a batch, or more than 1,000 completions", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -64,17 +63,15 @@ pub async fn push(
 /// previous version stays in the record's history. Needs a live write grant from its owner.
 /// The answer is the record as its issuer wrote it: nothing the owner keeps to themselves.
 #[utoipa::path(
+    operation_id = "correctCompletion",
     tag = "completions",
     security(("client_credentials" = ["records:write"])),
     params(("external_id" = String, Path, description = "The organisation's own id for the completion")),
     request_body = RecordPatch,
     responses(
         (status = 200, description = "The corrected record, as its issuer sees it", body = IssuedRecord, headers(("ETag" = String))),
-        (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a client with `records:write`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such record issued by the caller's organisation, or no live write grant", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The record was voided", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/v1/completions/{external_id}")]
@@ -97,16 +94,14 @@ pub async fn correct(
 /// history, marked, and leaves every organisation's view. Needs a live write grant from its
 /// owner. Voiding again changes nothing.
 #[utoipa::path(
+    operation_id = "voidCompletion",
     tag = "completions",
     security(("client_credentials" = ["records:write"])),
     params(("external_id" = String, Path, description = "The organisation's own id for the completion")),
     request_body = VoidInput,
     responses(
         (status = 200, description = "The voided record, as its issuer sees it", body = IssuedRecord, headers(("ETag" = String))),
-        (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a client with `records:write`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such record issued by the caller's organisation, or no live write grant", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/v1/completions/{external_id}/void")]
@@ -128,12 +123,12 @@ pub async fn void(
 /// The earlier versions of one of the caller's records, newest first: what it said before each
 /// update, correction or voiding by its issuer.
 #[utoipa::path(
+    operation_id = "listRecordHistory",
     tag = "records",
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "The record id")),
     responses(
         (status = 200, description = "Earlier versions", body = Vec<RecordVersion>),
-        (status = 403, description = "Not a person's token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such record of the caller's", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -53,8 +53,34 @@ pub struct CompletionBatch {
     /// Up to 1,000 completions, each a `CompletionInput`. Each is checked and answered on its
     /// own: an item that breaks the `CompletionInput` schema is `rejected` as `invalid` in the
     /// results, and the others are still stored.
-    #[schema(value_type = Vec<Object>, max_items = 1000)]
+    #[schema(schema_with = completion_items)]
     pub completions: Vec<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// Each item is meant to be a `CompletionInput`, and any object is taken: one that is not a
+/// valid completion is answered in its result, not by refusing the batch.
+fn completion_items() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{AnyOfBuilder, ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(
+            AnyOfBuilder::new()
+                .item(utoipa::openapi::Ref::from_schema_name("CompletionInput"))
+                .item(
+                    ObjectBuilder::new()
+                        .schema_type(Type::Object)
+                        .description(Some(
+                            "An item that is not a valid `CompletionInput`: answered `rejected`, \
+                             `invalid`, with its errors",
+                        )),
+                ),
+        )
+        .max_items(Some(MAX_BATCH))
+        .description(Some(
+            "Up to 1,000 completions, each a `CompletionInput`. Each is checked and answered on \
+             its own: an item that breaks the `CompletionInput` schema is `rejected` as `invalid` \
+             in the results, and the others are still stored.",
+        ))
+        .build()
 }
 
 /// What became of one completion.

@@ -26,13 +26,12 @@ fn answer(status: StatusCode, profile: RequirementProfile) -> HttpResponse {
 
 /// The caller's organisation's requirement profiles, newest first.
 #[utoipa::path(
+    operation_id = "listRequirementProfiles",
     tag = "compliance",
     security(("client_credentials" = ["shared:read"])),
     params(PageRequest),
     responses(
         (status = 200, description = "A page of profiles", body = List<RequirementProfile>),
-        (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a client with `shared:read`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/v1/requirement-profiles")]
@@ -54,13 +53,12 @@ pub async fn list(
 /// recent and issued), hours of a kind within a period, outcomes at a minimum level. Unknown
 /// activity codes and outcomes are refused.
 #[utoipa::path(
+    operation_id = "createRequirementProfile",
     tag = "compliance",
     security(("client_credentials" = ["shared:read"])),
     request_body = ProfileInput,
     responses(
         (status = 201, description = "The profile", body = RequirementProfile, headers(("ETag" = String), ("Location" = String))),
-        (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a client with `shared:read`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, unknown activity codes or outcomes", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -80,13 +78,12 @@ pub async fn create(
 
 /// One of the caller's organisation's profiles.
 #[utoipa::path(
+    operation_id = "getRequirementProfile",
     tag = "compliance",
     security(("client_credentials" = ["shared:read"])),
     params(("id" = uuid::Uuid, Path, description = "The profile id")),
     responses(
         (status = 200, description = "The profile", body = RequirementProfile, headers(("ETag" = String))),
-        (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a client with `shared:read`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such profile of the caller's organisation", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -107,6 +104,7 @@ pub async fn get_one(
 
 /// Replace a profile. Honours `If-Match`.
 #[utoipa::path(
+    operation_id = "replaceRequirementProfile",
     tag = "compliance",
     security(("client_credentials" = ["shared:read"])),
     request_body = ProfileInput,
@@ -116,11 +114,7 @@ pub async fn get_one(
     ),
     responses(
         (status = 200, description = "The profile", body = RequirementProfile, headers(("ETag" = String))),
-        (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a client with `shared:read`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such profile of the caller's organisation", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since it was read", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/v1/requirement-profiles/{id}")]
@@ -143,6 +137,7 @@ pub async fn replace(
 
 /// Delete a profile. Honours `If-Match`.
 #[utoipa::path(
+    operation_id = "deleteRequirementProfile",
     tag = "compliance",
     security(("client_credentials" = ["shared:read"])),
     params(
@@ -151,10 +146,7 @@ pub async fn replace(
     ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a client with `shared:read`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such profile of the caller's organisation", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since it was read", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[delete("/v1/requirement-profiles/{id}")]
@@ -181,13 +173,12 @@ pub async fn remove(
 /// requirement could not be judged because the grant does not cover it. Each check is written
 /// to the person's access log.
 #[utoipa::path(
+    operation_id = "checkCompliance",
     tag = "compliance",
     security(("client_credentials" = ["shared:read"])),
     params(("person_id" = uuid::Uuid, Path, description = "The person's passport id"), CheckQuery),
     responses(
         (status = 200, description = "The gap analysis", body = Compliance),
-        (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a client with `shared:read`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No live read grant from this person, or no such profile", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -218,13 +209,12 @@ pub async fn check(
 /// The worklist: every person with a live read grant to the caller's organisation, checked
 /// against a profile, by person; filterable by overall status.
 #[utoipa::path(
+    operation_id = "listComplianceWorklist",
     tag = "compliance",
     security(("client_credentials" = ["shared:read"])),
     params(WorklistQuery, PageRequest),
     responses(
         (status = 200, description = "A page of people's compliance", body = List<Compliance>),
-        (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a client with `shared:read`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such profile of the caller's organisation", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -1,7 +1,6 @@
 //! The service as a `did:web` DID, and its DID document.
 
-use serde_json::{Value, json};
-
+use super::model::{DidDocument, DidPublicKey, VerificationMethod};
 use crate::auth::keys::Keys;
 
 /// The service as a `did:web` DID: `https://passport.example.org` is `did:web:passport.example.org`,
@@ -34,23 +33,34 @@ pub fn did(public_url: &str) -> String {
 }
 
 /// The DID document of the service: the JWKS keys as `JsonWebKey2020` verification methods.
-pub fn did_document(public_url: &str, keys: &Keys) -> Value {
+pub fn did_document(public_url: &str, keys: &Keys) -> DidDocument {
     let did = did(public_url);
-    let methods: Vec<Value> = keys
+    let methods: Vec<VerificationMethod> = keys
         .jwks()
         .keys
         .into_iter()
-        .map(|k| {
-            json!({"id": format!("{did}#{}", k.kid), "type": "JsonWebKey2020", "controller": did,
-                   "publicKeyJwk": {"kty": k.kty, "crv": k.crv, "x": k.x, "kid": k.kid, "alg": k.alg}})
+        .map(|k| VerificationMethod {
+            id: format!("{did}#{}", k.kid),
+            method_type: "JsonWebKey2020".to_owned(),
+            controller: did.clone(),
+            public_key_jwk: DidPublicKey {
+                kty: k.kty.to_owned(),
+                crv: k.crv.to_owned(),
+                x: k.x,
+                kid: k.kid,
+                alg: k.alg.to_owned(),
+            },
         })
         .collect();
-    let ids: Vec<Value> = methods.iter().map(|m| m["id"].clone()).collect();
-    json!({
-        "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/suites/jws-2020/v1"],
-        "id": did,
-        "verificationMethod": methods,
-        "assertionMethod": ids,
-        "authentication": ids,
-    })
+    let ids: Vec<String> = methods.iter().map(|m| m.id.clone()).collect();
+    DidDocument {
+        context: vec![
+            "https://www.w3.org/ns/did/v1".to_owned(),
+            "https://w3id.org/security/suites/jws-2020/v1".to_owned(),
+        ],
+        id: did,
+        verification_method: methods,
+        assertion_method: ids.clone(),
+        authentication: ids,
+    }
 }

@@ -1,9 +1,12 @@
 //! `/v1/me/credentials`, `/v1/credentials/verify`, the status list and the DID document.
 
 use actix_web::http::{StatusCode, header};
-use actix_web::{HttpResponse, delete, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 
-use super::{CredentialRequest, CredentialSummary, IssuedCredential, VerifyRequest, VerifyResult};
+use super::{
+    CredentialRequest, CredentialSummary, DidDocument, IssuedCredential, StatusListCredential,
+    VerifyRequest, VerifyResult,
+};
 use crate::auth::Me;
 use crate::error::{Error, Problem};
 use crate::http::AppState;
@@ -16,12 +19,12 @@ use crate::http::pagination::{List, PageRequest};
 /// verified (by whom). It holds no personal data beyond what is chosen (`include_name`).
 /// Anyone can verify it with the keys at `/.well-known/jwks.json`.
 #[utoipa::path(
+    operation_id = "issueCredential",
     tag = "credentials",
     security(("bearer" = [])),
     request_body = CredentialRequest,
     responses(
         (status = 201, description = "The credential", body = IssuedCredential, headers(("Location" = String))),
-        (status = 403, description = "Not a person's token", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The person already holds 100 live credentials", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid choice: someone else's record, a voided one, nothing chosen", body = Problem, content_type = "application/problem+json"),
     )
@@ -56,12 +59,12 @@ pub async fn issue(
 
 /// The credentials the caller created, newest first.
 #[utoipa::path(
+    operation_id = "listMyCredentials",
     tag = "credentials",
     security(("bearer" = [])),
     params(PageRequest),
     responses(
         (status = 200, description = "A page of credentials", body = List<CredentialSummary>),
-        (status = 403, description = "Not a person's token", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/v1/me/credentials")]
@@ -81,12 +84,12 @@ pub async fn list(
 /// Revoke one of the caller's credentials: every verification reports it revoked from now on,
 /// online and through the status list.
 #[utoipa::path(
+    operation_id = "revokeCredential",
     tag = "credentials",
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "The credential id")),
     responses(
         (status = 200, description = "The revoked credential", body = CredentialSummary),
-        (status = 403, description = "Not a person's token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such credential of the caller's", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -107,8 +110,9 @@ pub async fn revoke(
 /// Check a credential (no authentication needed): signature by a key of the service, issuer,
 /// validity period and revocation. Answers what is wrong in plain words.
 #[utoipa::path(
+    operation_id = "verifyCredential",
     tag = "credentials",
-    security(()),
+    security(),
     request_body = VerifyRequest,
     responses(
         (status = 200, description = "The verdict", body = VerifyResult),
@@ -133,17 +137,25 @@ pub async fn verify(
 /// GZIP-compressed, base64url-encoded `encodedList` is 1 when that credential is revoked. Each
 /// credential names its list in `credentialStatus.statusListCredential`; a new list is opened
 /// when one fills.
+///
+/// The same JWT is answered as `text/plain` to a client that asks for that (`Accept:
+/// text/plain`) and not for `application/vc+jwt`, for HTTP clients that read only text.
 #[utoipa::path(
+    operation_id = "getCredentialStatusList",
     tag = "credentials",
-    security(()),
+    security(),
     params(("number" = i32, Path, description = "The list's number, from 1")),
     responses(
-        (status = 200, description = "The status list credential (VC-JWT)", body = String, content_type = "application/vc+jwt"),
+        (status = 200, description = "The status list credential (VC-JWT)", headers(("Cache-Control" = String), ("Vary" = String)), content(
+            (StatusListCredential = "application/vc+jwt"),
+            (StatusListCredential = "text/plain"),
+        )),
         (status = 404, description = "No such list", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/v1/credentials/status/{number}")]
 pub async fn status_list(
+    req: HttpRequest,
     number: web::Path<i32>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
@@ -156,16 +168,36 @@ pub async fn status_list(
         })
         .await?;
     Ok(HttpResponse::Ok()
-        .content_type("application/vc+jwt")
+        .content_type(status_list_media_type(&req))
         .insert_header((header::CACHE_CONTROL, "max-age=60"))
+        .insert_header((header::VARY, "Accept"))
         .body(jwt))
+}
+
+/// `application/vc+jwt` unless the client asks for `text/plain` and not for it.
+fn status_list_media_type(req: &HttpRequest) -> &'static str {
+    let accepted: Vec<String> = req
+        .headers()
+        .get_all(header::ACCEPT)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|range| range.split(';').next())
+        .map(|range| range.trim().to_ascii_lowercase())
+        .collect();
+    let asks = |media_type: &str| accepted.iter().any(|a| a == media_type);
+    if asks("text/plain") && !asks("application/vc+jwt") {
+        "text/plain"
+    } else {
+        "application/vc+jwt"
+    }
 }
 
 /// The service's `did:web` DID document: the same keys as the JWKS.
 #[utoipa::path(
+    operation_id = "getDidDocument",
     tag = "credentials",
-    security(()),
-    responses((status = 200, description = "The DID document", body = Object, content_type = "application/did+json"))
+    security(),
+    responses((status = 200, description = "The DID document", body = DidDocument, content_type = "application/did+json"))
 )]
 #[get("/.well-known/did.json")]
 pub async fn did_document(state: web::Data<AppState>) -> HttpResponse {

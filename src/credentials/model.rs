@@ -73,3 +73,65 @@ pub struct VerifyResult {
     #[schema(value_type = Option<Object>)]
     pub claims: Option<serde_json::Value>,
 }
+
+/// A Bitstring Status List credential secured as a JWT (VC-JWT): a compact JWS, three base64url
+/// parts joined by dots, signed with a key of `/.well-known/jwks.json`. Its `credentialSubject`
+/// holds `encodedList`, the GZIP-compressed, base64url-encoded bitstring.
+#[derive(Debug, ToSchema)]
+#[schema(
+    value_type = String,
+    content_media_type = "application/vc+jwt",
+    pattern = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"
+)]
+pub struct StatusListCredential(pub String);
+
+/// The service's DID document (W3C DID Core 1.0), as a `did:web` resolver reads it: the keys of
+/// `/.well-known/jwks.json` as verification methods.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DidDocument {
+    /// The DID Core and JSON Web Key 2020 contexts.
+    #[serde(rename = "@context")]
+    #[schema(example = json!(["https://www.w3.org/ns/did/v1", "https://w3id.org/security/suites/jws-2020/v1"]))]
+    pub context: Vec<String>,
+    /// The service's DID: `did:web` of its public URL.
+    #[schema(example = "did:web:passport.example.org")]
+    pub id: String,
+    /// The service's signing keys.
+    #[serde(rename = "verificationMethod")]
+    pub verification_method: Vec<VerificationMethod>,
+    /// The ids of the keys that sign credentials.
+    #[serde(rename = "assertionMethod")]
+    pub assertion_method: Vec<String>,
+    /// The ids of the keys that sign as the service.
+    pub authentication: Vec<String>,
+}
+
+/// One signing key of the service, as a DID verification method.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VerificationMethod {
+    /// The DID and the key's `kid`: `did:web:…#kid`.
+    pub id: String,
+    /// Always `JsonWebKey2020`.
+    #[serde(rename = "type")]
+    #[schema(example = "JsonWebKey2020")]
+    pub method_type: String,
+    /// The service's DID.
+    pub controller: String,
+    #[serde(rename = "publicKeyJwk")]
+    pub public_key_jwk: DidPublicKey,
+}
+
+/// A public Ed25519 key as a JWK (RFC 8037), as in the JWKS.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DidPublicKey {
+    /// Always `OKP`.
+    pub kty: String,
+    /// Always `Ed25519`.
+    pub crv: String,
+    /// The public key, base64url.
+    pub x: String,
+    /// The key id, as in the `kid` header of what it signed.
+    pub kid: String,
+    /// Always `EdDSA`.
+    pub alg: String,
+}

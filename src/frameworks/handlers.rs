@@ -12,8 +12,9 @@ use crate::http::pagination::{List, PageRequest};
 
 /// The published frameworks and versions. Open to anyone.
 #[utoipa::path(
+    operation_id = "listFrameworks",
     tag = "frameworks",
-    security(()),
+    security(),
     params(PageRequest),
     responses(
         (status = 200, description = "A page of frameworks", body = List<FrameworkSummary>),
@@ -31,8 +32,9 @@ pub async fn list(
 
 /// One framework version with its level scale, domains and outcomes. Open to anyone.
 #[utoipa::path(
+    operation_id = "getFramework",
     tag = "frameworks",
-    security(()),
+    security(),
     params(("code" = String, Path, description = "The framework code"), ("version" = String, Path, description = "The version")),
     responses(
         (status = 200, description = "The framework", body = Framework),
@@ -56,6 +58,7 @@ pub async fn get_one(
 /// its code and version must match the path. A published version never changes: sending the
 /// identical document again answers 200, a different one 409.
 #[utoipa::path(
+    operation_id = "publishFramework",
     tag = "frameworks",
     security(("client_credentials" = ["admin"])),
     params(("code" = String, Path, description = "The framework code"), ("version" = String, Path, description = "The version")),
@@ -63,7 +66,6 @@ pub async fn get_one(
     responses(
         (status = 200, description = "Already published, identical", body = Framework),
         (status = 201, description = "Published", body = Framework),
-        (status = 403, description = "Not a client with the `admin` scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "This version is published with other content", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid framework: each error names its place", body = Problem, content_type = "application/problem+json"),
     )

@@ -1,32 +1,28 @@
 //! `/v1/me/grants` (the person's consents) and `/v1/grants` (an organisation's view of them).
 
 use actix_web::http::{StatusCode, header};
-use actix_web::{HttpResponse, delete, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 
 use super::{Grant, GrantFilter, GrantInput, ReceivedGrant, ReceivedGrantFilter};
 use crate::auth::{Me, OrgCaller, Scope};
 use crate::error::{Error, Problem};
 use crate::http::AppState;
 use crate::http::body::{Body, Query};
+use crate::http::etag::{self, Precondition};
 use crate::http::pagination::{List, PageRequest};
 
 fn etag(grant: &Grant) -> String {
-    // A grant changes once, when it is revoked.
-    format!(
-        "\"{}-{}\"",
-        grant.id.simple(),
-        if grant.revoked_at.is_some() { 2 } else { 1 }
-    )
+    etag::of(grant.id, grant.version())
 }
 
 /// The caller's grants, newest first: live, expired and revoked, filterable.
 #[utoipa::path(
+    operation_id = "listMyGrants",
     tag = "grants",
     security(("bearer" = [])),
     params(PageRequest, GrantFilter),
     responses(
         (status = 200, description = "A page of grants", body = List<Grant>),
-        (status = 403, description = "Not a person's token", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/v1/me/grants")]
@@ -47,12 +43,12 @@ pub async fn list(
 
 /// Share part of the caller's passport with an organisation, until a date.
 #[utoipa::path(
+    operation_id = "createGrant",
     tag = "grants",
     security(("bearer" = [])),
     request_body = GrantInput,
     responses(
         (status = 201, description = "The grant", body = Grant, headers(("ETag" = String), ("Location" = String))),
-        (status = 403, description = "Not a person's token", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields: unknown organisation, an expiry too far ahead, someone else's record", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -75,12 +71,12 @@ pub async fn create(
 
 /// One of the caller's grants.
 #[utoipa::path(
+    operation_id = "getGrant",
     tag = "grants",
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "The grant id")),
     responses(
         (status = 200, description = "The grant", body = Grant, headers(("ETag" = String))),
-        (status = 403, description = "Not a person's token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such grant of the caller's", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -101,26 +97,32 @@ pub async fn get_one(
 }
 
 /// Revoke one of the caller's grants. The organisation's very next request is refused.
+/// Revoking a revoked grant changes nothing. Honours `If-Match`.
 #[utoipa::path(
+    operation_id = "revokeGrant",
     tag = "grants",
     security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The grant id")),
+    params(
+        ("id" = uuid::Uuid, Path, description = "The grant id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read; refused with 412 if the grant has changed since"),
+    ),
     responses(
-        (status = 200, description = "The revoked grant", body = Grant),
-        (status = 403, description = "Not a person's token", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The revoked grant", body = Grant, headers(("ETag" = String))),
         (status = 404, description = "No such grant of the caller's", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[delete("/v1/me/grants/{id}")]
 pub async fn revoke(
+    req: HttpRequest,
     me: Me,
     id: web::Path<uuid::Uuid>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
     let id = id.into_inner().into();
+    let precondition = Precondition::from_request(&req);
     let grant = state
         .db
-        .run(move |conn| super::revoke(conn, me.person_id, id))
+        .run(move |conn| super::revoke(conn, me.person_id, id, &precondition))
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag(&grant)))
@@ -129,13 +131,12 @@ pub async fn revoke(
 
 /// The live grants people have made to the caller's organisation, newest first.
 #[utoipa::path(
+    operation_id = "listReceivedGrants",
     tag = "sharing",
     security(("client_credentials" = ["shared:read"]), ("client_credentials" = ["records:write"])),
     params(PageRequest, ReceivedGrantFilter),
     responses(
         (status = 200, description = "A page of live grants", body = List<ReceivedGrant>),
-        (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an organisation client with `shared:read` or `records:write`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/v1/grants")]

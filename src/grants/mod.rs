@@ -19,6 +19,7 @@ pub use store::{GrantRow, get, list, live, received};
 use crate::db::DbConnection;
 use crate::db::types::{Json, Timestamp};
 use crate::error::{Error, FieldError};
+use crate::http::etag::Precondition;
 use crate::outbox::{self, Event, GrantChange};
 
 /// The most live grants one person may have at once.
@@ -85,13 +86,29 @@ pub fn create(
     Ok(row.view(organisation.unwrap_or_default()))
 }
 
-/// Revokes one of the owner's grants; effective on the organisation's very next request.
-/// Revoking a grant that has already ended changes nothing.
-pub fn revoke(conn: &mut DbConnection, person_id: PersonId, id: GrantId) -> Result<Grant, Error> {
+/// Revokes one of the owner's grants, if the precondition allows; effective on the
+/// organisation's very next request. Revoking a revoked grant changes nothing.
+pub fn revoke(
+    conn: &mut DbConnection,
+    person_id: PersonId,
+    id: GrantId,
+    precondition: &Precondition,
+) -> Result<Grant, Error> {
     crate::db::transaction(conn, |conn| {
-        get(conn, person_id, id)?;
-        if let Some(row) = store::mark_revoked(conn, id)? {
-            told(conn, GrantChange::Revoked, &row)?;
+        let current = get(conn, person_id, id)?;
+        if !precondition.allows(current.id, current.version()) {
+            return Err(Error::PreconditionFailed);
+        }
+        if current.revoked_at.is_none() {
+            match store::mark_revoked(conn, id)? {
+                Some(row) => told(conn, GrantChange::Revoked, &row)?,
+                // Another request revoked it since it was read: of two revocations holding the
+                // same ETag, the second is refused as a stale `If-Match` is.
+                None if *precondition != Precondition::Any => {
+                    return Err(Error::PreconditionFailed);
+                }
+                None => {}
+            }
         }
         get(conn, person_id, id)
     })

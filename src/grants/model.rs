@@ -97,6 +97,13 @@ pub struct Grant {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+impl Grant {
+    /// The version its ETag names: a grant changes once, when it is revoked.
+    pub fn version(&self) -> i32 {
+        if self.revoked_at.is_some() { 2 } else { 1 }
+    }
+}
+
 /// A grant, as the organisation it was made to sees it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ReceivedGrant {

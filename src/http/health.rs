@@ -18,7 +18,7 @@ pub struct Health {
 }
 
 /// Liveness: the process answers HTTP. Never touches the database.
-#[utoipa::path(tag = "operations", responses((status = 200, description = "The process is alive", body = Health)))]
+#[utoipa::path(operation_id = "getLiveness", tag = "operations", security(), responses((status = 200, description = "The process is alive", body = Health)))]
 #[get("/health/live")]
 pub async fn live() -> HttpResponse {
     HttpResponse::Ok().json(Health {
@@ -28,7 +28,7 @@ pub async fn live() -> HttpResponse {
 }
 
 /// Readiness: the database answers. A load balancer should send traffic only while this is 200.
-#[utoipa::path(tag = "operations", responses(
+#[utoipa::path(operation_id = "getReadiness", tag = "operations", security(), responses(
     (status = 200, description = "Ready to serve", body = Health),
     (status = 503, description = "The database is not reachable", body = crate::error::Problem, content_type = "application/problem+json"),
 ))]

@@ -110,7 +110,11 @@ pub async fn middleware(
 /// for `Authorization: Bearer <that token>`; with `PASSPORT_METRICS_ADDR` set, served on that
 /// address instead, and not found here.
 #[utoipa::path(
+    operation_id = "getMetrics",
     tag = "operations",
+    // Open unless a metrics token is configured, which is the operator's business, not an API
+    // caller's.
+    security(),
     responses(
         (status = 200, description = "Metrics in the Prometheus text format", content_type = "text/plain", body = String),
         (status = 401, description = "The metrics token is required and was not sent", body = crate::error::Problem, content_type = "application/problem+json"),

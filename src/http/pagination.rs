@@ -88,7 +88,8 @@ impl Cursor for String {
 pub struct List<T> {
     /// The items of this page.
     pub items: Vec<T>,
-    /// Pass as `cursor` to get the next page; `null` on the last page.
+    /// Pass as `cursor` to get the next page; `null` on the last page. Always present.
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 

@@ -147,7 +147,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .openapi(doc::ApiDoc::openapi())
         .configure(api)
         .split_for_parts();
-    // Applied to the finished document: the routes' operations exist only now.
+    // Applied to the finished document: the routes' operations and their schemas exist only now.
+    utoipa::Modify::modify(&doc::SharedSchemas, &mut doc);
     utoipa::Modify::modify(&doc::StandardResponses, &mut doc);
     doc
 }

@@ -15,8 +15,9 @@ use crate::http::pagination::{List, PageRequest};
 /// The directory of organisations, searchable by name or ODS code, so that a person's app can
 /// find the employer or learning platform to share with. Any authenticated caller.
 #[utoipa::path(
+    operation_id = "searchOrganisations",
     tag = "organisations",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("client_credentials" = [])),
     params(PageRequest, DirectoryFilter),
     responses(
         (status = 200, description = "A page of organisations", body = List<OrganisationView>),
@@ -40,8 +41,9 @@ pub async fn directory(
 
 /// One organisation of the directory.
 #[utoipa::path(
+    operation_id = "getOrganisation",
     tag = "organisations",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("client_credentials" = [])),
     params(("id" = uuid::Uuid, Path, description = "The organisation id")),
     responses(
         (status = 200, description = "The organisation", body = OrganisationView),
@@ -61,14 +63,13 @@ pub async fn get_one(
 
 /// Register an organisation (scope `admin`).
 #[utoipa::path(
+    operation_id = "createOrganisation",
     tag = "organisations",
     security(("client_credentials" = ["admin"])),
     request_body = NewOrganisation,
     responses(
         (status = 201, description = "The organisation", body = OrganisationView, headers(("Location" = String))),
-        (status = 403, description = "Not a client with the `admin` scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The ODS code is taken", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/v1/organisations")]
@@ -94,6 +95,7 @@ pub async fn create(
 /// An organisation's API clients, without secrets: the host's administrator (`admin`) for any
 /// organisation, an organisation's own administrator (`clients:manage`) for its own.
 #[utoipa::path(
+    operation_id = "listOrganisationClients",
     tag = "organisations",
     security(("client_credentials" = ["admin"]), ("client_credentials" = ["clients:manage"])),
     params(("id" = uuid::Uuid, Path, description = "The organisation id")),
@@ -123,6 +125,7 @@ pub async fn clients(
 /// organisation; an organisation's own administrator (`clients:manage`) only to its own, with
 /// no more than its own scopes and never `admin`.
 #[utoipa::path(
+    operation_id = "addOrganisationClient",
     tag = "organisations",
     security(("client_credentials" = ["admin"]), ("client_credentials" = ["clients:manage"])),
     params(("id" = uuid::Uuid, Path, description = "The organisation id")),
@@ -131,7 +134,6 @@ pub async fn clients(
         (status = 201, description = "The client's credentials", body = NewCredentials),
         (status = 403, description = "Neither `admin` nor `clients:manage` for this organisation", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/v1/organisations/{id}/clients")]
@@ -169,6 +171,7 @@ pub async fn add_client(
 /// administrator (`admin`) for any organisation, an organisation's own administrator
 /// (`clients:manage`) for its own.
 #[utoipa::path(
+    operation_id = "revokeOrganisationClient",
     tag = "organisations",
     security(("client_credentials" = ["admin"]), ("client_credentials" = ["clients:manage"])),
     params(

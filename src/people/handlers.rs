@@ -18,11 +18,11 @@ fn answer(row: &super::PersonRow) -> HttpResponse {
 
 /// The caller's profile. The passport is created from the token's claims on first use.
 #[utoipa::path(
+    operation_id = "getMyProfile",
     tag = "me",
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The profile", body = Profile, headers(("ETag" = String))),
-        (status = 403, description = "Not a person's token", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/v1/me")]
@@ -36,15 +36,13 @@ pub async fn get_me(me: Me, state: web::Data<AppState>) -> Result<HttpResponse, 
 
 /// Change the caller's profile (JSON merge patch). Honours `If-Match`.
 #[utoipa::path(
+    operation_id = "updateMyProfile",
     tag = "me",
     security(("bearer" = [])),
     request_body = ProfilePatch,
     params(("If-Match" = Option<String>, Header, description = "The ETag last read; the change is refused with 412 if the profile has changed since")),
     responses(
         (status = 200, description = "The changed profile", body = Profile, headers(("ETag" = String))),
-        (status = 403, description = "Not a person's token", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The profile changed since it was read", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/v1/me")]
@@ -65,11 +63,11 @@ pub async fn patch_me(
 /// Everything the service holds about the caller, as one JSON document: profile, records with
 /// their history (hidden and voided ones too), grants, access events, attainments, credentials.
 #[utoipa::path(
+    operation_id = "exportMyPassport",
     tag = "me",
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The export", body = super::rights::Export),
-        (status = 403, description = "Not a person's token", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/v1/me/export")]
@@ -99,12 +97,12 @@ pub struct EraseQuery {
 /// once (organisations' next reads get 404), records and attainments are deleted, credentials
 /// are revoked; access events keep only organisation, client, action and time for the audit.
 #[utoipa::path(
+    operation_id = "eraseMyPassport",
     tag = "me",
     security(("bearer" = [])),
     params(EraseQuery),
     responses(
         (status = 204, description = "Erased"),
-        (status = 403, description = "Not a person's token", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not confirmed", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -24,12 +24,12 @@ fn answer(status: actix_web::http::StatusCode, (row, issuer): RecordWithIssuer) 
 
 /// The caller's records, newest first, hidden and voided ones included (and marked).
 #[utoipa::path(
+    operation_id = "listMyRecords",
     tag = "records",
     security(("bearer" = [])),
     params(PageRequest, RecordFilter),
     responses(
         (status = 200, description = "A page of records", body = List<Record>),
-        (status = 403, description = "Not a person's token", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/v1/me/records")]
@@ -50,13 +50,12 @@ pub async fn list(
 
 /// Add a self-declared record.
 #[utoipa::path(
+    operation_id = "createRecord",
     tag = "records",
     security(("bearer" = [])),
     request_body = RecordInput,
     responses(
         (status = 201, description = "The new record", body = Record, headers(("ETag" = String), ("Location" = String))),
-        (status = 403, description = "Not a person's token", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/v1/me/records")]
@@ -75,12 +74,12 @@ pub async fn create(
 
 /// One of the caller's records.
 #[utoipa::path(
+    operation_id = "getRecord",
     tag = "records",
     security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "The record id")),
     responses(
         (status = 200, description = "The record", body = Record, headers(("ETag" = String))),
-        (status = 403, description = "Not a person's token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such record of the caller's", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -101,6 +100,7 @@ pub async fn get_one(
 /// Change one of the caller's records (JSON merge patch). A self-declared record can be edited;
 /// an issued one can only be hidden or shown again. Honours `If-Match`.
 #[utoipa::path(
+    operation_id = "updateRecord",
     tag = "records",
     security(("bearer" = [])),
     request_body = RecordPatch,
@@ -110,9 +110,7 @@ pub async fn get_one(
     ),
     responses(
         (status = 200, description = "The changed record", body = Record, headers(("ETag" = String))),
-        (status = 403, description = "Not a person's token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such record of the caller's", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The record changed since it was read", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, or an edit of an issued record", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -136,6 +134,7 @@ pub async fn update(
 /// Delete one of the caller's self-declared records. Issued records cannot be deleted (hide
 /// them instead). Honours `If-Match`.
 #[utoipa::path(
+    operation_id = "deleteRecord",
     tag = "records",
     security(("bearer" = [])),
     params(
@@ -144,10 +143,8 @@ pub async fn update(
     ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 403, description = "Not a person's token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such record of the caller's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "An issued record", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The record changed since it was read", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[delete("/v1/me/records/{id}")]

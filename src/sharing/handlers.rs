@@ -16,13 +16,12 @@ use crate::records::{Record, RecordFilter};
 /// grants cover, never hidden or voided ones, newest first. Each request is written to the
 /// person's access log.
 #[utoipa::path(
+    operation_id = "listSharedRecords",
     tag = "sharing",
     security(("client_credentials" = ["shared:read"])),
     params(("person_id" = uuid::Uuid, Path, description = "The person's passport id (from `GET /v1/grants`)"), PageRequest, RecordFilter),
     responses(
         (status = 200, description = "A page of shared records", body = List<Record>),
-        (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an organisation client with `shared:read`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No live read grant from this person (the same answer whether or not the person exists)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -46,6 +45,7 @@ pub async fn records(
 
 /// One record a person shares with the caller's organisation.
 #[utoipa::path(
+    operation_id = "getSharedRecord",
     tag = "sharing",
     security(("client_credentials" = ["shared:read"])),
     params(
@@ -54,8 +54,6 @@ pub async fn records(
     ),
     responses(
         (status = 200, description = "The record", body = Record, headers(("ETag" = String))),
-        (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an organisation client with `shared:read`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No live read grant covering this record", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -78,13 +76,12 @@ pub async fn record(
 /// The outcome attainments a person shares with the caller's organisation (grants whose scope
 /// includes attainments).
 #[utoipa::path(
+    operation_id = "listSharedAttainments",
     tag = "sharing",
     security(("client_credentials" = ["shared:read"])),
     params(("person_id" = uuid::Uuid, Path, description = "The person's passport id"), PageRequest),
     responses(
         (status = 200, description = "A page of shared attainments", body = List<Attainment>),
-        (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an organisation client with `shared:read`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No live read grant covering attainments", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -17,13 +17,12 @@ fn tag(webhook: &Webhook) -> (header::HeaderName, String) {
 
 /// The caller's organisation's webhook subscriptions, newest first.
 #[utoipa::path(
+    operation_id = "listWebhooks",
     tag = "webhooks",
     security(("client_credentials" = [])),
     params(PageRequest),
     responses(
         (status = 200, description = "A page of subscriptions", body = List<Webhook>),
-        (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an organisation's client", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/v1/webhooks")]
@@ -44,13 +43,12 @@ pub async fn list(
 /// signing secret, shown only this once: each request is signed as the Standard Webhooks
 /// specification describes (`webhook-id`, `webhook-timestamp`, `webhook-signature`).
 #[utoipa::path(
+    operation_id = "createWebhook",
     tag = "webhooks",
     security(("client_credentials" = [])),
     request_body = WebhookInput,
     responses(
         (status = 201, description = "The subscription, with its secret", body = CreatedWebhook, headers(("Location" = String), ("ETag" = String))),
-        (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an organisation's client", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The organisation has the most subscriptions it may have", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields: a URL that is not https or points at a private address, no event types", body = Problem, content_type = "application/problem+json"),
     )
@@ -82,13 +80,12 @@ pub async fn create(
 
 /// One of the caller's organisation's subscriptions.
 #[utoipa::path(
+    operation_id = "getWebhook",
     tag = "webhooks",
     security(("client_credentials" = [])),
     params(("id" = uuid::Uuid, Path, description = "The subscription id")),
     responses(
         (status = 200, description = "The subscription", body = Webhook, headers(("ETag" = String))),
-        (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an organisation's client", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such subscription of the caller's organisation", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -111,6 +108,7 @@ pub async fn get_one(
 /// Change a subscription's URL, event types, description, or pause and resume it. Honours
 /// `If-Match`.
 #[utoipa::path(
+    operation_id = "updateWebhook",
     tag = "webhooks",
     security(("client_credentials" = [])),
     params(
@@ -120,11 +118,7 @@ pub async fn get_one(
     request_body = WebhookPatch,
     responses(
         (status = 200, description = "The subscription", body = Webhook, headers(("ETag" = String))),
-        (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an organisation's client", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such subscription of the caller's organisation", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since it was read", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/v1/webhooks/{id}")]
@@ -159,6 +153,7 @@ pub async fn update(
 /// Delete a subscription and its deliveries log; nothing more is sent to it. Honours
 /// `If-Match`.
 #[utoipa::path(
+    operation_id = "deleteWebhook",
     tag = "webhooks",
     security(("client_credentials" = [])),
     params(
@@ -167,10 +162,7 @@ pub async fn update(
     ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an organisation's client", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such subscription of the caller's organisation", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since it was read", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[delete("/v1/webhooks/{id}")]
@@ -193,13 +185,12 @@ pub async fn remove(
 /// signing alongside it (a second `v1,` signature) for the grace period, so that the receiver
 /// can switch without missing a message.
 #[utoipa::path(
+    operation_id = "rotateWebhookSecret",
     tag = "webhooks",
     security(("client_credentials" = [])),
     params(("id" = uuid::Uuid, Path, description = "The subscription id")),
     responses(
         (status = 200, description = "The new secret", body = RotatedSecret),
-        (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an organisation's client", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such subscription of the caller's organisation", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -228,13 +219,12 @@ pub async fn rotate(
 /// Tests and re-sends together are limited to 10 a minute per subscription (a burst of 5), and
 /// refused while 100 or more deliveries wait for the subscription.
 #[utoipa::path(
+    operation_id = "testWebhook",
     tag = "webhooks",
     security(("client_credentials" = [])),
     params(("id" = uuid::Uuid, Path, description = "The subscription id")),
     responses(
         (status = 202, description = "Queued", body = Delivery),
-        (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an organisation's client", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such subscription of the caller's organisation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The subscription is paused, or 100 or more deliveries already wait for it", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many tests and re-sends for this subscription (or requests from this client): retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64))),
@@ -258,13 +248,12 @@ pub async fn test(
 /// A subscription's deliveries, newest first: each event sent or to be sent, with every attempt
 /// (time, duration, status code or error, and an excerpt of the answer).
 #[utoipa::path(
+    operation_id = "listWebhookDeliveries",
     tag = "webhooks",
     security(("client_credentials" = [])),
     params(("id" = uuid::Uuid, Path, description = "The subscription id"), DeliveryFilter, PageRequest),
     responses(
         (status = 200, description = "A page of deliveries", body = List<Delivery>),
-        (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an organisation's client", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such subscription of the caller's organisation", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -289,6 +278,7 @@ pub async fn deliveries(
 /// `webhook-id`, so a receiver that already processed it can tell. Counts against the same
 /// limits as tests.
 #[utoipa::path(
+    operation_id = "resendWebhookDelivery",
     tag = "webhooks",
     security(("client_credentials" = [])),
     params(
@@ -297,8 +287,6 @@ pub async fn deliveries(
     ),
     responses(
         (status = 202, description = "Queued", body = Delivery),
-        (status = 401, description = "No valid token, or a revoked client", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an organisation's client", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such delivery of a subscription of the caller's organisation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The delivery is still pending, its content was erased with its person, or 100 or more deliveries already wait for the subscription", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many tests and re-sends for this subscription (or requests from this client): retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64))),

@@ -235,7 +235,8 @@ pub struct WebhookEvent {
     pub data: EventData,
 }
 
-/// What an event says: ids, and nothing the organisation could not already read.
+/// What an event says: ids, and nothing the organisation could not already read. Each kind has
+/// exactly its own fields, so that a body is one of them and no other.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(untagged)]
 pub enum EventData {
@@ -262,6 +263,7 @@ impl EventData {
 
 /// A grant made to the organisation, as `GET /v1/grants` shows it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct GrantEventData {
     pub grant_id: uuid::Uuid,
     pub person_id: uuid::Uuid,
@@ -274,6 +276,7 @@ pub struct GrantEventData {
 
 /// A record: read it with `GET /v1/people/{person_id}/records/{record_id}`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RecordEventData {
     pub person_id: uuid::Uuid,
     pub record_id: uuid::Uuid,
@@ -281,6 +284,7 @@ pub struct RecordEventData {
 
 /// An attainment: read it with `GET /v1/people/{person_id}/attainments`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AttainmentEventData {
     pub person_id: uuid::Uuid,
     pub attainment_id: uuid::Uuid,
@@ -288,12 +292,14 @@ pub struct AttainmentEventData {
 
 /// A person.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PersonEventData {
     pub person_id: uuid::Uuid,
 }
 
 /// The subscription a test was sent to.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TestEventData {
     pub webhook_id: uuid::Uuid,
 }
@@ -301,6 +307,7 @@ pub struct TestEventData {
 /// What the deliveries log keeps of a `person.erased` event once it has been delivered or
 /// given up: the person's id is erased from the log too. Receivers are never sent this.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RedactedEventData {
     /// Always true.
     pub redacted: bool,

@@ -222,23 +222,27 @@ async fn remove(
 
 macro_rules! document_handlers {
     (
-        $path:literal, $kind:expr, $params:tt,
+        $path:literal, $kind:expr, ($($param:tt)*),
         $put_doc:literal, $post_doc:literal, $get_doc:literal, $delete_doc:literal,
-        $put:ident, $post:ident, $get:ident, $delete:ident
+        $put:ident, $post:ident, $get:ident, $delete:ident,
+        $put_id:literal, $post_id:literal, $get_id:literal, $delete_id:literal
     ) => {
         #[doc = $put_doc]
         #[utoipa::path(
+            operation_id = $put_id,
             tag = "xapi",
             security(("client_basic" = []), ("client_credentials" = ["records:write"])),
-            params $params,
+            params(
+                $($param)*
+                ("If-Match" = Option<String>, Header, description = "Only if the document's ETag is one of these (`*`: if it exists); 412 otherwise"),
+                ("If-None-Match" = Option<String>, Header, description = "Only if the document's ETag is none of these (`*`: if it does not exist); 412 otherwise"),
+            ),
             request_body(content = Object, description = "The document, of any media type", content_type = "application/json"),
             responses(
                 (status = 204, description = "Stored", headers(("ETag" = String))),
                 (status = 400, description = "A malformed parameter or body", body = Problem, content_type = "application/problem+json"),
-                (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
                 (status = 403, description = "A person's token, a client without records:write, or the organisation's LRS holding as many documents as it may (`quota-exceeded`)", body = Problem, content_type = "application/problem+json"),
                 (status = 409, description = "The document exists and no precondition was sent", body = Problem, content_type = "application/problem+json"),
-                (status = 412, description = "The document's ETag does not match", body = Problem, content_type = "application/problem+json"),
             )
         )]
         #[put($path)]
@@ -253,16 +257,19 @@ macro_rules! document_handlers {
 
         #[doc = $post_doc]
         #[utoipa::path(
+            operation_id = $post_id,
             tag = "xapi",
             security(("client_basic" = []), ("client_credentials" = ["records:write"])),
-            params $params,
+            params(
+                $($param)*
+                ("If-Match" = Option<String>, Header, description = "Only if the document's ETag is one of these (`*`: if it exists); 412 otherwise"),
+                ("If-None-Match" = Option<String>, Header, description = "Only if the document's ETag is none of these (`*`: if it does not exist); 412 otherwise"),
+            ),
             request_body(content = Object, description = "A JSON object", content_type = "application/json"),
             responses(
                 (status = 204, description = "Stored", headers(("ETag" = String))),
                 (status = 400, description = "A malformed parameter, or a document that is not a JSON object", body = Problem, content_type = "application/problem+json"),
-                (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
                 (status = 403, description = "A person's token, a client without records:write, or the organisation's LRS holding as many documents as it may (`quota-exceeded`)", body = Problem, content_type = "application/problem+json"),
-                (status = 412, description = "The document's ETag does not match", body = Problem, content_type = "application/problem+json"),
             )
         )]
         #[post($path)]
@@ -277,14 +284,12 @@ macro_rules! document_handlers {
 
         #[doc = $get_doc]
         #[utoipa::path(
+            operation_id = $get_id,
             tag = "xapi",
             security(("client_basic" = []), ("client_credentials" = [])),
-            params $params,
+            params($($param)*),
             responses(
                 (status = 200, description = "The document as stored, or an array of ids", body = Object, headers(("ETag" = String), ("Last-Modified" = String))),
-                (status = 400, description = "A malformed parameter", body = Problem, content_type = "application/problem+json"),
-                (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
-                (status = 403, description = "A person's token", body = Problem, content_type = "application/problem+json"),
                 (status = 404, description = "No such document", body = Problem, content_type = "application/problem+json"),
             )
         )]
@@ -299,15 +304,17 @@ macro_rules! document_handlers {
 
         #[doc = $delete_doc]
         #[utoipa::path(
+            operation_id = $delete_id,
             tag = "xapi",
             security(("client_basic" = []), ("client_credentials" = ["records:write"])),
-            params $params,
+            params(
+                $($param)*
+                ("If-Match" = Option<String>, Header, description = "Only if the document's ETag is one of these (`*`: if it exists); 412 otherwise"),
+                ("If-None-Match" = Option<String>, Header, description = "Only if the document's ETag is none of these (`*`: if it does not exist); 412 otherwise"),
+            ),
             responses(
                 (status = 204, description = "Deleted (or there was none)"),
-                (status = 400, description = "A malformed parameter", body = Problem, content_type = "application/problem+json"),
-                (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
                 (status = 403, description = "A person's token, or a client without records:write", body = Problem, content_type = "application/problem+json"),
-                (status = 412, description = "The document's ETag does not match", body = Problem, content_type = "application/problem+json"),
             )
         )]
         #[delete($path)]
@@ -339,7 +346,11 @@ document_handlers!(
     put_state,
     post_state,
     get_state,
-    delete_state
+    delete_state,
+    "putXapiState",
+    "postXapiState",
+    "getXapiState",
+    "deleteXapiState"
 );
 
 document_handlers!(
@@ -358,7 +369,11 @@ document_handlers!(
     put_activity_profile,
     post_activity_profile,
     get_activity_profile,
-    delete_activity_profile
+    delete_activity_profile,
+    "putXapiActivityProfile",
+    "postXapiActivityProfile",
+    "getXapiActivityProfile",
+    "deleteXapiActivityProfile"
 );
 
 document_handlers!(
@@ -377,5 +392,9 @@ document_handlers!(
     put_agent_profile,
     post_agent_profile,
     get_agent_profile,
-    delete_agent_profile
+    delete_agent_profile,
+    "putXapiAgentProfile",
+    "postXapiAgentProfile",
+    "getXapiAgentProfile",
+    "deleteXapiAgentProfile"
 );

@@ -3,7 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde_json::{Value, json};
 
-use crate::error::{Error, Problem};
+use crate::error::Error;
 use crate::http::AppState;
 use crate::xapi::version::ACCEPTED;
 use crate::xapi::{self, LrsClient, store, validate};
@@ -11,7 +11,9 @@ use crate::xapi::{self, LrsClient, store, validate};
 /// What the LRS speaks: the xAPI versions it accepts. Needs no credentials and no version
 /// header, so that a client can ask before it knows either.
 #[utoipa::path(
+    operation_id = "getXapiAbout",
     tag = "xapi",
+    security(),
     responses((status = 200, description = "`{version: [...], extensions: {}}`", body = Object))
 )]
 #[get("/xapi/about")]
@@ -36,6 +38,7 @@ fn only_parameter(req: &HttpRequest, name: &str) -> Result<String, Error> {
 /// An activity with the latest definition a statement of the organisation gave it (just its
 /// id when none did).
 #[utoipa::path(
+    operation_id = "getXapiActivity",
     tag = "xapi",
     security(("client_basic" = []), ("client_credentials" = [])),
     params(
@@ -44,9 +47,6 @@ fn only_parameter(req: &HttpRequest, name: &str) -> Result<String, Error> {
     ),
     responses(
         (status = 200, description = "The Activity object", body = Object),
-        (status = 400, description = "A malformed parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "A person's token", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/xapi/activities")]
@@ -73,6 +73,7 @@ pub async fn activity(
 
 /// The Person object for an agent: every identifier the LRS knows it by, as arrays.
 #[utoipa::path(
+    operation_id = "getXapiAgent",
     tag = "xapi",
     security(("client_basic" = []), ("client_credentials" = [])),
     params(
@@ -81,9 +82,6 @@ pub async fn activity(
     ),
     responses(
         (status = 200, description = "The Person object", body = Object),
-        (status = 400, description = "A malformed parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "A person's token", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/xapi/agents")]

@@ -43,6 +43,7 @@ fn public_url(state: &AppState) -> String {
 /// must be the same). Storing the same statement again changes nothing; a different statement
 /// under a stored id is refused with 409.
 #[utoipa::path(
+    operation_id = "putXapiStatement",
     tag = "xapi",
     security(("client_basic" = []), ("client_credentials" = ["records:write"])),
     params(
@@ -53,7 +54,6 @@ fn public_url(state: &AppState) -> String {
     responses(
         (status = 204, description = "Stored (or already stored)"),
         (status = 400, description = "A malformed statement or request: nothing was stored", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A person's token, a client without records:write, or a quota of the organisation's LRS reached (`quota-exceeded`): nothing was stored", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A different statement is stored under this id", body = Problem, content_type = "application/problem+json"),
     )
@@ -98,6 +98,7 @@ fn single_id(query: &str) -> Result<Uuid, Error> {
 /// Stores one statement or an array of them, all or none; answers their ids in order (the LRS
 /// gives an id to each statement sent without one).
 #[utoipa::path(
+    operation_id = "postXapiStatements",
     tag = "xapi",
     security(("client_basic" = []), ("client_credentials" = ["records:write"])),
     params(("X-Experience-API-Version" = String, Header, description = "Any 1.0.x version, e.g. 1.0.3")),
@@ -105,7 +106,6 @@ fn single_id(query: &str) -> Result<Uuid, Error> {
     responses(
         (status = 200, description = "The ids of the statements, in the order sent", body = Vec<String>),
         (status = 400, description = "A malformed statement or request: nothing was stored", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A person's token, a client without records:write, or a quota of the organisation's LRS reached (`quota-exceeded`): nothing was stored", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A different statement is stored under one of the ids", body = Problem, content_type = "application/problem+json"),
     )
@@ -169,6 +169,7 @@ fn consistent_through(state: &AppState) -> String {
 /// attachments, past the LRS's answer size (`PASSPORT_XAPI_MAX_ANSWER_BYTES`); it always holds
 /// one at least.
 #[utoipa::path(
+    operation_id = "getXapiStatements",
     tag = "xapi",
     security(("client_basic" = []), ("client_credentials" = [])),
     params(
@@ -191,9 +192,6 @@ fn consistent_through(state: &AppState) -> String {
     ),
     responses(
         (status = 200, description = "A statement, or `{statements, more}`", body = Object, headers(("X-Experience-API-Consistent-Through" = String))),
-        (status = 400, description = "A malformed parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "A person's token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such statement in the organisation's LRS", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -9,6 +9,7 @@ use tracing_subscriber::EnvFilter;
 use crate::auth::Scopes;
 use crate::config::{LogFormat, Settings};
 use crate::error::Error;
+use crate::http::pagination::every_page;
 use crate::{AppState, organisations};
 
 #[derive(Debug, Parser)]
@@ -244,9 +245,9 @@ fn org(settings: Settings, command: OrgCommand) -> anyhow::Result<()> {
             })?;
             print_json(&credentials)
         }
-        OrgCommand::Clients { organisation } => {
-            print_json(&organisations::clients_of(&mut conn, organisation.into())?)
-        }
+        OrgCommand::Clients { organisation } => print_json(&every_page(|page| {
+            organisations::clients_of(&mut conn, organisation.into(), page)
+        })?),
         OrgCommand::RevokeClient { client_id } => {
             print_json(&organisations::revoke_client(&mut conn, None, &client_id)?)
         }

@@ -273,7 +273,10 @@ async fn an_organisations_clients_are_paged_oldest_first(app: TestApp) {
     let last = app.get(&last_page, &trust.token).await;
     assert_eq!(
         client_ids(&last.body),
-        vec![created[4].clone(), added.body["client_id"].as_str().unwrap().to_owned()]
+        vec![
+            created[4].clone(),
+            added.body["client_id"].as_str().unwrap().to_owned()
+        ]
     );
 
     // Bad paging parameters are refused, naming the parameter.

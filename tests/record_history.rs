@@ -122,9 +122,7 @@ async fn only_the_owner_reads_a_records_history(app: TestApp) {
     }
     // An organisation, even the record's issuer: not a person's token.
     let employer = app.org("Employer", "shared:read records:write").await;
-    app.get(&path, &employer.token)
-        .await
-        .expect_problem(403);
+    app.get(&path, &employer.token).await.expect_problem(403);
 }
 
 on_both_backends!(

@@ -3,12 +3,14 @@
 use std::net::TcpListener;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
-use crate::auth::Scopes;
+use crate::auth::{Scopes, issuer};
 use crate::config::{LogFormat, Settings};
 use crate::error::Error;
+use crate::http::pagination::every_page;
 use crate::{AppState, organisations};
 
 #[derive(Debug, Parser)]
@@ -22,6 +24,35 @@ pub struct Cli {
     pub settings: Settings,
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Which settings naming the service in its tokens were given rather than defaulted.
+    #[arg(skip)]
+    pub given: Given,
+}
+
+/// Whether the settings that make a token's issuer and audience were given, as flags or in
+/// the environment: a token command follows what it is told, and otherwise what the service
+/// recorded.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Given {
+    /// `--public-url` or `--addr`.
+    pub issuer: bool,
+    /// `--token-audience`.
+    pub audience: bool,
+}
+
+impl Given {
+    fn of(matches: &ArgMatches) -> Self {
+        let given = |id: &str| {
+            matches!(
+                matches.value_source(id),
+                Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+            )
+        };
+        Given {
+            issuer: given("public_url") || given("addr"),
+            audience: given("token_audience"),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -114,7 +145,9 @@ pub enum OrgCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
-    /// A person token signed by the service key.
+    /// A person token signed by the service key, naming the issuer and audience the service
+    /// recorded in this database as it started (unless --public-url, --addr or
+    /// --token-audience say otherwise).
     Person {
         #[arg(long)]
         subject: String,
@@ -150,7 +183,10 @@ fn init_logging(format: LogFormat) {
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let mut cli =
+        Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut Cli::command()).exit());
+    cli.given = Given::of(&matches);
     init_logging(cli.settings.log_format);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -186,7 +222,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     ttl,
                 },
         } => {
-            let state = AppState::for_command(settings)?;
+            let mut state = AppState::for_command(settings)?;
+            sign_as_the_service(&mut state, cli.given)?;
             let token = state.tokens.issue_person_token(
                 &subject,
                 email.as_deref(),
@@ -244,13 +281,36 @@ fn org(settings: Settings, command: OrgCommand) -> anyhow::Result<()> {
             })?;
             print_json(&credentials)
         }
-        OrgCommand::Clients { organisation } => {
-            print_json(&organisations::clients_of(&mut conn, organisation.into())?)
-        }
+        OrgCommand::Clients { organisation } => print_json(&every_page(|page| {
+            organisations::clients_of(&mut conn, organisation.into(), page)
+        })?),
         OrgCommand::RevokeClient { client_id } => {
             print_json(&organisations::revoke_client(&mut conn, None, &client_id)?)
         }
     }
+}
+
+/// Signs with the issuer and audience the service recorded on this database, unless the
+/// command was given them; says on standard error when the token may be refused.
+fn sign_as_the_service(state: &mut AppState, given: Given) -> anyhow::Result<()> {
+    let recorded = issuer::recorded(&mut *state.db.get()?)?;
+    let chosen = issuer::choose(
+        issuer::Setting {
+            value: state.settings.issuer(),
+            given: given.issuer,
+        },
+        issuer::Setting {
+            value: state.settings.token_audience.clone(),
+            given: given.audience,
+        },
+        recorded.as_ref(),
+    );
+    if let Some(note) = &chosen.note {
+        eprintln!("{note}");
+    }
+    state.tokens.issuer = chosen.issuer;
+    state.tokens.audience = chosen.audience;
+    Ok(())
 }
 
 /// `activities import FILE`: all or nothing, each problem named by its place in the file.

@@ -190,9 +190,10 @@ async fn a_platform_pushes_and_every_outcome_is_reported(app: TestApp) {
         )
         .await;
     history.expect(200);
-    assert_eq!(history.body.as_array().unwrap().len(), 1);
-    assert_eq!(history.body[0]["change"], "updated");
-    assert_eq!(history.body[0]["content"]["score"], 88.0);
+    assert_eq!(history.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(history.body["items"][0]["change"], "updated");
+    assert_eq!(history.body["items"][0]["content"]["score"], 88.0);
+    assert!(history.body["next_cursor"].is_null());
 }
 
 async fn a_batch_of_1000_is_stored_and_a_larger_one_refused(app: TestApp) {
@@ -411,8 +412,8 @@ async fn corrections_and_voids_by_the_issuer_only(app: TestApp) {
     let history = app
         .get(&format!("/v1/me/records/{id}/history"), &alice.token)
         .await;
-    assert_eq!(history.body[0]["change"], "corrected");
-    assert_eq!(history.body[0]["content"]["result"], "passed");
+    assert_eq!(history.body["items"][0]["change"], "corrected");
+    assert_eq!(history.body["items"][0]["content"]["result"], "passed");
 
     app.post(
         "/v1/completions/k-2/void",

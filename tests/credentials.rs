@@ -360,6 +360,40 @@ async fn credentials_are_bounded_and_paged(app: TestApp) {
         .await;
     assert_eq!(second.body["items"].as_array().unwrap().len(), 1);
     assert!(second.body["next_cursor"].is_null());
+    let all = app.get("/v1/me/credentials", &p.token).await;
+    let ids = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let paged: Vec<String> = [ids(&first.body), ids(&second.body)].concat();
+    assert_eq!(ids(&all.body), paged, "each credential once, newest first");
+    let mut sorted = paged.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(paged, sorted);
+    for bad in ["limit=0", "limit=201", "limit=x"] {
+        app.get(&format!("/v1/me/credentials?{bad}"), &p.token)
+            .await
+            .expect_field_error(422, "limit");
+    }
+    app.get("/v1/me/credentials?cursor=AAAAAg", &p.token)
+        .await
+        .expect_field_error(422, "cursor");
+    // Another person's list holds none of them, even given this list's cursor.
+    let carol = app.person_token("carol");
+    let theirs = app
+        .get(&format!("/v1/me/credentials?cursor={cursor}"), &carol)
+        .await;
+    theirs.expect(200);
+    assert_eq!(theirs.body["items"], json!([]));
+    // An organisation has no credentials list.
+    let employer = app.org("Employer", "shared:read").await;
+    app.get("/v1/me/credentials", &employer.token)
+        .await
+        .expect_problem(403);
 
     // At most 100 live credentials per person: the 101st is refused until one is revoked.
     seed_credentials(&app, Some(&p.id), 1, 100_000, 97).await;

@@ -52,7 +52,8 @@ async fn an_administrator_registers_an_organisation_and_its_clients(app: TestApp
         .get(&format!("/v1/organisations/{id}/clients"), &admin.token)
         .await;
     listed.expect(200);
-    assert_eq!(listed.body[0]["client_id"], client_id.as_str());
+    assert_eq!(listed.body["items"][0]["client_id"], client_id.as_str());
+    assert!(listed.body["next_cursor"].is_null());
     assert!(!listed.body.to_string().contains(&secret));
 
     // Revocation stops its tokens at once, and its secret.
@@ -222,7 +223,97 @@ async fn an_organisation_administers_its_own_clients_and_nobody_elses(app: TestA
         .expect_problem(401);
 }
 
+fn client_ids(page: &serde_json::Value) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["client_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn an_organisations_clients_are_paged_oldest_first(app: TestApp) {
+    let trust = app.org("Trust", "shared:read clients:manage").await;
+    let own = format!("/v1/organisations/{}/clients", trust.organisation_id);
+    let mut created = vec![trust.client_id.clone()];
+    for _ in 0..4 {
+        let added = app
+            .post(&own, &trust.token, json!({"scopes": ["shared:read"]}))
+            .await;
+        added.expect(201);
+        created.push(added.body["client_id"].as_str().unwrap().to_owned());
+    }
+
+    // Without paging parameters: all five, oldest first.
+    let all = app.get(&own, &trust.token).await;
+    all.expect(200);
+    assert_eq!(client_ids(&all.body), created);
+    assert!(all.body["next_cursor"].is_null());
+
+    // Pages of two: each client once, in order; the last page has a null cursor.
+    let mut listed = Vec::new();
+    let mut path = format!("{own}?limit=2");
+    let mut pages = 0;
+    let last_page = loop {
+        let page = app.get(&path, &trust.token).await;
+        page.expect(200);
+        pages += 1;
+        listed.extend(client_ids(&page.body));
+        match page.body["next_cursor"].as_str() {
+            Some(cursor) => path = format!("{own}?limit=2&cursor={cursor}"),
+            None => break path,
+        }
+    };
+    assert_eq!(pages, 3);
+    assert_eq!(listed, created);
+    // A client added meanwhile comes after those already listed, on the last page.
+    let added = app
+        .post(&own, &trust.token, json!({"scopes": ["shared:read"]}))
+        .await;
+    let last = app.get(&last_page, &trust.token).await;
+    assert_eq!(
+        client_ids(&last.body),
+        vec![
+            created[4].clone(),
+            added.body["client_id"].as_str().unwrap().to_owned()
+        ]
+    );
+
+    // Bad paging parameters are refused, naming the parameter.
+    for bad in ["limit=0", "limit=201", "limit=many"] {
+        app.get(&format!("{own}?{bad}"), &trust.token)
+            .await
+            .expect_field_error(422, "limit");
+    }
+    app.get(&format!("{own}?cursor=%2A%2A"), &trust.token)
+        .await
+        .expect_field_error(422, "cursor");
+
+    // Another organisation's administrator, and a person, are refused whatever they ask for,
+    // a page with a good cursor or bad paging parameters alike.
+    let other = app.org("Other trust", "shared:read clients:manage").await;
+    let alice = app.person_token("alice");
+    for token in [&other.token, &alice] {
+        for query in ["", "?limit=2", &last_page[own.len()..], "?limit=0"] {
+            app.get(&format!("{own}{query}"), token)
+                .await
+                .expect_problem(403);
+        }
+    }
+    // The host's administrator pages any organisation's clients.
+    let host = app.org("Host", "admin").await;
+    let page = app.get(&format!("{own}?limit=2"), &host.token).await;
+    assert_eq!(client_ids(&page.body), created[..2].to_vec());
+    app.get(
+        "/v1/organisations/0190a000-0000-7000-8000-000000000000/clients?limit=2",
+        &host.token,
+    )
+    .await
+    .expect_problem(404);
+}
+
 on_both_backends!(
+    an_organisations_clients_are_paged_oldest_first,
     an_organisation_administers_its_own_clients_and_nobody_elses,
     an_administrator_registers_an_organisation_and_its_clients,
     administration_needs_the_admin_scope,

@@ -4,6 +4,7 @@ pub mod attempts;
 pub mod clients;
 pub mod grant;
 pub mod handlers;
+pub mod issuer;
 pub mod keys;
 pub mod oidc;
 pub mod principal;

@@ -7,8 +7,9 @@ use super::{BatchResult, CompletionBatch, IssuedRecord, Issuer, VoidInput};
 use crate::auth::{Me, OrgCaller, Scope};
 use crate::error::{Error, Problem};
 use crate::http::AppState;
-use crate::http::body::{BatchBody, Body};
+use crate::http::body::{BatchBody, Body, Query};
 use crate::http::etag;
+use crate::http::pagination::{List, PageRequest};
 use crate::records::RecordVersion;
 use crate::records::{RecordPatch, RecordWithIssuer};
 
@@ -126,9 +127,9 @@ pub async fn void(
     operation_id = "listRecordHistory",
     tag = "records",
     security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The record id")),
+    params(("id" = uuid::Uuid, Path, description = "The record id"), PageRequest),
     responses(
-        (status = 200, description = "Earlier versions", body = Vec<RecordVersion>),
+        (status = 200, description = "A page of earlier versions", body = List<RecordVersion>),
         (status = 404, description = "No such record of the caller's", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -136,12 +137,14 @@ pub async fn void(
 pub async fn history(
     me: Me,
     id: web::Path<uuid::Uuid>,
+    page: Query<PageRequest>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
     let id = id.into_inner().into();
+    let page = page.0.parse()?;
     let versions = state
         .db
-        .run(move |conn| crate::records::issued::history(conn, me.person_id, id))
+        .run(move |conn| crate::records::issued::history(conn, me.person_id, id, page))
         .await?;
     Ok(HttpResponse::Ok().json(versions))
 }

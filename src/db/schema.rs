@@ -77,6 +77,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql::UtcTimestamp;
+
+    service_identity (id) {
+        id -> Integer,
+        issuer -> Nullable<Text>,
+        audience -> Nullable<Text>,
+        recorded_at -> Nullable<UtcTimestamp>,
+    }
+}
+
 diesel::joinable!(clients -> organisations (organisation_id));
 diesel::joinable!(records -> people (person_id));
 diesel::joinable!(records -> organisations (issuer_organisation_id));

@@ -31,9 +31,16 @@ pub struct AppState {
 
 impl AppState {
     /// Opens the database (applying pending migrations) and loads the signing keys, creating the
-    /// data folder and a first key when they do not exist.
+    /// data folder and a first key when they do not exist. Records in the database the issuer
+    /// and audience of the service's tokens, which `token person` signs with.
     pub fn start(settings: Settings) -> Result<Self, Error> {
-        Self::open(settings, true)
+        let state = Self::open(settings, true)?;
+        auth::issuer::record(
+            &mut *state.db.get()?,
+            &state.tokens.issuer,
+            &state.tokens.audience,
+        )?;
+        Ok(state)
     }
 
     /// The same for a one-shot command: one connection, nothing left opening in the

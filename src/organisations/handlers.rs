@@ -98,9 +98,9 @@ pub async fn create(
     operation_id = "listOrganisationClients",
     tag = "organisations",
     security(("client_credentials" = ["admin"]), ("client_credentials" = ["clients:manage"])),
-    params(("id" = uuid::Uuid, Path, description = "The organisation id")),
+    params(("id" = uuid::Uuid, Path, description = "The organisation id"), PageRequest),
     responses(
-        (status = 200, description = "The clients", body = Vec<ClientView>),
+        (status = 200, description = "A page of clients, oldest first", body = List<ClientView>),
         (status = 403, description = "Neither `admin` nor `clients:manage` for this organisation", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
     )
@@ -109,13 +109,15 @@ pub async fn create(
 pub async fn clients(
     org: OrgCaller,
     id: web::Path<uuid::Uuid>,
+    page: Query<PageRequest>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
     let id = id.into_inner().into();
     super::may_administer(&org, id)?;
+    let page = page.0.parse()?;
     let clients = state
         .db
-        .run(move |conn| super::clients_of(conn, id))
+        .run(move |conn| super::clients_of(conn, id, page))
         .await?;
     Ok(HttpResponse::Ok().json(clients))
 }

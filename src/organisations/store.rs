@@ -179,26 +179,29 @@ pub fn get(conn: &mut DbConnection, id: OrganisationId) -> Result<Organisation, 
         .ok_or_else(|| Error::NotFound("no such organisation".into()))
 }
 
-/// An organisation's clients, oldest first.
+/// A page of an organisation's clients, oldest first.
 pub fn clients_of(
     conn: &mut DbConnection,
     organisation_id: OrganisationId,
-) -> Result<Vec<ClientView>, Error> {
+    page: Page<ClientId>,
+) -> Result<List<ClientView>, Error> {
     get(conn, organisation_id)?;
-    let rows: Vec<ClientRow> = clients::table
+    let mut query = clients::table
         .filter(clients::organisation_id.eq(organisation_id))
         .order(clients::id.asc())
         .select(ClientRow::as_select())
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| ClientView {
-            client_id: r.client_id,
-            scopes: r.scopes,
-            created_at: r.created_at.0,
-            revoked_at: r.revoked_at.map(|t| t.0),
-        })
-        .collect())
+        .limit(page.limit + 1)
+        .into_boxed();
+    if let Some(after) = page.after {
+        query = query.filter(clients::id.gt(after));
+    }
+    let rows: Vec<ClientRow> = query.load(conn)?;
+    Ok(List::from_rows(rows, &page, |r| r.id).map(|r| ClientView {
+        client_id: r.client_id,
+        scopes: r.scopes,
+        created_at: r.created_at.0,
+        revoked_at: r.revoked_at.map(|t| t.0),
+    }))
 }
 
 /// Revokes a client: its tokens are refused from the next request on.

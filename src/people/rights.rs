@@ -12,7 +12,7 @@ use crate::credentials::{self, CredentialSummary};
 use crate::db::{DbConnection, read_transaction, transaction};
 use crate::error::Error;
 use crate::grants::{self, Grant, GrantFilter};
-use crate::http::pagination::{Cursor, List, Page, PageRequest};
+use crate::http::pagination::every_page as all;
 use crate::records::Record;
 use crate::records::store::{self, RecordFilter};
 use crate::records::{RecordVersion, Viewer, issued};
@@ -36,26 +36,6 @@ pub struct Export {
     pub access_events: Vec<AccessEvent>,
     pub attainments: Vec<Attainment>,
     pub credentials: Vec<CredentialSummary>,
-}
-
-/// Reads every page of a list.
-fn all<K: Cursor, T>(
-    mut page: impl FnMut(Page<K>) -> Result<List<T>, Error>,
-) -> Result<Vec<T>, Error> {
-    let mut items = Vec::new();
-    let mut cursor = None;
-    loop {
-        let request = PageRequest {
-            limit: Some(crate::http::pagination::MAX_LIMIT),
-            cursor,
-        };
-        let list = page(request.parse()?)?;
-        items.extend(list.items);
-        match list.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => return Ok(items),
-        }
-    }
 }
 
 /// Everything held about a person, read in one read-only transaction: a consistent snapshot

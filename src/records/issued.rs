@@ -13,6 +13,7 @@ use crate::db::DbConnection;
 use crate::db::schema::{record_history, records};
 use crate::db::types::{Json, Timestamp};
 use crate::error::Error;
+use crate::http::pagination::{List, Page};
 use crate::outbox::{self, Event, RecordChange};
 
 /// The organisation's records under these external ids: one query.
@@ -174,19 +175,26 @@ impl From<HistoryRow> for RecordVersion {
     }
 }
 
-/// A person's record's earlier versions, newest first.
+/// A page of a person's record's earlier versions, newest first. The order key is the version
+/// number, which each change of the record raises, so a cursor is the last version served.
 pub fn history(
     conn: &mut DbConnection,
     person_id: PersonId,
     record_id: RecordId,
-) -> Result<Vec<RecordVersion>, Error> {
+    page: Page<i32>,
+) -> Result<List<RecordVersion>, Error> {
     super::store::get(conn, person_id, record_id)?;
-    let rows: Vec<HistoryRow> = record_history::table
+    let mut query = record_history::table
         .filter(record_history::record_id.eq(record_id))
         .order(record_history::version.desc())
         .select(HistoryRow::as_select())
-        .load(conn)?;
-    Ok(rows.into_iter().map(RecordVersion::from).collect())
+        .limit(page.limit + 1)
+        .into_boxed();
+    if let Some(after) = page.after {
+        query = query.filter(record_history::version.lt(after));
+    }
+    let rows: Vec<HistoryRow> = query.load(conn)?;
+    Ok(List::from_rows(rows, &page, |row| row.version).map(RecordVersion::from))
 }
 
 /// The earlier versions of every record of a person's, newest first, by record: one query.

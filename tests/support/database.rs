@@ -53,6 +53,31 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A database of either backend that no service has started on (migrated, on PostgreSQL; on
+/// SQLite a file not yet created), for commands run before the service ever ran.
+pub struct UnusedDatabase {
+    pub url: String,
+    _pg: Option<PgDatabase>,
+}
+
+impl UnusedDatabase {
+    /// `None` when PostgreSQL is unavailable outside CI.
+    pub async fn create(backend: super::Backend, dir: &std::path::Path) -> Option<Self> {
+        match backend {
+            super::Backend::Sqlite => Some(UnusedDatabase {
+                url: dir.join("unused.db").to_string_lossy().into_owned(),
+                _pg: None,
+            }),
+            super::Backend::Postgres => {
+                let (pg, url) = actix_web::rt::task::spawn_blocking(PgDatabase::create)
+                    .await
+                    .unwrap()?;
+                Some(UnusedDatabase { url, _pg: Some(pg) })
+            }
+        }
+    }
+}
+
 /// A fresh PostgreSQL database, dropped with this value.
 pub(super) struct PgDatabase {
     admin_url: String,

@@ -34,6 +34,8 @@ pub mod xapi;
 pub use app::{TestApp, test_settings};
 pub use backends::Backend;
 #[allow(unused_imports)]
+pub use database::UnusedDatabase;
+#[allow(unused_imports)]
 pub use http::{Reply, eventually, exactly_one_wins};
 pub use reqwest::{Method, StatusCode};
 #[allow(unused_imports)]

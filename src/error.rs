@@ -114,7 +114,7 @@ impl From<diesel::result::Error> for Error {
                 Error::Conflict(duplicate(info.constraint_name(), info.message()).into())
             }
             D::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
-                crate::db::connection_lost();
+                CONNECTION_LOST.with(|lost| lost.set(true));
                 Error::Unavailable(info.message().to_owned())
             }
             other => Error::Internal(other.to_string()),
@@ -311,6 +311,17 @@ impl ResponseError for Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+thread_local! {
+    /// Set when a query on this thread found its connection closed, so that the pool drops
+    /// that connection when it is handed back instead of lending it again.
+    static CONNECTION_LOST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether a query on this thread has found its connection closed since the last call.
+pub(crate) fn take_connection_lost() -> bool {
+    CONNECTION_LOST.with(|lost| lost.replace(false))
+}
 
 #[cfg(test)]
 mod tests {

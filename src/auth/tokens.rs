@@ -78,7 +78,7 @@ pub struct TokenService {
     pub audience: String,
     pub oidc: Option<Arc<OidcProvider>>,
     /// The service's own tokens already verified (see [`Verified`]).
-    verified: Verified,
+    verified: Verified<TokenSubject>,
 }
 
 fn now() -> i64 {

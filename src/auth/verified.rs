@@ -8,26 +8,31 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::tokens::TokenSubject;
-
 /// Tokens remembered, at most. Each costs about the token's length (under a kilobyte); beyond
 /// this, expired entries are dropped, and if none has expired the memory starts afresh.
 const CAPACITY: usize = 4096;
 
-struct Entry {
-    subject: TokenSubject,
+struct Entry<S> {
+    subject: S,
     /// The token's `exp`, in seconds since the epoch.
     expires: i64,
     kid: String,
 }
 
-/// Verified tokens, by their whole text.
-#[derive(Default)]
-pub(super) struct Verified {
-    entries: Mutex<HashMap<String, Entry>>,
+/// Verified tokens, by their whole text, with what each was found to say (`S`).
+pub(super) struct Verified<S> {
+    entries: Mutex<HashMap<String, Entry<S>>>,
 }
 
-impl Verified {
+impl<S> Default for Verified<S> {
+    fn default() -> Self {
+        Verified {
+            entries: Mutex::default(),
+        }
+    }
+}
+
+impl<S: Clone> Verified<S> {
     /// The subject of a token verified before, if it has not expired at `now` (with `leeway`
     /// seconds, as verification allows) and `key_known` still says its key is in the ring.
     pub fn get(
@@ -36,7 +41,7 @@ impl Verified {
         now: i64,
         leeway: i64,
         key_known: impl FnOnce(&str) -> bool,
-    ) -> Option<TokenSubject> {
+    ) -> Option<S> {
         let (subject, kid) = {
             let entries = self.entries.lock().ok()?;
             let entry = entries.get(token)?;
@@ -49,7 +54,7 @@ impl Verified {
     }
 
     /// Remembers a token just verified.
-    pub fn insert(&self, token: &str, subject: TokenSubject, expires: i64, kid: &str, now: i64) {
+    pub fn insert(&self, token: &str, subject: S, expires: i64, kid: &str, now: i64) {
         let Ok(mut entries) = self.entries.lock() else {
             return;
         };
@@ -73,7 +78,7 @@ impl Verified {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::tokens::PersonIdentity;
+    use crate::auth::tokens::{PersonIdentity, TokenSubject};
 
     fn someone() -> TokenSubject {
         TokenSubject::Person(PersonIdentity {
@@ -91,7 +96,7 @@ mod tests {
 
     #[test]
     fn a_token_is_remembered_until_it_expires() {
-        let verified = Verified::default();
+        let verified = Verified::<TokenSubject>::default();
         verified.insert("t", someone(), 1_000, "k1", 900);
         assert!(is_ada(verified.get("t", 1_000, 30, |_| true)));
         assert!(is_ada(verified.get("t", 1_030, 30, |_| true)));
@@ -100,7 +105,7 @@ mod tests {
 
     #[test]
     fn only_the_same_token_with_its_key_still_known_is_answered() {
-        let verified = Verified::default();
+        let verified = Verified::<TokenSubject>::default();
         verified.insert("t", someone(), 1_000, "k1", 900);
         assert!(verified.get("t2", 950, 30, |_| true).is_none());
         assert!(verified.get("t", 950, 30, |kid| kid != "k1").is_none());
@@ -108,7 +113,7 @@ mod tests {
 
     #[test]
     fn a_full_memory_drops_expired_tokens_first() {
-        let verified = Verified::default();
+        let verified = Verified::<TokenSubject>::default();
         for i in 0..CAPACITY {
             let expires = if i == 0 { 2_000 } else { 500 };
             verified.insert(&format!("t{i}"), someone(), expires, "k1", 400);

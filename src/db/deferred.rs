@@ -7,11 +7,12 @@
 //! lost only if the process stops in the moment between the answer and the write.
 
 use std::cell::RefCell;
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, OnceLock};
+use std::sync::mpsc::{Receiver, TrySendError};
 use std::time::Duration;
 
 use diesel::r2d2;
+
+use super::background::Background;
 
 use super::{ConnectionManager, DbConnection, transaction};
 use crate::error::Error;
@@ -49,35 +50,19 @@ pub(super) fn forget_handed() {
     });
 }
 
-/// The writer's queue. The writer starts with the first deferred write, so that a one-shot
-/// command, which defers none, has no thread of it holding the pool when it exits.
+/// The writer's queue (see [`Background`] for when its thread starts and stops).
 #[derive(Clone)]
-pub(super) struct Queue {
-    pool: r2d2::Pool<ConnectionManager>,
-    sender: Arc<OnceLock<SyncSender<Vec<Job>>>>,
-}
+pub(super) struct Queue(Background<Vec<Job>>);
 
 impl Queue {
-    /// A writer over a pool; its thread stops when every copy of the queue has been dropped.
     pub(super) fn start(pool: r2d2::Pool<ConnectionManager>) -> Self {
-        Queue {
+        Queue(Background::new(
+            "deferred-writes",
+            QUEUE,
             pool,
-            sender: Arc::new(OnceLock::new()),
-        }
-    }
-
-    fn sender(&self) -> &SyncSender<Vec<Job>> {
-        self.sender.get_or_init(|| {
-            let (sender, receiver) = mpsc::sync_channel(QUEUE);
-            let pool = self.pool.clone();
-            let spawned = std::thread::Builder::new()
-                .name("deferred-writes".into())
-                .spawn(move || write(pool, receiver));
-            if let Err(error) = spawned {
-                tracing::error!(%error, "no deferred writer: deferred writes will be dropped");
-            }
-            sender
-        })
+            write,
+            "no deferred writer: deferred writes will be dropped",
+        ))
     }
 
     /// Queues what the work on this thread handed over.
@@ -86,7 +71,7 @@ impl Queue {
         if jobs.is_empty() {
             return;
         }
-        match self.sender().try_send(jobs) {
+        match self.0.sender().try_send(jobs) {
             Ok(()) => {}
             Err(TrySendError::Full(jobs)) => {
                 tracing::warn!(dropped = jobs.len(), "deferred writes queue full: dropped")

@@ -8,10 +8,11 @@
 //! On PostgreSQL one commit (one WAL flush) serves a whole group of reads.
 
 use std::cell::RefCell;
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, OnceLock};
+use std::sync::mpsc::{Receiver, TrySendError};
 
 use diesel::r2d2;
+
+use super::background::Background;
 
 use super::{ConnectionManager, DbConnection, transaction};
 use crate::error::Error;
@@ -70,43 +71,28 @@ struct Waiting {
     committed: tokio::sync::oneshot::Sender<Result<(), Error>>,
 }
 
-/// The writer's queue. The writer starts with the first commit, so that a one-shot command,
-/// which never commits through it, has no thread of it holding the pool when it exits.
+/// The writer's queue (see [`Background`] for when its thread starts and stops). If its thread
+/// cannot start, every read is refused: nothing leaves unrecorded.
 #[derive(Clone)]
-pub(super) struct Writer {
-    pool: r2d2::Pool<ConnectionManager>,
-    queue: Arc<OnceLock<SyncSender<Waiting>>>,
-}
+pub(super) struct Writer(Background<Waiting>);
 
 impl Writer {
-    /// A writer over a pool; its thread stops when every copy of the queue has been dropped.
     pub(super) fn start(pool: r2d2::Pool<ConnectionManager>) -> Self {
-        Writer {
+        Writer(Background::new(
+            "group-commit",
+            QUEUE,
             pool,
-            queue: Arc::new(OnceLock::new()),
-        }
-    }
-
-    fn queue(&self) -> &SyncSender<Waiting> {
-        self.queue.get_or_init(|| {
-            let (sender, receiver) = mpsc::sync_channel(QUEUE);
-            let pool = self.pool.clone();
-            let spawned = std::thread::Builder::new()
-                .name("group-commit".into())
-                .spawn(move || write(pool, receiver));
-            if let Err(error) = spawned {
-                // Every read is then refused: nothing leaves unrecorded.
-                tracing::error!(%error, "no group-commit writer: reads will be refused");
-            }
-            sender
-        })
+            write,
+            "no group-commit writer: reads will be refused",
+        ))
     }
 
     /// Commits a request's writes with those of the other requests waiting, and answers once
     /// they are committed.
     pub(super) async fn commit(&self, jobs: Vec<Job>) -> Result<(), Error> {
         let (committed, outcome) = tokio::sync::oneshot::channel();
-        self.queue()
+        self.0
+            .sender()
             .try_send(Waiting { jobs, committed })
             .map_err(|error| {
                 let why = match error {

@@ -3,6 +3,7 @@
 //! Domain modules write their queries once against [`DbConnection`]; the few statements whose
 //! SQL differs between the backends match on the variant, and say why where they do.
 
+mod background;
 pub mod deferred;
 pub mod files;
 pub mod group_commit;
@@ -131,17 +132,6 @@ impl std::ops::DerefMut for Lent {
 /// before a request sees it.
 const CHECK_AFTER_IDLE: Duration = Duration::from_secs(1);
 
-thread_local! {
-    /// Set when a query on this thread found its connection closed (see [`connection_lost`]).
-    static CONNECTION_LOST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Notes that the connection the current thread works on was found closed, so that the pool
-/// drops it when it is handed back instead of lending it again.
-pub fn connection_lost() {
-    CONNECTION_LOST.with(|lost| lost.set(true));
-}
-
 impl ManageConnection for ConnectionManager {
     type Connection = Pooled;
     type Error = r2d2::Error;
@@ -190,7 +180,7 @@ impl ManageConnection for ConnectionManager {
     fn has_broken(&self, pooled: &mut Pooled) -> bool {
         use diesel::connection::{AnsiTransactionManager, TransactionManager};
         pooled.returned = Instant::now();
-        let lost = CONNECTION_LOST.with(|lost| lost.replace(false));
+        let lost = crate::error::take_connection_lost();
         // A transaction left open or in error (its ROLLBACK failed) leaves the connection unusable.
         let unfinished = match &mut pooled.conn {
             DbConnection::Postgres(c) => AnsiTransactionManager::is_broken_transaction_manager(c),
@@ -285,7 +275,7 @@ impl Database {
         let (outcome, to_commit) = actix_web::web::block(move || {
             let mut conn = pool.get().map_err(|e| Error::Unavailable(e.to_string()))?;
             OUTBOX_WRITTEN.with(|written| written.set(false));
-            CONNECTION_LOST.with(|lost| lost.set(false));
+            crate::error::take_connection_lost();
             deferred::forget_handed();
             group_commit::collect();
             let outcome = work(&mut conn);

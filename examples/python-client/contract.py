@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import attrs
 from learning_passport_client.models import Problem
-from learning_passport_client.types import Response
+from learning_passport_client.types import Response, Unset
 
 T = TypeVar("T")
 
@@ -55,6 +55,16 @@ def check(condition: bool, message: str) -> None:
 def at(days: float) -> datetime:
     """An instant `days` from now, to the second."""
     return (datetime.now(timezone.utc) + timedelta(days=days)).replace(microsecond=0)
+
+
+def a_year_after(instant: datetime | None | Unset) -> datetime:
+    """The catalogue's refresher period of 12 months: the same day a year on (28 February for
+    29 February)."""
+    assert isinstance(instant, datetime), instant
+    try:
+        return instant.replace(year=instant.year + 1)
+    except ValueError:
+        return instant.replace(year=instant.year + 1, day=28)
 
 
 def undocumented(value: Any, where: str) -> None:

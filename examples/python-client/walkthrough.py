@@ -111,7 +111,7 @@ from learning_passport_client.models import (
 )
 from learning_passport_client.types import UNSET
 
-from contract import Tally, at, check, expect, refused
+from contract import Tally, a_year_after, at, check, expect, refused
 
 BASE_URL = os.environ["PASSPORT_URL"]
 GOVERNANCE = "CSTF-INFORMATION-GOVERNANCE"
@@ -284,7 +284,7 @@ def platform_pushes(
     check(governance.provenance == Provenance.ISSUED, "what a platform pushes is issued")
     check(governance.title == "Information Governance and Data Security", "titled from the catalogue")
     check(
-        governance.expires_at == completed + timedelta(days=365),
+        governance.expires_at == a_year_after(completed),
         f"a year's refresher: {governance.expires_at}",
     )
 
@@ -293,7 +293,8 @@ def platform_pushes(
         correct_completion.sync_detailed("enrolment-1", client=platform, body=earlier), 200, IssuedRecord
     )
     check(
-        corrected.expires_at == completed + timedelta(days=364), "a correction of the date moves the expiry"
+        corrected.expires_at == a_year_after(earlier.completed_at),
+        "a correction of the date moves the expiry",
     )
     reason = VoidInput(reason="Enrolled in error")
     voided = expect(

@@ -66,8 +66,10 @@ fn completion_items() -> utoipa::openapi::schema::Array {
             AnyOfBuilder::new()
                 .item(utoipa::openapi::Ref::from_schema_name("CompletionInput"))
                 .item(
+                    // The title names the model a generated client makes of it.
                     ObjectBuilder::new()
                         .schema_type(Type::Object)
+                        .title(Some("InvalidCompletion"))
                         .description(Some(
                             "An item that is not a valid `CompletionInput`: answered `rejected`, \
                              `invalid`, with its errors",

@@ -7,12 +7,14 @@ use utoipa::{IntoParams, ToSchema};
 use crate::attainments::FrameworkRef;
 use crate::records::RecordKind;
 
-/// One requirement of a role.
+/// One requirement of a role. Each kind has a title, so that generated clients name their
+/// models after it (`ActivityRequirement`, not `RequirementType0`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Requirement {
     /// Any of these catalogue activities, completed with a passing result (`passed` or
     /// `attended`) and not expired; optionally completed within `max_age_days`.
+    #[schema(title = "ActivityRequirement")]
     Activity {
         activity_codes: Vec<String>,
         #[serde(default)]
@@ -22,12 +24,14 @@ pub enum Requirement {
         issued_only: bool,
     },
     /// At least `hours` of records of a kind completed within the last `within_days` days.
+    #[schema(title = "HoursRequirement")]
     Hours {
         kind: RecordKind,
         hours: f64,
         within_days: i64,
     },
     /// An outcome of a framework version at `min_level` or above.
+    #[schema(title = "OutcomeRequirement")]
     Outcome {
         framework: FrameworkRef,
         outcome_code: String,

@@ -184,7 +184,7 @@ pub fn write(
                 ),
                 None => super::invalid(
                     "If-None-Match",
-                    "or If-Match is required to store a profile document: If-None-Match: * to create it, If-Match with its ETag to replace it",
+                    "(or `If-Match`) is required to store a profile document: `If-None-Match: *` to create it, `If-Match` with its ETag to replace it",
                 ),
             });
         }

@@ -93,7 +93,8 @@ pub struct Settings {
     #[arg(long, env = "PASSPORT_MAX_BODY_BYTES", default_value_t = 1 << 20, global = true)]
     pub max_body_bytes: usize,
 
-    /// Largest batch push body accepted (up to 1,000 completions), in bytes.
+    /// Largest batch push body accepted (up to 1,000 completions), in bytes; also the largest
+    /// xAPI request body (statements with attachments, a document, an alternate-syntax form).
     #[arg(long, env = "PASSPORT_MAX_BATCH_BYTES", default_value_t = 8 << 20, global = true)]
     pub max_batch_bytes: usize,
 

@@ -249,9 +249,11 @@ async fn a_document_is_found_by_any_form_of_the_same_agent(app: TestApp) {
         .await;
     fetched.expect(200);
     assert_eq!(fetched.body, json!({"page": 4}));
-    lrs.put(
+    put_with(
+        &lrs,
         &app,
         &agent_profile(&bare, Some("preferences")),
+        &[("If-None-Match", "*")],
         json!({"lang": "cy"}),
     )
     .await

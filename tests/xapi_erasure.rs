@@ -212,14 +212,19 @@ async fn erasure_removes_the_person_from_every_lrs_and_nothing_else(app: TestApp
     );
     let bobs_profile = agent_profile(&bob, Some("preferences"));
     let syllabus = activity_profile(COURSE, Some("syllabus"));
-    for path in [&her_state, &bobs_state, &syllabus] {
+    // Profiles are created with If-None-Match (Communication 3.1).
+    let create = [("If-None-Match", "*")];
+    for path in [&her_state, &bobs_state] {
         acme.put(&app, path, json!({"page": 3})).await.expect(204);
     }
-    acme.put(&app, &her_profile, json!({"theme": "dark"}))
+    put_with(&acme, &app, &syllabus, &create, json!({"page": 3}))
+        .await
+        .expect(204);
+    put_with(&acme, &app, &her_profile, &create, json!({"theme": "dark"}))
         .await
         .expect(204);
     for path in [&her_profile_elsewhere, &bobs_profile] {
-        bolt.put(&app, path, json!({"theme": "dark"}))
+        put_with(&bolt, &app, path, &create, json!({"theme": "dark"}))
             .await
             .expect(204);
     }

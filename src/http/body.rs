@@ -3,7 +3,8 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::dev::Payload;
+use actix_web::HttpMessage;
+use actix_web::dev::{Payload, ServiceRequest};
 use actix_web::http::header;
 use actix_web::web::BytesMut;
 use actix_web::{FromRequest, HttpRequest, web};
@@ -137,6 +138,17 @@ async fn read_limited(
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// The whole body of a request still in the middleware, read up to the batch limit
+/// ([`BatchLimit`]) as [`RawBody`] reads one: 413 as soon as it is known to be larger.
+pub async fn read_in_middleware(req: &mut ServiceRequest) -> Result<web::Bytes, Error> {
+    let limit = limit::<BatchLimit>(req.request());
+    let declared_length = declared_length(req.request());
+    let mut payload = req.take_payload();
+    Ok(read_limited(&mut payload, declared_length, limit)
+        .await?
+        .freeze())
 }
 
 /// Parses a JSON object into a type, naming the field at fault.

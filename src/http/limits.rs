@@ -262,7 +262,17 @@ pub async fn middleware(
     if exempt {
         return Ok(next.call(req).await?.map_into_boxed_body());
     }
-    let address = client_address::resolve(&req, &state.proxies);
+    if let Err(wait) = admit(&req, &state, true).await {
+        return Ok(too_many(req, wait));
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
+}
+
+/// Counts a request against its caller's bucket: the verified caller of its credentials, or
+/// its address. With `charge_address` false, a request counted by its address costs nothing
+/// (it was charged already). Answers the seconds to wait when it may not go on.
+async fn admit(req: &ServiceRequest, state: &AppState, charge_address: bool) -> Result<(), u64> {
+    let address = client_address::resolve(req, &state.proxies);
     let key = match bearer_token(req.headers()) {
         // HTTP Basic (LRS clients send it with every request): the client's own bucket once
         // its secret has verified, the address's until then.
@@ -280,7 +290,7 @@ pub async fn middleware(
             }
             Err(error) => {
                 if let Some(wait) = state.attempts.failed(address, None) {
-                    return Ok(too_many(req, wait));
+                    return Err(wait);
                 }
                 req.extensions_mut()
                     .insert(VerifiedToken(Err(error.to_string())));
@@ -288,10 +298,25 @@ pub async fn middleware(
             }
         },
     };
-    if let Some(wait) = state.limiter.take(&key) {
-        return Ok(too_many(req, wait));
+    if !charge_address && matches!(key, Key::Address(_)) {
+        return Ok(());
     }
-    Ok(next.call(req).await?.map_into_boxed_body())
+    state.limiter.take(&key).map_or(Ok(()), Err)
+}
+
+/// Counts a request whose credentials came in its body, not its headers (xAPI's alternate
+/// request syntax), against its caller, as [`middleware`] counts one that sends them in its
+/// headers. Its address was charged when it arrived, before its body was read: it is not
+/// charged again. A bearer token verified for the headers the request came with no longer
+/// stands for it.
+pub async fn admit_rewritten(req: &ServiceRequest) -> Result<(), Error> {
+    req.extensions_mut().remove::<VerifiedToken>();
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return Ok(());
+    };
+    admit(req, &state, false)
+        .await
+        .map_err(Error::TooManyRequests)
 }
 
 #[cfg(test)]

@@ -54,6 +54,7 @@ pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<Server>
             .default_service(web::to(http::fallback::not_found))
             .wrap(from_fn(xapi::version::middleware))
             .wrap(from_fn(http::limits::middleware))
+            .wrap(from_fn(xapi::version::answers))
             .wrap(http::security::cors(&origins))
             .wrap(http::security::headers())
             .wrap(TracingLogger::<http::logging::RequestSpan>::new())

@@ -45,7 +45,7 @@ an opaque `cursor`. Single resources carry an `ETag`; send it back as `If-Match`
         (name = "compliance", description = "Employers' requirement profiles and compliance checks of shared passports"),
         (name = "credentials", description = "Verifiable credentials of a passport, their verification and revocation status"),
         (name = "webhooks", description = "Organisations' subscriptions to events, signed as the Standard Webhooks specification describes, and their deliveries"),
-        (name = "xapi", description = "An xAPI 1.0.3 Learning Record Store: learning platforms store statements and documents with an organisation client's credentials (HTTP Basic or bearer); completions by people of the passport become issued records under write grants"),
+        (name = "xapi", description = "An xAPI 1.0.3 Learning Record Store: learning platforms store statements and documents with an organisation client's credentials (HTTP Basic or bearer); completions by people of the passport become issued records under write grants. Every answer of the Statements resource, refusals included, carries `X-Experience-API-Consistent-Through`. Every operation can also be sent in xAPI's alternate request syntax (Communication 1.3): a POST whose only query parameter is `method` (GET, PUT, POST or DELETE), with an `application/x-www-form-urlencoded` body carrying the headers (`Authorization`, `X-Experience-API-Version`, `Content-Type`, `Content-Length`, `If-Match`, `If-None-Match`), the parameters and the body as `content`"),
         (name = "auth", description = "Tokens and keys"),
         (name = "operations", description = "Health, metrics"),
     )

@@ -6,7 +6,7 @@
 //! - 404 from an id in its path (unless it creates what the path names);
 //! - 412 from an `If-Match` parameter;
 //! - 400, 413, 415 and 422 from a body, and 422 from query parameters (400 in the xAPI LRS,
-//!   whose specification says so);
+//!   whose specification says so, and which answers no 415 either);
 //! - 429 everywhere but the probes and the metrics scrape, which are never rate limited.
 //!
 //! Every problem-details answer is a reference to one of `components.responses`; an answer an
@@ -209,7 +209,12 @@ fn derive(path: &str, operation: &mut Operation) {
     let invalid = if lrs { "400" } else { "422" };
     let mut statuses: Vec<(&str, Option<String>)> = Vec::new();
     if let Some(body) = &operation.request_body {
-        statuses.extend([("400", None), ("413", None), ("415", None)]);
+        statuses.extend([("400", None), ("413", None)]);
+        // xAPI has no 415 (Communication 3.2): the LRS answers 400 for a media type it does
+        // not take.
+        if !lrs {
+            statuses.push(("415", None));
+        }
         // A JSON body is checked field by field; a form (the token endpoint) is not.
         if body.content.contains_key("application/json") {
             statuses.push((invalid, None));

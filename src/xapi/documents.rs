@@ -32,8 +32,9 @@ impl Kind {
         }
     }
 
-    /// Profiles must not be overwritten blindly: a PUT of an existing one needs `If-Match` or
-    /// `If-None-Match`. (State documents belong to one learner's session and do not.)
+    /// Profiles must not be overwritten blindly: a PUT of one needs `If-Match` or
+    /// `If-None-Match`. (State documents belong to one learner's session and do not:
+    /// Communication 3.1.s3.)
     fn requires_precondition(self) -> bool {
         self != Kind::State
     }
@@ -173,15 +174,19 @@ pub fn write(
     transaction(conn, |conn| {
         let current = get(conn, organisation_id, scope, document_id)?;
         preconditions.check(current.as_ref().map(|d| d.etag.as_str()))?;
-        if how == Write::Replace
-            && current.is_some()
-            && scope.kind.requires_precondition()
-            && !preconditions.given()
-        {
-            return Err(Error::Conflict(
-                "the document exists: send If-Match with its ETag (or If-None-Match: * to create only) so that no one's changes are lost"
-                    .into(),
-            ));
+        if how == Write::Replace && scope.kind.requires_precondition() && !preconditions.given() {
+            // Communication 3.1: 409 over a document that exists; a client must send one of
+            // the headers anyway (3.1.s3.b1), so for a new document the request is malformed.
+            return Err(match current {
+                Some(_) => Error::Conflict(
+                    "the document exists: send If-Match with its ETag (or If-None-Match: * to create only) so that no one's changes are lost"
+                        .into(),
+                ),
+                None => super::invalid(
+                    "If-None-Match",
+                    "(or `If-Match`) is required to store a profile document: `If-None-Match: *` to create it, `If-Match` with its ETag to replace it",
+                ),
+            });
         }
         let added = Usage {
             documents: i64::from(current.is_none()),

@@ -5,6 +5,7 @@
 //! of the passport completed an activity become issued records (see [`feed`]). Each
 //! organisation's statements and documents are its own: no other organisation sees them.
 
+pub mod alternate;
 pub mod answer;
 pub mod auth;
 pub mod documents;

@@ -1,13 +1,17 @@
 //! The headers every xAPI exchange carries: the client names its version, the LRS answers as
-//! 1.0.3. Also HEAD, which the specification requires wherever GET is allowed.
+//! 1.0.3, and the Statements resource says how far it is consistent. Also HEAD, which the
+//! specification requires wherever GET is allowed, and the alternate request syntax
+//! ([`alternate`]), read before anything else.
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::{Method, header};
+use actix_web::http::{Method, StatusCode, header};
 use actix_web::middleware::Next;
-use actix_web::{HttpResponse, ResponseError};
+use actix_web::{ResponseError, web};
 
+use super::{alternate, answer};
 use crate::error::Error;
+use crate::http::AppState;
 
 /// The version the LRS speaks.
 pub const VERSION: &str = "1.0.3";
@@ -31,12 +35,59 @@ fn is_lrs(path: &str) -> bool {
     path == "/xapi" || path.starts_with("/xapi/")
 }
 
+/// The Statements resource, whose every answer says how far it is consistent.
+const STATEMENTS: &str = "/xapi/statements";
+
+/// The header of that time (Communication 2.1.3.s2.b5).
+pub const CONSISTENT_THROUGH: &str = "x-experience-api-consistent-through";
+
+/// The headers of every answer of the LRS, whatever gave it (the rate limit, a refused version
+/// or credentials, a handler): the version the LRS speaks, the Basic challenge LRS clients
+/// look for on a 401, and on the Statements resource `X-Experience-API-Consistent-Through`.
+/// Wraps the rate limit, so that a 429 carries them too.
+pub async fn answers(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    if !is_lrs(req.path()) {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    }
+    // Taken before the request is served: every statement stored before it is visible to
+    // the query that follows.
+    let through = (req.path() == STATEMENTS)
+        .then(|| req.app_data::<web::Data<AppState>>())
+        .flatten()
+        .map(|state| answer::consistent_through(state.db.kind()));
+    let response = next.call(req).await?.map_into_boxed_body();
+    let (request, mut response) = response.into_parts();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::HeaderName::from_static(VERSION_HEADER),
+        header::HeaderValue::from_static(VERSION),
+    );
+    if let Some(value) = through.and_then(|t| header::HeaderValue::from_str(&t).ok()) {
+        headers.insert(header::HeaderName::from_static(CONSISTENT_THROUGH), value);
+    }
+    if response.status() == StatusCode::UNAUTHORIZED {
+        response.headers_mut().append(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Basic realm=\"xAPI\""),
+        );
+    }
+    Ok(ServiceResponse::new(request, response))
+}
+
+/// Reads an LRS request as the request it stands for (the alternate request syntax), checks
+/// its version, and answers HEAD as GET without the body.
 pub async fn middleware(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     if !is_lrs(req.path()) {
         return Ok(next.call(req).await?.map_into_boxed_body());
+    }
+    if let Err(error) = alternate::rewrite(&mut req).await {
+        return Ok(req.into_response(error.error_response()));
     }
     // The About resource tells a client which versions to send, so it needs none itself.
     if req.path() != "/xapi/about" {
@@ -59,38 +110,24 @@ pub async fn middleware(
                 field: Some("X-Experience-API-Version".into()),
             }
             .error_response();
-            return Ok(req.into_response(finish(response, false)));
+            return Ok(req.into_response(response));
         }
     }
     let head = req.method() == Method::HEAD;
     if head {
         req.head_mut().method = Method::GET;
     }
-    let response = next.call(req).await?;
+    let response = next.call(req).await?.map_into_boxed_body();
+    if !head {
+        return Ok(response);
+    }
+    // A HEAD answer keeps its headers and drops its body.
     let (request, response) = response.into_parts();
-    let response = finish(response.map_into_boxed_body(), head);
-    Ok(ServiceResponse::new(request, response))
-}
-
-/// Adds the version header (and the Basic challenge LRS clients look for); a HEAD answer keeps
-/// its headers and drops its body.
-fn finish(mut response: HttpResponse<BoxBody>, head: bool) -> HttpResponse<BoxBody> {
-    let headers = response.headers_mut();
-    headers.insert(
-        header::HeaderName::from_static(VERSION_HEADER),
-        header::HeaderValue::from_static(VERSION),
-    );
-    if response.status() == actix_web::http::StatusCode::UNAUTHORIZED {
-        response.headers_mut().append(
-            header::WWW_AUTHENTICATE,
-            header::HeaderValue::from_static("Basic realm=\"xAPI\""),
-        );
-    }
-    if head {
-        let (response, _) = response.into_parts();
-        return response.set_body(BoxBody::new(()));
-    }
-    response
+    let (response, _) = response.into_parts();
+    Ok(ServiceResponse::new(
+        request,
+        response.set_body(BoxBody::new(())),
+    ))
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@
 //! - `http`: requests, `Reply`, and assertions on replies
 //! - `seed`: organisations, people's tokens and data seeded straight into the database
 //! - `snapshots`: `snapshot!` and its redactions
-//! - `credentials`, `receiver`, `webhooks`, `xapi`: helpers of their features
+//! - `alternate`, `credentials`, `receiver`, `webhooks`, `xapi`: helpers of their features
 
 #![allow(dead_code)]
 
@@ -23,6 +23,7 @@ mod http;
 mod seed;
 mod snapshots;
 
+pub mod alternate;
 pub mod credentials;
 pub mod receiver;
 pub mod webhooks;

@@ -449,6 +449,21 @@ pub fn signature_attachment(jws: &str) -> Value {
     })
 }
 
+/// Asserts that an answer of the Statements resource carries
+/// `X-Experience-API-Consistent-Through` (Communication 2.1.3.s2.b5): an ISO 8601 time, recent.
+#[track_caller]
+pub fn assert_consistent_through(headers: &HeaderMap, what: &str) {
+    let through = header(headers, "x-experience-api-consistent-through")
+        .unwrap_or_else(|| panic!("no X-Experience-API-Consistent-Through on {what}"));
+    let at = chrono::DateTime::parse_from_rfc3339(through)
+        .unwrap_or_else(|e| panic!("{what}: `{through}` is not ISO 8601: {e}"));
+    let age = Utc::now().signed_duration_since(at);
+    assert!(
+        age > chrono::Duration::seconds(-1) && age < chrono::Duration::seconds(60),
+        "{what}: `{through}` is not recent"
+    );
+}
+
 // Statements as the statement tests send them ------------------------------------------------
 
 /// The course the statements are about; the documents are kept for it too.

@@ -240,7 +240,7 @@ macro_rules! document_handlers {
             request_body(content = Object, description = "The document, of any media type", content_type = "application/json"),
             responses(
                 (status = 204, description = "Stored", headers(("ETag" = String))),
-                (status = 400, description = "A malformed parameter or body", body = Problem, content_type = "application/problem+json"),
+                (status = 400, description = "A malformed parameter or body; for a profile, neither If-Match nor If-None-Match for a document that does not exist", body = Problem, content_type = "application/problem+json"),
                 (status = 403, description = "A person's token, a client without records:write, or the organisation's LRS holding as many documents as it may (`quota-exceeded`)", body = Problem, content_type = "application/problem+json"),
                 (status = 409, description = "The document exists and no precondition was sent", body = Problem, content_type = "application/problem+json"),
             )
@@ -362,7 +362,7 @@ document_handlers!(
         ("profileId" = Option<String>, Query, description = "The document's id (required but to list)"),
         ("since" = Option<String>, Query, description = "When listing: only documents stored after this time"),
     ),
-    "Stores (replaces) an activity profile document. An existing one is replaced only with `If-Match` (its ETag) or `If-None-Match: *`: a mismatch is 412, neither header 409.",
+    "Stores (replaces) an activity profile document. It needs `If-None-Match: *` to create the document or `If-Match` with its ETag to replace it: a mismatch is 412; neither header is 409 when the document exists, 400 when it does not.",
     "Merges a JSON object into an activity profile document (its properties win), or stores it when there is none. Both must be application/json objects.",
     "Fetches an activity profile document (with its ETag), or without `profileId` the ids stored (`since` a time, optionally).",
     "Deletes an activity profile document (honouring `If-Match`).",
@@ -385,7 +385,7 @@ document_handlers!(
         ("profileId" = Option<String>, Query, description = "The document's id (required but to list)"),
         ("since" = Option<String>, Query, description = "When listing: only documents stored after this time"),
     ),
-    "Stores (replaces) an agent profile document. An existing one is replaced only with `If-Match` (its ETag) or `If-None-Match: *`: a mismatch is 412, neither header 409.",
+    "Stores (replaces) an agent profile document. It needs `If-None-Match: *` to create the document or `If-Match` with its ETag to replace it: a mismatch is 412; neither header is 409 when the document exists, 400 when it does not.",
     "Merges a JSON object into an agent profile document (its properties win), or stores it when there is none. Both must be application/json objects.",
     "Fetches an agent profile document (with its ETag), or without `profileId` the ids stored (`since` a time, optionally).",
     "Deletes an agent profile document (honouring `If-Match`).",

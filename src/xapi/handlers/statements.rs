@@ -14,7 +14,9 @@ use crate::xapi::query::{self};
 use crate::xapi::usage::Quotas;
 use crate::xapi::{self, LrsClient, answer, multipart, statements};
 
-/// Reads a statement request: JSON, or multipart/mixed with attachments.
+/// Reads a statement request: JSON, or multipart/mixed with attachments. Any other media type
+/// (multipart/form-data, none at all) is a malformed request: 400, the code xAPI gives for it
+/// (Communication 3.2), not 415.
 fn received(body: RawBody) -> Result<(Value, Vec<multipart::Attachment>), Error> {
     match media_type::essence(&body.content_type).as_deref() {
         Some("application/json") => {
@@ -29,8 +31,9 @@ fn received(body: RawBody) -> Result<(Value, Vec<multipart::Attachment>), Error>
                 multipart::receive(&body.content_type, &body.bytes).map_err(xapi::refused)?;
             Ok((received.statements, received.attachments))
         }
-        _ => Err(Error::UnsupportedMediaType(
-            "send statements as application/json, or as multipart/mixed with attachments".into(),
+        _ => Err(xapi::invalid(
+            "Content-Type",
+            "must be application/json, or multipart/mixed with attachments",
         )),
     }
 }
@@ -52,7 +55,7 @@ fn public_url(state: &AppState) -> String {
     ),
     request_body(content = Object, description = "An xAPI statement (application/json), or multipart/mixed with the statement first and its attachments after", content_type = "application/json"),
     responses(
-        (status = 204, description = "Stored (or already stored)"),
+        (status = 204, description = "Stored (or already stored)", headers(("X-Experience-API-Consistent-Through" = String, description = "Every statement stored before this time is visible to queries"))),
         (status = 400, description = "A malformed statement or request: nothing was stored", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A person's token, a client without records:write, or a quota of the organisation's LRS reached (`quota-exceeded`): nothing was stored", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A different statement is stored under this id", body = Problem, content_type = "application/problem+json"),
@@ -104,7 +107,7 @@ fn single_id(query: &str) -> Result<Uuid, Error> {
     params(("X-Experience-API-Version" = String, Header, description = "Any 1.0.x version, e.g. 1.0.3")),
     request_body(content = Object, description = "A statement or an array of statements (application/json), or multipart/mixed with them first and their attachments after", content_type = "application/json"),
     responses(
-        (status = 200, description = "The ids of the statements, in the order sent", body = Vec<String>),
+        (status = 200, description = "The ids of the statements, in the order sent", body = Vec<String>, headers(("X-Experience-API-Consistent-Through" = String, description = "Every statement stored before this time is visible to queries"))),
         (status = 400, description = "A malformed statement or request: nothing was stored", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A person's token, a client without records:write, or a quota of the organisation's LRS reached (`quota-exceeded`): nothing was stored", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A different statement is stored under one of the ids", body = Problem, content_type = "application/problem+json"),
@@ -156,10 +159,6 @@ async fn store(
         .await
 }
 
-fn consistent_through(state: &AppState) -> String {
-    answer::consistent_through(state.db.kind())
-}
-
 /// One statement (`statementId`, or `voidedStatementId` for a voided one), or the statements
 /// matching a query: `agent`, `verb`, `activity`, `registration`, `related_activities`,
 /// `related_agents`, `since`, `until`, `limit`, `ascending`. Every answer takes `format` (`exact`,
@@ -191,7 +190,7 @@ fn consistent_through(state: &AppState) -> String {
         ("cursor" = Option<String>, Query, description = "Where a `more` link continues; not for clients to build"),
     ),
     responses(
-        (status = 200, description = "A statement, or `{statements, more}`", body = Object, headers(("X-Experience-API-Consistent-Through" = String))),
+        (status = 200, description = "A statement, or `{statements, more}`", body = Object, headers(("X-Experience-API-Consistent-Through" = String, description = "Every statement stored before this time is visible to queries"))),
         (status = 404, description = "No such statement in the organisation's LRS", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -203,7 +202,6 @@ pub async fn get(
 ) -> Result<HttpResponse, Error> {
     let request = query::parse(req.query_string())?;
     let wants_attachments = request.attachments();
-    let through = consistent_through(&state);
     let languages = query::languages(
         req.headers()
             .get(header::ACCEPT_LANGUAGE)
@@ -230,7 +228,6 @@ pub async fn get(
         })
         .await?;
     let mut response = HttpResponse::Ok();
-    response.insert_header(("X-Experience-API-Consistent-Through", through));
     if let Some(stored) = stored {
         response.insert_header((header::LAST_MODIFIED, http_date(stored.0)));
     }

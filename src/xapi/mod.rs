@@ -14,6 +14,7 @@ mod feed;
 pub mod format;
 pub mod handlers;
 pub mod multipart;
+pub mod normalise;
 pub mod query;
 mod signature;
 pub mod statements;

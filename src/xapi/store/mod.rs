@@ -2,9 +2,11 @@
 
 //!
 //! - [`write`]: storing statements, their index, attachments and definitions;
-//! - [`read`]: reading them back.
+//! - [`read`]: reading them back;
+//! - [`rewrite`]: statements stored before a change of the stored form, rewritten once.
 
 mod read;
+mod rewrite;
 mod write;
 
 use crate::db::ids::{OrganisationId, StatementId};
@@ -14,6 +16,7 @@ use crate::db::schema::{xapi_activities, xapi_attachments, xapi_statement_index,
 use crate::db::types::Timestamp;
 
 pub use read::{Filters, Measured, attachment_sizes, attachments, definition, get, measure, read};
+pub use rewrite::finish_migrations;
 pub use write::{Inserted, insert, stored_ids};
 
 #[derive(Insertable)]

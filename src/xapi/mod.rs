@@ -7,6 +7,7 @@
 
 pub mod answer;
 pub mod auth;
+pub mod definitions;
 pub mod documents;
 mod equivalence;
 pub mod erase;

@@ -1,10 +1,12 @@
 //! The LRS's tables: statements, their index, attachments and activity definitions.
 
 //!
-//! - [`write`]: storing statements, their index, attachments and definitions;
+//! - [`write`]: storing statements, their index and attachments;
+//! - [`activities`]: the activity definitions they give, merged;
 //! - [`read`]: reading them back;
 //! - [`rewrite`]: statements stored before a change of the stored form, rewritten once.
 
+mod activities;
 mod read;
 mod rewrite;
 mod write;
@@ -45,6 +47,8 @@ pub(super) struct IndexRow {
 
 #[derive(Insertable)]
 #[diesel(table_name = xapi_attachments)]
+// No field may say DEFAULT: one prepared insert per connection (see `crate::insert_new`).
+#[diesel(treat_none_as_default_value = false)]
 pub struct AttachmentRow {
     pub organisation_id: OrganisationId,
     pub sha2: String,
@@ -54,6 +58,7 @@ pub struct AttachmentRow {
 
 #[derive(Insertable)]
 #[diesel(table_name = xapi_activities)]
+#[diesel(treat_none_as_default_value = false)]
 pub(super) struct ActivityRow {
     organisation_id: OrganisationId,
     activity_id: String,

@@ -1,6 +1,6 @@
 //! The LRS's Activities and Agents resources (xAPI 1.0.3, Communication 2.5 and 2.4): an
-//! activity as the latest definition the organisation's statements gave it, and an agent as a
-//! Person. Each test names the requirement it checks.
+//! activity with every definition the organisation's statements gave it, merged, and an agent
+//! as a Person. Each test names the requirement it checks.
 
 mod support;
 
@@ -11,49 +11,88 @@ use support::xapi::*;
 // ---------------------------------------------------------------------------------------------
 // Activities resource (Communication 2.5)
 
-/// 2.5.s1: the Activities resource answers the complete Activity object, with the latest
-/// definition the organisation's statements gave it; another organisation's statements do not
+/// 2.5.s1: the Activities resource answers the complete Activity object: the definitions the
+/// organisation's statements gave the activity, merged (Data 2.4.4.1.s4: the LRS accepts
+/// corrections from a provider with authority, but should not change the correct responses).
+/// Names and descriptions gather every language, newer text for a language replacing older;
+/// extensions merge by key; type is the latest given; another organisation's statements do not
 /// describe it.
-async fn the_activities_resource_answers_the_latest_definition(app: TestApp) {
+async fn the_activities_resource_answers_every_definition_merged(app: TestApp) {
     let lrs = Lrs::new(&app, "LMS").await;
     let first = json!({
-        "name": {"en-GB": "Fire safety"},
+        "name": {"en-GB": "Fire safty", "fr": "Sécurité incendie"},
         "description": {"en-GB": "The basics"},
         "type": "http://adlnet.gov/expapi/activities/course",
-    });
-    let second = json!({
-        "name": {"en-GB": "Fire safety (2026)"},
-        "type": "http://adlnet.gov/expapi/activities/course",
-        "extensions": {"http://example.org/ext/hours": 2},
+        "extensions": {"http://example.org/ext/level": "1"},
     });
     lrs.store(&app, json!([describing("ann@example.org", &first)]))
         .await;
-    let reply = lrs
-        .get(&app, &query("/activities", &[("activityId", COURSE)]))
-        .await;
-    reply.expect(200);
-    assert_eq!(
-        reply.body,
-        json!({"objectType": "Activity", "id": COURSE, "definition": first})
-    );
+    assert_eq!(activity(&lrs, &app, COURSE).await["definition"], first);
 
+    let second = json!({
+        "name": {"en-GB": "Fire safety", "de": "Brandschutz"},
+        "type": "http://adlnet.gov/expapi/activities/module",
+        "extensions": {"http://example.org/ext/hours": 2},
+    });
     lrs.store(&app, json!([describing("bob@example.org", &second)]))
         .await;
-    let reply = lrs
-        .get(&app, &query("/activities", &[("activityId", COURSE)]))
-        .await;
-    reply.expect(200);
     assert_eq!(
-        reply.body,
-        json!({"objectType": "Activity", "id": COURSE, "definition": second})
+        activity(&lrs, &app, COURSE).await,
+        json!({"objectType": "Activity", "id": COURSE, "definition": {
+            "name": {"en-GB": "Fire safety", "fr": "Sécurité incendie", "de": "Brandschutz"},
+            "description": {"en-GB": "The basics"},
+            "type": "http://adlnet.gov/expapi/activities/module",
+            "extensions": {"http://example.org/ext/level": "1", "http://example.org/ext/hours": 2},
+        }})
     );
 
     let other = Lrs::new(&app, "Elsewhere").await;
-    let reply = other
-        .get(&app, &query("/activities", &[("activityId", COURSE)]))
-        .await;
-    reply.expect(200);
-    assert_eq!(reply.body, json!({"objectType": "Activity", "id": COURSE}));
+    assert_eq!(
+        activity(&other, &app, COURSE).await,
+        json!({"objectType": "Activity", "id": COURSE})
+    );
+}
+
+/// 2.5.s1 with Data 2.4.4.1.s4: definitions given in one batch, in a SubStatement and in
+/// contextActivities are merged too; an interaction's components gather their descriptions by
+/// id and new components are added, while its interaction type and correct responses stay as
+/// first given.
+async fn interaction_definitions_are_completed_but_their_answers_never_change(app: TestApp) {
+    let lrs = Lrs::new(&app, "LMS").await;
+    let quiz = "http://example.org/quizzes/fire";
+    let first = json!({
+        "interactionType": "choice",
+        "correctResponsesPattern": ["call"],
+        "choices": [{"id": "call", "description": {"en-GB": "Call 999"}},
+                    {"id": "run", "description": {"en-GB": "Run"}}],
+    });
+    let second = json!({
+        "name": {"en-GB": "Fire quiz"},
+        "interactionType": "choice",
+        "correctResponsesPattern": ["run"],
+        "choices": [{"id": "run", "description": {"en-GB": "Run away", "fr": "Fuir"}},
+                    {"id": "hide", "description": {"en-GB": "Hide"}}],
+    });
+    let mut in_context = statement("ann@example.org", "attempted", COURSE);
+    in_context["context"] =
+        json!({"contextActivities": {"parent": {"id": quiz, "definition": first}}});
+    let mut in_substatement = statement("bob@example.org", "attempted", COURSE);
+    in_substatement["object"] = json!({"objectType": "SubStatement",
+        "actor": {"mbox": "mailto:bob@example.org"},
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/answered"},
+        "object": {"id": quiz, "definition": second}});
+    lrs.store(&app, json!([in_context, in_substatement])).await;
+    assert_eq!(
+        activity(&lrs, &app, quiz).await["definition"],
+        json!({
+            "name": {"en-GB": "Fire quiz"},
+            "interactionType": "choice",
+            "correctResponsesPattern": ["call"],
+            "choices": [{"id": "call", "description": {"en-GB": "Call 999"}},
+                        {"id": "run", "description": {"en-GB": "Run away", "fr": "Fuir"}},
+                        {"id": "hide", "description": {"en-GB": "Hide"}}],
+        })
+    );
 }
 
 /// 2.5.s1: an activity no statement described is answered as just its objectType and id; the
@@ -129,7 +168,8 @@ async fn the_agents_resource_refuses_what_is_not_an_agent(app: TestApp) {
 }
 
 on_both_backends!(
-    the_activities_resource_answers_the_latest_definition,
+    the_activities_resource_answers_every_definition_merged,
+    interaction_definitions_are_completed_but_their_answers_never_change,
     the_activities_resource_needs_only_an_activity_id,
     the_agents_resource_answers_a_person,
     the_agents_resource_refuses_what_is_not_an_agent,
@@ -143,4 +183,13 @@ fn describing(mbox: &str, definition: &Value) -> Value {
     let mut statement = statement(mbox, "completed", COURSE);
     statement["object"]["definition"] = definition.clone();
     statement
+}
+
+/// The Activities resource's answer for `id`, asserting success.
+async fn activity(lrs: &Lrs, app: &TestApp, id: &str) -> Value {
+    let reply = lrs
+        .get(app, &query("/activities", &[("activityId", id)]))
+        .await;
+    reply.expect(200);
+    reply.body
 }

@@ -431,7 +431,7 @@ async fn head_answers_the_headers_without_a_body(app: TestApp) {
 // Formats (Communication 2.1.3) --------------------------------------------------------------
 
 /// Communication 2.1.3: `format=ids` answers Agents as objectType and identifier, Activities
-/// as objectType and id, and Verbs as their id.
+/// as their id alone, and Verbs as their id.
 async fn format_ids_keeps_only_identifiers(app: TestApp) {
     let lrs = Lrs::new(&app, "Acme Learning").await;
     let id = lrs.store(&app, described()).await.remove(0);
@@ -449,7 +449,7 @@ async fn format_ids_keeps_only_identifiers(app: TestApp) {
             s["verb"],
             json!({"id": "http://adlnet.gov/expapi/verbs/completed"})
         );
-        assert_eq!(s["object"], json!({"objectType": "Activity", "id": COURSE}));
+        assert_eq!(s["object"], json!({"id": COURSE}));
         assert_eq!(s["id"], id.as_str());
     }
 }

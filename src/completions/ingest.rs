@@ -233,7 +233,7 @@ fn insert(
     answers: &mut Answers,
 ) -> Result<Vec<(usize, RecordRow)>, Error> {
     let rows: Vec<RecordRow> = inserts.iter().map(|(_, r)| r.clone()).collect();
-    let stored = issued::insert_new(conn, &rows)?;
+    let stored = issued::insert_new(conn, rows)?;
     let mut raced = Vec::new();
     for (index, row) in inserts {
         let external_id = row.external_id.clone().unwrap_or_default();

@@ -38,6 +38,52 @@ macro_rules! on_backend {
     };
 }
 
+/// Inserts `rows` (a slice) into `table`, skipping any whose unique key is held already, stored
+/// earlier or by a concurrent request, and answers `key` of each row this insert stored: what
+/// the caller really added, which may be fewer rows than it sent. Sort the rows by key: two
+/// transactions inserting the same keys then wait for each other in one order, never in a
+/// cycle.
+///
+/// On PostgreSQL several rows go in one statement, `ON CONFLICT DO NOTHING RETURNING key`,
+/// which answers just the rows inserted, after waiting for a concurrent insert of the same key
+/// to end. Otherwise rows go one statement each: diesel runs an SQLite batch whose rows may say
+/// DEFAULT row by row, and fails the whole batch with `NotFound` at the first row that returns
+/// nothing (the conflict), while a single-row insert that returns nothing is simply a row not
+/// inserted. With `treat_none_as_default_value = false` on the row type, a single-row insert is
+/// one prepared statement that diesel keeps per connection.
+#[macro_export]
+macro_rules! insert_new {
+    (@each $c:ident, $table:expr, $rows:expr, $key:expr) => {
+        $rows
+            .iter()
+            .filter_map(|row| {
+                diesel::insert_into($table)
+                    .values(row)
+                    .on_conflict_do_nothing()
+                    .returning($key)
+                    .get_result($c)
+                    .optional()
+                    .transpose()
+            })
+            .collect::<diesel::QueryResult<Vec<_>>>()
+    };
+    ($conn:expr, $table:expr, $rows:expr, $key:expr) => {{
+        use diesel::{OptionalExtension as _, RunQueryDsl as _};
+        let rows = $rows;
+        match $conn {
+            $crate::db::DbConnection::Postgres(c) if rows.len() > 1 => {
+                diesel::insert_into($table)
+                    .values(rows)
+                    .on_conflict_do_nothing()
+                    .returning($key)
+                    .get_results(c)
+            }
+            $crate::db::DbConnection::Postgres(c) => $crate::insert_new!(@each c, $table, rows, $key),
+            $crate::db::DbConnection::Sqlite(c) => $crate::insert_new!(@each c, $table, rows, $key),
+        }
+    }};
+}
+
 /// A connection to either backend.
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {

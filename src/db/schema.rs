@@ -89,6 +89,12 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    data_migrations (name) {
+        name -> Text,
+    }
+}
+
 diesel::joinable!(clients -> organisations (organisation_id));
 diesel::joinable!(records -> people (person_id));
 diesel::joinable!(records -> organisations (issuer_organisation_id));

@@ -56,6 +56,7 @@ impl AppState {
         db::files::private_database(&database_url)?;
         let db = Database::connect(&database_url, settings.db_pool_size, keep_idle)?;
         db.migrate()?;
+        crate::xapi::store::finish_migrations(&mut *db.get()?)?;
         // The webhook side hears of what the domains record.
         db.on_outbox(webhooks::fanout::drain);
         let keys = Arc::new(Keys::open(&settings.keys_dir())?);

@@ -48,17 +48,14 @@ pub fn by_external_id(
 }
 
 /// Inserts new issued records, skipping any whose external id another push stored meanwhile;
-/// answers the external ids it stored (one statement: `ON CONFLICT DO NOTHING … RETURNING`).
-pub fn insert_new(conn: &mut DbConnection, rows: &[RecordRow]) -> Result<HashSet<String>, Error> {
-    if rows.is_empty() {
-        return Ok(HashSet::new());
-    }
+/// answers the external ids it stored.
+pub fn insert_new(
+    conn: &mut DbConnection,
+    mut rows: Vec<RecordRow>,
+) -> Result<HashSet<String>, Error> {
+    rows.sort_by(|a, b| a.external_id.cmp(&b.external_id));
     let stored: Vec<Option<String>> =
-        crate::on_backend!(conn, |c| diesel::insert_into(records::table)
-            .values(rows)
-            .on_conflict_do_nothing()
-            .returning(records::external_id)
-            .get_results(c))?;
+        crate::insert_new!(conn, records::table, rows.as_slice(), records::external_id)?;
     Ok(stored.into_iter().flatten().collect())
 }
 

@@ -11,6 +11,9 @@ use crate::outbox::RecordFacts;
 /// A stored record.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = records)]
+// NULL rather than DEFAULT for an empty field (no nullable column has a default): one
+// prepared insert per connection, and no SQLite batch run row by row (see `crate::insert_new`).
+#[diesel(treat_none_as_default_value = false)]
 pub struct RecordRow {
     pub id: RecordId,
     pub person_id: PersonId,

@@ -9,9 +9,16 @@ use serde_json::{Map, Value, json};
 const IFIS: [&str; 4] = ["mbox", "mbox_sha1sum", "openid", "account"];
 const COMPONENT_LISTS: [&str; 5] = ["choices", "scale", "source", "target", "steps"];
 
-/// `format=ids`: Agents and identified Groups reduced to objectType + IFI (anonymous Groups keep
-/// objectType and members reduced the same way); Activities to objectType + id; Verbs to id;
-/// applies inside object, context (instructor, team, contextActivities), authority and SubStatements.
+/// `format=ids`: only what identifies each Agent, Activity, Verb and Group (Communication 2.1.3,
+/// `format`): an Activity is its id alone, a Verb its id; an Agent or identified Group is its
+/// IFI with its objectType, and an anonymous Group its objectType and its members reduced the
+/// same way. Applies inside object, context (instructor, team, contextActivities), authority and
+/// SubStatements.
+///
+/// An Activity's objectType adds nothing to its id: an object without one is an Activity. An
+/// Agent's and a Group's are kept: one IFI can name an Agent or a Group, which are not the
+/// same, a Group (and an Agent as a statement's object) must say which it is (Data 2.4.2.2,
+/// 2.4.4.2), and LRSs in use answer it.
 pub fn ids(statement: &Value) -> Value {
     match statement {
         Value::Object(map) => Value::Object(ids_in_statement(map)),
@@ -60,7 +67,7 @@ fn object_ids(object: &Value) -> Value {
 
 fn activity_ids(activity: &Value) -> Value {
     match activity.get("id") {
-        Some(id) => json!({"objectType": "Activity", "id": id}),
+        Some(id) => json!({"id": id}),
         None => activity.clone(),
     }
 }
@@ -255,10 +262,7 @@ mod tests {
             out["verb"],
             json!({"id": "http://adlnet.gov/expapi/verbs/attended"})
         );
-        assert_eq!(
-            out["object"],
-            json!({"objectType": "Activity", "id": "http://example.com/meeting"})
-        );
+        assert_eq!(out["object"], json!({"id": "http://example.com/meeting"}));
         assert_eq!(
             out["context"]["instructor"],
             json!({"objectType": "Agent", "account": {"homePage": "http://example.com", "name": "t1"}})
@@ -269,11 +273,11 @@ mod tests {
         );
         assert_eq!(
             out["context"]["contextActivities"]["parent"],
-            json!([{"objectType": "Activity", "id": "http://example.com/series"}])
+            json!([{"id": "http://example.com/series"}])
         );
         assert_eq!(
             out["context"]["contextActivities"]["grouping"],
-            json!({"objectType": "Activity", "id": "http://example.com/program"})
+            json!({"id": "http://example.com/program"})
         );
         assert_eq!(
             out["authority"]["member"][1],
@@ -318,10 +322,7 @@ mod tests {
             json!({"objectType": "Agent", "mbox": "mailto:s@example.com"})
         );
         assert_eq!(sub["verb"], json!({"id": "http://example.com/v"}));
-        assert_eq!(
-            sub["object"],
-            json!({"objectType": "Activity", "id": "http://example.com/a"})
-        );
+        assert_eq!(sub["object"], json!({"id": "http://example.com/a"}));
         assert_eq!(sub["context"]["statement"], reference);
         assert_eq!(
             sub["context"]["team"],

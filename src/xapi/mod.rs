@@ -8,6 +8,7 @@
 pub mod alternate;
 pub mod answer;
 pub mod auth;
+pub mod definitions;
 pub mod documents;
 mod equivalence;
 pub mod erase;
@@ -15,6 +16,7 @@ mod feed;
 pub mod format;
 pub mod handlers;
 pub mod multipart;
+pub mod normalise;
 pub mod query;
 mod signature;
 pub mod statements;

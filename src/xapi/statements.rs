@@ -148,12 +148,14 @@ pub fn prepare(received: Value, field: &str, authority: &Value) -> Result<Prepar
         index.agent(authority, true);
     }
 
+    let mut statement = Value::Object(statement);
+    super::normalise::context_activities(&mut statement);
     let mut definitions = Vec::new();
-    collect_definitions(&Value::Object(statement.clone()), &mut definitions);
-    let attachments = attachment_hashes(&Value::Object(statement.clone()));
+    collect_definitions(&statement, &mut definitions);
+    let attachments = attachment_hashes(&statement);
     Ok(Prepared {
         id,
-        statement: Value::Object(statement),
+        statement,
         stored: DateTime::<Utc>::UNIX_EPOCH,
         index: index.entries,
         voids,

@@ -35,8 +35,13 @@ fn only_parameter(req: &HttpRequest, name: &str) -> Result<String, Error> {
     found.ok_or_else(|| xapi::invalid(name, "is required"))
 }
 
-/// An activity with the latest definition a statement of the organisation gave it (just its
-/// id when none did).
+/// An activity with its complete definition (just its id when no statement described it).
+///
+/// The definition merges every definition the organisation's statements gave the activity:
+/// names and descriptions (also of interaction components) gather every language seen, newer
+/// text for a language replacing older; extensions are merged by key; type and moreInfo are
+/// the latest given; the interaction type and correct responses are those first given, and
+/// never change.
 #[utoipa::path(
     operation_id = "getXapiActivity",
     tag = "xapi",

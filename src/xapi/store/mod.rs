@@ -1,10 +1,14 @@
 //! The LRS's tables: statements, their index, attachments and activity definitions.
 
 //!
-//! - [`write`]: storing statements, their index, attachments and definitions;
-//! - [`read`]: reading them back.
+//! - [`write`]: storing statements, their index and attachments;
+//! - [`activities`]: the activity definitions they give, merged;
+//! - [`read`]: reading them back;
+//! - [`rewrite`]: statements stored before a change of the stored form, rewritten once.
 
+mod activities;
 mod read;
+mod rewrite;
 mod write;
 
 use crate::db::ids::{OrganisationId, StatementId};
@@ -14,6 +18,7 @@ use crate::db::schema::{xapi_activities, xapi_attachments, xapi_statement_index,
 use crate::db::types::Timestamp;
 
 pub use read::{Filters, Measured, attachment_sizes, attachments, definition, get, measure, read};
+pub use rewrite::finish_migrations;
 pub use write::{Inserted, insert, stored_ids};
 
 #[derive(Insertable)]
@@ -42,6 +47,8 @@ pub(super) struct IndexRow {
 
 #[derive(Insertable)]
 #[diesel(table_name = xapi_attachments)]
+// No field may say DEFAULT: one prepared insert per connection (see `crate::insert_new`).
+#[diesel(treat_none_as_default_value = false)]
 pub struct AttachmentRow {
     pub organisation_id: OrganisationId,
     pub sha2: String,
@@ -51,6 +58,7 @@ pub struct AttachmentRow {
 
 #[derive(Insertable)]
 #[diesel(table_name = xapi_activities)]
+#[diesel(treat_none_as_default_value = false)]
 pub(super) struct ActivityRow {
     organisation_id: OrganisationId,
     activity_id: String,

@@ -221,7 +221,7 @@ pub fn attachments(
         .load(conn)?)
 }
 
-/// The latest definition of an activity, when a statement gave one.
+/// The definition of an activity, merged from every statement that gave one, if any did.
 pub fn definition(
     conn: &mut DbConnection,
     organisation_id: OrganisationId,

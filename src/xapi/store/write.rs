@@ -1,5 +1,5 @@
-//! Storing statements: new ones once, voids and their targets, attachments by SHA-2, activity
-//! definitions.
+//! Storing statements: new ones once, voids and their targets, attachments by SHA-2, and the
+//! activity definitions they give (see [`super::activities`]).
 
 use crate::db::ids::{OrganisationId, StatementId};
 use std::collections::{HashMap, HashSet};
@@ -8,10 +8,11 @@ use diesel::prelude::*;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::activities::save_definitions;
 use super::read::get_text;
-use super::{ActivityRow, AttachmentRow, CHUNK, IndexRow, StatementRow};
+use super::{AttachmentRow, CHUNK, IndexRow, StatementRow};
 use crate::db::DbConnection;
-use crate::db::schema::{xapi_activities, xapi_attachments, xapi_statement_index, xapi_statements};
+use crate::db::schema::{xapi_attachments, xapi_statement_index, xapi_statements};
 use crate::db::types::Timestamp;
 use crate::error::Error;
 use crate::xapi::statements::{IndexEntry, IndexKind, Prepared, same_statement};
@@ -40,7 +41,7 @@ pub fn insert(
     let fresh = inherit_targets(conn, organisation_id, fresh)?;
     let fresh = insert_statements(conn, organisation_id, fresh)?;
     insert_index(conn, organisation_id, &fresh)?;
-    let attachment_bytes = insert_attachments(conn, organisation_id, attachments)?;
+    let attachment_bytes = insert_attachments(conn, attachments)?;
     save_definitions(conn, organisation_id, &fresh)?;
     Ok(Inserted {
         fresh,
@@ -80,7 +81,7 @@ fn insert_statements(
     organisation_id: OrganisationId,
     mut fresh: Vec<Prepared>,
 ) -> Result<Vec<Prepared>, Error> {
-    let rows: Vec<StatementRow> = fresh
+    let mut rows: Vec<StatementRow> = fresh
         .iter()
         .map(|p| StatementRow {
             organisation_id,
@@ -92,14 +93,15 @@ fn insert_statements(
             has_attachments: !p.attachments.is_empty(),
         })
         .collect();
+    rows.sort_by_key(|row| row.statement_id);
     let mut inserted = HashSet::new();
     for chunk in rows.chunks(CHUNK) {
-        let ids: Vec<StatementId> =
-            crate::on_backend!(conn, |c| diesel::insert_into(xapi_statements::table)
-                .values(chunk)
-                .on_conflict_do_nothing()
-                .returning(xapi_statements::statement_id)
-                .get_results(c))?;
+        let ids: Vec<StatementId> = crate::insert_new!(
+            conn,
+            xapi_statements::table,
+            chunk,
+            xapi_statements::statement_id
+        )?;
         inserted.extend(ids);
     }
     if inserted.len() < fresh.len() {
@@ -146,47 +148,20 @@ fn insert_index(
 /// Stores attachment content not already held under its hash; answers the bytes added.
 fn insert_attachments(
     conn: &mut DbConnection,
-    organisation_id: OrganisationId,
     attachments: Vec<AttachmentRow>,
 ) -> Result<i64, Error> {
     let sizes: HashMap<String, i64> = attachments
         .iter()
         .map(|a| (a.sha2.clone(), a.content.len() as i64))
         .collect();
+    let mut rows = attachments;
+    rows.sort_by(|a, b| a.sha2.cmp(&b.sha2));
     let mut attachment_bytes = 0;
-    for chunk in in_chunks(attachments) {
-        // Content already held under the same hash is the same content: only the new is
-        // inserted, and counted.
-        let added: Vec<String> = match conn {
-            // RETURNING answers what this insert added, not what a concurrent request
-            // stored first.
-            DbConnection::Postgres(c) => diesel::insert_into(xapi_attachments::table)
-                .values(&chunk)
-                .on_conflict_do_nothing()
-                .returning(xapi_attachments::sha2)
-                .get_results(c)?,
-            // diesel inserts an SQLite batch row by row, and a row that RETURNING gives
-            // nothing for (the conflict) fails the batch. Writes are serial on SQLite: what
-            // is not held now is new.
-            DbConnection::Sqlite(c) => {
-                let hashes: Vec<&str> = chunk.iter().map(|a| a.sha2.as_str()).collect();
-                let held: HashSet<String> = xapi_attachments::table
-                    .filter(xapi_attachments::organisation_id.eq(organisation_id))
-                    .filter(xapi_attachments::sha2.eq_any(&hashes))
-                    .select(xapi_attachments::sha2)
-                    .load::<String>(c)?
-                    .into_iter()
-                    .collect();
-                let new: Vec<&AttachmentRow> =
-                    chunk.iter().filter(|a| !held.contains(&a.sha2)).collect();
-                if !new.is_empty() {
-                    diesel::insert_into(xapi_attachments::table)
-                        .values(new.clone())
-                        .execute(c)?;
-                }
-                new.into_iter().map(|a| a.sha2.clone()).collect()
-            }
-        };
+    for chunk in rows.chunks(CHUNK) {
+        // Content already held under the same hash is the same content: only what this
+        // request added is counted, not what a concurrent request stored first.
+        let added: Vec<String> =
+            crate::insert_new!(conn, xapi_attachments::table, chunk, xapi_attachments::sha2)?;
         attachment_bytes += added.iter().filter_map(|sha2| sizes.get(sha2)).sum::<i64>();
     }
     Ok(attachment_bytes)
@@ -334,58 +309,4 @@ pub(super) fn inherit_targets(
         }
     }
     Ok(fresh)
-}
-
-/// Keeps the latest definition of each activity (the Activities resource answers it).
-pub(super) fn save_definitions(
-    conn: &mut DbConnection,
-    organisation_id: OrganisationId,
-    fresh: &[Prepared],
-) -> Result<(), Error> {
-    let mut latest: HashMap<&str, &Value> = HashMap::new();
-    for (id, definition) in fresh.iter().flat_map(|p| p.definitions.iter()) {
-        latest.insert(id, definition);
-    }
-    if latest.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<&str> = latest.keys().copied().collect();
-    let known: HashMap<String, String> = xapi_activities::table
-        .filter(xapi_activities::organisation_id.eq(organisation_id))
-        .filter(xapi_activities::activity_id.eq_any(&ids))
-        .select((xapi_activities::activity_id, xapi_activities::definition))
-        .load::<(String, String)>(conn)?
-        .into_iter()
-        .collect();
-    let mut new = Vec::new();
-    // Platforms resend the same definitions with every statement: usually nothing to write.
-    for (id, definition) in latest {
-        let text = definition.to_string();
-        match known.get(id) {
-            Some(stored) if *stored == text => {}
-            Some(_) => {
-                diesel::update(
-                    xapi_activities::table
-                        .filter(xapi_activities::organisation_id.eq(organisation_id))
-                        .filter(xapi_activities::activity_id.eq(id)),
-                )
-                .set(xapi_activities::definition.eq(text))
-                .execute(conn)?;
-            }
-            None => new.push(ActivityRow {
-                organisation_id,
-                activity_id: id.to_owned(),
-                definition: text,
-            }),
-        }
-    }
-    for chunk in in_chunks(new) {
-        let _: Vec<String> =
-            crate::on_backend!(conn, |c| diesel::insert_into(xapi_activities::table)
-                .values(&chunk)
-                .on_conflict_do_nothing()
-                .returning(xapi_activities::activity_id)
-                .get_results(c))?;
-    }
-    Ok(())
 }

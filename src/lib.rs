@@ -24,6 +24,7 @@ pub mod organisations;
 pub mod outbox;
 pub mod people;
 pub mod records;
+pub mod share_codes;
 pub mod sharing;
 pub mod webhooks;
 pub mod xapi;

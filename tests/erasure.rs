@@ -174,6 +174,15 @@ async fn nothing_of_an_erased_person_remains_in_any_table(app: TestApp) {
         .await
         .expect(201);
     }
+    // A share code, not yet redeemed.
+    app.post(
+        "/v1/me/share-codes",
+        &token,
+        json!({"permission": "read", "scope": {"records": "all"},
+            "purpose": format!("{NAME}'s interview"), "grant_expires_at": in_days(30)}),
+    )
+    .await
+    .expect(201);
     // Records: self-declared with notes, issued, corrected (history), voided.
     let own = app
         .post(
@@ -319,6 +328,7 @@ async fn nothing_of_an_erased_person_remains_in_any_table(app: TestApp) {
         "people",
         "records",
         "grants",
+        "share_codes",
         "attainments",
         "access_events",
         "webhook_deliveries",
@@ -429,6 +439,9 @@ async fn the_export_holds_everything_and_erasure_removes_it(app: TestApp) {
     )
     .await
     .expect(200);
+    app.post("/v1/me/share-codes", &p.token, json!({"permission": "read", "scope": {"records": "all"}, "purpose": "interview", "grant_expires_at": (Utc::now() + Duration::days(30)).to_rfc3339()}))
+        .await
+        .expect(201);
     let credential = issue(&app, &p, json!({"record_ids": [p.own]})).await.body["jwt"]
         .as_str()
         .unwrap()
@@ -453,6 +466,8 @@ async fn the_export_holds_everything_and_erasure_removes_it(app: TestApp) {
     assert_eq!(body["grants"].as_array().unwrap().len(), 2);
     assert!(body["access_events"].as_array().unwrap().len() >= 2);
     assert_eq!(body["credentials"].as_array().unwrap().len(), 1);
+    assert_eq!(body["share_codes"][0]["purpose"], "interview");
+    assert!(body["share_codes"][0].get("code").is_none());
     assert_eq!(body["attainments"], json!([]));
     let events_before = body["access_events"].as_array().unwrap().len();
 

@@ -12,6 +12,10 @@
 //! - a secret that verified is remembered (as a SHA-256, never in the clear) for a minute, so
 //!   that clients sending their credentials with every request (LRS clients) do not pay argon2
 //!   each time. Revocation still takes effect at once: the client is looked up on every request.
+//!
+//! Guessing share codes is bounded the same way: a failed redemption spends the address's
+//! failed-authentication budget and a redemption budget of the client's own, and once either is
+//! spent the client is answered 429 without the code being looked at.
 
 use crate::db::ids::OrganisationId;
 use std::collections::HashMap;
@@ -32,6 +36,8 @@ const CLIENT_FAILURES_PER_MINUTE: u32 = 10;
 /// How long a verified secret is remembered, and for how many clients at most.
 const REMEMBER: Duration = Duration::from_secs(60);
 const MAX_REMEMBERED: usize = 10_000;
+/// Failed share-code redemptions allowed per client, per minute (and at once).
+pub const REDEMPTION_FAILURES_PER_MINUTE: u32 = 10;
 
 /// A client whose secret verified: the secret's SHA-256, when, and what the client is.
 struct Remembered {
@@ -45,8 +51,15 @@ struct Remembered {
 pub struct AuthAttempts {
     by_address: Buckets,
     by_client: Buckets,
+    redemptions: Buckets,
     hashing: Semaphore,
     remembered: Mutex<HashMap<String, Remembered>>,
+}
+
+/// Budget taken for one share-code redemption; given back if the code was good.
+pub struct RedemptionReservation {
+    address: Key,
+    client: String,
 }
 
 /// Budget taken for one expensive check; given back if the check succeeds.
@@ -64,6 +77,11 @@ impl AuthAttempts {
             by_client: Buckets::new(
                 CLIENT_FAILURES_PER_MINUTE.min(failures_per_minute),
                 f64::from(CLIENT_FAILURES_PER_MINUTE),
+                100_000,
+            ),
+            redemptions: Buckets::new(
+                REDEMPTION_FAILURES_PER_MINUTE,
+                f64::from(REDEMPTION_FAILURES_PER_MINUTE),
                 100_000,
             ),
             hashing: Semaphore::new(hash_workers.max(1)),
@@ -112,6 +130,34 @@ impl AuthAttempts {
         if let Some(client) = &reservation.client {
             self.by_client.refund(client);
         }
+    }
+
+    /// Takes budget before a share code is looked at: one failure's worth of the address's
+    /// failed-authentication budget and of the client's redemption budget. Answers the seconds
+    /// to wait when either is spent; nothing is taken then.
+    pub fn reserve_redemption(
+        &self,
+        address: CallerAddress,
+        client_id: &str,
+    ) -> Result<RedemptionReservation, u64> {
+        let key = Key::address(address);
+        if let Some(wait) = self.redemptions.take(&client_id) {
+            return Err(wait);
+        }
+        if let Some(wait) = self.by_address.take(&key) {
+            self.redemptions.refund(&client_id);
+            return Err(wait);
+        }
+        Ok(RedemptionReservation {
+            address: key,
+            client: client_id.to_owned(),
+        })
+    }
+
+    /// The code was good: its budget is given back. A failed redemption keeps it spent.
+    pub fn redeemed(&self, reservation: RedemptionReservation) {
+        self.by_address.refund(&reservation.address);
+        self.redemptions.refund(&reservation.client);
     }
 
     /// A turn on the hashing pool, or `None` when none comes free in time.
@@ -188,6 +234,51 @@ mod tests {
         // Another address is not affected, and a clean address is not bound by the client's
         // budget that the failing address spent.
         assert!(attempts.reserve(at("198.51.100.2"), "lpc_x").is_ok());
+    }
+
+    #[test]
+    fn failed_redemptions_spend_the_client_and_the_address() {
+        let attempts = AuthAttempts::new(15, 1);
+        for _ in 0..REDEMPTION_FAILURES_PER_MINUTE {
+            drop(
+                attempts
+                    .reserve_redemption(at("198.51.100.4"), "lpc_a")
+                    .unwrap(),
+            );
+        }
+        // The client's budget is spent; another client at the same address still has some
+        // of the address's.
+        assert!(
+            attempts
+                .reserve_redemption(at("198.51.100.4"), "lpc_a")
+                .is_err()
+        );
+        for _ in 0..5 {
+            drop(
+                attempts
+                    .reserve_redemption(at("198.51.100.4"), "lpc_b")
+                    .unwrap(),
+            );
+        }
+        assert!(
+            attempts
+                .reserve_redemption(at("198.51.100.4"), "lpc_b")
+                .is_err()
+        );
+        // The address's failures count against authentication too.
+        assert!(attempts.failed(at("198.51.100.4"), None).is_some());
+        // A good code gives its budget back.
+        let reservation = attempts
+            .reserve_redemption(at("198.51.100.5"), "lpc_c")
+            .unwrap();
+        attempts.redeemed(reservation);
+        for _ in 0..REDEMPTION_FAILURES_PER_MINUTE {
+            drop(
+                attempts
+                    .reserve_redemption(at("198.51.100.5"), "lpc_c")
+                    .unwrap(),
+            );
+        }
     }
 
     #[test]

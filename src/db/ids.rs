@@ -124,6 +124,8 @@ entity_ids! {
     GrantId;
     /// An entry of a person's access log.
     AccessEventId;
+    /// A share code: a person's offer of a grant to whoever redeems it.
+    ShareCodeId;
     /// A person's attainment of a learning outcome.
     AttainmentId;
     /// An organisation's verification of an attainment.

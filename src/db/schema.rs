@@ -411,6 +411,29 @@ diesel::joinable!(webhooks -> organisations (organisation_id));
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql::{Uuid, UtcTimestamp, Jsonb};
+
+    share_codes (id) {
+        id -> Uuid,
+        person_id -> Uuid,
+        code_hash -> Text,
+        permission -> Text,
+        scope -> Jsonb,
+        purpose -> Text,
+        grant_expires_at -> UtcTimestamp,
+        created_at -> UtcTimestamp,
+        expires_at -> UtcTimestamp,
+        revoked_at -> Nullable<UtcTimestamp>,
+        redeemed_at -> Nullable<UtcTimestamp>,
+        organisation_id -> Nullable<Uuid>,
+        client_id -> Nullable<Text>,
+        grant_id -> Nullable<Uuid>,
+    }
+}
+
+diesel::joinable!(share_codes -> organisations (organisation_id));
 diesel::joinable!(grants -> people (person_id));
 diesel::joinable!(grants -> organisations (organisation_id));
 diesel::joinable!(access_events -> organisations (organisation_id));
@@ -438,4 +461,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     xapi_documents,
     xapi_usage,
     outbox,
+    share_codes,
 );

@@ -141,52 +141,71 @@ pub const MAX_SELECTORS: usize = 100;
 impl GrantInput {
     /// The rules that need no database.
     pub fn check(&self, now: DateTime<Utc>, max_days: i64) -> Vec<FieldError> {
-        let mut errors = Vec::new();
-        // The length as sent, as the documented maxLength says; blank is empty.
-        if self.purpose.trim().is_empty() || self.purpose.chars().count() > 500 {
-            errors.push(FieldError::new("purpose", "must be 1 to 500 characters"));
-        }
-        if self.expires_at <= now {
-            errors.push(FieldError::new("expires_at", "must be in the future"));
-        } else if self.expires_at > now + chrono::Duration::days(max_days) {
+        check_terms(
+            &self.scope,
+            &self.purpose,
+            (self.expires_at, "expires_at"),
+            now,
+            max_days,
+        )
+    }
+}
+
+/// The rules on a grant's terms (its scope, purpose and expiry) that need no database; the
+/// expiry is checked under the name the request gives it. Share codes offer a grant on the
+/// same terms, checked by the same rules.
+pub fn check_terms(
+    scope: &GrantScope,
+    purpose: &str,
+    (expires_at, expires_field): (DateTime<Utc>, &str),
+    now: DateTime<Utc>,
+    max_days: i64,
+) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    // The length as sent, as the documented maxLength says; blank is empty.
+    if purpose.trim().is_empty() || purpose.chars().count() > 500 {
+        errors.push(FieldError::new("purpose", "must be 1 to 500 characters"));
+    }
+    if expires_at <= now {
+        errors.push(FieldError::new(expires_field, "must be in the future"));
+    } else if expires_at > now + chrono::Duration::days(max_days) {
+        errors.push(FieldError::new(
+            expires_field,
+            format!("must be at most {max_days} days ahead"),
+        ));
+    }
+    if let RecordScope::Selected(selection) = &scope.records {
+        if selection.kinds.is_empty()
+            && selection.activity_codes.is_empty()
+            && selection.record_ids.is_empty()
+        {
             errors.push(FieldError::new(
-                "expires_at",
-                format!("must be at most {max_days} days ahead"),
+                "scope.records",
+                "choose \"all\", or at least one kind, activity code or record id",
             ));
         }
-        if let RecordScope::Selected(selection) = &self.scope.records {
-            if selection.kinds.is_empty()
-                && selection.activity_codes.is_empty()
-                && selection.record_ids.is_empty()
-            {
+        for (name, len) in [
+            ("kinds", selection.kinds.len()),
+            ("activity_codes", selection.activity_codes.len()),
+            ("record_ids", selection.record_ids.len()),
+        ] {
+            if len > MAX_SELECTORS {
                 errors.push(FieldError::new(
-                    "scope.records",
-                    "choose \"all\", or at least one kind, activity code or record id",
+                    format!("scope.records.{name}"),
+                    format!("at most {MAX_SELECTORS} entries"),
                 ));
             }
-            for (name, len) in [
-                ("kinds", selection.kinds.len()),
-                ("activity_codes", selection.activity_codes.len()),
-                ("record_ids", selection.record_ids.len()),
-            ] {
-                if len > MAX_SELECTORS {
-                    errors.push(FieldError::new(
-                        format!("scope.records.{name}"),
-                        format!("at most {MAX_SELECTORS} entries"),
-                    ));
-                }
-            }
-            for (i, code) in selection.activity_codes.iter().enumerate() {
-                if code.trim().is_empty() || code.chars().count() > 200 {
-                    errors.push(FieldError::new(
-                        format!("scope.records.activity_codes[{i}]"),
-                        "must be 1 to 200 characters",
-                    ));
-                }
+        }
+        for (i, code) in selection.activity_codes.iter().enumerate() {
+            if code.trim().is_empty() || code.chars().count() > 200 {
+                errors.push(FieldError::new(
+                    format!("scope.records.activity_codes[{i}]"),
+                    "must be 1 to 200 characters",
+                ));
             }
         }
-        errors
     }
+    errors
 }
 
 /// Filters of the owner's grant list.

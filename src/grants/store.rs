@@ -63,6 +63,21 @@ impl GrantRow {
     }
 }
 
+impl GrantRow {
+    fn received(&self, person_display_name: Option<String>) -> ReceivedGrant {
+        ReceivedGrant {
+            id: self.id.0,
+            person_id: self.person_id.0,
+            person_display_name,
+            permission: self.permission(),
+            scope: self.scope(),
+            purpose: self.purpose.clone(),
+            created_at: self.created_at.0,
+            expires_at: self.expires_at.0,
+        }
+    }
+}
+
 type IsLive = diesel::dsl::And<
     diesel::dsl::IsNull<grants::revoked_at>,
     diesel::dsl::Gt<grants::expires_at, Timestamp>,
@@ -295,18 +310,24 @@ pub fn received(
         query = query.filter(grants::id.lt(after));
     }
     let rows: Vec<(GrantRow, Option<String>)> = query.load(conn)?;
-    Ok(
-        List::from_rows(rows, &page, |(row, _)| row.id).map(|(row, name)| ReceivedGrant {
-            id: row.id.0,
-            person_id: row.person_id.0,
-            person_display_name: name,
-            permission: row.permission(),
-            scope: row.scope(),
-            purpose: row.purpose.clone(),
-            created_at: row.created_at.0,
-            expires_at: row.expires_at.0,
-        }),
-    )
+    Ok(List::from_rows(rows, &page, |(row, _)| row.id).map(|(row, name)| row.received(name)))
+}
+
+/// One grant made to an organisation, as it sees it.
+pub fn received_one(
+    conn: &mut DbConnection,
+    organisation_id: OrganisationId,
+    id: GrantId,
+) -> Result<ReceivedGrant, Error> {
+    let (row, name): (GrantRow, Option<String>) = grants::table
+        .inner_join(people::table)
+        .filter(grants::id.eq(id))
+        .filter(grants::organisation_id.eq(organisation_id))
+        .select((GrantRow::as_select(), people::display_name))
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| Error::NotFound("no such grant".into()))?;
+    Ok(row.received(name))
 }
 
 /// Grants not revoked whose expiry notice is in one of `notices` and whose expiry falls in

@@ -7,7 +7,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::{
     access, activities, attainments, auth, completions, compliance, credentials, frameworks,
-    grants, http, openapi as doc, organisations, people, records, sharing, webhooks, xapi,
+    grants, http, openapi as doc, organisations, people, records, share_codes, sharing, webhooks,
+    xapi,
 };
 
 /// Every API route. Registered with `service(...)` so that each lands in the OpenAPI document;
@@ -31,7 +32,7 @@ fn tokens_and_people(cfg: &mut ServiceConfig) {
         .service(people::handlers::patch_me);
 }
 
-/// A person's records, the grants they make, and who has read their passport.
+/// A person's records, the grants and share codes they make, and who has read their passport.
 fn records_and_grants(cfg: &mut ServiceConfig) {
     cfg.service(records::handlers::list)
         .service(records::handlers::create)
@@ -42,6 +43,10 @@ fn records_and_grants(cfg: &mut ServiceConfig) {
         .service(grants::handlers::create)
         .service(grants::handlers::get_one)
         .service(grants::handlers::revoke)
+        .service(share_codes::handlers::list)
+        .service(share_codes::handlers::create)
+        .service(share_codes::handlers::get_one)
+        .service(share_codes::handlers::revoke)
         .service(access::handlers::list);
 }
 
@@ -54,6 +59,7 @@ fn organisations_and_sharing(cfg: &mut ServiceConfig) {
         .service(organisations::handlers::add_client)
         .service(organisations::handlers::revoke_client)
         .service(grants::handlers::received)
+        .service(share_codes::handlers::redeem)
         .service(sharing::handlers::records)
         .service(sharing::handlers::record)
         .service(sharing::handlers::attainments);

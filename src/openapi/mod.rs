@@ -36,6 +36,7 @@ an opaque `cursor`. Single resources carry an `ETag`; send it back as `If-Match`
         (name = "me", description = "The calling person's profile"),
         (name = "records", description = "A person's own training records"),
         (name = "grants", description = "A person's consents to organisations, and the log of every access"),
+        (name = "share-codes", description = "Single-use codes a person gives an organisation in person (read aloud, or as a QR code), which the organisation redeems for a grant"),
         (name = "organisations", description = "The directory of organisations, and its administration"),
         (name = "sharing", description = "What people share with the calling organisation"),
         (name = "completions", description = "Learning platforms push, correct and void completions"),

@@ -61,7 +61,8 @@ pub async fn patch_me(
 }
 
 /// Everything the service holds about the caller, as one JSON document: profile, records with
-/// their history (hidden and voided ones too), grants, access events, attainments, credentials.
+/// their history (hidden and voided ones too), grants, share codes, access events, attainments,
+/// credentials.
 #[utoipa::path(
     operation_id = "exportMyPassport",
     tag = "me",

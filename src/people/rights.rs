@@ -16,6 +16,7 @@ use crate::http::pagination::every_page as all;
 use crate::records::Record;
 use crate::records::store::{self, RecordFilter};
 use crate::records::{RecordVersion, Viewer, issued};
+use crate::share_codes::{self, ShareCode};
 
 /// A record with its earlier versions.
 #[derive(Debug, Serialize, ToSchema)]
@@ -33,6 +34,8 @@ pub struct Export {
     /// Every record, hidden and voided ones too, each with its history.
     pub records: Vec<ExportedRecord>,
     pub grants: Vec<Grant>,
+    /// Every share code (never the codes themselves, which the service does not keep).
+    pub share_codes: Vec<ShareCode>,
     pub access_events: Vec<AccessEvent>,
     pub attainments: Vec<Attainment>,
     pub credentials: Vec<CredentialSummary>,
@@ -65,6 +68,7 @@ pub fn export(conn: &mut DbConnection, person_id: PersonId) -> Result<Export, Er
             profile,
             records,
             grants: all(|page| grants::list(conn, person_id, &GrantFilter::default(), page))?,
+            share_codes: all(|page| share_codes::list(conn, person_id, page))?,
             access_events: all(|page| {
                 access::list(conn, person_id, &AccessFilter::default(), page)
             })?,

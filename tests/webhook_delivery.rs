@@ -43,17 +43,31 @@ async fn a_failing_receiver_gets_the_event_again_and_it_can_be_resent(app: TestA
         attempt["duration_ms"] = json!(0);
     }
     snapshot!("webhook_delivery", pinned);
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(metrics.contains(r#"passport_webhook_attempts_total{outcome="retrying"} 2"#));
-    assert!(metrics.contains(r#"passport_webhook_attempts_total{outcome="delivered"} 1"#));
+    // The worker counts an attempt once its record is committed: the log can show the delivery
+    // a moment before the metric counts it.
+    let counted = [
+        r#"passport_webhook_attempts_total{outcome="retrying"} 2"#,
+        r#"passport_webhook_attempts_total{outcome="delivered"} 1"#,
+    ];
+    let mut metrics = String::new();
+    for _ in 0..50 {
+        metrics = app
+            .http
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if counted.iter().all(|line| metrics.contains(line)) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    for line in counted {
+        assert!(metrics.contains(line), "{line} not in the metrics:\n{metrics}");
+    }
 
     let resent = app
         .post(

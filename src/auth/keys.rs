@@ -297,3 +297,34 @@ impl KeyRing {
         }
     }
 }
+
+/// A 32-byte secret kept in the keys folder under `file`, made (mode 0600, from the OS random
+/// source) the first time it is asked for. Every instance must see the same folder, as for the
+/// signing keys; if two start at once, the file the first one wrote is the one both use.
+pub fn secret_file(dir: &Path, file: &str) -> Result<[u8; 32], Error> {
+    use base64::engine::general_purpose::STANDARD;
+    use rand::RngCore;
+
+    let path = dir.join(file);
+    let io = |e: std::io::Error| Error::Internal(format!("{}: {e}", path.display()));
+    let mut key = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut key);
+    match fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+    {
+        Ok(mut created) => created
+            .write_all(STANDARD.encode(key).as_bytes())
+            .map_err(io)?,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(io(e)),
+    }
+    let text = fs::read_to_string(&path).map_err(io)?;
+    STANDARD
+        .decode(text.trim())
+        .ok()
+        .and_then(|k| <[u8; 32]>::try_from(k).ok())
+        .ok_or_else(|| Error::Internal(format!("{} is not a 32-byte key", path.display())))
+}

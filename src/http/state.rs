@@ -19,6 +19,8 @@ pub struct AppState {
     pub settings: Settings,
     /// Seals webhook signing secrets at rest.
     pub webhook_secrets: Arc<webhooks::sealing::SecretSeal>,
+    /// The key share codes' stored digests are made with.
+    pub share_code_key: Arc<crate::share_codes::code::CodeKey>,
     /// The reverse proxies whose forwarding headers say who the caller is.
     pub proxies: http::client_address::TrustedProxies,
     /// Request rate limits.
@@ -61,6 +63,9 @@ impl AppState {
         db.on_outbox(webhooks::fanout::drain);
         let keys = Arc::new(Keys::open(&settings.keys_dir())?);
         let webhook_secrets = Arc::new(webhooks::sealing::SecretSeal::open(&settings.keys_dir())?);
+        let share_code_key = Arc::new(crate::share_codes::code::CodeKey::open(
+            &settings.keys_dir(),
+        )?);
         webhooks::subscriptions::bind_secrets(&mut *db.get()?, &webhook_secrets)?;
         let oidc = match (
             &settings.oidc_issuer,
@@ -104,6 +109,7 @@ impl AppState {
             tokens,
             settings,
             webhook_secrets,
+            share_code_key,
             proxies,
             limiter,
             attempts,

@@ -1,13 +1,14 @@
 //! The codes themselves: made from the OS random source, read back however a person typed or
-//! spoke them, and kept only as a SHA-256.
+//! spoke them, and kept only as a keyed digest ([`CodeKey`]).
 //!
 //! A code is 10 symbols of Crockford's base32 (50 bits), shown in two groups of five
 //! (`K7Q2M-9XH4D`) so that it can be read aloud. Crockford's alphabet leaves out I, L, O and U;
 //! when a code is read back, case is ignored, dashes and spaces are dropped, and the letters
 //! people confuse with digits are taken for them (O for 0, I and L for 1).
 
+use hmac::{Hmac, Mac};
 use rand::RngCore;
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 /// Symbols in a code: 5 bits each.
@@ -51,13 +52,43 @@ pub fn canonical(typed: &str) -> Option<String> {
     (symbols.len() == LENGTH).then_some(symbols)
 }
 
-/// What is stored of a code: the SHA-256 of its canonical form, in hex. A code carries enough
-/// chance and lives briefly enough that no slow hash is needed.
-pub fn digest(canonical: &str) -> String {
-    Sha256::digest(canonical.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+/// The secret that a code's stored digest is keyed with (`share-codes.key` in the keys folder):
+/// fifty bits of chance are hopeless to guess through the rate-limited API, but not against a
+/// plain hash in a copy of the database, which could be searched offline within a code's life.
+/// Keyed, the digests of a stolen copy say nothing without the key.
+pub struct CodeKey(Hmac<Sha256>);
+
+impl std::fmt::Debug for CodeKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CodeKey")
+    }
+}
+
+impl CodeKey {
+    const FILE: &str = "share-codes.key";
+
+    /// Loads the key from the keys folder, making it the first time.
+    pub fn open(keys_dir: &std::path::Path) -> Result<Self, crate::error::Error> {
+        let key = crate::auth::keys::secret_file(keys_dir, Self::FILE)?;
+        Self::from_bytes(&key)
+    }
+
+    fn from_bytes(key: &[u8]) -> Result<Self, crate::error::Error> {
+        <Hmac<Sha256> as Mac>::new_from_slice(key)
+            .map(CodeKey)
+            .map_err(|_| crate::error::Error::Internal("bad share code key".into()))
+    }
+
+    /// What is stored of a code: HMAC-SHA256 of its canonical form under the key, in hex.
+    pub fn digest(&self, canonical: &str) -> String {
+        let mut mac = self.0.clone();
+        mac.update(canonical.as_bytes());
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -102,11 +133,14 @@ mod tests {
     }
 
     #[test]
-    fn the_digest_is_the_sha256_of_the_canonical_form() {
-        assert_eq!(digest("0000000000").len(), 64);
+    fn the_digest_is_keyed_and_reads_every_form_of_a_code_alike() {
+        let key = CodeKey::from_bytes(&[7; 32]).unwrap();
+        let other = CodeKey::from_bytes(&[8; 32]).unwrap();
+        assert_eq!(key.digest("0000000000").len(), 64);
         assert_eq!(
-            digest(&canonical("k7q2m-9xh4d").unwrap()),
-            digest("K7Q2M9XH4D")
+            key.digest(&canonical("k7q2m-9xh4d").unwrap()),
+            key.digest("K7Q2M9XH4D")
         );
+        assert_ne!(key.digest("K7Q2M9XH4D"), other.digest("K7Q2M9XH4D"));
     }
 }

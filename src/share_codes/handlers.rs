@@ -60,9 +60,12 @@ pub async fn create(
 ) -> Result<HttpResponse, Error> {
     let max_days = state.settings.grant_max_days;
     let public_url = state.settings.issuer();
+    let key = state.share_code_key.clone();
     let created = state
         .db
-        .transaction(move |conn| super::create(conn, me.person_id, body.0, max_days, &public_url))
+        .transaction(move |conn| {
+            super::create(conn, me.person_id, body.0, max_days, &public_url, &key)
+        })
         .await?;
     Ok(HttpResponse::build(StatusCode::CREATED)
         .insert_header((
@@ -163,9 +166,10 @@ pub async fn redeem(
         .map_err(Error::TooManyRequests)?;
     let max_days = state.settings.grant_max_days;
     let typed = body.0.code;
+    let key = state.share_code_key.clone();
     let outcome = state
         .db
-        .run(move |conn| super::redeem(conn, &org, &typed, max_days))
+        .run(move |conn| super::redeem(conn, &org, &typed, max_days, &key))
         .await;
     match outcome {
         Ok(Redeemed::Refused) => Err(super::refusal()),

@@ -54,6 +54,7 @@ pub fn create(
     input: ShareCodeInput,
     max_days: i64,
     public_url: &str,
+    key: &code::CodeKey,
 ) -> Result<NewShareCode, Error> {
     let now = Utc::now();
     let mut errors = input.check(now, max_days);
@@ -85,7 +86,7 @@ pub fn create(
     let row = ShareCodeRow {
         id: ShareCodeId::new(),
         person_id,
-        code_hash: code::digest(&canonical),
+        code_hash: key.digest(&canonical),
         permission: input.permission.as_str().to_owned(),
         scope: Json::of(&scope),
         purpose: input.purpose.trim().to_owned(),
@@ -136,11 +137,12 @@ pub fn redeem(
     caller: &OrgCaller,
     typed: &str,
     max_days: i64,
+    key: &code::CodeKey,
 ) -> Result<Redeemed, Error> {
     let Some(canonical) = code::canonical(typed) else {
         return Ok(Redeemed::Refused);
     };
-    let digest = code::digest(&canonical);
+    let digest = key.digest(&canonical);
     crate::db::transaction(conn, |conn| {
         let Some(row) = store::active_by_digest(conn, &digest)? else {
             return Ok(Redeemed::Refused);

@@ -9,8 +9,6 @@
 //! (`sealed:v1:`) are sealed again, bound, when the service starts; only bound ones open.
 
 use crate::db::ids::WebhookId;
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use base64::Engine;
@@ -41,29 +39,7 @@ impl SecretSeal {
     /// Loads the key from the keys folder, creating it (mode 0600) the first time. Every
     /// instance must see the same folder, as for the signing keys.
     pub fn open(keys_dir: &Path) -> Result<Self, Error> {
-        let path = keys_dir.join(FILE);
-        let io = |e: std::io::Error| Error::Internal(format!("{}: {e}", path.display()));
-        let mut key = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut key);
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-        {
-            Ok(mut file) => file
-                .write_all(STANDARD.encode(key).as_bytes())
-                .map_err(io)?,
-            // Another instance (or an earlier start) made it: use that one.
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(io(e)),
-        }
-        let text = std::fs::read_to_string(&path).map_err(io)?;
-        let key = STANDARD
-            .decode(text.trim())
-            .ok()
-            .filter(|k| k.len() == 32)
-            .ok_or_else(|| Error::Internal(format!("{} is not a 32-byte key", path.display())))?;
+        let key = crate::auth::keys::secret_file(keys_dir, FILE)?;
         Ok(SecretSeal {
             cipher: XChaCha20Poly1305::new_from_slice(&key)
                 .map_err(|_| Error::Internal("bad webhook secrets key".into()))?,

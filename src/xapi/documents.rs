@@ -33,7 +33,8 @@ impl Kind {
     }
 
     /// Profiles must not be overwritten blindly: a PUT of an existing one needs `If-Match` or
-    /// `If-None-Match`. (State documents belong to one learner's session and do not.)
+    /// `If-None-Match`. (Under 1.0.3 state documents, which belong to one learner's session,
+    /// do not; 2.0 asks it of them too: see [`Preconditions::required_to_replace`].)
     fn requires_precondition(self) -> bool {
         self != Kind::State
     }
@@ -63,6 +64,9 @@ pub struct Document {
 pub struct Preconditions {
     pub if_match: Option<Vec<String>>,
     pub if_none_match: Option<Vec<String>>,
+    /// Whether a PUT over an existing document of any kind needs one of them: xAPI 2.0 extends
+    /// optimistic concurrency to the State resource (1.0.3 asks it of profiles only).
+    pub required_to_replace: bool,
 }
 
 impl Preconditions {
@@ -175,7 +179,7 @@ pub fn write(
         preconditions.check(current.as_ref().map(|d| d.etag.as_str()))?;
         if how == Write::Replace
             && current.is_some()
-            && scope.kind.requires_precondition()
+            && (scope.kind.requires_precondition() || preconditions.required_to_replace)
             && !preconditions.given()
         {
             return Err(Error::Conflict(

@@ -48,7 +48,7 @@ fn public_url(state: &AppState) -> String {
     security(("client_basic" = []), ("client_credentials" = ["records:write"])),
     params(
         ("statementId" = Uuid, Query, description = "The statement's id"),
-        ("X-Experience-API-Version" = String, Header, description = "Any 1.0.x version, e.g. 1.0.3"),
+        ("X-Experience-API-Version" = String, Header, description = "1.0.x (e.g. 1.0.3) or 2.0.x (2.0.0): the request is answered by that version's rules"),
     ),
     request_body(content = Object, description = "An xAPI statement (application/json), or multipart/mixed with the statement first and its attachments after", content_type = "application/json"),
     responses(
@@ -101,7 +101,7 @@ fn single_id(query: &str) -> Result<Uuid, Error> {
     operation_id = "postXapiStatements",
     tag = "xapi",
     security(("client_basic" = []), ("client_credentials" = ["records:write"])),
-    params(("X-Experience-API-Version" = String, Header, description = "Any 1.0.x version, e.g. 1.0.3")),
+    params(("X-Experience-API-Version" = String, Header, description = "1.0.x (e.g. 1.0.3) or 2.0.x (2.0.0): the request is answered by that version's rules")),
     request_body(content = Object, description = "A statement or an array of statements (application/json), or multipart/mixed with them first and their attachments after", content_type = "application/json"),
     responses(
         (status = 200, description = "The ids of the statements, in the order sent", body = Vec<String>),
@@ -173,7 +173,7 @@ fn consistent_through(state: &AppState) -> String {
     tag = "xapi",
     security(("client_basic" = []), ("client_credentials" = [])),
     params(
-        ("X-Experience-API-Version" = String, Header, description = "Any 1.0.x version, e.g. 1.0.3"),
+        ("X-Experience-API-Version" = String, Header, description = "1.0.x (e.g. 1.0.3) or 2.0.x (2.0.0): the request is answered by that version's rules"),
         ("statementId" = Option<Uuid>, Query, description = "One statement"),
         ("voidedStatementId" = Option<Uuid>, Query, description = "One voided statement"),
         ("agent" = Option<String>, Query, description = "A JSON Agent or identified Group: statements whose actor or object it is"),
@@ -191,7 +191,7 @@ fn consistent_through(state: &AppState) -> String {
         ("cursor" = Option<String>, Query, description = "Where a `more` link continues; not for clients to build"),
     ),
     responses(
-        (status = 200, description = "A statement, or `{statements, more}`", body = Object, headers(("X-Experience-API-Consistent-Through" = String))),
+        (status = 200, description = "A statement, or `{statements, more}`", body = Object, headers(("X-Experience-API-Consistent-Through" = String), ("Last-Modified" = String, description = "When the statement, or the newest statement of the page, was stored"))),
         (status = 404, description = "No such statement in the organisation's LRS", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -209,7 +209,7 @@ pub async fn get(
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok()),
     );
-    let organisation_id = client.organisation_id;
+    let (organisation_id, version) = (client.organisation_id, client.version);
     let base_path = url::Url::parse(&public_url(&state))
         .map(|u| u.path().trim_end_matches('/').to_owned())
         .unwrap_or_default();
@@ -225,6 +225,7 @@ pub async fn get(
                 languages: &languages,
                 base_path: &base_path,
                 budget,
+                version,
             };
             answer::statements(conn, organisation_id, request, &asked)
         })

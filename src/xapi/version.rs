@@ -40,9 +40,9 @@ impl XapiVersion {
         };
         let patch_ok = match minor {
             "" => true,
-            rest => rest
-                .strip_prefix('.')
-                .is_some_and(|patch| !patch.is_empty() && patch.bytes().all(|b| b.is_ascii_digit())),
+            rest => rest.strip_prefix('.').is_some_and(|patch| {
+                !patch.is_empty() && patch.bytes().all(|b| b.is_ascii_digit())
+            }),
         };
         patch_ok.then_some(version)
     }
@@ -115,9 +115,9 @@ fn is_lrs(path: &str) -> bool {
 fn refusal(req: &ServiceRequest, version: Option<XapiVersion>) -> Option<&'static str> {
     match version {
         None if req.path() == "/xapi/about" => None,
-        None if req.headers().contains_key(VERSION_HEADER) => Some(
-            "X-Experience-API-Version must be 1.0.x or 2.0.x: this LRS speaks 1.0.3 and 2.0.0",
-        ),
+        None if req.headers().contains_key(VERSION_HEADER) => {
+            Some("X-Experience-API-Version must be 1.0.x or 2.0.x: this LRS speaks 1.0.3 and 2.0.0")
+        }
         None => Some("every xAPI request must name its version in X-Experience-API-Version"),
         Some(version)
             if !alternate_syntax_allowed(version)
@@ -212,8 +212,22 @@ mod tests {
             assert_eq!(XapiVersion::parse(v), Some(XapiVersion::V2_0), "{v}");
         }
         for v in [
-            "", "1", "1.1", "1.1.0", "0.95", "2", "2.1.0", "2.0.", "2.0.x", "3.0.0", "1.0.",
-            "1.0.x", "1.0.3a", "1.00", "2.00", "2.0.0-rc1",
+            "",
+            "1",
+            "1.1",
+            "1.1.0",
+            "0.95",
+            "2",
+            "2.1.0",
+            "2.0.",
+            "2.0.x",
+            "3.0.0",
+            "1.0.",
+            "1.0.x",
+            "1.0.3a",
+            "1.00",
+            "2.00",
+            "2.0.0-rc1",
         ] {
             assert!(!accepted(v), "{v}");
         }

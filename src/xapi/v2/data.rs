@@ -123,10 +123,13 @@ impl Taken {
 fn rfc3339_with_t(holder: &mut Map<String, Value>, key: &str) {
     if let Some(Value::String(text)) = holder.get_mut(key) {
         let date = text.get(..10).unwrap_or_default();
-        let is_date = date
-            .bytes()
-            .enumerate()
-            .all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+        let is_date = date.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
         if date.len() == 10 && is_date && text.as_bytes().get(10) == Some(&b' ') {
             text.replace_range(10..11, "T");
         }
@@ -261,7 +264,10 @@ fn relevant_types(map: &Map<String, Value>, path: &str) -> Result<(), FieldError
     }
     for (i, item) in items.iter().enumerate() {
         if !item.as_str().is_some_and(validate::is_iri) {
-            return Err(FieldError::new(format!("{list_path}[{i}]"), "must be an IRI"));
+            return Err(FieldError::new(
+                format!("{list_path}[{i}]"),
+                "must be an IRI",
+            ));
         }
     }
     Ok(())
@@ -356,7 +362,10 @@ mod tests {
             "stored as sent"
         );
         assert_eq!(prepared.statement["version"], "2.0.0");
-        for ifi in ["mbox:mailto:bob@example.com", "mbox:mailto:team@example.com"] {
+        for ifi in [
+            "mbox:mailto:bob@example.com",
+            "mbox:mailto:team@example.com",
+        ] {
             assert!(
                 prepared
                     .index
@@ -371,10 +380,14 @@ mod tests {
     fn a_1_0_request_knows_no_context_agents() {
         let error = refused(statement(), XapiVersion::V1_0);
         assert_eq!(error.field, "context.contextAgents");
-        let prepared =
-            prepare(json!({"actor": statement()["actor"], "verb": statement()["verb"],
-                "object": statement()["object"]}), "", &authority(), XapiVersion::V1_0)
-            .unwrap();
+        let prepared = prepare(
+            json!({"actor": statement()["actor"], "verb": statement()["verb"],
+                "object": statement()["object"]}),
+            "",
+            &authority(),
+            XapiVersion::V1_0,
+        )
+        .unwrap();
         assert_eq!(prepared.statement["version"], "1.0.0");
     }
 
@@ -460,7 +473,10 @@ mod tests {
         let mut value = statement();
         value["timestamp"] = json!("2008-09-15 15:53:00.601+00:00");
         let prepared = prepare(value.clone(), "", &authority(), XapiVersion::V2_0).unwrap();
-        assert_eq!(prepared.statement["timestamp"], "2008-09-15T15:53:00.601+00:00");
+        assert_eq!(
+            prepared.statement["timestamp"],
+            "2008-09-15T15:53:00.601+00:00"
+        );
         value["timestamp"] = json!("2008-09-15 15:53:00.601-00:00");
         assert_eq!(refused(value, XapiVersion::V2_0).field, "timestamp");
     }

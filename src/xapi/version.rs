@@ -4,11 +4,10 @@
 //! Also HEAD, which both versions require wherever GET is allowed.
 
 use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
-use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
-use std::future::{Ready, ready};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError};
 
 use crate::error::Error;
 
@@ -93,18 +92,6 @@ pub fn alternate_syntax_allowed(version: XapiVersion) -> bool {
 /// Whether a client's `X-Experience-API-Version` is one the LRS speaks: any 1.0.x or 2.0.x.
 pub fn accepted(version: &str) -> bool {
     XapiVersion::parse(version).is_some()
-}
-
-impl FromRequest for XapiVersion {
-    type Error = Error;
-    type Future = Ready<Result<XapiVersion, Error>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(XapiVersion::of(req).ok_or_else(|| Error::BadRequest {
-            detail: "every xAPI request must name its version in X-Experience-API-Version".into(),
-            field: Some("X-Experience-API-Version".into()),
-        }))
-    }
 }
 
 fn is_lrs(path: &str) -> bool {

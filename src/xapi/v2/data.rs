@@ -348,9 +348,7 @@ mod tests {
     }
 
     fn refused(value: Value, version: XapiVersion) -> FieldError {
-        prepare(value, "", &authority(), version)
-            .err()
-            .expect("refused")
+        prepare(value, "", &authority(), version).expect_err("refused")
     }
 
     #[test]

@@ -9,7 +9,7 @@
 
 use serde_json::{Map, Value};
 
-use super::data::CONTEXT_PROPERTIES;
+use super::context::CONTEXT_PROPERTIES;
 use crate::xapi::format;
 use crate::xapi::query::Format;
 use crate::xapi::version::XapiVersion;

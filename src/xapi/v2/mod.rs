@@ -6,7 +6,7 @@
 //! - Versions ([`super::version`]): 2.0 and 2.0.x are accepted beside every 1.0.x, anything
 //!   else (2.1.0, 1.1.0, none) is 400; answers name 2.0.0 or 1.0.3 as the request did, and the
 //!   About resource lists both (but to a 1.0.x client, which 1.0.3 allows only 1.0.x).
-//! - Context agents and groups ([`data`]): `context.contextAgents` and
+//! - Context agents and groups ([`context`]): `context.contextAgents` and
 //!   `context.contextGroups`, in statements and SubStatements, with their rules (objectType
 //!   `contextAgent` / `contextGroup`, an Agent / a Group, `relevantTypes` one IRI or more). A
 //!   1.0.x request using them is refused: 1.0.3 has no such properties.
@@ -26,4 +26,5 @@
 //!   page) and on documents, for both versions.
 
 pub mod answer;
+pub mod context;
 pub mod data;

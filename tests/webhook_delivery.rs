@@ -66,7 +66,10 @@ async fn a_failing_receiver_gets_the_event_again_and_it_can_be_resent(app: TestA
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     for line in counted {
-        assert!(metrics.contains(line), "{line} not in the metrics:\n{metrics}");
+        assert!(
+            metrics.contains(line),
+            "{line} not in the metrics:\n{metrics}"
+        );
     }
 
     let resent = app

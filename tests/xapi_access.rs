@@ -1,6 +1,7 @@
 //! Reaching the LRS, requirement by requirement, as xAPI 1.0.3 states it (Communication 2.8,
-//! 3.3 and 4; section numbers are the specification's): every request names a 1.0.x version
-//! and every answer names 1.0.3; the About resource is open to all; an organisation client
+//! 3.3 and 4; section numbers are the specification's): every request names a version, and
+//! every answer to a 1.0.x request names 1.0.3 (2.0 is in `xapi_v2.rs`); the About resource is
+//! open to all; an organisation client
 //! authenticates with Basic credentials or a bearer token, and stores only with
 //! `records:write`; and each organisation's statements are its own.
 
@@ -40,15 +41,15 @@ async fn every_1_0_x_version_is_accepted_and_answered_as_1_0_3(app: TestApp) {
 }
 
 /// Communication 3.3: a request without `X-Experience-API-Version`, or naming a version the
-/// LRS does not speak (anything but 1.0.x), is refused with 400 and changes nothing; the
-/// refusal still names the LRS's version.
+/// LRS does not speak (anything but 1.0.x and 2.0.x), is refused with 400 and changes nothing;
+/// the refusal still names a version of the LRS, its newest.
 async fn a_missing_or_unknown_version_is_refused_and_nothing_is_stored(app: TestApp) {
     let lrs = Lrs::new(&app, "Acme Learning").await;
     for version in [
         None,
         Some("0.95"),
         Some("1.1.0"),
-        Some("2.0.0"),
+        Some("2.1.0"),
         Some("1.0.x"),
     ] {
         let client = Lrs {
@@ -58,7 +59,7 @@ async fn a_missing_or_unknown_version_is_refused_and_nothing_is_stored(app: Test
         let id = Uuid::new_v4().to_string();
         let posted = client.post(&app, "/statements", with_id(base(), &id)).await;
         posted.expect_problem(400);
-        assert_eq!(posted.header("x-experience-api-version"), Some("1.0.3"));
+        assert_eq!(posted.header("x-experience-api-version"), Some("2.0.0"));
         client
             .put(&app, &format!("/statements?statementId={id}"), base())
             .await
@@ -70,9 +71,18 @@ async fn a_missing_or_unknown_version_is_refused_and_nothing_is_stored(app: Test
 }
 
 /// Communication 2.8: the About resource needs neither credentials nor a version header, and
-/// lists the versions the LRS accepts.
+/// lists the versions the LRS accepts; to a 1.0.x client, only 1.0.x versions (XAPI-00316:
+/// "0.9", "0.95", "1.0.0" or "1.0.x" only).
 async fn the_about_resource_needs_no_credentials_and_lists_the_versions(app: TestApp) {
-    let about = Reply::from(app.http.get(app.url("/xapi/about")).send().await.unwrap()).await;
+    let about = Reply::from(
+        app.http
+            .get(app.url("/xapi/about"))
+            .header("X-Experience-API-Version", VERSION)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     about.expect(200);
     assert_eq!(about.header("x-experience-api-version"), Some("1.0.3"));
     let versions: Vec<&str> = about.body["version"]

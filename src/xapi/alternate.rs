@@ -39,6 +39,12 @@ const HEADERS: [&str; 6] = [
 /// The form field that carries the body.
 const CONTENT: &str = "content";
 
+/// Whether a query string is that of the alternate syntax (it names a `method`), well formed
+/// or not: what xAPI 2.0, which has no such syntax, refuses.
+pub fn asked(query: &str) -> bool {
+    form_urlencoded::parse(query.as_bytes()).any(|(name, _)| name == "method")
+}
+
 /// Rewrites a request in the alternate syntax into the request it stands for; leaves any other
 /// request as it is. A malformed one is refused (400), and is not answered as anything else.
 pub async fn rewrite(req: &mut ServiceRequest) -> Result<(), Error> {

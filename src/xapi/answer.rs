@@ -18,6 +18,8 @@ use super::multipart::{self, Attachment};
 use super::query::{Format, StatementsGet};
 use super::statements;
 use super::store::{self, Filters, Measured, StoredStatement};
+use super::v2;
+use super::version::XapiVersion;
 use crate::db::types::Timestamp;
 use crate::db::{BackendKind, DbConnection};
 use crate::error::Error;
@@ -29,6 +31,8 @@ pub struct Page {
     pub json: String,
     /// With `attachments=true`: the content of the attachments the statements declare.
     pub attachments: Vec<Attachment>,
+    /// When the newest statement of the page was stored (for `Last-Modified`).
+    pub newest: Option<Timestamp>,
 }
 
 /// How a page is asked for.
@@ -66,7 +70,12 @@ pub fn statements_page(
     let json = statement_result(&texts, &more);
     let wanted = rows.iter().flat_map(|row| row.hashes.clone()).collect();
     let attachments = super::stored_attachments(conn, organisation_id, wanted)?;
-    Ok(Page { json, attachments })
+    let newest = rows.iter().map(|row| row.measured.stored).max();
+    Ok(Page {
+        json,
+        attachments,
+        newest,
+    })
 }
 
 impl Request<'_> {
@@ -265,7 +274,8 @@ mod tests {
 pub struct Answered {
     /// One statement, or a StatementResult.
     pub json: String,
-    /// When the one statement asked for was stored (for `Last-Modified`).
+    /// When the statement asked for, or the newest of the page, was stored (for
+    /// `Last-Modified`); `None` for an empty page.
     pub stored: Option<Timestamp>,
     /// With `attachments=true`: the content of the attachments the statements declare.
     pub attachments: Vec<Attachment>,
@@ -279,6 +289,8 @@ pub struct Asked<'a> {
     pub base_path: &'a str,
     /// The most bytes the answer may have.
     pub budget: usize,
+    /// The version the client speaks: statements are answered as its data model has them.
+    pub version: XapiVersion,
 }
 
 /// Answers a statements GET: one statement by id, or a page of a query.
@@ -296,7 +308,7 @@ pub fn statements(
             attachments,
         } => {
             let one = super::statement(conn, organisation_id, id, voided)?;
-            let json = shaped(&one.statement, format, asked.languages);
+            let json = shaped(&one.statement, format, asked);
             let attachments = if attachments {
                 super::attachments_of(conn, organisation_id, &[&one.statement])?
             } else {
@@ -325,30 +337,34 @@ pub fn statements(
                 conn,
                 organisation_id,
                 &request,
-                |text| shaped(text, format, asked.languages),
+                |text| shaped(text, format, asked),
                 |after| super::query::more_link(asked.base_path, &params, after),
             )?;
             Ok(Answered {
                 json: page.json,
-                stored: None,
+                stored: page.newest,
                 attachments: page.attachments,
             })
         }
     }
 }
 
-/// A stored statement's text in the format asked for.
-fn shaped(text: &str, format: Format, languages: &[String]) -> String {
-    match format {
-        Format::Exact => text.to_owned(),
-        Format::Ids | Format::Canonical => match serde_json::from_str::<Value>(text) {
-            Ok(value) => match format {
+/// A stored statement's text in the format asked for, as the client's version has it.
+fn shaped(text: &str, format: Format, asked: &Asked<'_>) -> String {
+    if format == Format::Exact && !v2::answer::needs_changing(text, asked.version) {
+        return text.to_owned();
+    }
+    match serde_json::from_str::<Value>(text) {
+        Ok(value) => {
+            let mut value = match format {
+                Format::Exact => value,
                 Format::Ids => format::ids(&value),
-                _ => format::canonical(&value, languages),
-            }
-            .to_string(),
-            Err(_) => text.to_owned(),
-        },
+                Format::Canonical => format::canonical(&value, asked.languages),
+            };
+            v2::answer::for_version(&mut value, format, asked.version);
+            value.to_string()
+        }
+        Err(_) => text.to_owned(),
     }
 }
 

@@ -16,6 +16,7 @@ use crate::auth::scopes::{Scope, Scopes};
 use crate::auth::tokens::TokenSubject;
 use crate::error::Error;
 use crate::http::client_address;
+use crate::xapi::version::XapiVersion;
 
 /// An organisation client calling the LRS. Every statement and document it reaches belongs to
 /// its organisation.
@@ -24,6 +25,8 @@ pub struct LrsClient {
     pub organisation_id: OrganisationId,
     pub client_id: String,
     pub scopes: Scopes,
+    /// The xAPI version the request speaks: the LRS stores and answers by its rules.
+    pub version: XapiVersion,
 }
 
 impl LrsClient {
@@ -83,6 +86,8 @@ fn credentials(req: &HttpRequest) -> Result<Credentials, Error> {
 }
 
 async fn authenticate(req: HttpRequest) -> Result<LrsClient, Error> {
+    // The version middleware has refused every request to these resources that names none.
+    let version = XapiVersion::of(&req).unwrap_or(XapiVersion::NEWEST);
     let state = principal::state(&req)?;
     let caller = match credentials(&req)? {
         Credentials::Bearer(token) => match principal::verified(&req, &state, &token).await? {
@@ -109,6 +114,7 @@ async fn authenticate(req: HttpRequest) -> Result<LrsClient, Error> {
         organisation_id: caller.organisation_id,
         client_id: caller.client_id,
         scopes: caller.scopes,
+        version,
     })
 }
 

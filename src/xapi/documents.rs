@@ -33,8 +33,9 @@ impl Kind {
     }
 
     /// Profiles must not be overwritten blindly: a PUT of one needs `If-Match` or
-    /// `If-None-Match`. (State documents belong to one learner's session and do not:
-    /// Communication 3.1.s3.)
+    /// `If-None-Match`. (Under 1.0.3 state documents, which belong to one learner's session,
+    /// do not: Communication 3.1.s3; 2.0 asks it of them too when they exist: see
+    /// [`Preconditions::required_to_replace`].)
     fn requires_precondition(self) -> bool {
         self != Kind::State
     }
@@ -64,6 +65,9 @@ pub struct Document {
 pub struct Preconditions {
     pub if_match: Option<Vec<String>>,
     pub if_none_match: Option<Vec<String>>,
+    /// Whether a PUT over an existing document of any kind needs one of them: xAPI 2.0 extends
+    /// optimistic concurrency to the State resource (1.0.3 asks it of profiles only).
+    pub required_to_replace: bool,
 }
 
 impl Preconditions {
@@ -174,19 +178,27 @@ pub fn write(
     transaction(conn, |conn| {
         let current = get(conn, organisation_id, scope, document_id)?;
         preconditions.check(current.as_ref().map(|d| d.etag.as_str()))?;
-        if how == Write::Replace && scope.kind.requires_precondition() && !preconditions.given() {
+        let needs_precondition =
+            scope.kind.requires_precondition() || preconditions.required_to_replace;
+        if how == Write::Replace && needs_precondition && !preconditions.given() {
             // Communication 3.1: 409 over a document that exists; a client must send one of
-            // the headers anyway (3.1.s3.b1), so for a new document the request is malformed.
-            return Err(match current {
-                Some(_) => Error::Conflict(
-                    "the document exists: send If-Match with its ETag (or If-None-Match: * to create only) so that no one's changes are lost"
-                        .into(),
-                ),
-                None => super::invalid(
-                    "If-None-Match",
-                    "(or `If-Match`) is required to store a profile document: `If-None-Match: *` to create it, `If-Match` with its ETag to replace it",
-                ),
-            });
+            // the headers anyway for a profile (3.1.s3.b1), so for a new one the request is
+            // malformed.
+            match current {
+                Some(_) => {
+                    return Err(Error::Conflict(
+                        "the document exists: send If-Match with its ETag (or If-None-Match: * to create only) so that no one's changes are lost"
+                            .into(),
+                    ));
+                }
+                None if scope.kind.requires_precondition() => {
+                    return Err(super::invalid(
+                        "If-None-Match",
+                        "(or `If-Match`) is required to store a profile document: `If-None-Match: *` to create it, `If-Match` with its ETag to replace it",
+                    ));
+                }
+                None => {}
+            }
         }
         let added = Usage {
             documents: i64::from(current.is_none()),

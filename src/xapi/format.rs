@@ -79,7 +79,7 @@ fn verb_ids(verb: &Value) -> Value {
     }
 }
 
-fn actor_ids(actor: &Value) -> Value {
+pub(crate) fn actor_ids(actor: &Value) -> Value {
     let Some(map) = actor.as_object() else {
         return actor.clone();
     };

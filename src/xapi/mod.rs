@@ -1,4 +1,5 @@
-//! An xAPI 1.0.3 Learning Record Store under `/xapi/`, feeding the passport.
+//! An xAPI Learning Record Store under `/xapi/`, feeding the passport. It speaks xAPI 1.0.3 (to
+//! every 1.0.x client) and xAPI 2.0 (IEEE 9274.1.1-2023; what 2.0 changes is in [`v2`]).
 //!
 //! Learning platforms already speak xAPI: pointed at this LRS with an organisation client's
 //! credentials, they store statements and documents here, and statements saying that a person
@@ -22,6 +23,7 @@ mod signature;
 pub mod statements;
 pub mod store;
 pub mod usage;
+pub mod v2;
 pub mod validate;
 pub mod version;
 
@@ -82,7 +84,7 @@ pub fn store_statements(
     // Errors name fields as the validation does: no index for a single statement.
     let single = put_id.is_some() || received.len() == 1;
     let authority = statements::authority(public_url, &client.client_id);
-    let mut prepared = prepare_batch(received, put_id, single, &authority)?;
+    let mut prepared = prepare_batch(received, put_id, single, &authority, client.version)?;
     every_attachment_sent(&prepared, &attachments, single)?;
     let ids: Vec<Uuid> = prepared.iter().map(|p| p.id).collect();
     let rows: Vec<store::AttachmentRow> = attachments
@@ -114,12 +116,14 @@ pub fn store_statements(
     Ok(ids)
 }
 
-/// Checks each statement of a batch and prepares it for storing; an id may appear once.
+/// Checks each statement of a batch by the rules of the client's version and prepares it for
+/// storing; an id may appear once.
 fn prepare_batch(
     received: Vec<Value>,
     put_id: Option<Uuid>,
     single: bool,
     authority: &Value,
+    version: version::XapiVersion,
 ) -> Result<Vec<Prepared>, Error> {
     let mut prepared = Vec::with_capacity(received.len());
     let mut seen = HashSet::new();
@@ -132,7 +136,7 @@ fn prepare_batch(
         if let Some(id) = put_id {
             identify_as(&mut statement, id)?;
         }
-        let one = statements::prepare(statement, &field, authority).map_err(refused)?;
+        let one = v2::data::prepare(statement, &field, authority, version).map_err(refused)?;
         if !seen.insert(one.id) {
             return Err(invalid(format!("{field}.id"), "appears twice in the batch"));
         }

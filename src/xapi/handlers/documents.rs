@@ -11,6 +11,7 @@ use crate::http::AppState;
 use crate::http::body::RawBody;
 use crate::xapi::documents::{self, Kind, Preconditions, Scope, Write};
 use crate::xapi::usage::Quotas;
+use crate::xapi::version::XapiVersion;
 use crate::xapi::{self, LrsClient, query, validate};
 
 /// The parameters of a document request.
@@ -101,7 +102,7 @@ fn addressed_for_writing(
     Ok(addressed)
 }
 
-fn preconditions(req: &HttpRequest) -> Preconditions {
+fn preconditions(req: &HttpRequest, client: &LrsClient) -> Preconditions {
     let tags = |name: header::HeaderName| {
         let values: Vec<String> = req
             .headers()
@@ -116,6 +117,7 @@ fn preconditions(req: &HttpRequest) -> Preconditions {
     Preconditions {
         if_match: tags(header::IF_MATCH),
         if_none_match: tags(header::IF_NONE_MATCH),
+        required_to_replace: client.version == XapiVersion::V2_0,
     }
 }
 
@@ -131,7 +133,7 @@ async fn store(
     let document_id = addressed
         .document_id
         .ok_or_else(|| xapi::invalid(id_name(kind), "is required"))?;
-    let preconditions = preconditions(&req);
+    let preconditions = preconditions(&req, &client);
     let content_type = match body.content_type.trim() {
         "" => "application/octet-stream".to_owned(),
         given => given.to_owned(),
@@ -205,7 +207,7 @@ async fn remove(
     if kind != Kind::State && addressed.document_id.is_none() {
         return Err(xapi::invalid("profileId", "is required"));
     }
-    let preconditions = preconditions(&req);
+    let preconditions = preconditions(&req, &client);
     let (organisation_id, scope, id) = (
         client.organisation_id,
         addressed.scope,
@@ -332,14 +334,14 @@ document_handlers!(
     "/xapi/activities/state",
     Kind::State,
     (
-        ("X-Experience-API-Version" = String, Header, description = "Any 1.0.x version"),
+        ("X-Experience-API-Version" = String, Header, description = "1.0.x or 2.0.x"),
         ("activityId" = String, Query, description = "The activity's IRI"),
         ("agent" = String, Query, description = "The Agent, as JSON"),
         ("registration" = Option<uuid::Uuid>, Query, description = "The registration"),
         ("stateId" = Option<String>, Query, description = "The document's id (required to store)"),
         ("since" = Option<String>, Query, description = "When listing: only documents stored after this time"),
     ),
-    "Stores (replaces) a state document: an activity's state for an agent, optionally per registration. `If-Match` / `If-None-Match` are honoured when sent.",
+    "Stores (replaces) a state document: an activity's state for an agent, optionally per registration. `If-Match` / `If-None-Match` are honoured when sent; under xAPI 2.0 an existing one is replaced only with one of them (neither is 409), as profiles are.",
     "Merges a JSON object into a state document (its properties win), or stores it when there is none. Both must be application/json objects.",
     "Fetches a state document (with its ETag), or without `stateId` the ids stored (`since` a time, optionally).",
     "Deletes a state document, or without `stateId` every state of the activity and agent (and registration).",
@@ -357,7 +359,7 @@ document_handlers!(
     "/xapi/activities/profile",
     Kind::ActivityProfile,
     (
-        ("X-Experience-API-Version" = String, Header, description = "Any 1.0.x version"),
+        ("X-Experience-API-Version" = String, Header, description = "1.0.x or 2.0.x"),
         ("activityId" = String, Query, description = "The activity's IRI"),
         ("profileId" = Option<String>, Query, description = "The document's id (required but to list)"),
         ("since" = Option<String>, Query, description = "When listing: only documents stored after this time"),
@@ -380,7 +382,7 @@ document_handlers!(
     "/xapi/agents/profile",
     Kind::AgentProfile,
     (
-        ("X-Experience-API-Version" = String, Header, description = "Any 1.0.x version"),
+        ("X-Experience-API-Version" = String, Header, description = "1.0.x or 2.0.x"),
         ("agent" = String, Query, description = "The Agent, as JSON"),
         ("profileId" = Option<String>, Query, description = "The document's id (required but to list)"),
         ("since" = Option<String>, Query, description = "When listing: only documents stored after this time"),

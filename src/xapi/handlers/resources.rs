@@ -5,20 +5,24 @@ use serde_json::{Value, json};
 
 use crate::error::Error;
 use crate::http::AppState;
-use crate::xapi::version::ACCEPTED;
+use crate::xapi::version::XapiVersion;
 use crate::xapi::{self, LrsClient, store, validate};
 
-/// What the LRS speaks: the xAPI versions it accepts. Needs no credentials and no version
-/// header, so that a client can ask before it knows either.
+/// What the LRS speaks: the xAPI versions it accepts, 2.0.0 and every 1.0.x. Needs no
+/// credentials and no version header, so that a client can ask before it knows either. A
+/// client naming a 1.0.x version is told the 1.0.x versions only, as xAPI 1.0.3 allows no
+/// other value there.
 #[utoipa::path(
     operation_id = "getXapiAbout",
     tag = "xapi",
     security(),
-    responses((status = 200, description = "`{version: [...], extensions: {}}`", body = Object))
+    params(("X-Experience-API-Version" = Option<String>, Header, description = "Optional: 1.0.x or 2.0.x")),
+    responses((status = 200, description = "`{version: [\"2.0.0\", \"1.0.3\", ...], extensions: {}}`", body = Object))
 )]
 #[get("/xapi/about")]
-pub async fn about() -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "version": ACCEPTED, "extensions": {} }))
+pub async fn about(req: HttpRequest) -> HttpResponse {
+    let versions = XapiVersion::listed(XapiVersion::of(&req));
+    HttpResponse::Ok().json(json!({ "version": versions, "extensions": {} }))
 }
 
 fn only_parameter(req: &HttpRequest, name: &str) -> Result<String, Error> {
@@ -47,7 +51,7 @@ fn only_parameter(req: &HttpRequest, name: &str) -> Result<String, Error> {
     tag = "xapi",
     security(("client_basic" = []), ("client_credentials" = [])),
     params(
-        ("X-Experience-API-Version" = String, Header, description = "Any 1.0.x version"),
+        ("X-Experience-API-Version" = String, Header, description = "1.0.x or 2.0.x"),
         ("activityId" = String, Query, description = "The activity's IRI"),
     ),
     responses(
@@ -82,7 +86,7 @@ pub async fn activity(
     tag = "xapi",
     security(("client_basic" = []), ("client_credentials" = [])),
     params(
-        ("X-Experience-API-Version" = String, Header, description = "Any 1.0.x version"),
+        ("X-Experience-API-Version" = String, Header, description = "1.0.x or 2.0.x"),
         ("agent" = String, Query, description = "The Agent, as JSON"),
     ),
     responses(

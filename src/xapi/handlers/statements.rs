@@ -51,7 +51,7 @@ fn public_url(state: &AppState) -> String {
     security(("client_basic" = []), ("client_credentials" = ["records:write"])),
     params(
         ("statementId" = Uuid, Query, description = "The statement's id"),
-        ("X-Experience-API-Version" = String, Header, description = "Any 1.0.x version, e.g. 1.0.3"),
+        ("X-Experience-API-Version" = String, Header, description = "1.0.x (e.g. 1.0.3) or 2.0.x (2.0.0): the request is answered by that version's rules"),
     ),
     request_body(content = Object, description = "An xAPI statement (application/json), or multipart/mixed with the statement first and its attachments after", content_type = "application/json"),
     responses(
@@ -104,7 +104,7 @@ fn single_id(query: &str) -> Result<Uuid, Error> {
     operation_id = "postXapiStatements",
     tag = "xapi",
     security(("client_basic" = []), ("client_credentials" = ["records:write"])),
-    params(("X-Experience-API-Version" = String, Header, description = "Any 1.0.x version, e.g. 1.0.3")),
+    params(("X-Experience-API-Version" = String, Header, description = "1.0.x (e.g. 1.0.3) or 2.0.x (2.0.0): the request is answered by that version's rules")),
     request_body(content = Object, description = "A statement or an array of statements (application/json), or multipart/mixed with them first and their attachments after", content_type = "application/json"),
     responses(
         (status = 200, description = "The ids of the statements, in the order sent", body = Vec<String>, headers(("X-Experience-API-Consistent-Through" = String, description = "Every statement stored before this time is visible to queries"))),
@@ -172,7 +172,7 @@ async fn store(
     tag = "xapi",
     security(("client_basic" = []), ("client_credentials" = [])),
     params(
-        ("X-Experience-API-Version" = String, Header, description = "Any 1.0.x version, e.g. 1.0.3"),
+        ("X-Experience-API-Version" = String, Header, description = "1.0.x (e.g. 1.0.3) or 2.0.x (2.0.0): the request is answered by that version's rules"),
         ("statementId" = Option<Uuid>, Query, description = "One statement"),
         ("voidedStatementId" = Option<Uuid>, Query, description = "One voided statement"),
         ("agent" = Option<String>, Query, description = "A JSON Agent or identified Group: statements whose actor or object it is"),
@@ -190,7 +190,7 @@ async fn store(
         ("cursor" = Option<String>, Query, description = "Where a `more` link continues; not for clients to build"),
     ),
     responses(
-        (status = 200, description = "A statement, or `{statements, more}`", body = Object, headers(("X-Experience-API-Consistent-Through" = String, description = "Every statement stored before this time is visible to queries"))),
+        (status = 200, description = "A statement, or `{statements, more}`", body = Object, headers(("X-Experience-API-Consistent-Through" = String, description = "Every statement stored before this time is visible to queries"), ("Last-Modified" = String, description = "When the statement, or the newest statement of the page, was stored"))),
         (status = 404, description = "No such statement in the organisation's LRS", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -207,7 +207,7 @@ pub async fn get(
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok()),
     );
-    let organisation_id = client.organisation_id;
+    let (organisation_id, version) = (client.organisation_id, client.version);
     let base_path = url::Url::parse(&public_url(&state))
         .map(|u| u.path().trim_end_matches('/').to_owned())
         .unwrap_or_default();
@@ -223,6 +223,7 @@ pub async fn get(
                 languages: &languages,
                 base_path: &base_path,
                 budget,
+                version,
             };
             answer::statements(conn, organisation_id, request, &asked)
         })

@@ -76,6 +76,26 @@ pub struct Settings {
     )]
     pub grant_max_days: i64,
 
+    /// How long an access request waits for the person's answer, in days.
+    #[arg(
+        long,
+        env = "PASSPORT_ACCESS_REQUEST_DAYS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(i64).range(1..=365),
+        global = true
+    )]
+    pub access_request_days: i64,
+
+    /// The most access requests one organisation may make in 24 hours.
+    #[arg(
+        long,
+        env = "PASSPORT_ACCESS_REQUESTS_PER_DAY",
+        default_value_t = 1000,
+        value_parser = clap::value_parser!(i64).range(1..),
+        global = true
+    )]
+    pub access_requests_per_day: i64,
+
     /// Issuer of person tokens from an external OpenID Connect provider.
     #[arg(long, env = "PASSPORT_OIDC_ISSUER", global = true)]
     pub oidc_issuer: Option<String>,
@@ -351,6 +371,15 @@ impl Settings {
 
     pub fn keys_dir(&self) -> PathBuf {
         self.data_dir.join("keys")
+    }
+
+    /// The settings an access request is made under.
+    pub fn access_request_limits(&self) -> crate::access_requests::Limits {
+        crate::access_requests::Limits {
+            grant_max_days: self.grant_max_days,
+            expiry_days: self.access_request_days,
+            per_day: self.access_requests_per_day,
+        }
     }
 
     /// The service's own token issuer.

@@ -5,6 +5,7 @@
 //! line around it.
 
 pub mod access;
+pub mod access_requests;
 pub mod activities;
 pub mod allocator;
 pub mod attainments;

@@ -4,7 +4,9 @@
 //! (before the request's answer leaves) and on each tick of its worker, for whatever a crash
 //! left behind, and decides which organisations hear of each event.
 
-use crate::db::ids::{AttainmentId, EventId, GrantId, OrganisationId, PersonId, RecordId};
+use crate::db::ids::{
+    AccessRequestId, AttainmentId, EventId, GrantId, OrganisationId, PersonId, RecordId,
+};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +23,15 @@ pub enum GrantChange {
     Revoked,
     /// Its expiry is near.
     Expiring,
+    Expired,
+}
+
+/// What became of an access request, for the organisation that made it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessRequestChange {
+    Approved,
+    Declined,
     Expired,
 }
 
@@ -65,6 +76,15 @@ pub enum Event {
         attainment_id: AttainmentId,
         verified_by: OrganisationId,
     },
+    /// Told to the organisation that made the request only; `grant_id` is the grant an
+    /// approval made.
+    AccessRequest {
+        change: AccessRequestChange,
+        access_request_id: AccessRequestId,
+        organisation_id: OrganisationId,
+        person_id: PersonId,
+        grant_id: Option<GrantId>,
+    },
     /// `organisations`: every organisation the person ever made a grant to, since the grants
     /// themselves are gone by the time the event is drained.
     PersonErased {
@@ -82,6 +102,7 @@ impl Event {
                 Some(*person_id)
             }
             Event::Record { record, .. } => Some(record.person_id),
+            Event::AccessRequest { person_id, .. } => Some(*person_id),
             Event::PersonErased { .. } => None,
         }
     }

@@ -183,6 +183,37 @@ async fn nothing_of_an_erased_person_remains_in_any_table(app: TestApp) {
     )
     .await
     .expect(201);
+    // Access requests by email and by registration, one approved; an organisation blocked.
+    for addressee in [
+        json!({"email": EMAIL.to_uppercase()}),
+        json!({"registration": {"body": "nmc", "number": REGISTRATION}}),
+    ] {
+        app.post(
+            "/v1/access-requests",
+            &employer.token,
+            json!({"addressee": addressee, "permission": "read", "scope": {"records": "all"},
+                "purpose": format!("Checks for {NAME}"), "duration_days": 30,
+                "message": format!("Dear {NAME}")}),
+        )
+        .await
+        .expect(202);
+    }
+    let asked = app.get("/v1/me/access-requests", &token).await;
+    let first = asked.body["items"][0]["id"].as_str().unwrap().to_owned();
+    app.post(
+        &format!("/v1/me/access-requests/{first}/approve"),
+        &token,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        "/v1/me/blocked-organisations",
+        &token,
+        json!({"organisation_id": admin.organisation_id}),
+    )
+    .await
+    .expect(200);
     // Records: self-declared with notes, issued, corrected (history), voided.
     let own = app
         .post(
@@ -329,6 +360,8 @@ async fn nothing_of_an_erased_person_remains_in_any_table(app: TestApp) {
         "records",
         "grants",
         "share_codes",
+        "access_requests",
+        "blocked_organisations",
         "attainments",
         "access_events",
         "webhook_deliveries",

@@ -85,6 +85,8 @@ pub fn settings(data_dir: &Path, url: &str) -> Settings {
         token_audience: "learning-passport".into(),
         client_token_ttl: 3600,
         grant_max_days: 365,
+        access_request_days: 30,
+        access_requests_per_day: 1000,
         oidc_issuer: None,
         oidc_audience: None,
         oidc_jwks: None,

@@ -2,7 +2,8 @@
 
 A person keeps records and shares them with an employer; the employer reads them and checks
 compliance; a learning platform pushes, corrects and voids completions under a write grant; the
-person revokes the employer's grant; anyone verifies the person's credential. Only the generated
+person revokes the employer's grant; the employer asks again and the person approves, and the
+person hands another organisation a share code; anyone verifies the person's credential. Only the generated
 client's functions and models are used, and every answer is checked (contract.py) for its status
 and for having parsed into the model the document names for it; refusals into problem details.
 
@@ -28,6 +29,12 @@ from urllib.parse import quote_plus
 from uuid import UUID
 
 from learning_passport_client import AuthenticatedClient, Client
+from learning_passport_client.api.access_requests import (
+    approve_access_request,
+    create_access_request,
+    get_access_request,
+    list_my_access_requests,
+)
 from learning_passport_client.api.auth import get_jwks, issue_token
 from learning_passport_client.api.completions import correct_completion, push_completions, void_completion
 from learning_passport_client.api.compliance import (
@@ -58,9 +65,15 @@ from learning_passport_client.api.records import (
     list_my_records,
     list_record_history,
 )
+from learning_passport_client.api.share_codes import create_share_code, list_my_share_codes, redeem_share_code
 from learning_passport_client.api.sharing import list_received_grants, list_shared_records
 from learning_passport_client.models import (
+    AccessRequest,
+    AccessRequestInput,
+    AccessRequestStatus,
     ActivityRequirement,
+    Addressee,
+    Approval,
     ActivityRequirementType,
     AllRecords,
     BatchResult,
@@ -77,6 +90,7 @@ from learning_passport_client.models import (
     GrantStatus,
     HoursRequirement,
     HoursRequirementType,
+    IncomingAccessRequest,
     IssuedCredential,
     IssuedRecord,
     ItemStatus,
@@ -85,13 +99,17 @@ from learning_passport_client.models import (
     ListCompliance,
     ListCredentialSummary,
     ListGrant,
+    ListIncomingAccessRequest,
     ListOrganisationView,
     ListReceivedGrant,
     ListRecord,
     ListRecordVersion,
+    ListShareCode,
+    NewShareCode,
     Permission,
     Profile,
     ProfileInput,
+    ReceivedGrant,
     Provenance,
     Record,
     RecordChoice,
@@ -100,8 +118,11 @@ from learning_passport_client.models import (
     RecordPatch,
     RecordResult,
     RecordSelection,
+    RedeemInput,
     RejectReason,
     RequirementProfile,
+    ShareCodeInput,
+    ShareCodeStatus,
     Status,
     TokenRequest,
     TokenResponse,
@@ -364,6 +385,61 @@ def person_revokes(
     refused(list_shared_records.sync_detailed(me.id, client=employer), 404, "not-found")
 
 
+def employer_asks_person_approves(alice: AuthenticatedClient, employer: AuthenticatedClient, me: Profile, bls: Record) -> None:
+    """The employer asks Alice, by the email her identity provider vouched for, for her
+    statutory and mandatory training; she approves it for a shorter term, and the employer
+    learns whose passport it is and reads it."""
+    scope = GrantScope(records=RecordSelection(kinds=[RecordKind.STATUTORY_MANDATORY]), attainments=False)
+    ask = AccessRequestInput(
+        addressee=Addressee(email="alice@example.org"),
+        permission=Permission.READ,
+        scope=scope,
+        purpose="Pre-employment checks for your post on Ward 7",
+        duration_days=90,
+        message="Welcome to St Elsewhere! We need this before your first shift.",
+    )
+    asked = expect(create_access_request.sync_detailed(client=employer, body=ask), 202, AccessRequest)
+    check(asked.status == AccessRequestStatus.PENDING, f"a new request is pending: {asked.status}")
+    check(not asked.person_id, "asking does not say whose passport it is")
+    pending = list_my_access_requests.sync_detailed(client=alice, status=AccessRequestStatus.PENDING)
+    check([r.id for r in expect(pending, 200, ListIncomingAccessRequest).items] == [asked.id], "Alice sees the request")
+    approval = Approval(duration_days=30)
+    approved = approve_access_request.sync_detailed(asked.id, client=alice, body=approval)
+    answer = expect(approved, 200, IncomingAccessRequest)
+    check(answer.status == AccessRequestStatus.APPROVED and bool(answer.grant_id), "approved, with its grant")
+    refused(approve_access_request.sync_detailed(asked.id, client=alice, body=approval), 409, "conflict")
+    now = expect(get_access_request.sync_detailed(asked.id, client=employer), 200, AccessRequest)
+    check(now.person_id == me.id, f"the approval tells the employer whose passport: {now.person_id}")
+    shared = expect(list_shared_records.sync_detailed(me.id, client=employer), 200, ListRecord)
+    check(
+        bls.id in [r.id for r in shared.items] and {r.kind for r in shared.items} == {RecordKind.STATUTORY_MANDATORY},
+        "the employer reads what Alice approved: her statutory and mandatory training, nothing else",
+    )
+
+
+def person_hands_over_a_share_code(alice: AuthenticatedClient, platform: AuthenticatedClient, me: Profile) -> None:
+    """Alice makes a share code and reads it out; the learning platform redeems it (typed in
+    lower case, with a space) for a write grant; she sees who redeemed it."""
+    offer = ShareCodeInput(
+        permission=Permission.WRITE,
+        scope=GrantScope(records=AllRecords.ALL, attainments=False),
+        purpose="Completions from my induction course",
+        grant_expires_at=at(30),
+        expires_in_minutes=15,
+    )
+    made = expect(create_share_code.sync_detailed(client=alice, body=offer), 201, NewShareCode)
+    check(made.url.endswith("/share/" + made.code), f"the code as a link for a QR code: {made.url}")
+    typed = made.code.lower().replace("-", " ")
+    grant = expect(redeem_share_code.sync_detailed(client=platform, body=RedeemInput(code=typed)), 201, ReceivedGrant)
+    check(grant.person_id == me.id and grant.permission == Permission.WRITE, "the code became a write grant")
+    refused(redeem_share_code.sync_detailed(client=platform, body=RedeemInput(code=typed)), 422, "validation")
+    codes = expect(list_my_share_codes.sync_detailed(client=alice), 200, ListShareCode)
+    check(
+        [(c.status, bool(c.redemption)) for c in codes.items] == [(ShareCodeStatus.REDEEMED, True)],
+        "Alice sees the code redeemed, and by whom",
+    )
+
+
 def anyone_verifies(alice: AuthenticatedClient) -> None:
     """Alice takes a signed copy of her statutory and mandatory training; anyone, without
     authentication, verifies it, reads the issuer's DID document, keys and status list; once
@@ -404,6 +480,8 @@ def main() -> None:
     governance_id = platform_pushes(alice, platform, platform_id, me)
     employer_checks_compliance(employer, me, governance_id)
     person_revokes(alice, employer, me, grant)
+    employer_asks_person_approves(alice, employer, me, bls)
+    person_hands_over_a_share_code(alice, platform, me)
     anyone_verifies(alice)
     print(f"the README's walkthroughs through the generated client: {Tally.checks} checks passed")
 

@@ -126,6 +126,8 @@ entity_ids! {
     AccessEventId;
     /// A share code: a person's offer of a grant to whoever redeems it.
     ShareCodeId;
+    /// An organisation's request for a person's grant.
+    AccessRequestId;
     /// A person's attainment of a learning outcome.
     AttainmentId;
     /// An organisation's verification of an attainment.

@@ -434,6 +434,45 @@ diesel::table! {
 }
 
 diesel::joinable!(share_codes -> organisations (organisation_id));
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql::{Uuid, UtcTimestamp, Jsonb};
+
+    access_requests (id) {
+        id -> Uuid,
+        organisation_id -> Uuid,
+        client_id -> Text,
+        addressee -> Text,
+        person_id -> Nullable<Uuid>,
+        permission -> Text,
+        scope -> Jsonb,
+        requirement_profile_id -> Nullable<Uuid>,
+        purpose -> Text,
+        message -> Nullable<Text>,
+        duration_days -> Integer,
+        status -> Text,
+        created_at -> UtcTimestamp,
+        expires_at -> UtcTimestamp,
+        answered_at -> Nullable<UtcTimestamp>,
+        grant_id -> Nullable<Uuid>,
+        expiry_told -> Bool,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::sql::{Uuid, UtcTimestamp};
+
+    blocked_organisations (person_id, organisation_id) {
+        person_id -> Uuid,
+        organisation_id -> Uuid,
+        created_at -> UtcTimestamp,
+    }
+}
+
+diesel::joinable!(access_requests -> organisations (organisation_id));
+diesel::joinable!(blocked_organisations -> organisations (organisation_id));
 diesel::joinable!(grants -> people (person_id));
 diesel::joinable!(grants -> organisations (organisation_id));
 diesel::joinable!(access_events -> organisations (organisation_id));
@@ -462,4 +501,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     xapi_usage,
     outbox,
     share_codes,
+    access_requests,
+    blocked_organisations,
 );

@@ -175,13 +175,15 @@ pub fn check_terms(
         ));
     }
     if let RecordScope::Selected(selection) = &scope.records {
+        // Attainments alone, with no records, is a scope too.
         if selection.kinds.is_empty()
             && selection.activity_codes.is_empty()
             && selection.record_ids.is_empty()
+            && !scope.attainments
         {
             errors.push(FieldError::new(
                 "scope.records",
-                "choose \"all\", or at least one kind, activity code or record id",
+                "choose \"all\", or at least one kind, activity code or record id (or attainments)",
             ));
         }
         for (name, len) in [

@@ -64,6 +64,26 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
     }
 }
 
+/// A JSON body that may be left out: a request with no body (and no `Content-Type`) reads as
+/// the type's default; one with a body is read as [`Body`] reads it.
+#[derive(Debug)]
+pub struct OptionalBody<T>(pub T);
+
+impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalBody<T> {
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let empty = !req.headers().contains_key(header::CONTENT_TYPE)
+            && declared_length(req).unwrap_or(0) == 0;
+        if empty {
+            return Box::pin(async { Ok(OptionalBody(T::default())) });
+        }
+        let read = read_json(req, payload, limit::<BodyLimit>(req));
+        Box::pin(async move { read.await.map(OptionalBody) })
+    }
+}
+
 /// A JSON batch body, allowed to be larger than other bodies ([`BatchLimit`]).
 #[derive(Debug)]
 pub struct BatchBody<T>(pub T);

@@ -6,9 +6,9 @@ use utoipa_actix_web::AppExt;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::{
-    access, activities, attainments, auth, completions, compliance, credentials, frameworks,
-    grants, http, openapi as doc, organisations, people, records, share_codes, sharing, webhooks,
-    xapi,
+    access, access_requests, activities, attainments, auth, completions, compliance, credentials,
+    frameworks, grants, http, openapi as doc, organisations, people, records, share_codes, sharing,
+    webhooks, xapi,
 };
 
 /// Every API route. Registered with `service(...)` so that each lands in the OpenAPI document;
@@ -32,7 +32,8 @@ fn tokens_and_people(cfg: &mut ServiceConfig) {
         .service(people::handlers::patch_me);
 }
 
-/// A person's records, the grants and share codes they make, and who has read their passport.
+/// A person's records, the grants and share codes they make, the access requests they answer,
+/// and who has read their passport.
 fn records_and_grants(cfg: &mut ServiceConfig) {
     cfg.service(records::handlers::list)
         .service(records::handlers::create)
@@ -47,10 +48,17 @@ fn records_and_grants(cfg: &mut ServiceConfig) {
         .service(share_codes::handlers::create)
         .service(share_codes::handlers::get_one)
         .service(share_codes::handlers::revoke)
+        .service(access_requests::handlers::list_mine)
+        .service(access_requests::handlers::get_mine)
+        .service(access_requests::handlers::approve)
+        .service(access_requests::handlers::decline)
+        .service(access_requests::handlers::blocked)
+        .service(access_requests::handlers::block)
+        .service(access_requests::handlers::unblock)
         .service(access::handlers::list);
 }
 
-/// Organisations and their clients, and what people share with them.
+/// Organisations and their clients, what people share with them, and what they ask for.
 fn organisations_and_sharing(cfg: &mut ServiceConfig) {
     cfg.service(organisations::handlers::directory)
         .service(organisations::handlers::create)
@@ -60,6 +68,10 @@ fn organisations_and_sharing(cfg: &mut ServiceConfig) {
         .service(organisations::handlers::revoke_client)
         .service(grants::handlers::received)
         .service(share_codes::handlers::redeem)
+        .service(access_requests::handlers::create)
+        .service(access_requests::handlers::list)
+        .service(access_requests::handlers::get_one)
+        .service(access_requests::handlers::cancel)
         .service(sharing::handlers::records)
         .service(sharing::handlers::record)
         .service(sharing::handlers::attainments);
@@ -156,5 +168,6 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     // Applied to the finished document: the routes' operations and their schemas exist only now.
     utoipa::Modify::modify(&doc::SharedSchemas, &mut doc);
     utoipa::Modify::modify(&doc::StandardResponses, &mut doc);
+    utoipa::Modify::modify(&doc::OptionalBodies, &mut doc);
     doc
 }

@@ -12,6 +12,32 @@ mod schemas;
 pub use responses::StandardResponses;
 pub use schemas::SharedSchemas;
 
+/// The operations whose handlers take an [`crate::http::body::OptionalBody`]: a request may
+/// leave the body out. utoipa marks every declared body required.
+const OPTIONAL_BODIES: [&str; 2] = ["approveAccessRequest", "declineAccessRequest"];
+
+/// Marks the bodies of [`OPTIONAL_BODIES`] optional; applied to the finished document.
+pub struct OptionalBodies;
+
+impl Modify for OptionalBodies {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [&mut item.post, &mut item.put, &mut item.patch]
+                .into_iter()
+                .flatten()
+            {
+                let optional = operation
+                    .operation_id
+                    .as_deref()
+                    .is_some_and(|id| OPTIONAL_BODIES.contains(&id));
+                if let (true, Some(body)) = (optional, operation.request_body.as_mut()) {
+                    body.required = Some(utoipa::openapi::Required::False);
+                }
+            }
+        }
+    }
+}
+
 use utoipa::openapi::security::{
     ClientCredentials, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Scopes, SecurityScheme,
 };
@@ -36,6 +62,7 @@ an opaque `cursor`. Single resources carry an `ETag`; send it back as `If-Match`
         (name = "me", description = "The calling person's profile"),
         (name = "records", description = "A person's own training records"),
         (name = "grants", description = "A person's consents to organisations, and the log of every access"),
+        (name = "access-requests", description = "An organisation asks a person for a grant; the person approves (on the terms asked or narrower ones) or declines from their app"),
         (name = "share-codes", description = "Single-use codes a person gives an organisation in person (read aloud, or as a QR code), which the organisation redeems for a grant"),
         (name = "organisations", description = "The directory of organisations, and its administration"),
         (name = "sharing", description = "What people share with the calling organisation"),

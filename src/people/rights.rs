@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 
 use super::Profile;
 use crate::access::{self, AccessEvent, AccessFilter};
+use crate::access_requests::{self, BlockedOrganisation, IncomingAccessRequest, IncomingFilter};
 use crate::attainments::{self, Attainment, AttainmentFilter};
 use crate::credentials::{self, CredentialSummary};
 use crate::db::{DbConnection, read_transaction, transaction};
@@ -36,6 +37,9 @@ pub struct Export {
     pub grants: Vec<Grant>,
     /// Every share code (never the codes themselves, which the service does not keep).
     pub share_codes: Vec<ShareCode>,
+    /// Every access request made to the person, and the organisations they blocked.
+    pub access_requests: Vec<IncomingAccessRequest>,
+    pub blocked_organisations: Vec<BlockedOrganisation>,
     pub access_events: Vec<AccessEvent>,
     pub attainments: Vec<Attainment>,
     pub credentials: Vec<CredentialSummary>,
@@ -69,6 +73,10 @@ pub fn export(conn: &mut DbConnection, person_id: PersonId) -> Result<Export, Er
             records,
             grants: all(|page| grants::list(conn, person_id, &GrantFilter::default(), page))?,
             share_codes: all(|page| share_codes::list(conn, person_id, page))?,
+            access_requests: all(|page| {
+                access_requests::list_for_person(conn, person_id, &IncomingFilter::default(), page)
+            })?,
+            blocked_organisations: access_requests::blocked(conn, person_id)?,
             access_events: all(|page| {
                 access::list(conn, person_id, &AccessFilter::default(), page)
             })?,
@@ -104,6 +112,7 @@ pub fn erase(conn: &mut DbConnection, person_id: PersonId, public_url: &str) -> 
         )?;
         crate::webhooks::deliveries::erase_person(conn, person_id)?;
         crate::access::store::erase_person(conn, person_id)?;
+        crate::access_requests::erase_person(conn, &person)?;
         // Cascades to records (and their history), grants, attainments (and their
         // verifications); access events and credentials keep their rows without the person.
         super::store::delete(conn, person_id)?;

@@ -145,6 +145,23 @@ pub fn with_verified_email(
         .load(conn)?)
 }
 
+diesel::define_sql_function!(fn upper(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>);
+diesel::define_sql_function!(fn replace(x: diesel::sql_types::Nullable<diesel::sql_types::Text>, from: diesel::sql_types::Text, to: diesel::sql_types::Text) -> diesel::sql_types::Nullable<diesel::sql_types::Text>);
+
+/// The people who declared this registration; `body` and `number` in upper case without
+/// spaces, matched against the declared ones read the same way.
+pub fn with_registration(
+    conn: &mut DbConnection,
+    body: &str,
+    number: &str,
+) -> Result<Vec<PersonId>, Error> {
+    Ok(people::table
+        .filter(replace(upper(people::registration_number), " ", "").eq(number))
+        .filter(replace(upper(people::registration_body), " ", "").eq(body))
+        .select(people::id)
+        .load(conn)?)
+}
+
 /// Deletes a person: their records (and history), grants, attainments (and verifications)
 /// go with them.
 pub fn delete(conn: &mut DbConnection, id: PersonId) -> Result<(), Error> {

@@ -126,6 +126,23 @@ pub fn not_owned(
         .collect())
 }
 
+/// The kind and activity code of each of these records that is the person's.
+pub fn kinds_and_codes(
+    conn: &mut DbConnection,
+    person_id: PersonId,
+    ids: &[uuid::Uuid],
+) -> Result<Vec<(RecordId, String, Option<String>)>, Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<RecordId> = ids.iter().map(|id| RecordId(*id)).collect();
+    Ok(records::table
+        .filter(records::person_id.eq(person_id))
+        .filter(records::id.eq_any(&ids))
+        .select((records::id, records::kind, records::activity_code))
+        .load(conn)?)
+}
+
 /// The most records one passport holds: a working life of training many times over, and a
 /// bound on what one person's data can cost every query about them.
 pub const MAX_PER_PERSON: i64 = 10_000;

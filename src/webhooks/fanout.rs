@@ -9,12 +9,13 @@ use diesel::prelude::*;
 use super::limits::{self, MAX_PENDING};
 use super::model::*;
 use super::subscriptions::{self, WebhookRow};
+use crate::access_requests::AccessRequestStatus;
 use crate::db::DbConnection;
 use crate::db::schema::{webhook_deliveries, webhooks};
 use crate::db::types::{Json, Timestamp};
 use crate::error::Error;
 use crate::grants::{self, Permission};
-use crate::outbox::{self, Event, GrantChange, RecordChange, RecordFacts};
+use crate::outbox::{self, AccessRequestChange, Event, GrantChange, RecordChange, RecordFacts};
 
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = webhook_deliveries)]
@@ -158,6 +159,38 @@ fn tell(conn: &mut DbConnection, event: &Event) -> Result<(), Error> {
             attainment_id,
             verified_by,
         } => attainment_verified(conn, *person_id, *attainment_id, *verified_by),
+        Event::AccessRequest {
+            change,
+            access_request_id,
+            organisation_id,
+            person_id,
+            grant_id,
+        } => {
+            let (event_type, status) = match change {
+                AccessRequestChange::Approved => (
+                    EventType::AccessRequestApproved,
+                    AccessRequestStatus::Approved,
+                ),
+                AccessRequestChange::Declined => (
+                    EventType::AccessRequestDeclined,
+                    AccessRequestStatus::Declined,
+                ),
+                AccessRequestChange::Expired => (
+                    EventType::AccessRequestExpired,
+                    AccessRequestStatus::Expired,
+                ),
+            };
+            let approved = *change == AccessRequestChange::Approved;
+            let subscriptions = subscriptions::active_of(conn, &[*organisation_id])?;
+            let data = EventData::AccessRequest(AccessRequestEventData {
+                access_request_id: access_request_id.0,
+                status,
+                // Only an approval tells the organisation who the addressee is.
+                person_id: Some(person_id.0).filter(|_| approved),
+                grant_id: grant_id.map(|g| g.0).filter(|_| approved),
+            });
+            enqueue(conn, &subscriptions, event_type, data)
+        }
         Event::PersonErased {
             person_id,
             organisations,

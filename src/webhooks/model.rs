@@ -30,6 +30,16 @@ pub enum EventType {
     /// An attainment the organisation may read was verified.
     #[serde(rename = "attainment.verified")]
     AttainmentVerified,
+    /// A person approved the organisation's access request: `grant_id` is the grant it became.
+    #[serde(rename = "access_request.approved")]
+    AccessRequestApproved,
+    /// A person declined the organisation's access request.
+    #[serde(rename = "access_request.declined")]
+    AccessRequestDeclined,
+    /// The organisation's access request to a person who holds a passport expired unanswered.
+    /// A request to someone who held no passport when it was made expires without a word.
+    #[serde(rename = "access_request.expired")]
+    AccessRequestExpired,
     /// A person who had made the organisation a grant erased their passport: delete any copy.
     #[serde(rename = "person.erased")]
     PersonErased,
@@ -49,6 +59,9 @@ impl EventType {
             EventType::RecordUpdated => "record.updated",
             EventType::RecordVoided => "record.voided",
             EventType::AttainmentVerified => "attainment.verified",
+            EventType::AccessRequestApproved => "access_request.approved",
+            EventType::AccessRequestDeclined => "access_request.declined",
+            EventType::AccessRequestExpired => "access_request.expired",
             EventType::PersonErased => "person.erased",
             EventType::WebhookTest => "webhook.test",
         }
@@ -244,6 +257,7 @@ pub enum EventData {
     Record(RecordEventData),
     Attainment(AttainmentEventData),
     Person(PersonEventData),
+    AccessRequest(AccessRequestEventData),
     Test(TestEventData),
     Redacted(RedactedEventData),
 }
@@ -256,6 +270,7 @@ impl EventData {
             EventData::Record(data) => Some(data.person_id),
             EventData::Attainment(data) => Some(data.person_id),
             EventData::Person(data) => Some(data.person_id),
+            EventData::AccessRequest(data) => data.person_id,
             EventData::Test(_) | EventData::Redacted(_) => None,
         }
     }
@@ -295,6 +310,17 @@ pub struct AttainmentEventData {
 #[serde(deny_unknown_fields)]
 pub struct PersonEventData {
     pub person_id: uuid::Uuid,
+}
+
+/// An access request the organisation made: read it with `GET /v1/access-requests/{id}`.
+/// `person_id` and `grant_id` are given for an approval only.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccessRequestEventData {
+    pub access_request_id: uuid::Uuid,
+    pub status: crate::access_requests::AccessRequestStatus,
+    pub person_id: Option<uuid::Uuid>,
+    pub grant_id: Option<uuid::Uuid>,
 }
 
 /// The subscription a test was sent to.

@@ -39,6 +39,8 @@ pub fn test_settings(data_dir: PathBuf, database_url: String) -> Settings {
         token_audience: "learning-passport".into(),
         client_token_ttl: 900,
         grant_max_days: 365,
+        access_request_days: 30,
+        access_requests_per_day: 1000,
         oidc_issuer: None,
         oidc_audience: None,
         oidc_jwks: None,

@@ -159,13 +159,14 @@ impl Worker {
             .run(move |conn| {
                 super::fanout::drain(conn)?;
                 crate::grants::expiry::sweep(conn, days)?;
+                crate::access_requests::expiry::sweep(conn)?;
                 deliveries::prune(conn)
             })
             .await;
         if let Err(error) = swept
             && !std::mem::replace(&mut self.unreachable, true)
         {
-            tracing::warn!(%error, "grant expiry sweep or deliveries log pruning failed");
+            tracing::warn!(%error, "expiry sweep (grants, access requests) or deliveries log pruning failed");
         }
     }
 

@@ -1,0 +1,444 @@
+//! Access requests: an organisation asks a person for a grant — a new starter's
+//! pre-employment checks, a rotation, an inspection — and the person approves (the grant is
+//! made, on the terms asked or narrower ones) or declines, from their app.
+//!
+//! - [`model`]: the API's types;
+//! - [`terms`]: who may be asked and how, what a profile's scope is, what narrowing means;
+//! - [`store`]: the `access_requests` and `blocked_organisations` tables;
+//! - [`expiry`]: telling organisations of requests that expired unanswered;
+//! - this file: asking, answering, withdrawing and blocking.
+//!
+//! Asking never tells the organisation whether the addressee holds a passport: the answer, and
+//! the request's status until the person answers, are the same either way.
+
+pub mod expiry;
+pub mod handlers;
+pub mod model;
+pub mod store;
+pub mod terms;
+
+use chrono::Utc;
+
+pub use model::*;
+pub use store::{AccessRequestRow, blocked, list_for_organisation};
+
+use crate::access::{self, Access};
+use crate::auth::{OrgCaller, Scope};
+use crate::db::DbConnection;
+use crate::db::ids::{AccessRequestId, OrganisationId, PersonId, ProfileId};
+use crate::db::types::{Json, Timestamp};
+use crate::error::{Error, FieldError};
+use crate::grants::{GrantInput, Permission, RecordScope};
+use crate::outbox::{self, AccessRequestChange, Event};
+
+/// The most pending requests one addressee may have, from all organisations together.
+pub const MAX_PENDING_PER_ADDRESSEE: i64 = 20;
+
+/// The settings a request is made under.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// The longest grant a request may ask for, in days.
+    pub grant_max_days: i64,
+    /// How long a request waits for an answer, in days.
+    pub expiry_days: i64,
+    /// The most requests one organisation may make in 24 hours.
+    pub per_day: i64,
+}
+
+/// Makes a request to the addressee. The caller's client needs `shared:read` for a read
+/// request and `records:write` for a write request. The request reaches the person the
+/// addressee names now or later (one who signs up, or whose email is vouched for, before it
+/// expires); the answer is the same whether there is one or not.
+pub fn create(
+    conn: &mut DbConnection,
+    caller: &OrgCaller,
+    input: AccessRequestInput,
+    limits: Limits,
+) -> Result<AccessRequest, Error> {
+    caller.require(match input.permission {
+        Permission::Read => Scope::SharedRead,
+        Permission::Write => Scope::RecordsWrite,
+    })?;
+    let mut errors = terms::check(&input, limits.grant_max_days);
+    let scope = match input.requirement_profile_id {
+        Some(profile) if input.scope.is_none() => {
+            match crate::compliance::get(conn, caller.organisation_id, ProfileId(profile)) {
+                Ok(profile) => Some(terms::scope_of_profile(&profile)),
+                Err(Error::NotFound(_)) => {
+                    errors.push(FieldError::new(
+                        "requirement_profile_id",
+                        "no such requirement profile of your organisation's",
+                    ));
+                    None
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        _ => input.scope.clone(),
+    };
+    let (addressee, Some(scope)) = (terms::addressee_key(&input.addressee), scope) else {
+        return Err(Error::Validation(errors));
+    };
+    let addressee = match addressee {
+        Ok(key) if errors.is_empty() => key,
+        _ => return Err(Error::Validation(errors)),
+    };
+    let since = Utc::now() - chrono::Duration::days(1);
+    if store::made_since(conn, caller.organisation_id, since)? >= limits.per_day {
+        // The window slides: a slot frees within the hour for an organisation at its limit
+        // for a while, and sooner for one that reached it in a burst.
+        return Err(Error::TooManyRequests(3600));
+    }
+    let (pending, own) = store::pending_to(conn, &addressee, caller.organisation_id)?;
+    if own {
+        return Err(Error::Conflict(
+            "your organisation already has a pending request to this addressee: wait for the answer, or cancel it first".into(),
+        ));
+    }
+    if pending >= MAX_PENDING_PER_ADDRESSEE {
+        return Err(Error::Conflict(format!(
+            "this addressee has {MAX_PENDING_PER_ADDRESSEE} pending requests, the most one may: try again once some are answered"
+        )));
+    }
+    let person_id = addressed(conn, &input.addressee)?;
+    let now = Timestamp::now();
+    let row = AccessRequestRow {
+        id: AccessRequestId::new(),
+        organisation_id: caller.organisation_id,
+        client_id: caller.client_id.clone(),
+        addressee,
+        person_id,
+        permission: input.permission.as_str().to_owned(),
+        scope: Json::of(&trimmed(scope)),
+        requirement_profile_id: input.requirement_profile_id.map(ProfileId),
+        purpose: input.purpose.trim().to_owned(),
+        message: input.message.filter(|m| !m.trim().is_empty()),
+        duration_days: i32::try_from(input.duration_days).unwrap_or(i32::MAX),
+        status: AccessRequestStatus::Pending.as_str().to_owned(),
+        created_at: now,
+        expires_at: Timestamp(now.0 + chrono::Duration::days(limits.expiry_days)),
+        answered_at: None,
+        grant_id: None,
+        expiry_told: false,
+    };
+    crate::db::transaction(conn, |conn| {
+        store::insert(conn, &row)?;
+        if let Some(person_id) = person_id
+            && !store::is_blocked(conn, person_id, caller.organisation_id)?
+        {
+            access::append(conn, logged(&row, person_id, "access_requests.create"))?;
+        }
+        Ok(row.for_organisation())
+    })
+}
+
+/// The person the addressee names, if exactly one does. A request whose addressee names
+/// nobody (or several people) is found at read time by whoever answers to its key.
+fn addressed(conn: &mut DbConnection, addressee: &Addressee) -> Result<Option<PersonId>, Error> {
+    let found = if let Some(id) = addressee.passport_id {
+        let id = PersonId(id);
+        if crate::people::store::exists(conn, id)? {
+            vec![id]
+        } else {
+            Vec::new()
+        }
+    } else if let Some(email) = &addressee.email {
+        crate::people::store::with_verified_email(conn, &[email.trim().to_lowercase()])?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect()
+    } else if let Some(key) = terms::addressee_key(addressee)
+        .ok()
+        .and_then(|key| key.strip_prefix("registration:").map(str::to_owned))
+        && let Some((body, number)) = key.split_once(':')
+    {
+        crate::people::store::with_registration(conn, body, number)?
+    } else {
+        Vec::new()
+    };
+    Ok(match found.as_slice() {
+        [one] => Some(*one),
+        _ => None,
+    })
+}
+
+fn trimmed(mut scope: crate::grants::GrantScope) -> crate::grants::GrantScope {
+    if let RecordScope::Selected(selection) = &mut scope.records {
+        for code in &mut selection.activity_codes {
+            *code = code.trim().to_owned();
+        }
+    }
+    scope
+}
+
+/// The access-log entry of a request, or of the person's answer to it, in the name of the
+/// organisation and the client that asked.
+fn logged<'a>(row: &'a AccessRequestRow, person_id: PersonId, action: &'static str) -> Access<'a> {
+    Access {
+        person_id,
+        organisation_id: row.organisation_id,
+        client_id: &row.client_id,
+        grant_id: row.grant_id,
+        action,
+        resource: format!("access-requests/{}", row.id),
+        allowed: true,
+        reason: None,
+    }
+}
+
+/// The person's requests.
+pub fn list_for_person(
+    conn: &mut DbConnection,
+    person_id: PersonId,
+    filter: &IncomingFilter,
+    page: crate::http::pagination::Page<AccessRequestId>,
+) -> Result<crate::http::pagination::List<IncomingAccessRequest>, Error> {
+    let keys = terms::keys_of(&crate::people::store::get(conn, person_id)?);
+    store::list_for_person(conn, person_id, &keys, filter, page)
+}
+
+/// One of the person's requests.
+pub fn get_for_person(
+    conn: &mut DbConnection,
+    person_id: PersonId,
+    id: AccessRequestId,
+) -> Result<IncomingAccessRequest, Error> {
+    let keys = terms::keys_of(&crate::people::store::get(conn, person_id)?);
+    let (row, name) = store::get_for_person(conn, person_id, &keys, id)?;
+    Ok(row.for_person(name))
+}
+
+/// A pending request of the person's, in a transaction that is answering it; 409 for one
+/// that has been answered, has expired or was withdrawn.
+fn pending(
+    conn: &mut DbConnection,
+    person_id: PersonId,
+    id: AccessRequestId,
+) -> Result<(AccessRequestRow, String, Vec<String>), Error> {
+    let keys = terms::keys_of(&crate::people::store::get(conn, person_id)?);
+    let (row, name) = store::get_for_person(conn, person_id, &keys, id)?;
+    let status = row.status(Timestamp::now());
+    if status != AccessRequestStatus::Pending {
+        return Err(Error::Conflict(format!(
+            "this request is {}: only a pending request can be answered",
+            status.as_str()
+        )));
+    }
+    Ok((row, name, keys))
+}
+
+/// Approves a request: the grant is made on the terms asked, or on the narrower scope and
+/// shorter term the approval gives, and the organisation is told.
+pub fn approve(
+    conn: &mut DbConnection,
+    person_id: PersonId,
+    id: AccessRequestId,
+    approval: Approval,
+    grant_max_days: i64,
+) -> Result<IncomingAccessRequest, Error> {
+    crate::db::transaction(conn, |conn| {
+        let (mut row, name, _) = pending(conn, person_id, id)?;
+        let asked = row.scope();
+        let mut errors = Vec::new();
+        let scope = match approval.scope {
+            Some(given) => {
+                let chosen = match &given.records {
+                    RecordScope::Selected(selection) => crate::records::store::kinds_and_codes(
+                        conn,
+                        person_id,
+                        &selection.record_ids,
+                    )?,
+                    RecordScope::All(_) => Vec::new(),
+                };
+                let chosen: Vec<terms::RecordFacts> = chosen
+                    .into_iter()
+                    .map(|(id, kind, activity_code)| terms::RecordFacts {
+                        id: id.0,
+                        kind: crate::records::RecordKind::parse(&kind),
+                        activity_code,
+                    })
+                    .collect();
+                errors.extend(terms::not_within(&asked, &given, &chosen));
+                given
+            }
+            None => asked,
+        };
+        let asked_days = i64::from(row.duration_days);
+        let days = approval.duration_days.unwrap_or(asked_days);
+        if !(1..=asked_days).contains(&days) {
+            errors.push(FieldError::new(
+                "duration_days",
+                format!("must be 1 to {asked_days}, the term asked for"),
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(Error::Validation(errors));
+        }
+        if !store::answer(conn, row.id, person_id, AccessRequestStatus::Approved)? {
+            return Err(Error::Conflict(
+                "this request was answered or withdrawn meanwhile".into(),
+            ));
+        }
+        let input = GrantInput {
+            organisation_id: row.organisation_id.0,
+            permission: row.permission(),
+            scope,
+            purpose: row.purpose.clone(),
+            expires_at: Utc::now() + chrono::Duration::days(days),
+        };
+        let grant = crate::grants::create(conn, person_id, input, grant_max_days)?;
+        store::link_grant(conn, row.id, grant.id.into())?;
+        row.status = AccessRequestStatus::Approved.as_str().to_owned();
+        row.answered_at = Some(Timestamp::now());
+        row.grant_id = Some(grant.id.into());
+        row.person_id = Some(person_id);
+        access::append(conn, logged(&row, person_id, "access_requests.approve"))?;
+        told(conn, &row, person_id, AccessRequestChange::Approved)?;
+        Ok(row.for_person(name))
+    })
+}
+
+/// Declines a request, and with `block`, every further one from its organisation.
+pub fn decline(
+    conn: &mut DbConnection,
+    person_id: PersonId,
+    id: AccessRequestId,
+    decline: Decline,
+) -> Result<IncomingAccessRequest, Error> {
+    crate::db::transaction(conn, |conn| {
+        let (row, name, _) = pending(conn, person_id, id)?;
+        let declined = declined(conn, person_id, row)?;
+        if decline.block {
+            block(conn, person_id, declined.organisation_id)?;
+        }
+        Ok(declined.for_person(name))
+    })
+}
+
+/// Marks a pending request declined, logs it and tells its organisation.
+fn declined(
+    conn: &mut DbConnection,
+    person_id: PersonId,
+    mut row: AccessRequestRow,
+) -> Result<AccessRequestRow, Error> {
+    if !store::answer(conn, row.id, person_id, AccessRequestStatus::Declined)? {
+        return Err(Error::Conflict(
+            "this request was answered or withdrawn meanwhile".into(),
+        ));
+    }
+    row.status = AccessRequestStatus::Declined.as_str().to_owned();
+    row.answered_at = Some(Timestamp::now());
+    row.person_id = Some(person_id);
+    access::append(conn, logged(&row, person_id, "access_requests.decline"))?;
+    told(conn, &row, person_id, AccessRequestChange::Declined)?;
+    Ok(row)
+}
+
+pub(super) fn told(
+    conn: &mut DbConnection,
+    row: &AccessRequestRow,
+    person_id: PersonId,
+    change: AccessRequestChange,
+) -> Result<(), Error> {
+    outbox::record(
+        conn,
+        Event::AccessRequest {
+            change,
+            access_request_id: row.id,
+            organisation_id: row.organisation_id,
+            person_id,
+            grant_id: row.grant_id,
+        },
+    )
+}
+
+/// Blocks an organisation from sending the person requests: its pending ones are declined, and
+/// later ones never reach the person (the organisation is not told, and they expire without a
+/// word). Blocking it again changes nothing.
+pub fn block(
+    conn: &mut DbConnection,
+    person_id: PersonId,
+    organisation_id: OrganisationId,
+) -> Result<BlockedOrganisation, Error> {
+    crate::db::transaction(conn, |conn| {
+        match crate::organisations::get(conn, organisation_id) {
+            Ok(_) => {}
+            Err(Error::NotFound(_)) => {
+                return Err(Error::invalid("organisation_id", "no such organisation"));
+            }
+            Err(other) => return Err(other),
+        }
+        let keys = terms::keys_of(&crate::people::store::get(conn, person_id)?);
+        for row in store::pending_from(conn, person_id, &keys, organisation_id)? {
+            declined(conn, person_id, row)?;
+        }
+        store::block(conn, person_id, organisation_id)?;
+        blocked(conn, person_id)?
+            .into_iter()
+            .find(|b| b.organisation_id == organisation_id.0)
+            .ok_or_else(|| Error::Internal("a block vanished as it was made".into()))
+    })
+}
+
+/// Unblocks an organisation; 404 if it was not blocked.
+pub fn unblock(
+    conn: &mut DbConnection,
+    person_id: PersonId,
+    organisation_id: OrganisationId,
+) -> Result<(), Error> {
+    if store::unblock(conn, person_id, organisation_id)? {
+        Ok(())
+    } else {
+        Err(Error::NotFound(
+            "you have not blocked this organisation".into(),
+        ))
+    }
+}
+
+/// Forgets who the person's requests were addressed to: requests to them (answered or not)
+/// keep their organisation's side — status, scope, times — with the addressee, the message and
+/// the purpose erased, and a pending one expires without a word.
+pub fn erase_person(
+    conn: &mut DbConnection,
+    person: &crate::people::store::PersonRow,
+) -> Result<(), Error> {
+    store::erase_person(conn, person.id, &terms::keys_of(person))
+}
+
+/// One of the organisation's requests.
+pub fn get_for_organisation(
+    conn: &mut DbConnection,
+    organisation_id: OrganisationId,
+    id: AccessRequestId,
+) -> Result<AccessRequest, Error> {
+    Ok(store::get_for_organisation(conn, organisation_id, id)?.for_organisation())
+}
+
+/// Withdraws one of the organisation's pending requests; 409 for one already answered or
+/// expired. The person sees it withdrawn, and their access log says so.
+pub fn cancel(
+    conn: &mut DbConnection,
+    caller: &OrgCaller,
+    id: AccessRequestId,
+) -> Result<AccessRequest, Error> {
+    crate::db::transaction(conn, |conn| {
+        let row = store::get_for_organisation(conn, caller.organisation_id, id)?;
+        if !store::cancel(conn, caller.organisation_id, id)? {
+            return Err(Error::Conflict(format!(
+                "this request is {}: only a pending request can be cancelled",
+                row.status(Timestamp::now()).as_str()
+            )));
+        }
+        let row = store::get_for_organisation(conn, caller.organisation_id, id)?;
+        if let Some(person_id) = row.person_id
+            && !store::is_blocked(conn, person_id, row.organisation_id)?
+        {
+            let cancelled = Access {
+                client_id: &caller.client_id,
+                ..logged(&row, person_id, "access_requests.cancel")
+            };
+            access::append(conn, cancelled)?;
+        }
+        Ok(row.for_organisation())
+    })
+}

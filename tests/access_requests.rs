@@ -814,7 +814,44 @@ async fn a_flood_of_requests_is_bounded(backend: Backend) {
     .expect_problem(409);
 }
 
+async fn attainments_alone_can_be_asked_for_and_shared(app: TestApp) {
+    let employer = app.org("St Elsewhere", "shared:read").await;
+    let alice = app.person_token("alice");
+    let alice_id = person_id(&app, &alice).await;
+    app.post(
+        "/v1/me/records",
+        &alice,
+        json!({"kind": "course", "title": "Tropical medicine"}),
+    )
+    .await
+    .expect(201);
+    let id = asked(
+        &app,
+        &employer,
+        ask(
+            json!({"passport_id": alice_id}),
+            json!({"records": {}, "attainments": true}),
+        ),
+    )
+    .await;
+    app.post(&approve_path(&id), &alice, json!({}))
+        .await
+        .expect(200);
+    let records = app
+        .get(&format!("/v1/people/{alice_id}/records"), &employer.token)
+        .await;
+    records.expect(200);
+    assert!(records.body["items"].as_array().unwrap().is_empty());
+    app.get(
+        &format!("/v1/people/{alice_id}/attainments"),
+        &employer.token,
+    )
+    .await
+    .expect(200);
+}
+
 on_both_backends!(
+    attainments_alone_can_be_asked_for_and_shared,
     an_employer_asks_the_person_approves_and_the_employer_reads,
     the_answer_never_says_whether_the_addressee_holds_a_passport,
     a_request_waits_for_someone_who_signs_up_later,

@@ -211,7 +211,11 @@ async fn invalid_grants_name_the_field_and_store_nothing(app: TestApp) {
         (with("expires_at", json!(in_days(-1))), "expires_at"),
         (with("expires_at", json!(in_days(366))), "expires_at"),
         (with("expires_at", json!("next year")), "expires_at"),
-        (with("scope.records", json!({})), "scope.records"),
+        // An empty selection shares nothing, unless attainments are shared.
+        (
+            with("scope", json!({"records": {}, "attainments": false})),
+            "scope.records",
+        ),
         (with("scope.records", json!("some")), "scope.records"),
         (
             with("scope.records", json!({"record_ids": [bobs_record]})),

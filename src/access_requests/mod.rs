@@ -121,15 +121,26 @@ pub fn create(
         grant_id: None,
         expiry_told: false,
     };
-    crate::db::transaction(conn, |conn| {
-        store::insert(conn, &row)?;
-        if let Some(person_id) = person_id
-            && !store::is_blocked(conn, person_id, caller.organisation_id)?
-        {
-            access::append(conn, logged(&row, person_id, "access_requests.create"))?;
-        }
-        Ok(row.for_organisation())
-    })
+    store::insert(conn, &row)?;
+    if let Some(person_id) = person_id {
+        // Logged off the answer's path, so that asking costs the same whether or not the
+        // addressee holds a passport (or has blocked the organisation).
+        let asked = row.clone();
+        crate::db::deferred::defer(Box::new(move |conn| log_request(conn, &asked, person_id)));
+    }
+    Ok(row.for_organisation())
+}
+
+/// Writes a request to its addressee's access log, unless they have blocked its organisation.
+fn log_request(
+    conn: &mut DbConnection,
+    row: &AccessRequestRow,
+    person_id: PersonId,
+) -> Result<(), Error> {
+    if store::is_blocked(conn, person_id, row.organisation_id)? {
+        return Ok(());
+    }
+    access::append(conn, logged(row, person_id, "access_requests.create"))
 }
 
 /// The person the addressee names, if exactly one does. A request whose addressee names

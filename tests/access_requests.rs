@@ -131,6 +131,7 @@ async fn an_employer_asks_the_person_approves_and_the_employer_reads(app: TestAp
         json!({"email": "alice@example.org"})
     );
     assert_eq!(made.body["person_id"], Value::Null);
+    snapshot!("access_request_created", made.body);
 
     // Alice sees it in her app, with who asks, why, and their note.
     let pending = mine(&app, &alice, "?status=pending").await;
@@ -146,6 +147,7 @@ async fn an_employer_asks_the_person_approves_and_the_employer_reads(app: TestAp
         "Welcome to St Elsewhere!\nWe need this before your first shift."
     );
     assert_eq!(seen["duration_days"], 90);
+    snapshot!("incoming_access_request", seen);
     assert!(mine(&app, &alice, "?status=approved").await.is_empty());
 
     // She approves less than was asked: her mandatory training only, for 30 days.
@@ -176,6 +178,7 @@ async fn an_employer_asks_the_person_approves_and_the_employer_reads(app: TestAp
 
     // The employer is told, learns who Alice is, and reads what she shared and nothing else.
     let told = receiver.wait_for("access_request.approved", 1).await;
+    snapshot!("webhook_access_request_approved", told[0].event());
     let data = &told[0].event()["data"];
     assert_eq!(data["access_request_id"], id.as_str());
     assert_eq!(data["status"], "approved");

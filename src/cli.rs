@@ -92,12 +92,23 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// Add a new key: it signs from now on (running instances pick it up within 30 seconds);
-    /// older keys keep verifying what they signed.
-    Rotate,
-    /// Remove an older key: what it signed stops verifying.
-    Retire { kid: String },
-    /// List the keys, oldest first; the last one signs.
+    /// Add a new key: it is published at once (running instances pick it up within 30
+    /// seconds) and signs five minutes later, once verifiers' cached key sets hold it; older
+    /// keys keep verifying what they signed.
+    Rotate {
+        /// Sign with the new key at once (after a compromise of the signing key).
+        #[arg(long)]
+        now: bool,
+    },
+    /// Remove a key that no longer signs: what it signed stops verifying. Refused while
+    /// credentials it signed have neither expired nor been revoked, unless forced.
+    Retire {
+        kid: String,
+        /// Retire it even though credentials it signed would stop verifying.
+        #[arg(long)]
+        force: bool,
+    },
+    /// List the keys, oldest first, and which signs.
     List,
 }
 
@@ -236,7 +247,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Activities {
             command: ActivitiesCommand::Import { file },
         } => import_activities(settings, &file),
-        Command::Keys { command } => keys(&settings.keys_dir(), command),
+        Command::Keys { command } => keys(settings, command),
         Command::Framework {
             command: FrameworkCommand::Import { file },
         } => {
@@ -325,16 +336,51 @@ fn import_activities(settings: Settings, file: &std::path::Path) -> anyhow::Resu
 }
 
 /// `keys …`: the signing keys in their folder.
-fn keys(dir: &std::path::Path, command: KeysCommand) -> anyhow::Result<()> {
+fn keys(settings: Settings, command: KeysCommand) -> anyhow::Result<()> {
+    use crate::auth::keys::{KeyRing, KeyState};
+    let dir = settings.keys_dir();
     match command {
-        KeysCommand::Rotate => println!("{}", crate::auth::keys::KeyRing::generate(dir)?),
-        KeysCommand::Retire { kid } => {
-            crate::auth::keys::KeyRing::retire(dir, &kid)?;
+        KeysCommand::Rotate { now: false } => {
+            let kid = KeyRing::generate(&dir)?;
+            println!("{kid}");
+            eprintln!(
+                "note: published now; it signs in {} seconds, once verifiers' cached key sets hold it",
+                crate::auth::keys::JWKS_MAX_AGE_SECONDS
+            );
+        }
+        KeysCommand::Rotate { now: true } => println!("{}", KeyRing::generate_signing_now(&dir)?),
+        KeysCommand::Retire { kid, force } => {
+            let state = AppState::for_command(settings)?;
+            let signed = crate::credentials::store::signed_by(&mut *state.db.get()?, &kid)?;
+            let valid = signed.count + signed.unrecorded;
+            if valid > 0 && !force {
+                let until = signed
+                    .last_expiry
+                    .map(|t| t.0.to_rfc3339())
+                    .unwrap_or_default();
+                anyhow::bail!(
+                    "{} credentials this key signed, and {} issued before signing keys were recorded, still verify (the last expires {until}): retiring it would make them fail. Wait until then, or pass --force",
+                    signed.count,
+                    signed.unrecorded
+                );
+            }
+            KeyRing::retire(&dir, &kid)?;
+            if valid > 0 {
+                eprintln!("warning: {valid} credentials that still verified no longer do");
+            }
             println!("retired {kid}");
         }
         KeysCommand::List => {
-            for (kid, path) in crate::auth::keys::KeyRing::list(dir)? {
-                println!("{kid}  {}", path.display());
+            let ring = KeyRing::load(&dir)?;
+            for ((key, state), (_, path)) in ring.states().into_iter().zip(KeyRing::list(&dir)?) {
+                let state = match state {
+                    KeyState::Signs => "signs".to_owned(),
+                    KeyState::Published { signs_from } => {
+                        format!("published, signs from {}", signs_from.to_rfc3339())
+                    }
+                    KeyState::Verifies => "verifies".to_owned(),
+                };
+                println!("{}  {state}  {}", key.kid, path.display());
             }
         }
     }

@@ -50,6 +50,12 @@ pub async fn token(
 pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/jwk-set+json")
-        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .insert_header((
+            header::CACHE_CONTROL,
+            format!(
+                "public, max-age={}",
+                crate::auth::keys::JWKS_MAX_AGE_SECONDS
+            ),
+        ))
         .json(state.tokens.keys.jwks())
 }

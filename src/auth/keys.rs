@@ -1,8 +1,11 @@
 //! The service's signing keys (Ed25519), kept as PKCS#8 PEM files under `DATA_DIR/keys/`.
 //!
-//! Every key file in the folder verifies; the newest (file names start with their creation
-//! time) signs. Rotation is adding a key (`keys rotate`): what older keys signed keeps verifying
-//! until they are removed (`keys retire KID`). Several instances share keys by sharing the
+//! Every key file in the folder verifies and is published in the JWKS and the DID document;
+//! the newest key published for at least [`JWKS_MAX_AGE_SECONDS`] signs (file names start with
+//! the time the key was published), so that a verifier holding a cached JWKS already knows a
+//! key when it first sees it. Rotation is adding a key (`keys rotate`; `--now` for one that
+//! signs at once, after a compromise): what older keys signed keeps verifying until they are
+//! removed (`keys retire KID`). Several instances share keys by sharing the
 //! folder (a volume or a secret mount); each reads it again as soon as the folder changes (and
 //! every 30 seconds, for file systems that do not say so), so a rotation reaches every instance
 //! without a restart.
@@ -16,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, NaiveDateTime, Utc};
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use serde::Serialize;
@@ -24,10 +28,21 @@ use utoipa::ToSchema;
 
 use crate::error::Error;
 
+/// How long verifiers may cache the JWKS and the DID document (`Cache-Control: max-age`), and
+/// so how long a new key is published before it signs.
+pub const JWKS_MAX_AGE_SECONDS: i64 = 300;
+
+/// The file-name prefix that records when a key was published.
+const PUBLISHED_FORMAT: &str = "%Y%m%dT%H%M%S%.6fZ";
+
 /// One signing key.
 pub struct ServiceKey {
     /// The key id: the RFC 7638 JWK thumbprint of the public key.
     pub kid: String,
+    /// When it may sign, from its file name: [`JWKS_MAX_AGE_SECONDS`] after it was published,
+    /// or at once for a key made to sign at once; `None` for a file named otherwise, taken as
+    /// published long ago.
+    pub signs_from: Option<DateTime<Utc>>,
     /// The public key, base64url (the JWK `x` member).
     pub x: String,
     encoding: EncodingKey,
@@ -167,11 +182,40 @@ impl ServiceKey {
             .map_err(|e| Error::Internal(format!("unusable public key: {e}")))?;
         Ok(ServiceKey {
             kid: thumbprint(&x),
+            signs_from: None,
             x,
             encoding,
             decoding,
         })
     }
+}
+
+/// Where a key is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyState {
+    /// It signs.
+    Signs,
+    /// Published, not yet signing: verifiers' cached JWKS may not hold it yet.
+    Published { signs_from: DateTime<Utc> },
+    /// It only verifies what it signed.
+    Verifies,
+}
+
+/// The end of the name of a key made to sign at once.
+const SIGNS_AT_ONCE: &str = "now-ed25519.pem";
+
+/// When a key file may sign, from its name: it begins with the time the key was published.
+fn signs_from(path: &Path) -> Option<DateTime<Utc>> {
+    let name = path.file_name()?.to_str()?;
+    let stamp = name.split('-').next()?;
+    let published = NaiveDateTime::parse_from_str(stamp, PUBLISHED_FORMAT)
+        .ok()?
+        .and_utc();
+    Some(if name.ends_with(SIGNS_AT_ONCE) {
+        published
+    } else {
+        published + chrono::Duration::seconds(JWKS_MAX_AGE_SECONDS)
+    })
 }
 
 /// The key files in `dir`, oldest first: their names begin with the time they were made.
@@ -202,23 +246,36 @@ impl KeyRing {
         crate::db::files::private_folder(dir)?;
         let keys = key_files(dir)?
             .iter()
-            .map(|path| ServiceKey::from_pem(&fs::read_to_string(path).map_err(io)?))
-            .collect::<Result<Vec<_>, _>>()?;
+            .map(|path| {
+                let mut key = ServiceKey::from_pem(&fs::read_to_string(path).map_err(io)?)?;
+                key.signs_from = signs_from(path);
+                Ok(key)
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
         Ok(KeyRing { keys })
     }
 
-    /// Writes a new key into `dir` (mode 0600) and answers its kid. It signs from the next start.
+    /// Writes a new key into `dir` (mode 0600) and answers its kid. It is published at once
+    /// and signs once it has been published for [`JWKS_MAX_AGE_SECONDS`].
     pub fn generate(dir: &Path) -> Result<String, Error> {
+        Self::generate_named(dir, "ed25519.pem")
+    }
+
+    /// Writes a new key that signs at once (after a compromise of the signing key): verifiers
+    /// holding a cached JWKS fetch it again when they meet its key id.
+    pub fn generate_signing_now(dir: &Path) -> Result<String, Error> {
+        Self::generate_named(dir, SIGNS_AT_ONCE)
+    }
+
+    /// Writes a new key named `{now}-{suffix}`.
+    fn generate_named(dir: &Path, suffix: &str) -> Result<String, Error> {
         let io = |e: std::io::Error| Error::Internal(format!("key folder {}: {e}", dir.display()));
         crate::db::files::private_folder(dir)?;
         let signing = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
         let pem = signing
             .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
             .map_err(|e| Error::Internal(format!("could not encode key: {e}")))?;
-        let name = format!(
-            "{}-ed25519.pem",
-            chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ")
-        );
+        let name = format!("{}-{suffix}", Utc::now().format(PUBLISHED_FORMAT));
         let mut file = fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -229,10 +286,44 @@ impl KeyRing {
         Ok(ServiceKey::from_pem(&pem)?.kid)
     }
 
-    /// The key that signs.
+    /// The key that signs: the newest whose time to sign has come (published for at least
+    /// [`JWKS_MAX_AGE_SECONDS`], or made to sign at once), or the oldest while none has (a first
+    /// key signs at once: no key set was published before it).
     pub fn active(&self) -> &ServiceKey {
-        // load_or_create guarantees at least one key.
-        self.keys.last().expect("a key ring holds at least one key")
+        self.active_at(Utc::now())
+    }
+
+    fn active_at(&self, now: DateTime<Utc>) -> &ServiceKey {
+        self.keys
+            .iter()
+            .rev()
+            .find(|k| k.signs_from.is_none_or(|at| at <= now))
+            .or(self.keys.first())
+            // load_or_create guarantees at least one key.
+            .expect("a key ring holds at least one key")
+    }
+
+    /// Where each key is in its life, oldest first: those before the signing key only verify,
+    /// those after it wait to sign.
+    pub fn states(&self) -> Vec<(&ServiceKey, KeyState)> {
+        let active = self.active().kid.clone();
+        let mut seen_active = false;
+        self.keys
+            .iter()
+            .map(|k| {
+                let state = if k.kid == active {
+                    seen_active = true;
+                    KeyState::Signs
+                } else if seen_active {
+                    KeyState::Published {
+                        signs_from: k.signs_from.unwrap_or_else(Utc::now),
+                    }
+                } else {
+                    KeyState::Verifies
+                };
+                (k, state)
+            })
+            .collect()
     }
 
     pub fn find(&self, kid: &str) -> Option<&ServiceKey> {
@@ -253,15 +344,16 @@ impl KeyRing {
             .collect()
     }
 
-    /// Removes a key that no longer signs: what it signed stops verifying. The signing key (the
-    /// newest) cannot be retired; rotate first.
+    /// Removes a key that does not sign: what it signed stops verifying (the command line
+    /// first counts the credentials it signed that have not expired). The signing key cannot be
+    /// retired; rotate first.
     pub fn retire(dir: &Path, kid: &str) -> Result<(), Error> {
         let keys = Self::list(dir)?;
         let position = keys
             .iter()
             .position(|(k, _)| k == kid)
             .ok_or_else(|| Error::NotFound(format!("no key {kid}")))?;
-        if position == keys.len() - 1 {
+        if Self::load(dir)?.active().kid == kid {
             return Err(Error::Conflict("this key signs; run `keys rotate` first, then retire it once what it signed has expired".into()));
         }
         fs::remove_file(&keys[position].1)
@@ -270,7 +362,19 @@ impl KeyRing {
 
     /// Signs claims as a JWT with the active key.
     pub fn sign<T: Serialize>(&self, claims: &T, typ: &str) -> Result<String, Error> {
-        let key = self.active();
+        self.sign_with(&self.active().kid.clone(), claims, typ)
+    }
+
+    /// Signs claims as a JWT with the key of this id (one the caller read as active).
+    pub fn sign_with<T: Serialize>(
+        &self,
+        kid: &str,
+        claims: &T,
+        typ: &str,
+    ) -> Result<String, Error> {
+        let key = self
+            .find(kid)
+            .ok_or_else(|| Error::Internal(format!("no signing key {kid}")))?;
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(key.kid.clone());
         header.typ = Some(typ.to_owned());
@@ -327,4 +431,34 @@ pub fn secret_file(dir: &Path, file: &str) -> Result<[u8; 32], Error> {
         .ok()
         .and_then(|k| <[u8; 32]>::try_from(k).ok())
         .ok_or_else(|| Error::Internal(format!("{} is not a 32-byte key", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_signs_once_verifiers_can_know_it_and_an_urgent_one_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = KeyRing::generate(dir.path()).unwrap();
+        let ring = KeyRing::load(dir.path()).unwrap();
+        assert_eq!(ring.active().kid, first, "a first key signs at once");
+
+        let later = Utc::now() + chrono::Duration::seconds(JWKS_MAX_AGE_SECONDS + 1);
+        let published = KeyRing::generate(dir.path()).unwrap();
+        let ring = KeyRing::load(dir.path()).unwrap();
+        assert_eq!(ring.active().kid, first, "a new key waits");
+        assert_eq!(ring.active_at(later).kid, published, "then signs");
+
+        // An urgent key signs at once, and a key published before it never signs again.
+        let urgent = KeyRing::generate_signing_now(dir.path()).unwrap();
+        let ring = KeyRing::load(dir.path()).unwrap();
+        assert_eq!(ring.active().kid, urgent);
+        assert_eq!(ring.active_at(later).kid, urgent);
+        let states: Vec<KeyState> = ring.states().into_iter().map(|(_, s)| s).collect();
+        assert_eq!(
+            states,
+            [KeyState::Verifies, KeyState::Verifies, KeyState::Signs]
+        );
+    }
 }

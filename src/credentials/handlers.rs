@@ -201,8 +201,36 @@ fn status_list_media_type(req: &HttpRequest) -> &'static str {
 )]
 #[get("/.well-known/did.json")]
 pub async fn did_document(state: web::Data<AppState>) -> HttpResponse {
+    did_json(state).await
+}
+
+/// The same DID document, at `/did.json`: where `did:web` resolution looks when the public URL
+/// has a path (`PASSPORT_PUBLIC_URL=https://host/passport` is `did:web:host:passport`, resolved
+/// at `https://host/passport/did.json`), for a proxy that forwards `/passport/…` without its
+/// prefix. The service also answers at `{path}/did.json` itself, for one that keeps it.
+#[utoipa::path(
+    operation_id = "getDidDocumentAtPath",
+    tag = "credentials",
+    security(),
+    responses((status = 200, description = "The DID document", body = DidDocument, content_type = "application/did+json"))
+)]
+#[get("/did.json")]
+pub async fn did_document_at_path(state: web::Data<AppState>) -> HttpResponse {
+    did_json(state).await
+}
+
+/// The DID document, cacheable as long as the JWKS (a new key is published that long before
+/// it signs).
+pub async fn did_json(state: web::Data<AppState>) -> HttpResponse {
     let document = super::did_document(&state.settings.issuer(), &state.tokens.keys);
     HttpResponse::Ok()
         .content_type("application/did+json")
+        .insert_header((
+            actix_web::http::header::CACHE_CONTROL,
+            format!(
+                "public, max-age={}",
+                crate::auth::keys::JWKS_MAX_AGE_SECONDS
+            ),
+        ))
         .json(document)
 }

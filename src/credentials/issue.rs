@@ -231,7 +231,10 @@ fn sign(
         "records": subject["records"].as_array().map_or(0, Vec::len),
         "attainments": subject["attainments"].as_array().map_or(0, Vec::len),
     }));
-    let row = store::store_with_free_slot(conn, person_id, summary, now, expires_at)?;
+    // One reading of the key folder both signs and is recorded as the signer.
+    let ring = keys.current();
+    let kid = ring.active().kid.clone();
+    let row = store::store_with_free_slot(conn, person_id, summary, now, expires_at, &kid)?;
     let (status_list, status_index) = (row.status_list, row.status_index);
     let base = public_url.trim_end_matches('/');
     let list_url = format!("{base}{}", status::path(status_list));
@@ -254,7 +257,7 @@ fn sign(
             },
         },
     });
-    let jwt = keys.sign(&claims, CREDENTIAL_TYPE)?;
+    let jwt = ring.sign_with(&kid, &claims, CREDENTIAL_TYPE)?;
     Ok(IssuedCredential {
         id: row.id.0,
         jwt,

@@ -23,6 +23,8 @@ pub(super) struct CredentialRow {
     pub(super) created_at: Timestamp,
     pub(super) expires_at: Timestamp,
     pub(super) revoked_at: Option<Timestamp>,
+    /// The key that signed it; `None` for credentials issued before keys were recorded.
+    pub(super) kid: Option<String>,
 }
 
 impl CredentialRow {
@@ -78,6 +80,7 @@ pub(super) fn store_with_free_slot(
     summary: Json,
     now: Timestamp,
     expires_at: Timestamp,
+    kid: &str,
 ) -> Result<CredentialRow, Error> {
     let mut attempts = 0;
     loop {
@@ -91,6 +94,7 @@ pub(super) fn store_with_free_slot(
             created_at: now,
             expires_at,
             revoked_at: None,
+            kid: Some(kid.to_owned()),
         };
         match transaction(conn, |conn| {
             diesel::insert_into(credentials::table)
@@ -160,4 +164,43 @@ pub fn revoke_all(conn: &mut DbConnection, person_id: PersonId) -> Result<usize,
     )
     .set(credentials::revoked_at.eq(Some(Timestamp::now())))
     .execute(conn)?)
+}
+
+/// The credentials a key signed that still verify (neither expired nor revoked).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SignedBy {
+    /// How many it signed.
+    pub count: i64,
+    /// How many were issued before the signing key was recorded: any key may have signed them.
+    pub unrecorded: i64,
+    /// When the last of them expires.
+    pub last_expiry: Option<Timestamp>,
+}
+
+/// What a key signed that still verifies, so that it is not retired unawares.
+pub fn signed_by(conn: &mut DbConnection, kid: &str) -> Result<SignedBy, Error> {
+    let valid = || {
+        credentials::table
+            .filter(credentials::revoked_at.is_null())
+            .filter(credentials::expires_at.gt(Timestamp::now()))
+    };
+    let count: i64 = valid()
+        .filter(credentials::kid.eq(kid))
+        .count()
+        .get_result(conn)?;
+    let unrecorded: i64 = valid()
+        .filter(credentials::kid.is_null())
+        .count()
+        .get_result(conn)?;
+    let last_expiry: Option<Timestamp> = valid()
+        .filter(credentials::kid.eq(kid).or(credentials::kid.is_null()))
+        .order(credentials::expires_at.desc())
+        .select(credentials::expires_at)
+        .first(conn)
+        .optional()?;
+    Ok(SignedBy {
+        count,
+        unrecorded,
+        last_expiry,
+    })
 }

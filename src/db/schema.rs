@@ -248,6 +248,7 @@ diesel::table! {
         created_at -> UtcTimestamp,
         expires_at -> UtcTimestamp,
         revoked_at -> Nullable<UtcTimestamp>,
+        kid -> Nullable<Text>,
     }
 }
 

@@ -38,6 +38,7 @@ pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<Server>
         actix_web::rt::spawn(scraped);
     }
     let origins = state.settings.cors_origins.clone();
+    let did_at = did_path(&state.settings.issuer());
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -51,6 +52,10 @@ pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<Server>
             .into_app()
             .service(http::docs::docs_redirect)
             .service(http::docs::swagger_ui(doc.clone()))
+            .route(
+                &did_at,
+                web::get().to(crate::credentials::handlers::did_json),
+            )
             .default_service(web::to(http::fallback::not_found))
             .wrap(from_fn(xapi::version::middleware))
             .wrap(from_fn(http::limits::middleware))
@@ -76,4 +81,14 @@ pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<Server>
         server = server.workers(workers);
     }
     Ok(server.run())
+}
+
+/// Where `did:web` resolution looks for the service's DID document when its public URL has a
+/// path (`https://host/passport` → `/passport/did.json`); `/did.json` when it has none, where
+/// the route of that name answers too.
+fn did_path(public_url: &str) -> String {
+    let path = url::Url::parse(public_url)
+        .map(|u| u.path().trim_end_matches('/').to_owned())
+        .unwrap_or_default();
+    format!("{path}/did.json")
 }

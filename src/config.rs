@@ -67,11 +67,12 @@ pub struct Settings {
     )]
     pub client_token_ttl: i64,
 
-    /// The longest a person may grant access for, in days.
+    /// The longest a person may grant access for, in days (1 to 3650).
     #[arg(
         long,
         env = "PASSPORT_GRANT_MAX_DAYS",
         default_value_t = 365,
+        value_parser = clap::value_parser!(i64).range(1..=3650),
         global = true
     )]
     pub grant_max_days: i64,

@@ -468,6 +468,14 @@ async fn invalid_requests_name_the_field_and_store_nothing(app: TestApp) {
             "message",
         ),
         (with(json!({"message": "bell \u{7}"})), "message"),
+        (
+            with(json!({"purpose": "Checks \u{202E}gnirtsnigeR"})),
+            "purpose",
+        ),
+        (
+            with(json!({"addressee": {"registration": {"body": "NMC:X", "number": "1"}}})),
+            "addressee.registration.body",
+        ),
     ];
     for (body, field) in cases {
         request(&app, &employer, body)
@@ -553,6 +561,16 @@ async fn approval_cannot_give_more_than_was_asked(app: TestApp) {
             .await
             .expect_field_error(422, field);
     }
+    // A body without a Content-Type is never taken for no body.
+    let untyped = app
+        .http
+        .post(app.url(&approve_path(&id)))
+        .bearer_auth(&alice)
+        .body(r#"{"duration_days": 1}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(untyped.status(), 415);
     // Nothing changed: still pending, no grant.
     assert_eq!(theirs(&app, &employer, &id).await["status"], "pending");
     assert!(
@@ -853,7 +871,50 @@ async fn attainments_alone_can_be_asked_for_and_shared(app: TestApp) {
     .expect(200);
 }
 
+async fn a_declared_registration_reaches_everyone_who_declares_it(app: TestApp) {
+    let employer = app.org("St Elsewhere", "shared:read").await;
+    let vic = app.person_token("vic");
+    let mallory = app.person_token("mallory");
+    for token in [&mallory, &vic] {
+        app.patch(
+            "/v1/me",
+            token,
+            json!({"registration": {"body": "NMC", "number": "12A3456B"}}),
+        )
+        .await
+        .expect(200);
+    }
+    let id = asked(
+        &app,
+        &employer,
+        ask(
+            json!({"registration": {"body": "NMC", "number": "12A3456B"}}),
+            json!({"records": "all"}),
+        ),
+    )
+    .await;
+    // Declared, not checked: both see it, and whoever declared it first is not its owner.
+    for token in [&vic, &mallory] {
+        assert_eq!(mine(&app, token, "").await.len(), 1);
+    }
+    // Mallory erasing her passport leaves Vic's request as it was.
+    app.delete("/v1/me?confirm=true", &mallory)
+        .await
+        .expect(204);
+    let seen = mine(&app, &vic, "").await;
+    assert_eq!(
+        seen[0]["purpose"],
+        "Pre-employment checks for your post on Ward 7"
+    );
+    app.post(&approve_path(&id), &vic, json!({}))
+        .await
+        .expect(200);
+    let vic_id = person_id(&app, &vic).await;
+    assert_eq!(theirs(&app, &employer, &id).await["person_id"], vic_id);
+}
+
 on_both_backends!(
+    a_declared_registration_reaches_everyone_who_declares_it,
     attainments_alone_can_be_asked_for_and_shared,
     an_employer_asks_the_person_approves_and_the_employer_reads,
     the_answer_never_says_whether_the_addressee_holds_a_passport,

@@ -24,9 +24,9 @@ const ORG_SCOPES: [Scope; 2] = [Scope::SharedRead, Scope::RecordsWrite];
 ///
 /// The answer is the same whether or not the addressee holds a passport: 202, and the request,
 /// `pending` until the person answers or it expires (`PASSPORT_ACCESS_REQUEST_DAYS`, default
-/// 30). An organisation has one pending request per addressee, an addressee at most 20 from all
-/// organisations together, and an organisation makes at most
-/// `PASSPORT_ACCESS_REQUESTS_PER_DAY` (default 1,000) in 24 hours.
+/// 30). An organisation has one pending request per addressee, an addressee (one passport id,
+/// email or registration) at most 20 from all organisations together, and an organisation
+/// makes at most `PASSPORT_ACCESS_REQUESTS_PER_DAY` (default 1,000) in 24 hours.
 #[utoipa::path(
     operation_id = "createAccessRequest",
     tag = "access-requests",

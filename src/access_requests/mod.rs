@@ -63,7 +63,24 @@ pub fn create(
     let scope = match input.requirement_profile_id {
         Some(profile) if input.scope.is_none() => {
             match crate::compliance::get(conn, caller.organisation_id, ProfileId(profile)) {
-                Ok(profile) => Some(terms::scope_of_profile(&profile)),
+                Ok(profile) => {
+                    let scope = terms::scope_of_profile(&profile);
+                    let now = Utc::now();
+                    let unfit = crate::grants::check_terms(
+                        &scope,
+                        "-",
+                        (now + chrono::Duration::days(1), "duration_days"),
+                        now,
+                        limits.grant_max_days.max(1),
+                    );
+                    if !unfit.is_empty() {
+                        errors.push(FieldError::new(
+                            "requirement_profile_id",
+                            "this profile's scope is not one a grant can have (more than 100 activity codes?): give scope instead",
+                        ));
+                    }
+                    Some(scope)
+                }
                 Err(Error::NotFound(_)) => {
                     errors.push(FieldError::new(
                         "requirement_profile_id",
@@ -83,23 +100,6 @@ pub fn create(
         Ok(key) if errors.is_empty() => key,
         _ => return Err(Error::Validation(errors)),
     };
-    let since = Utc::now() - chrono::Duration::days(1);
-    if store::made_since(conn, caller.organisation_id, since)? >= limits.per_day {
-        // The window slides: a slot frees within the hour for an organisation at its limit
-        // for a while, and sooner for one that reached it in a burst.
-        return Err(Error::TooManyRequests(3600));
-    }
-    let (pending, own) = store::pending_to(conn, &addressee, caller.organisation_id)?;
-    if own {
-        return Err(Error::Conflict(
-            "your organisation already has a pending request to this addressee: wait for the answer, or cancel it first".into(),
-        ));
-    }
-    if pending >= MAX_PENDING_PER_ADDRESSEE {
-        return Err(Error::Conflict(format!(
-            "this addressee has {MAX_PENDING_PER_ADDRESSEE} pending requests, the most one may: try again once some are answered"
-        )));
-    }
     let person_id = addressed(conn, &input.addressee)?;
     let now = Timestamp::now();
     let row = AccessRequestRow {
@@ -121,7 +121,33 @@ pub fn create(
         grant_id: None,
         expiry_told: false,
     };
-    store::insert(conn, &row)?;
+    // The limits are counted and the request added in one transaction, holding the
+    // organisation's and the addressee's locks, so that concurrent requests cannot pass a
+    // limit together.
+    crate::db::transaction(conn, |conn| {
+        store::lock(
+            conn,
+            &format!("access-requests-from:{}", caller.organisation_id),
+        )?;
+        store::lock(conn, &format!("access-requests-to:{}", row.addressee))?;
+        let since = Utc::now() - chrono::Duration::days(1);
+        if store::made_since(conn, caller.organisation_id, since)? >= limits.per_day {
+            // The window slides: a slot frees 24 hours after each request.
+            return Err(Error::TooManyRequests(3600));
+        }
+        let (pending, own) = store::pending_to(conn, &row.addressee, caller.organisation_id)?;
+        if own {
+            return Err(Error::Conflict(
+                "your organisation already has a pending request to this addressee: wait for the answer, or cancel it first".into(),
+            ));
+        }
+        if pending >= MAX_PENDING_PER_ADDRESSEE {
+            return Err(Error::Conflict(format!(
+                "this addressee has {MAX_PENDING_PER_ADDRESSEE} pending requests, the most one may: try again once some are answered"
+            )));
+        }
+        store::insert(conn, &row)
+    })?;
     if let Some(person_id) = person_id {
         // Logged off the answer's path, so that asking costs the same whether or not the
         // addressee holds a passport (or has blocked the organisation).
@@ -143,8 +169,10 @@ fn log_request(
     access::append(conn, logged(row, person_id, "access_requests.create"))
 }
 
-/// The person the addressee names, if exactly one does. A request whose addressee names
-/// nobody (or several people) is found at read time by whoever answers to its key.
+/// The person the addressee names, if exactly one does: by passport id, or by the email an
+/// identity provider vouched for. A registration is only declared, so a request to one is
+/// never pinned to whoever declared it first: everyone who declares it finds it at read time,
+/// as they find a request whose addressee named nobody (or several people) when it was made.
 fn addressed(conn: &mut DbConnection, addressee: &Addressee) -> Result<Option<PersonId>, Error> {
     let found = if let Some(id) = addressee.passport_id {
         let id = PersonId(id);
@@ -158,12 +186,6 @@ fn addressed(conn: &mut DbConnection, addressee: &Addressee) -> Result<Option<Pe
             .into_iter()
             .map(|(id, _)| id)
             .collect()
-    } else if let Some(key) = terms::addressee_key(addressee)
-        .ok()
-        .and_then(|key| key.strip_prefix("registration:").map(str::to_owned))
-        && let Some((body, number)) = key.split_once(':')
-    {
-        crate::people::store::with_registration(conn, body, number)?
     } else {
         Vec::new()
     };
@@ -253,6 +275,19 @@ pub fn approve(
         let mut errors = Vec::new();
         let scope = match approval.scope {
             Some(given) => {
+                // The grants' own rules first (at most 100 selectors of each kind), so that
+                // what is looked up below is bounded.
+                let now = Utc::now();
+                let terms = crate::grants::check_terms(
+                    &given,
+                    &row.purpose,
+                    (now + chrono::Duration::days(1), "duration_days"),
+                    now,
+                    grant_max_days.max(1),
+                );
+                if !terms.is_empty() {
+                    return Err(Error::Validation(terms));
+                }
                 let chosen = match &given.records {
                     RecordScope::Selected(selection) => crate::records::store::kinds_and_codes(
                         conn,
@@ -413,7 +448,33 @@ pub fn erase_person(
     conn: &mut DbConnection,
     person: &crate::people::store::PersonRow,
 ) -> Result<(), Error> {
-    store::erase_person(conn, person.id, &terms::keys_of(person))
+    // An email or registration someone else also answers to is theirs as much as this
+    // person's: requests to it stay for them.
+    let mut keys = vec![format!("passport:{}", person.id)];
+    for key in terms::keys_of(person).into_iter().skip(1) {
+        let shared = if let Some(email) = key.strip_prefix("email:") {
+            crate::people::store::with_verified_email(conn, &[email.to_owned()])?
+                .iter()
+                .any(|(id, _)| *id != person.id)
+        } else if let Some(number) = &person.registration_number {
+            crate::people::store::others_declaring(conn, number, person.id)?
+                .into_iter()
+                .any(|(body, number)| {
+                    let other = crate::people::store::PersonRow {
+                        registration_body: body,
+                        registration_number: number,
+                        ..person.clone()
+                    };
+                    terms::keys_of(&other).contains(&key)
+                })
+        } else {
+            false
+        };
+        if !shared {
+            keys.push(key);
+        }
+    }
+    store::erase_person(conn, person.id, &keys)
 }
 
 /// One of the organisation's requests.

@@ -64,8 +64,10 @@ pub struct Addressee {
     #[schema(example = "alice@example.org", max_length = 320)]
     pub email: Option<String>,
     /// A professional registration (e.g. `{"body": "NMC", "number": "12A3456B"}`); matched
-    /// without regard to case or spaces, against the registration the person declared in their
-    /// profile. Declared, not checked: confirm the registration on the body's register.
+    /// without regard to case or spaces, against the registration people declared in their
+    /// profiles. Declared, not checked: everyone who declared it sees the request, and the
+    /// first answer counts; confirm the registration of whoever approves on the body's
+    /// register.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub registration: Option<Registration>,
 }
@@ -86,15 +88,15 @@ pub struct AccessRequestInput {
     /// checks (its activities' codes, its hours' kinds, and attainments if it has outcome
     /// requirements), fixed when the request is made.
     pub requirement_profile_id: Option<uuid::Uuid>,
-    /// Why the organisation asks; becomes the grant's purpose.
+    /// Why the organisation asks; becomes the grant's purpose. Plain text, as `message`.
     #[schema(
         min_length = 1,
         max_length = 500,
         example = "Pre-employment checks for your post on Ward 7"
     )]
     pub purpose: String,
-    /// How long the grant should last once approved, in days (1 to the configured maximum,
-    /// default 365).
+    /// How long the grant should last once approved, in days (1 to the longest a person may
+    /// grant for, `PASSPORT_GRANT_MAX_DAYS`, default 365).
     #[schema(minimum = 1, example = 90)]
     pub duration_days: i64,
     /// A note for the person, up to 1,000 characters, shown as plain text. Control characters

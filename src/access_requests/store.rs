@@ -107,9 +107,13 @@ fn in_status(query: Boxed<'_>, status: AccessRequestStatus, now: Timestamp) -> B
         AccessRequestStatus::Pending => query
             .filter(access_requests::status.eq("pending"))
             .filter(access_requests::expires_at.gt(now)),
-        AccessRequestStatus::Expired => query
-            .filter(access_requests::status.eq("pending"))
-            .filter(access_requests::expires_at.le(now)),
+        AccessRequestStatus::Expired => query.filter(
+            access_requests::status
+                .eq("expired")
+                .or(access_requests::status
+                    .eq("pending")
+                    .and(access_requests::expires_at.le(now))),
+        ),
         other => query.filter(access_requests::status.eq(other.as_str())),
     }
 }
@@ -348,7 +352,8 @@ pub(super) fn pending_from(
     .load(conn)?)
 }
 
-/// Pending requests past their expiry whose organisation has not been told, oldest first.
+/// Requests past their expiry still marked pending (the sweep marks them `expired`), oldest
+/// first.
 pub(super) fn expired_untold(
     conn: &mut DbConnection,
     limit: i64,
@@ -356,28 +361,44 @@ pub(super) fn expired_untold(
     Ok(access_requests::table
         .filter(access_requests::status.eq("pending"))
         .filter(access_requests::expires_at.le(Timestamp::now()))
-        .filter(access_requests::expiry_told.eq(false))
         .order(access_requests::expires_at.asc())
         .limit(limit)
         .select(AccessRequestRow::as_select())
         .load(conn)?)
 }
 
-/// Marks an expired request told; answers whether this call did, so that several sweeps at
-/// once tell each expiry once.
+/// Marks a request past its expiry `expired` (and told), so that later sweeps and the pending
+/// counts pass over it; answers whether this call did, so that several sweeps at once tell
+/// each expiry once.
 pub(super) fn claim_expiry(conn: &mut DbConnection, id: AccessRequestId) -> Result<bool, Error> {
     Ok(diesel::update(
         access_requests::table
             .find(id)
-            .filter(access_requests::expiry_told.eq(false)),
+            .filter(access_requests::status.eq("pending"))
+            .filter(access_requests::expires_at.le(Timestamp::now())),
     )
-    .set(access_requests::expiry_told.eq(true))
+    .set((
+        access_requests::status.eq("expired"),
+        access_requests::expiry_told.eq(true),
+    ))
     .execute(conn)?
         == 1)
 }
 
-/// Erases the addressee, message and purpose of every request made to the person or to one of
-/// their keys (their blocks go with them, by cascade).
+/// Takes a lock for the rest of the transaction, by name: on PostgreSQL an advisory lock; on
+/// SQLite the transaction already holds the one writer lock.
+pub(super) fn lock(conn: &mut DbConnection, name: &str) -> Result<(), Error> {
+    if let DbConnection::Postgres(c) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
+            .bind::<diesel::sql_types::Text, _>(name)
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+/// Erases the addressee, message and purpose of the requests made to the person: those
+/// pinned to them, and those to `keys` (their passport id, and an email or registration nobody
+/// else answers to) that named nobody. Their blocks go with them, by cascade.
 pub(super) fn erase_person(
     conn: &mut DbConnection,
     person_id: PersonId,
@@ -387,7 +408,9 @@ pub(super) fn erase_person(
         access_requests::table.filter(
             access_requests::person_id
                 .eq(person_id)
-                .or(access_requests::addressee.eq_any(keys)),
+                .or(access_requests::person_id
+                    .is_null()
+                    .and(access_requests::addressee.eq_any(keys))),
         ),
     )
     .set((
@@ -420,16 +443,25 @@ pub(super) fn block(
     person_id: PersonId,
     organisation_id: OrganisationId,
 ) -> Result<(), Error> {
-    if !is_blocked(conn, person_id, organisation_id)? {
+    if is_blocked(conn, person_id, organisation_id)? {
+        return Ok(());
+    }
+    // In a transaction of its own (a savepoint within the caller's), so that losing to a block
+    // made at the same moment leaves the caller's transaction usable.
+    let inserted = crate::db::transaction(conn, |conn| {
         diesel::insert_into(blocked_organisations::table)
             .values((
                 blocked_organisations::person_id.eq(person_id),
                 blocked_organisations::organisation_id.eq(organisation_id),
                 blocked_organisations::created_at.eq(Timestamp::now()),
             ))
-            .execute(conn)?;
+            .execute(conn)
+            .map_err(Error::from)
+    });
+    match inserted {
+        Ok(_) | Err(Error::Conflict(_)) => Ok(()),
+        Err(other) => Err(other),
     }
-    Ok(())
 }
 
 /// Unblocks an organisation; answers whether it was blocked.

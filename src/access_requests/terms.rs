@@ -44,7 +44,13 @@ pub fn addressee_key(addressee: &Addressee) -> Result<String, Vec<FieldError>> {
     };
     let mut errors = Vec::new();
     let (body, number) = (squeeze(&registration.body), squeeze(&registration.number));
-    if body.is_empty() || body.chars().count() > 100 {
+    // A colon would make two registrations one key (`A:B`+`C` and `A`+`B:C`).
+    if body.contains(':') {
+        errors.push(FieldError::new(
+            "addressee.registration.body",
+            "must not contain ':'",
+        ));
+    } else if body.is_empty() || body.chars().count() > 100 {
         errors.push(FieldError::new(
             "addressee.registration.body",
             "must be 1 to 100 characters",
@@ -154,8 +160,10 @@ pub fn check(input: &AccessRequestInput, max_days: i64) -> Vec<FieldError> {
         ));
     }
     if let Some(message) = &input.message {
-        errors.extend(check_message(message));
+        errors.extend(check_plain_text("message", message, MAX_MESSAGE_CHARS));
     }
+    // The purpose is shown to the person, and becomes the grant's, as the message is.
+    errors.extend(check_plain_text("purpose", &input.purpose, 500));
     // The purpose and scope by the grants' own rules, with an expiry that always holds.
     let now = Utc::now();
     let scope = input.scope.clone().unwrap_or(GrantScope {
@@ -184,23 +192,23 @@ fn check_scope(scope: &GrantScope) -> Vec<FieldError> {
     }
 }
 
-/// A message is shown to the person as plain text; what could disguise it is refused: control
-/// characters (other than line breaks and tabs) and the bidirectional controls that reorder
-/// what is displayed.
-fn check_message(message: &str) -> Vec<FieldError> {
-    if message.chars().count() > MAX_MESSAGE_CHARS {
+/// What an organisation writes to a person is shown as plain text; what could disguise it is
+/// refused: control characters (other than line breaks and tabs) and the bidirectional controls
+/// that reorder what is displayed.
+fn check_plain_text(field: &str, text: &str, max_chars: usize) -> Vec<FieldError> {
+    if text.chars().count() > max_chars {
         return vec![FieldError::new(
-            "message",
-            format!("must be at most {MAX_MESSAGE_CHARS} characters"),
+            field,
+            format!("must be at most {max_chars} characters"),
         )];
     }
     let disguising = |c: char| {
         (c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
             || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
     };
-    if message.chars().any(disguising) {
+    if text.chars().any(disguising) {
         return vec![FieldError::new(
-            "message",
+            field,
             "must be plain text: no control characters or bidirectional overrides",
         )];
     }

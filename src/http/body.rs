@@ -74,13 +74,26 @@ impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalBody<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let empty = !req.headers().contains_key(header::CONTENT_TYPE)
-            && declared_length(req).unwrap_or(0) == 0;
-        if empty {
-            return Box::pin(async { Ok(OptionalBody(T::default())) });
+        if req.headers().contains_key(header::CONTENT_TYPE) {
+            let read = read_json(req, payload, limit::<BodyLimit>(req));
+            return Box::pin(async move { read.await.map(OptionalBody) });
         }
-        let read = read_json(req, payload, limit::<BodyLimit>(req));
-        Box::pin(async move { read.await.map(OptionalBody) })
+        // No Content-Type: the body must be empty (however it is framed, chunked included),
+        // never a body read as if it were absent.
+        let (declared, limit) = (declared_length(req), limit::<BodyLimit>(req));
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if read_limited(&mut payload, declared, limit)
+                .await?
+                .is_empty()
+            {
+                Ok(OptionalBody(T::default()))
+            } else {
+                Err(Error::UnsupportedMediaType(
+                    "send the body as JSON with Content-Type: application/json".into(),
+                ))
+            }
+        })
     }
 }
 

@@ -145,20 +145,20 @@ pub fn with_verified_email(
         .load(conn)?)
 }
 
-diesel::define_sql_function!(fn upper(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>);
-diesel::define_sql_function!(fn replace(x: diesel::sql_types::Nullable<diesel::sql_types::Text>, from: diesel::sql_types::Text, to: diesel::sql_types::Text) -> diesel::sql_types::Nullable<diesel::sql_types::Text>);
+/// A registration as a person declared it: the body and the number.
+pub type Declared = (Option<String>, Option<String>);
 
-/// The people who declared this registration; `body` and `number` in upper case without
-/// spaces, matched against the declared ones read the same way.
-pub fn with_registration(
+/// The registrations of the people, other than `except`, who declared a number that reads the
+/// same as `number` without regard to case.
+pub fn others_declaring(
     conn: &mut DbConnection,
-    body: &str,
     number: &str,
-) -> Result<Vec<PersonId>, Error> {
+    except: PersonId,
+) -> Result<Vec<Declared>, Error> {
     Ok(people::table
-        .filter(replace(upper(people::registration_number), " ", "").eq(number))
-        .filter(replace(upper(people::registration_body), " ", "").eq(body))
-        .select(people::id)
+        .filter(lower(people::registration_number).eq(number.to_lowercase()))
+        .filter(people::id.ne(except))
+        .select((people::registration_body, people::registration_number))
         .load(conn)?)
 }
 

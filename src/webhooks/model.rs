@@ -36,8 +36,9 @@ pub enum EventType {
     /// A person declined the organisation's access request.
     #[serde(rename = "access_request.declined")]
     AccessRequestDeclined,
-    /// The organisation's access request to a person who holds a passport expired unanswered.
-    /// A request to someone who held no passport when it was made expires without a word.
+    /// The organisation's access request expired unanswered; sent for a request pinned to a
+    /// passport when it was made (by passport id, or an email vouched for to one person) whose
+    /// owner has not blocked the organisation. Any other expires without a word.
     #[serde(rename = "access_request.expired")]
     AccessRequestExpired,
     /// A person who had made the organisation a grant erased their passport: delete any copy.

@@ -1,4 +1,3 @@
-DROP INDEX people_registration;
 DROP INDEX people_email_lower;
 DROP TABLE blocked_organisations;
 DROP TABLE access_requests;

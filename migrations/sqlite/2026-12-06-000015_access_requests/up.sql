@@ -42,7 +42,5 @@ CREATE TABLE blocked_organisations (
     PRIMARY KEY (person_id, organisation_id)
 );
 
--- A request's addressee is found by the vouched-for email, or by the declared registration,
--- read without regard to case (and spaces, for the registration).
+-- A request's addressee is found by the vouched-for email, without regard to case.
 CREATE INDEX people_email_lower ON people (lower(email));
-CREATE INDEX people_registration ON people (replace(upper(registration_number), ' ', ''));

@@ -663,6 +663,23 @@ async fn a_decline_is_told_and_a_block_keeps_later_requests_away(app: TestApp) {
         .expect_problem(404);
     let listed = app.get("/v1/me/blocked-organisations", &alice).await;
     assert_eq!(listed.body.as_array().unwrap().len(), 1);
+    // Her export holds everything asked of her, the blocked organisation's requests too.
+    let export = app.get("/v1/me/export", &alice).await;
+    export.expect(200);
+    let exported: Vec<&str> = export.body["access_requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert!(exported.contains(&later.as_str()), "{exported:?}");
+    assert_eq!(
+        export.body["blocked_organisations"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     // Blocking again changes nothing; an unknown organisation cannot be blocked.
     app.post(
         "/v1/me/blocked-organisations",

@@ -227,7 +227,18 @@ pub fn list_for_person(
     page: crate::http::pagination::Page<AccessRequestId>,
 ) -> Result<crate::http::pagination::List<IncomingAccessRequest>, Error> {
     let keys = terms::keys_of(&crate::people::store::get(conn, person_id)?);
-    store::list_for_person(conn, person_id, &keys, filter, page)
+    store::list_for_person(conn, person_id, &keys, (filter, false), page)
+}
+
+/// Every request made to the person, from organisations they blocked too: for their export.
+pub fn export_for_person(
+    conn: &mut DbConnection,
+    person_id: PersonId,
+    page: crate::http::pagination::Page<AccessRequestId>,
+) -> Result<crate::http::pagination::List<IncomingAccessRequest>, Error> {
+    let keys = terms::keys_of(&crate::people::store::get(conn, person_id)?);
+    let everything = IncomingFilter::default();
+    store::list_for_person(conn, person_id, &keys, (&everything, true), page)
 }
 
 /// One of the person's requests.

@@ -194,13 +194,9 @@ pub fn get_for_organisation(
         .ok_or_else(|| Error::NotFound("no such access request of your organisation's".into()))
 }
 
-/// The requests a person sees: those made to them, and those to an addressee key of theirs
-/// that named nobody when made (they signed up, or their email was vouched for, since); never
-/// from an organisation they have blocked.
-fn visible_to<'a>(person_id: PersonId, keys: &'a [String]) -> Boxed<'a> {
-    let blocked = blocked_organisations::table
-        .filter(blocked_organisations::person_id.eq(person_id))
-        .select(blocked_organisations::organisation_id);
+/// The requests made to a person: those pinned to them, and those to an addressee key of
+/// theirs that named nobody when made (they signed up, or their email was vouched for, since).
+fn addressed_to<'a>(person_id: PersonId, keys: &'a [String]) -> Boxed<'a> {
     access_requests::table
         .filter(
             access_requests::person_id
@@ -209,19 +205,33 @@ fn visible_to<'a>(person_id: PersonId, keys: &'a [String]) -> Boxed<'a> {
                     .is_null()
                     .and(access_requests::addressee.eq_any(keys))),
         )
-        .filter(access_requests::organisation_id.ne_all(blocked))
         .into_boxed()
 }
 
-/// The person's requests, newest first, with each organisation's name.
+/// The requests a person sees: those made to them, never from an organisation they have
+/// blocked.
+fn visible_to<'a>(person_id: PersonId, keys: &'a [String]) -> Boxed<'a> {
+    let blocked = blocked_organisations::table
+        .filter(blocked_organisations::person_id.eq(person_id))
+        .select(blocked_organisations::organisation_id);
+    addressed_to(person_id, keys).filter(access_requests::organisation_id.ne_all(blocked))
+}
+
+/// The person's requests, newest first, with each organisation's name; with `blocked_too`,
+/// those from organisations they have blocked as well (for their export).
 pub fn list_for_person(
     conn: &mut DbConnection,
     person_id: PersonId,
     keys: &[String],
-    filter: &IncomingFilter,
+    (filter, blocked_too): (&IncomingFilter, bool),
     page: Page<AccessRequestId>,
 ) -> Result<List<IncomingAccessRequest>, Error> {
-    let mut query = visible_to(person_id, keys)
+    let query = if blocked_too {
+        addressed_to(person_id, keys)
+    } else {
+        visible_to(person_id, keys)
+    };
+    let mut query = query
         .order(access_requests::id.desc())
         .limit(page.limit + 1);
     if let Some(status) = filter.status {

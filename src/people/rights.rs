@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use super::Profile;
 use crate::access::{self, AccessEvent, AccessFilter};
-use crate::access_requests::{self, BlockedOrganisation, IncomingAccessRequest, IncomingFilter};
+use crate::access_requests::{self, BlockedOrganisation, IncomingAccessRequest};
 use crate::attainments::{self, Attainment, AttainmentFilter};
 use crate::credentials::{self, CredentialSummary};
 use crate::db::{DbConnection, read_transaction, transaction};
@@ -73,9 +73,7 @@ pub fn export(conn: &mut DbConnection, person_id: PersonId) -> Result<Export, Er
             records,
             grants: all(|page| grants::list(conn, person_id, &GrantFilter::default(), page))?,
             share_codes: all(|page| share_codes::list(conn, person_id, page))?,
-            access_requests: all(|page| {
-                access_requests::list_for_person(conn, person_id, &IncomingFilter::default(), page)
-            })?,
+            access_requests: all(|page| access_requests::export_for_person(conn, person_id, page))?,
             blocked_organisations: access_requests::blocked(conn, person_id)?,
             access_events: all(|page| {
                 access::list(conn, person_id, &AccessFilter::default(), page)

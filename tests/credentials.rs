@@ -79,6 +79,75 @@ fn node_verify(app: &TestApp, jwt: &str) -> Option<Value> {
     }))
 }
 
+/// Expands the credential and its status list as JSON-LD in safe mode with jsonld.js (the
+/// Node example); `None` when it is not installed outside CI (loudly).
+fn node_expand(app: &TestApp, jwt: &str) -> Option<Value> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/verify");
+    if !std::path::Path::new(dir)
+        .join("node_modules/jsonld")
+        .exists()
+    {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI is set but the Node example's dependencies are missing (npm ci --prefix examples/verify)"
+        );
+        eprintln!("!!! SKIPPING the JSON-LD expansion: run `npm ci --prefix examples/verify`");
+        return None;
+    }
+    let output = std::process::Command::new("node")
+        .current_dir(dir)
+        .args(["expand_credential.mjs", &app.base_url, jwt])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    Some(serde_json::from_str(stdout.trim()).unwrap_or_else(|_| {
+        panic!(
+            "node said: {stdout} {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    }))
+}
+
+async fn a_credential_expands_in_json_ld_safe_mode(app: TestApp) {
+    let p = passport(&app).await;
+    // Issued and self-declared records, and the holder's name.
+    let created = issue(
+        &app,
+        &p,
+        json!({"record_ids": [p.issued, p.own], "include_name": true}),
+    )
+    .await;
+    created.expect(201);
+    let jwt = created.body["jwt"].as_str().unwrap();
+    let claims = payload(jwt);
+    assert_eq!(
+        claims["vc"]["@context"][2],
+        format!("{}/contexts/passport/v1", app.base_url)
+    );
+    let context = app
+        .http
+        .get(app.url("/contexts/passport/v1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(context.status(), 200);
+    assert_eq!(context.headers()["content-type"], "application/ld+json");
+    if let Some(expanded) = node_expand(&app, jwt) {
+        assert_eq!(expanded["expanded"], true, "{expanded}");
+        assert_eq!(
+            expanded["types"],
+            json!([
+                "https://www.w3.org/2018/credentials#VerifiableCredential",
+                format!(
+                    "{}/contexts/passport/v1#LearningPassportCredential",
+                    app.base_url
+                )
+            ]),
+            "{expanded}"
+        );
+    }
+}
+
 async fn a_credential_verifies_online_and_offline_until_revoked(app: TestApp) {
     let p = passport(&app).await;
     let created = issue(
@@ -503,6 +572,7 @@ async fn a_credential_holds_only_what_the_person_chose(app: TestApp) {
 }
 
 on_both_backends!(
+    a_credential_expands_in_json_ld_safe_mode,
     credentials_are_bounded_and_paged,
     a_full_status_list_opens_the_next,
     a_credential_verifies_online_and_offline_until_revoked,

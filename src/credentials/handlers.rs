@@ -204,6 +204,27 @@ pub async fn did_document(state: web::Data<AppState>) -> HttpResponse {
     did_json(state).await
 }
 
+/// The passport's JSON-LD context, named by every credential it issues: the terms of its own
+/// (`LearningPassportCredential`, `records`, `attainments` and what they hold) are terms of the
+/// passport's vocabulary (`{this URL}#`), so that a credential expands in JSON-LD safe mode.
+#[utoipa::path(
+    operation_id = "getPassportContext",
+    tag = "credentials",
+    security(),
+    responses((status = 200, description = "The JSON-LD context", body = Object, content_type = "application/ld+json"))
+)]
+#[get("/contexts/passport/v1")]
+pub async fn passport_context(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/ld+json")
+        // A context does not change under its URL; a new one would get a new URL.
+        .insert_header((
+            actix_web::http::header::CACHE_CONTROL,
+            "public, max-age=86400",
+        ))
+        .json(super::context::document(&state.settings.issuer()))
+}
+
 /// The same DID document, at `/did.json`: where `did:web` resolution looks when the public URL
 /// has a path (`PASSPORT_PUBLIC_URL=https://host/passport` is `did:web:host:passport`, resolved
 /// at `https://host/passport/did.json`), for a proxy that forwards `/passport/…` without its

@@ -208,10 +208,12 @@ fn record_claim(row: &RecordRow, issuer_name: Option<&str>) -> Value {
     put("score", json!(content.learning.score));
     put("hours", json!(content.learning.hours));
     if row.provenance() == Provenance::Issued {
-        put(
-            "issuedBy",
-            json!({"id": row.issuer_organisation_id.map(|i| format!("urn:uuid:{i}")), "name": issuer_name}),
-        );
+        // No `id` when the issuer is unknown: JSON-LD allows no null identifier.
+        let mut issued_by = json!({"name": issuer_name});
+        if let Some(issuer) = row.issuer_organisation_id {
+            issued_by["id"] = json!(format!("urn:uuid:{issuer}"));
+        }
+        put("issuedBy", issued_by);
     }
     claim
 }
@@ -245,7 +247,7 @@ fn sign(
         "nbf": now.0.timestamp(),
         "exp": expires_at.0.timestamp(),
         "vc": {
-            "@context": ["https://www.w3.org/2018/credentials/v1", "https://www.w3.org/ns/credentials/status/v1"],
+            "@context": ["https://www.w3.org/2018/credentials/v1", "https://www.w3.org/ns/credentials/status/v1", super::context::url(public_url)],
             "type": ["VerifiableCredential", "LearningPassportCredential"],
             "credentialSubject": subject,
             "credentialStatus": {

@@ -12,6 +12,7 @@
 //! - [`did`]: the service's `did:web` and its DID document;
 //! - [`store`]: the `credentials` table.
 
+pub mod context;
 pub mod did;
 pub mod handlers;
 pub mod issue;

@@ -327,8 +327,9 @@ async fn expired_unknown_and_foreign_credentials_are_refused_in_plain_words(app:
     app.get("/v1/me", jwt).await.expect_problem(401);
 }
 
-/// Credential rows straight into the database: `count` slots of `list` from `first`, for a
-/// person or nobody (as after an erasure).
+/// Credential rows straight into the database: `count` free slots of `list` from `first` (the
+/// service picks its slots at random, so some may be taken), for a person or nobody (as after
+/// an erasure).
 async fn seed_credentials(app: &TestApp, person: Option<&str>, list: i32, first: i32, count: i32) {
     use diesel::prelude::*;
     use learning_passport::db::ids::{CredentialId, PersonId};
@@ -340,7 +341,17 @@ async fn seed_credentials(app: &TestApp, person: Option<&str>, list: i32, first:
         let mut conn = db.get().unwrap();
         let now = Timestamp::now();
         let later = Timestamp::from(Utc::now() + Duration::days(30));
-        let indexes: Vec<i32> = (first..first + count).collect();
+        let taken: std::collections::HashSet<i32> = credentials::table
+            .filter(credentials::status_list.eq(list))
+            .select(credentials::status_index)
+            .load::<i32>(&mut *conn)
+            .unwrap()
+            .into_iter()
+            .collect();
+        let indexes: Vec<i32> = (first..)
+            .filter(|index| !taken.contains(index))
+            .take(count as usize)
+            .collect();
         for chunk in indexes.chunks(2000) {
             let rows: Vec<_> = chunk
                 .iter()

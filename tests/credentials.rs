@@ -53,21 +53,25 @@ fn python_verify(app: &TestApp, jwt: &str) -> Option<Value> {
     }))
 }
 
-/// Runs the Node example (`jose`) against the running service; `None` when it is not installed
-/// outside CI (loudly).
-fn node_verify(app: &TestApp, jwt: &str) -> Option<Value> {
+/// Runs a script of the Node example (`examples/verify`) against the running service and reads
+/// the JSON it prints; `None` when the package it needs is not installed, outside CI (loudly).
+fn node_example(app: &TestApp, script: &str, package: &str, jwt: &str) -> Option<Value> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/verify");
-    if !std::path::Path::new(dir).join("node_modules/jose").exists() {
+    if !std::path::Path::new(dir)
+        .join("node_modules")
+        .join(package)
+        .exists()
+    {
         assert!(
             std::env::var("CI").is_err(),
             "CI is set but the Node example's dependencies are missing (npm ci --prefix examples/verify)"
         );
-        eprintln!("!!! SKIPPING the Node verification: run `npm ci --prefix examples/verify`");
+        eprintln!("!!! SKIPPING {script}: run `npm ci --prefix examples/verify`");
         return None;
     }
     let output = std::process::Command::new("node")
         .current_dir(dir)
-        .args(["verify_credential.mjs", &app.base_url, jwt])
+        .args([script, &app.base_url, jwt])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -79,33 +83,14 @@ fn node_verify(app: &TestApp, jwt: &str) -> Option<Value> {
     }))
 }
 
-/// Expands the credential and its status list as JSON-LD in safe mode with jsonld.js (the
-/// Node example); `None` when it is not installed outside CI (loudly).
+/// Verifies the credential offline with Node's `jose`.
+fn node_verify(app: &TestApp, jwt: &str) -> Option<Value> {
+    node_example(app, "verify_credential.mjs", "jose", jwt)
+}
+
+/// Expands the credential and its status list as JSON-LD in safe mode with jsonld.js.
 fn node_expand(app: &TestApp, jwt: &str) -> Option<Value> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/verify");
-    if !std::path::Path::new(dir)
-        .join("node_modules/jsonld")
-        .exists()
-    {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI is set but the Node example's dependencies are missing (npm ci --prefix examples/verify)"
-        );
-        eprintln!("!!! SKIPPING the JSON-LD expansion: run `npm ci --prefix examples/verify`");
-        return None;
-    }
-    let output = std::process::Command::new("node")
-        .current_dir(dir)
-        .args(["expand_credential.mjs", &app.base_url, jwt])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    Some(serde_json::from_str(stdout.trim()).unwrap_or_else(|_| {
-        panic!(
-            "node said: {stdout} {}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    }))
+    node_example(app, "expand_credential.mjs", "jsonld", jwt)
 }
 
 async fn a_credential_expands_in_json_ld_safe_mode(app: TestApp) {

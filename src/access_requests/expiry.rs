@@ -25,7 +25,7 @@ pub fn sweep(conn: &mut DbConnection) -> Result<usize, Error> {
             if store::is_blocked(conn, person_id, row.organisation_id)? {
                 continue;
             }
-            super::told(conn, &row, person_id, AccessRequestChange::Expired)?;
+            super::answers::told(conn, &row, person_id, AccessRequestChange::Expired)?;
             told += 1;
         }
         Ok(told)

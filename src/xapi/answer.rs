@@ -10,7 +10,6 @@
 use crate::db::ids::{OrganisationId, StatementId};
 use std::collections::{HashMap, HashSet};
 
-use chrono::{SecondsFormat, Utc};
 use serde_json::Value;
 
 use super::format;
@@ -20,8 +19,8 @@ use super::statements;
 use super::store::{self, Filters, Measured, StoredStatement};
 use super::v2;
 use super::version::XapiVersion;
+use crate::db::DbConnection;
 use crate::db::types::Timestamp;
-use crate::db::{BackendKind, DbConnection};
 use crate::error::Error;
 
 /// A page of statements, ready to send.
@@ -366,16 +365,4 @@ fn shaped(text: &str, format: Format, asked: &Asked<'_>) -> String {
         }
         Err(_) => text.to_owned(),
     }
-}
-
-/// A time up to which every statement stored is visible to queries. On SQLite writes are
-/// serial, so it is now; on PostgreSQL a statement stamped a moment ago may still be
-/// committing, so it is a second ago.
-pub fn consistent_through(backend: BackendKind) -> String {
-    let now = Utc::now();
-    let through = match backend {
-        BackendKind::Sqlite => now,
-        BackendKind::Postgres => now - chrono::Duration::seconds(1),
-    };
-    through.to_rfc3339_opts(SecondsFormat::Millis, true)
 }

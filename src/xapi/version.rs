@@ -10,8 +10,10 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpRequest, ResponseError, web};
+use chrono::{SecondsFormat, Utc};
 
-use super::{alternate, answer};
+use super::alternate;
+use crate::db::BackendKind;
 use crate::error::Error;
 use crate::http::AppState;
 
@@ -124,7 +126,7 @@ pub async fn answers(
     let through = (req.path() == STATEMENTS)
         .then(|| req.app_data::<web::Data<AppState>>())
         .flatten()
-        .map(|state| answer::consistent_through(state.db.kind()));
+        .map(|state| consistent_through(state.db.kind()));
     // Only 1.0.x has the alternate syntax: a request in it whose version was never read (a
     // malformed form) is answered as 1.0.3.
     let fallback = if alternate::asked(req.query_string()) {
@@ -254,6 +256,18 @@ pub async fn middleware(
         request,
         response.set_body(BoxBody::new(())),
     ))
+}
+
+/// A time up to which every statement stored is visible to queries. On SQLite writes are
+/// serial, so it is now; on PostgreSQL a statement stamped a moment ago may still be
+/// committing, so it is a second ago.
+pub fn consistent_through(backend: BackendKind) -> String {
+    let now = Utc::now();
+    let through = match backend {
+        BackendKind::Sqlite => now,
+        BackendKind::Postgres => now - chrono::Duration::seconds(1),
+    };
+    through.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 #[cfg(test)]

@@ -3,7 +3,6 @@
 
 use serde_json::{Map, Value};
 
-use super::data::join;
 use crate::error::FieldError;
 use crate::xapi::statements::{IndexEntry, IndexKind};
 use crate::xapi::validate;
@@ -184,5 +183,14 @@ pub(super) fn related_agent(index: &mut Vec<IndexEntry>, ifi: String) {
             value: ifi,
             related: true,
         });
+    }
+}
+
+/// A field's path: `prefix.key`, or `key` at the top.
+pub(super) fn join(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{prefix}.{key}")
     }
 }

@@ -7,7 +7,7 @@
 
 use serde_json::{Map, Value};
 
-use super::context::{agents, put_back, related_agent, take_context};
+use super::context::{agents, join, put_back, related_agent, take_context};
 use crate::error::FieldError;
 use crate::xapi::statements::{self, Prepared};
 use crate::xapi::version::XapiVersion;
@@ -128,14 +128,6 @@ fn rfc3339_with_t(holder: &mut Map<String, Value>, key: &str) {
         if date.len() == 10 && is_date && text.as_bytes().get(10) == Some(&b' ') {
             text.replace_range(10..11, "T");
         }
-    }
-}
-
-pub(super) fn join(prefix: &str, key: &str) -> String {
-    if prefix.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{prefix}.{key}")
     }
 }
 

@@ -200,6 +200,14 @@ pub fn list(
     })
 }
 
+/// How many attainments a person holds.
+pub fn count(conn: &mut DbConnection, person_id: PersonId) -> Result<i64, Error> {
+    Ok(attainments::table
+        .filter(attainments::person_id.eq(person_id))
+        .count()
+        .get_result(conn)?)
+}
+
 pub(crate) fn row(
     conn: &mut DbConnection,
     person_id: PersonId,

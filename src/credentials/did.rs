@@ -32,9 +32,43 @@ pub fn did(public_url: &str) -> String {
     format!("did:web:{host}{port}{path}")
 }
 
+/// An organisation as it is known to the passport: a `did:web` under the service's
+/// (`did:web:passport.example.org:organisations:{id}`), resolved at
+/// `{public URL}/organisations/{id}/did.json`. The service signs what the passport holds of
+/// the organisation's issuing, so the DID's keys are the service's, and the service controls it.
+pub fn organisation_did(public_url: &str, organisation_id: uuid::Uuid) -> String {
+    format!("{}:organisations:{organisation_id}", did(public_url))
+}
+
+/// The organisation a DID names, if it is one of [`organisation_did`]'s.
+pub fn organisation_of(public_url: &str, candidate: &str) -> Option<uuid::Uuid> {
+    candidate
+        .strip_prefix(&format!("{}:organisations:", did(public_url)))
+        .and_then(|id| uuid::Uuid::parse_str(id).ok())
+}
+
 /// The DID document of the service: the JWKS keys as `JsonWebKey2020` verification methods.
 pub fn did_document(public_url: &str, keys: &Keys) -> DidDocument {
-    let did = did(public_url);
+    document_of(did(public_url), did(public_url), keys)
+}
+
+/// The DID document of an organisation as the passport knows it: the service's keys, under the
+/// service's control.
+pub fn organisation_did_document(
+    public_url: &str,
+    organisation_id: uuid::Uuid,
+    keys: &Keys,
+) -> DidDocument {
+    let mut document = document_of(
+        organisation_did(public_url, organisation_id),
+        did(public_url),
+        keys,
+    );
+    document.controller = Some(did(public_url));
+    document
+}
+
+fn document_of(did: String, controller: String, keys: &Keys) -> DidDocument {
     let methods: Vec<VerificationMethod> = keys
         .jwks()
         .keys
@@ -42,7 +76,7 @@ pub fn did_document(public_url: &str, keys: &Keys) -> DidDocument {
         .map(|k| VerificationMethod {
             id: format!("{did}#{}", k.kid),
             method_type: "JsonWebKey2020".to_owned(),
-            controller: did.clone(),
+            controller: controller.clone(),
             public_key_jwk: DidPublicKey {
                 kty: k.kty.to_owned(),
                 crv: k.crv.to_owned(),
@@ -59,6 +93,7 @@ pub fn did_document(public_url: &str, keys: &Keys) -> DidDocument {
             "https://w3id.org/security/suites/jws-2020/v1".to_owned(),
         ],
         id: did,
+        controller: None,
         verification_method: methods,
         assertion_method: ids.clone(),
         authentication: ids,

@@ -4,7 +4,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 
 use super::{
-    CredentialRequest, CredentialSummary, DidDocument, IssuedCredential, StatusListCredential,
+    CredentialRequest, CredentialSummary, DidDocument, IssueAnswer, StatusListCredential,
     VerifyRequest, VerifyResult,
 };
 use crate::auth::Me;
@@ -13,18 +13,29 @@ use crate::http::AppState;
 use crate::http::body::{Body, Query};
 use crate::http::pagination::{List, PageRequest};
 
-/// Take a signed copy of chosen records and attainments: a W3C Verifiable Credential secured as
-/// a JWT (VC-JWT), signed by the service's key with its `kid`. It says per item whether it was
-/// issued by a learning platform (which) or self-declared, and whether an attainment was
-/// verified (by whom). It holds no personal data beyond what is chosen (`include_name`).
-/// Anyone can verify it with the keys at `/.well-known/jwks.json`.
+/// Take a signed copy of chosen records and attainments: W3C Verifiable Credentials secured as
+/// JWTs (VC-JWT), signed by the service's key with its `kid`, in the `format` asked for:
+///
+/// - `passport` (the default): one `LearningPassportCredential` holding every chosen item. It
+///   says per item whether it was issued by a learning platform (which) or self-declared, and
+///   whether an attainment was verified (by whom). It holds no personal data beyond what is
+///   chosen (`include_name`) and names no holder.
+/// - `ob3`: an Open Badges 3.0 `OpenBadgeCredential` per chosen record or attainment (at most
+///   50), answered as a list. Its issuer is the organisation that issued the record (or signed
+///   the attainment off) as the passport knows it, `did:web:{host}:organisations:{id}`; what the
+///   person declared themselves is issued by the service and tagged `self-declared`.
+/// - `clr2`: one CLR 2.0 `ClrCredential` holding such a badge per chosen item, with the
+///   frameworks of the attainments and how outcomes, frameworks and evidence are associated.
+///
+/// Open Badges and CLR credentials name their holder by salted hashes (`bind_to`). Anyone can
+/// verify every format with the keys at `/.well-known/jwks.json`.
 #[utoipa::path(
     operation_id = "issueCredential",
     tag = "credentials",
     security(("bearer" = [])),
     request_body = CredentialRequest,
     responses(
-        (status = 201, description = "The credential", body = IssuedCredential, headers(("Location" = String))),
+        (status = 201, description = "The credential (`passport`, `clr2`) or the badges (`ob3`)", body = IssueAnswer, headers(("Location" = String, description = "The credential, when there is one"))),
         (status = 409, description = "The person already holds 100 live credentials", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid choice: someone else's record, a voided one, nothing chosen", body = Problem, content_type = "application/problem+json"),
     )
@@ -36,7 +47,7 @@ pub async fn issue(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
     let app = state.clone();
-    let credential = state
+    let answer = state
         .db
         .run(move |conn| {
             super::issue(
@@ -48,13 +59,16 @@ pub async fn issue(
             )
         })
         .await?;
-    Ok(HttpResponse::build(StatusCode::CREATED)
-        .insert_header((
+    let mut response = HttpResponse::build(StatusCode::CREATED);
+    if let IssueAnswer::One(credential) = &answer {
+        response.insert_header((
             header::LOCATION,
             format!("/v1/me/credentials/{}", credential.id),
-        ))
+        ));
+    }
+    Ok(response
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(credential))
+        .json(answer))
 }
 
 /// The credentials the caller created, newest first.
@@ -107,8 +121,10 @@ pub async fn revoke(
     Ok(HttpResponse::Ok().json(summary))
 }
 
-/// Check a credential (no authentication needed): signature by a key of the service, issuer,
-/// validity period and revocation. Answers what is wrong in plain words.
+/// Check a credential of any format (no authentication needed): signature by a key of the
+/// service, issuer (the service, or an organisation as it knows it), validity period and
+/// revocation, and, given `recipient`, that it was issued to that holder. Answers each check
+/// made and what is wrong, in plain words.
 #[utoipa::path(
     operation_id = "verifyCredential",
     tag = "credentials",
@@ -127,7 +143,15 @@ pub async fn verify(
     let app = state.clone();
     let result = state
         .db
-        .run(move |conn| super::verify(conn, &app.tokens.keys, &app.settings.issuer(), &body.0.jwt))
+        .run(move |conn| {
+            super::verify(
+                conn,
+                &app.tokens.keys,
+                &app.settings.issuer(),
+                &body.0.jwt,
+                body.0.recipient.as_ref(),
+            )
+        })
         .await?;
     Ok(HttpResponse::Ok().json(result))
 }
@@ -238,6 +262,52 @@ pub async fn passport_context(state: web::Data<AppState>) -> HttpResponse {
 #[get("/did.json")]
 pub async fn did_document_at_path(state: web::Data<AppState>) -> HttpResponse {
     did_json(state).await
+}
+
+/// The DID document of an organisation as the passport knows it
+/// (`did:web:{host}:organisations:{id}`): the issuer of the Open Badges credentials of what
+/// the organisation issued to a person. Its keys are the service's, which signs for it, and the
+/// service's DID is its controller.
+#[utoipa::path(
+    operation_id = "getOrganisationDidDocument",
+    tag = "credentials",
+    security(),
+    params(("id" = uuid::Uuid, Path, description = "The organisation id")),
+    responses(
+        (status = 200, description = "The DID document", body = DidDocument, content_type = "application/did+json"),
+        (status = 404, description = "No such organisation", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/organisations/{id}/did.json")]
+pub async fn organisation_did_document(
+    id: web::Path<uuid::Uuid>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
+    organisation_did_json(id, state).await
+}
+
+/// The organisation's DID document, also answered under the public URL's path.
+pub async fn organisation_did_json(
+    id: web::Path<uuid::Uuid>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
+    let id = id.into_inner();
+    state
+        .db
+        .run(move |conn| crate::organisations::store::get(conn, id.into()))
+        .await?;
+    let document =
+        super::did::organisation_did_document(&state.settings.issuer(), id, &state.tokens.keys);
+    Ok(HttpResponse::Ok()
+        .content_type("application/did+json")
+        .insert_header((
+            header::CACHE_CONTROL,
+            format!(
+                "public, max-age={}",
+                crate::auth::keys::JWKS_MAX_AGE_SECONDS
+            ),
+        ))
+        .json(document))
 }
 
 /// The DID document, cacheable as long as the JWKS (a new key is published that long before

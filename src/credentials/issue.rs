@@ -1,75 +1,147 @@
-//! Issuing a credential: the records and attainments a person chooses, as claims signed by
-//! the service's key, with a slot in the revocation status list.
+//! Issuing credentials: the records and attainments a person chooses, signed by the service's
+//! key in the format asked for, each with a slot in the revocation status list.
 
-use crate::db::ids::{AttainmentId, PersonId, RecordId};
-use chrono::Duration;
+use std::collections::HashMap;
+
+use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 
+use super::badge::{self, Badge};
 use super::did::did;
-use super::model::{CredentialRequest, IssuedCredential};
-use super::{CREDENTIAL_TYPE, MAX_LIVE_PER_PERSON, MAX_RECORDS, status, store};
+use super::model::{
+    CredentialFormat, CredentialRequest, IssueAnswer, IssuedBadges, IssuedCredential,
+};
+use super::ob3::{self, ClrContents, Validity};
+use super::{
+    CREDENTIAL_TYPE, MAX_LIVE_PER_PERSON, MAX_RECORDS, passport, recipient, status, store,
+};
 use crate::attainments::{self, Attainment};
-use crate::auth::keys::Keys;
+use crate::auth::keys::{KeyRing, Keys};
+use crate::db::ids::{AttainmentId, PersonId, RecordId};
 use crate::db::types::{Json, Timestamp};
 use crate::db::{DbConnection, transaction};
 use crate::error::{Error, FieldError};
-use crate::frameworks;
-use crate::records::model::Provenance;
-use crate::records::{RecordRow, RecordWithIssuer};
+use crate::frameworks::{self, Framework};
+use crate::records::RecordWithIssuer;
 
-/// Creates a credential of chosen records and attainments, signed by the service's key.
+/// Open Badges credentials one request may ask for.
+pub const MAX_BADGES: usize = 50;
+
+/// What the person chose, read once for every format.
+struct Chosen {
+    records: Vec<RecordWithIssuer>,
+    attainments: Vec<(Attainment, usize)>,
+    frameworks: Vec<Framework>,
+}
+
+impl Chosen {
+    fn count(&self) -> usize {
+        self.records.len() + self.attainments.len()
+    }
+}
+
+/// Creates the credentials of chosen records and attainments, signed by the service's key.
 pub fn issue(
     conn: &mut DbConnection,
     keys: &Keys,
     public_url: &str,
     person_id: PersonId,
     request: CredentialRequest,
-) -> Result<IssuedCredential, Error> {
+) -> Result<IssueAnswer, Error> {
     let valid_days = check(&request)?;
     transaction(conn, |conn| {
-        let mut errors = Vec::new();
-        let mut rows = chosen_records(conn, person_id, &request, &mut errors)?;
-        let attainment_claims = attainment_claims(conn, person_id, &request, &mut errors)?;
-        if rows.len() > MAX_RECORDS {
-            let field = if request.records_where.is_some() {
-                "records_where"
-            } else {
-                "record_ids"
-            };
-            errors.push(FieldError::new(
-                field,
-                format!(
-                    "chooses {} records; one credential holds at most {MAX_RECORDS}",
-                    rows.len()
-                ),
-            ));
-        }
-        if !errors.is_empty() {
-            return Err(Error::Validation(errors));
-        }
-        if rows.is_empty() && attainment_claims.is_empty() {
-            return Err(Error::invalid(
-                "record_ids",
-                "choose at least one record or attainment",
-            ));
-        }
-        rows.sort_by_key(|(r, _)| r.id);
-        let record_claims: Vec<Value> = rows
-            .iter()
-            .map(|(r, name)| record_claim(r, name.as_deref()))
-            .collect();
-        if store::live_count(conn, person_id)? >= MAX_LIVE_PER_PERSON {
+        let chosen = choose(conn, person_id, &request)?;
+        let new = match request.format {
+            CredentialFormat::Ob3 => chosen.count() as i64,
+            _ => 1,
+        };
+        let live = store::live_count(conn, person_id)?;
+        if live + new > MAX_LIVE_PER_PERSON {
             return Err(Error::Conflict(format!(
-                "you hold {MAX_LIVE_PER_PERSON} live credentials, the most one person may: revoke one you no longer need first"
+                "you hold {live} live credentials, and {MAX_LIVE_PER_PERSON} is the most one person may: revoke those you no longer need first"
             )));
         }
-        let mut subject = json!({"records": record_claims, "attainments": attainment_claims});
-        if request.include_name
-            && let Some(name) = crate::people::get(conn, person_id)?.display_name
-        {
-            subject["name"] = json!(name);
+        let person = crate::people::get(conn, person_id)?;
+        let holder_name = person.display_name.clone().filter(|_| request.include_name);
+        let identities = match request.format {
+            CredentialFormat::Passport => Vec::new(),
+            _ => recipient::identities(&person, request.bind_to.as_deref())?,
+        };
+        let now = Utc::now();
+        let ends = now + Duration::days(valid_days);
+        let signer = Signer::new(keys, person_id);
+        match request.format {
+            CredentialFormat::Passport => {
+                let subject = passport_subject(&chosen, holder_name.as_deref());
+                let summary = json!({"format": "passport", "records": chosen.records.len(), "attainments": chosen.attainments.len()});
+                let issued = signer.sign(conn, public_url, summary, ends, |id, status| {
+                    let now = Utc::now().timestamp();
+                    Ok(json!({"iss": did(public_url), "jti": id, "iat": now, "nbf": now,
+                              "exp": ends.timestamp(), "vc": passport::credential(public_url, subject.clone(), status)}))
+                })?;
+                Ok(IssueAnswer::One(issued))
+            }
+            CredentialFormat::Ob3 => {
+                let mut credentials = Vec::new();
+                for badge in badges(public_url, &chosen) {
+                    let validity = Validity {
+                        from: badge.valid_from.unwrap_or(now),
+                        until: badge.valid_until.map_or(ends, |u| u.min(ends)),
+                        awarded: now,
+                    };
+                    let summary = json!({"format": "ob3", "records": usize::from(badge.record_id.is_some()),
+                        "attainments": usize::from(badge.attainment_id.is_some()),
+                        "record_id": badge.record_id, "attainment_id": badge.attainment_id});
+                    let mut issued =
+                        signer.sign(conn, public_url, summary, validity.until, |id, status| {
+                            let credential =
+                                ob3::achievement_credential(id, &badge, &identities, validity);
+                            Ok(ob3::jwt_payload(credential, status, validity))
+                        })?;
+                    issued.format = CredentialFormat::Ob3;
+                    issued.record_id = badge.record_id;
+                    issued.attainment_id = badge.attainment_id;
+                    credentials.push(issued);
+                }
+                Ok(IssueAnswer::Badges(IssuedBadges {
+                    format: CredentialFormat::Ob3,
+                    credentials,
+                }))
+            }
+            CredentialFormat::Clr2 => {
+                let visible = crate::records::shared::visible_count(conn, person_id)?;
+                let held = attainments::store::count(conn, person_id)?;
+                let contents = ClrContents {
+                    holder_name: holder_name.as_deref(),
+                    badges: badges(public_url, &chosen)
+                        .into_iter()
+                        .map(|b| (format!("urn:uuid:{}", uuid::Uuid::new_v4()), b))
+                        .collect(),
+                    frameworks: chosen.frameworks.iter().collect(),
+                    evidence_links: chosen
+                        .attainments
+                        .iter()
+                        .flat_map(|(a, _)| a.evidence.record_ids.iter().map(|r| (a.id, *r)))
+                        .collect(),
+                    partial: (chosen.records.iter().filter(|(r, _)| !r.hidden).count() as i64)
+                        < visible
+                        || (chosen.attainments.len() as i64) < held,
+                };
+                let validity = Validity {
+                    from: now,
+                    until: ends,
+                    awarded: now,
+                };
+                let summary = json!({"format": "clr2", "records": chosen.records.len(), "attainments": chosen.attainments.len()});
+                let mut issued = signer.sign(conn, public_url, summary, ends, |id, status| {
+                    let credential =
+                        ob3::clr_credential(public_url, id, &contents, &identities, validity);
+                    Ok(ob3::jwt_payload(credential, status, validity))
+                })?;
+                issued.format = CredentialFormat::Clr2;
+                Ok(IssueAnswer::One(issued))
+            }
         }
-        sign(conn, keys, public_url, person_id, subject, valid_days)
     })
 }
 
@@ -86,11 +158,113 @@ fn check(request: &CredentialRequest) -> Result<i64, Error> {
     if request.attainment_ids.len() > 200 {
         errors.push(FieldError::new("attainment_ids", "at most 200"));
     }
+    if request.format == CredentialFormat::Passport && request.bind_to.is_some() {
+        errors.push(FieldError::new(
+            "bind_to",
+            "a passport credential names no holder: ask for `ob3` or `clr2` to bind one",
+        ));
+    }
     if errors.is_empty() {
         Ok(valid_days)
     } else {
         Err(Error::Validation(errors))
     }
+}
+
+/// The chosen records (by id, then by choice) and attainments with their frameworks; every
+/// choice that is not the person's to make is refused, naming it.
+fn choose(
+    conn: &mut DbConnection,
+    person_id: PersonId,
+    request: &CredentialRequest,
+) -> Result<Chosen, Error> {
+    let mut errors = Vec::new();
+    let mut records = chosen_records(conn, person_id, request, &mut errors)?;
+    let mut attainments = Vec::new();
+    let mut frameworks: Vec<Framework> = Vec::new();
+    let mut framework_at: HashMap<(String, String), usize> = HashMap::new();
+    for (i, id) in request.attainment_ids.iter().enumerate() {
+        match attainments::get(conn, person_id, AttainmentId(*id)) {
+            Ok(attainment) => {
+                let key = (
+                    attainment.framework.code.clone(),
+                    attainment.framework.version.clone(),
+                );
+                let at = match framework_at.get(&key) {
+                    Some(at) => *at,
+                    None => {
+                        frameworks.push(frameworks::get(conn, &key.0, &key.1)?);
+                        framework_at.insert(key, frameworks.len() - 1);
+                        frameworks.len() - 1
+                    }
+                };
+                if !attainments
+                    .iter()
+                    .any(|(a, _): &(Attainment, usize)| a.id == attainment.id)
+                {
+                    attainments.push((attainment, at));
+                }
+            }
+            Err(Error::NotFound(_)) => errors.push(FieldError::new(
+                format!("attainment_ids[{i}]"),
+                "is not one of your attainments",
+            )),
+            Err(other) => return Err(other),
+        }
+    }
+    let field = if request.records_where.is_some() {
+        "records_where"
+    } else {
+        "record_ids"
+    };
+    if records.len() > MAX_RECORDS {
+        errors.push(FieldError::new(
+            field,
+            format!(
+                "chooses {} records; one credential holds at most {MAX_RECORDS}",
+                records.len()
+            ),
+        ));
+    }
+    if request.format == CredentialFormat::Ob3 && records.len() + attainments.len() > MAX_BADGES {
+        errors.push(FieldError::new(
+            field,
+            format!(
+                "chooses {} records and attainments; one request makes at most {MAX_BADGES} badges",
+                records.len() + attainments.len()
+            ),
+        ));
+    }
+    if request.format != CredentialFormat::Passport {
+        let now = Utc::now();
+        for (r, _) in &records {
+            if let Some(expired) = r.expires_at.filter(|e| e.0 <= now) {
+                errors.push(FieldError::new(
+                    field,
+                    format!(
+                        "record {} expired on {}: an expired record is not issued as a badge",
+                        r.id,
+                        expired.0.to_rfc3339()
+                    ),
+                ));
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Error::Validation(errors));
+    }
+    if records.is_empty() && attainments.is_empty() {
+        return Err(Error::invalid(
+            "record_ids",
+            "choose at least one record or attainment",
+        ));
+    }
+    records.sort_by_key(|(r, _)| r.id);
+    Ok(Chosen {
+        records,
+        attainments,
+        frameworks,
+    })
 }
 
 /// The records chosen by id, and those a choice selects (one more than a credential holds is
@@ -134,135 +308,92 @@ fn chosen_records(
     Ok(rows)
 }
 
-/// A claim for each chosen attainment, named in the words of its framework.
-fn attainment_claims(
-    conn: &mut DbConnection,
-    person_id: PersonId,
-    request: &CredentialRequest,
-    errors: &mut Vec<FieldError>,
-) -> Result<Vec<Value>, Error> {
-    let mut claims = Vec::new();
-    for (i, id) in request.attainment_ids.iter().enumerate() {
-        match attainments::get(conn, person_id, AttainmentId(*id)) {
-            Ok(attainment) => claims.push(attainment_claim(conn, &attainment)?),
-            Err(Error::NotFound(_)) => errors.push(FieldError::new(
-                format!("attainment_ids[{i}]"),
-                "is not one of your attainments",
-            )),
-            Err(other) => return Err(other),
-        }
-    }
-    Ok(claims)
-}
-
-fn attainment_claim(conn: &mut DbConnection, a: &Attainment) -> Result<Value, Error> {
-    let framework = frameworks::get(conn, &a.framework.code, &a.framework.version)?;
-    let outcome = framework
-        .domains
+fn passport_subject(chosen: &Chosen, holder_name: Option<&str>) -> Value {
+    let records: Vec<Value> = chosen
+        .records
         .iter()
-        .flat_map(|d| d.outcomes.iter())
-        .find(|o| o.code == a.outcome_code);
-    let level_name = framework
-        .levels
+        .map(|(r, name)| passport::record_claim(r, name.as_deref()))
+        .collect();
+    let attainments: Vec<Value> = chosen
+        .attainments
         .iter()
-        .find(|l| l.level == a.level)
-        .map(|l| l.name.clone());
-    let mut claim = json!({
-        "type": "OutcomeAttainment",
-        "id": format!("urn:uuid:{}", a.id),
-        "framework": {"code": framework.code, "version": framework.version, "title": framework.title, "publisher": framework.publisher},
-        "outcome": {"code": a.outcome_code, "title": outcome.map(|o| o.title.clone())},
-        "level": a.level,
-        "levelName": level_name,
-        "achievedOn": a.achieved_on,
-        "status": a.status,
-    });
-    if let Some(v) = &a.verification {
-        claim["verifiedBy"] = json!({"organisation": {"id": format!("urn:uuid:{}", v.organisation_id), "name": v.organisation_name},
-                                     "assessorName": v.assessor_name, "assessorRole": v.assessor_role, "level": v.level, "verifiedAt": v.verified_at});
+        .map(|(a, f)| passport::attainment_claim(a, &chosen.frameworks[*f]))
+        .collect();
+    let mut subject = json!({"records": records, "attainments": attainments});
+    if let Some(name) = holder_name {
+        subject["name"] = json!(name);
     }
-    Ok(claim)
+    subject
 }
 
-fn record_claim(row: &RecordRow, issuer_name: Option<&str>) -> Value {
-    let content = row.content();
-    let mut claim = json!({
-        "type": "TrainingRecord",
-        "id": format!("urn:uuid:{}", row.id),
-        "kind": content.learning.kind,
-        "title": content.learning.title,
-        "provenance": row.provenance(),
-    });
-    let object = claim.as_object_mut().expect("a JSON object");
-    let mut put = |key: &str, value: Value| {
-        if !value.is_null() {
-            object.insert(key.into(), value);
-        }
-    };
-    put("activityCode", json!(content.learning.activity_code));
-    put("provider", json!(content.learning.provider_name));
-    put("startedAt", json!(content.learning.started_at));
-    put("completedAt", json!(content.learning.completed_at));
-    put("expiresAt", json!(content.learning.expires_at));
-    put("result", json!(content.learning.result));
-    put("score", json!(content.learning.score));
-    put("hours", json!(content.learning.hours));
-    if row.provenance() == Provenance::Issued {
-        // No `id` when the issuer is unknown: JSON-LD allows no null identifier.
-        let mut issued_by = json!({"name": issuer_name});
-        if let Some(issuer) = row.issuer_organisation_id {
-            issued_by["id"] = json!(format!("urn:uuid:{issuer}"));
-        }
-        put("issuedBy", issued_by);
-    }
-    claim
+fn badges(public_url: &str, chosen: &Chosen) -> Vec<Badge> {
+    let records = chosen
+        .records
+        .iter()
+        .map(|(r, name)| badge::of_record(public_url, r, name.as_deref()));
+    let attainments = chosen
+        .attainments
+        .iter()
+        .map(|(a, f)| badge::of_attainment(public_url, a, &chosen.frameworks[*f]));
+    records.chain(attainments).collect()
 }
 
-/// Takes a status-list slot for the credential and signs it.
-fn sign(
-    conn: &mut DbConnection,
-    keys: &Keys,
-    public_url: &str,
+/// Signs credentials for one person with one reading of the key folder, which is also recorded
+/// as each credential's signer.
+struct Signer {
+    ring: std::sync::Arc<KeyRing>,
+    kid: String,
     person_id: PersonId,
-    subject: Value,
-    valid_days: i64,
-) -> Result<IssuedCredential, Error> {
-    let now = Timestamp::now();
-    let expires_at = Timestamp::from(now.0 + Duration::days(valid_days));
-    let summary = Json(json!({
-        "records": subject["records"].as_array().map_or(0, Vec::len),
-        "attainments": subject["attainments"].as_array().map_or(0, Vec::len),
-    }));
-    // One reading of the key folder both signs and is recorded as the signer.
-    let ring = keys.current();
-    let kid = ring.active().kid.clone();
-    let row = store::store_with_free_slot(conn, person_id, summary, now, expires_at, &kid)?;
-    let (status_list, status_index) = (row.status_list, row.status_index);
-    let base = public_url.trim_end_matches('/');
-    let list_url = format!("{base}{}", status::path(status_list));
-    let claims = json!({
-        "iss": did(public_url),
-        "jti": format!("urn:uuid:{}", row.id),
-        "iat": now.0.timestamp(),
-        "nbf": now.0.timestamp(),
-        "exp": expires_at.0.timestamp(),
-        "vc": {
-            "@context": ["https://www.w3.org/2018/credentials/v1", "https://www.w3.org/ns/credentials/status/v1", super::context::url(public_url)],
-            "type": ["VerifiableCredential", "LearningPassportCredential"],
-            "credentialSubject": subject,
-            "credentialStatus": {
-                "id": format!("{list_url}#{status_index}"),
-                "type": "BitstringStatusListEntry",
-                "statusPurpose": "revocation",
-                "statusListIndex": status_index.to_string(),
-                "statusListCredential": list_url,
-            },
-        },
-    });
-    let jwt = ring.sign_with(&kid, &claims, CREDENTIAL_TYPE)?;
-    Ok(IssuedCredential {
-        id: row.id.0,
-        jwt,
-        expires_at: expires_at.0,
-    })
+}
+
+impl Signer {
+    fn new(keys: &Keys, person_id: PersonId) -> Self {
+        let ring = keys.current();
+        let kid = ring.active().kid.clone();
+        Signer {
+            ring,
+            kid,
+            person_id,
+        }
+    }
+
+    /// Takes a status-list slot for a credential, builds its JWT payload from its id and status
+    /// entry, and signs it.
+    fn sign(
+        &self,
+        conn: &mut DbConnection,
+        public_url: &str,
+        summary: Value,
+        expires_at: chrono::DateTime<Utc>,
+        payload: impl FnOnce(&str, Value) -> Result<Value, Error>,
+    ) -> Result<IssuedCredential, Error> {
+        let row = store::store_with_free_slot(
+            conn,
+            self.person_id,
+            Json(summary),
+            Timestamp::now(),
+            Timestamp::from(expires_at),
+            &self.kid,
+        )?;
+        let base = public_url.trim_end_matches('/');
+        let list_url = format!("{base}{}", status::path(row.status_list));
+        let status = json!({
+            "id": format!("{list_url}#{}", row.status_index),
+            "type": "BitstringStatusListEntry",
+            "statusPurpose": "revocation",
+            "statusListIndex": row.status_index.to_string(),
+            "statusListCredential": list_url,
+        });
+        let id = format!("urn:uuid:{}", row.id);
+        let claims = payload(&id, status)?;
+        let jwt = self.ring.sign_with(&self.kid, &claims, CREDENTIAL_TYPE)?;
+        Ok(IssuedCredential {
+            id: row.id.0,
+            format: CredentialFormat::Passport,
+            jwt,
+            expires_at,
+            record_id: None,
+            attainment_id: None,
+        })
+    }
 }

@@ -6,17 +6,23 @@
 //! DID-based wallets accept it too.
 //!
 //! - [`model`]: the API's types;
-//! - [`issue`]: the chosen records and attainments as signed claims;
+//! - [`issue`]: the chosen records and attainments as signed credentials, in the format asked:
+//!   the passport's own ([`passport`]), Open Badges 3.0 or CLR 2.0 ([`badge`], [`ob3`]), bound
+//!   to their holder by salted hashes ([`recipient`]);
 //! - [`verify`]: checking a credential as a verifier would;
 //! - [`status`]: the revocation status lists;
 //! - [`did`]: the service's `did:web` and its DID document;
 //! - [`store`]: the `credentials` table.
 
+pub mod badge;
 pub mod context;
 pub mod did;
 pub mod handlers;
 pub mod issue;
 pub mod model;
+pub mod ob3;
+pub mod passport;
+pub mod recipient;
 pub mod status;
 pub mod store;
 pub mod verify;

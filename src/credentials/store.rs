@@ -4,7 +4,7 @@
 use crate::db::ids::{CredentialId, PersonId};
 use diesel::prelude::*;
 
-use super::model::CredentialSummary;
+use super::model::{CredentialFormat, CredentialSummary};
 use super::status;
 use crate::db::schema::credentials;
 use crate::db::types::{Json, Timestamp};
@@ -29,8 +29,25 @@ pub(super) struct CredentialRow {
 
 impl CredentialRow {
     pub(super) fn summary(&self) -> CredentialSummary {
+        let id_of = |key: &str| {
+            self.summary
+                .0
+                .get(key)
+                .and_then(|v| v.as_str())
+                .and_then(|v| uuid::Uuid::parse_str(v).ok())
+        };
         CredentialSummary {
             id: self.id.0,
+            // Credentials from before formats were recorded are all passports.
+            format: self
+                .summary
+                .0
+                .get("format")
+                .and_then(|v| v.as_str())
+                .and_then(CredentialFormat::parse)
+                .unwrap_or_default(),
+            record_id: id_of("record_id"),
+            attainment_id: id_of("attainment_id"),
             records: self
                 .summary
                 .0

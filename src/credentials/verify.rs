@@ -1,62 +1,151 @@
-//! Checking a credential as a verifier would, with the service's own answer on revocation.
+//! Checking a credential as a verifier would, with the service's own answer on revocation:
+//! the passport's own credential, Open Badges 3.0 and CLR 2.0 alike.
 
 use crate::db::ids::CredentialId;
 use chrono::Utc;
 use jsonwebtoken::{Algorithm, Validation};
 use serde_json::Value;
 
-use super::did::did;
-use super::model::VerifyResult;
-use super::{CREDENTIAL_TYPE, store};
+use super::did::{did, organisation_of};
+use super::model::{CredentialFormat, RecipientClaim, VerifyCheck, VerifyResult};
+use super::{CREDENTIAL_TYPE, recipient, store};
 use crate::auth::keys::Keys;
 use crate::db::DbConnection;
 use crate::error::Error;
 
-/// Checks a credential: signature by a key of the service, issuer, validity period, revocation.
+/// The checks' findings, in order.
+#[derive(Default)]
+struct Findings {
+    checks: Vec<VerifyCheck>,
+}
+
+impl Findings {
+    fn record(&mut self, check: &str, passed: bool, detail: impl Into<String>) {
+        self.checks.push(VerifyCheck {
+            check: check.to_owned(),
+            passed,
+            detail: detail.into(),
+        });
+    }
+
+    fn result(self, format: Option<CredentialFormat>, claims: Option<Value>) -> VerifyResult {
+        let errors: Vec<String> = self
+            .checks
+            .iter()
+            .filter(|c| !c.passed)
+            .map(|c| c.detail.clone())
+            .collect();
+        VerifyResult {
+            valid: errors.is_empty(),
+            format,
+            checks: self.checks,
+            errors,
+            claims,
+        }
+    }
+}
+
+/// Checks a credential: signature by a key of the service, issuer, validity period,
+/// revocation, and (when asked) its holder.
 pub fn verify(
     conn: &mut DbConnection,
     keys: &Keys,
     public_url: &str,
     jwt: &str,
+    holder: Option<&RecipientClaim>,
 ) -> Result<VerifyResult, Error> {
+    let mut findings = Findings::default();
     let claims = match signed_claims(keys, jwt) {
         Ok(claims) => claims,
         Err(why) => {
-            return Ok(VerifyResult {
-                valid: false,
-                errors: vec![why],
-                claims: None,
-            });
+            findings.record("signature", false, why);
+            return Ok(findings.result(None, None));
         }
     };
-    let mut errors = Vec::new();
-    let expected = did(public_url);
-    if claims["iss"] != expected.as_str() {
-        errors.push(format!(
-            "issued by {}, not by this service ({expected})",
-            claims["iss"]
-        ));
+    findings.record("signature", true, "signed by a key of this service");
+    let format = format_of(&claims);
+    let issuer = claims["iss"].as_str().unwrap_or_default();
+    let service = did(public_url);
+    match organisation_of(public_url, issuer) {
+        _ if issuer == service => findings.record(
+            "issuer",
+            true,
+            format!("issued by this service ({service})"),
+        ),
+        Some(organisation) if format != CredentialFormat::Passport => findings.record(
+            "issuer",
+            true,
+            format!("issued by organisation {organisation} as this service knows it ({issuer})"),
+        ),
+        _ => findings.record(
+            "issuer",
+            false,
+            format!(
+                "issued by {}, not by this service ({service})",
+                claims["iss"]
+            ),
+        ),
     }
+    validity(&mut findings, &claims);
+    match revocation_problem(conn, &claims)? {
+        Some(problem) => findings.record("status", false, problem),
+        None => findings.record("status", true, "not revoked"),
+    }
+    if let Some(holder) = holder {
+        let subject = match format {
+            CredentialFormat::Passport => Value::Null,
+            _ => claims["credentialSubject"].clone(),
+        };
+        let (passed, detail) = recipient::check(&subject, holder);
+        findings.record("recipient", passed, detail);
+    }
+    Ok(findings.result(Some(format), Some(claims)))
+}
+
+/// Which of the service's credentials the claims are: the passport's wraps its credential in a
+/// `vc` claim (VC-JWT 1.1); Open Badges and CLR credentials are the payload itself.
+fn format_of(claims: &Value) -> CredentialFormat {
+    let types = |t: &str| {
+        claims["type"]
+            .as_array()
+            .is_some_and(|types| types.iter().any(|x| x == t))
+    };
+    if types("ClrCredential") {
+        CredentialFormat::Clr2
+    } else if types("OpenBadgeCredential") || types("AchievementCredential") {
+        CredentialFormat::Ob3
+    } else {
+        CredentialFormat::Passport
+    }
+}
+
+fn validity(findings: &mut Findings, claims: &Value) {
     let now = Utc::now().timestamp();
     let when = |t: i64| {
         chrono::DateTime::from_timestamp(t, 0)
             .map(|d| d.to_rfc3339())
             .unwrap_or_default()
     };
-    if let Some(exp) = claims["exp"].as_i64().filter(|exp| *exp <= now) {
-        errors.push(format!("expired on {}", when(exp)));
+    let exp = claims["exp"].as_i64();
+    if let Some(exp) = exp.filter(|exp| *exp <= now) {
+        findings.record(
+            "validity_period",
+            false,
+            format!("expired on {}", when(exp)),
+        );
+    } else if let Some(nbf) = claims["nbf"].as_i64().filter(|nbf| *nbf > now + 30) {
+        findings.record(
+            "validity_period",
+            false,
+            format!("not valid before {}", when(nbf)),
+        );
+    } else {
+        findings.record(
+            "validity_period",
+            true,
+            format!("valid until {}", exp.map(when).unwrap_or_default()),
+        );
     }
-    if let Some(nbf) = claims["nbf"].as_i64().filter(|nbf| *nbf > now + 30) {
-        errors.push(format!("not valid before {}", when(nbf)));
-    }
-    if let Some(problem) = revocation_problem(conn, &claims)? {
-        errors.push(problem);
-    }
-    Ok(VerifyResult {
-        valid: errors.is_empty(),
-        errors,
-        claims: Some(claims),
-    })
 }
 
 /// The credential's claims, if it is a credential signed by a key of this service; otherwise

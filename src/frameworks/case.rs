@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::model::{Domain, Framework, Level, Outcome};
+use super::model::{CaseItem, Domain, Framework, Level, Outcome};
 use crate::error::{Error, FieldError};
 
 #[derive(Debug, Deserialize)]
@@ -40,6 +40,7 @@ struct Document {
 #[serde(rename_all = "camelCase")]
 struct Item {
     identifier: String,
+    uri: Option<String>,
     full_statement: String,
     abbreviated_statement: Option<String>,
     human_coding_scheme: Option<String>,
@@ -190,6 +191,10 @@ fn outcome_of(item: &Item) -> Outcome {
         title: title_of(item),
         description: Some(item.full_statement.clone()),
         level_descriptors: vec![],
+        case_item: item.uri.as_ref().map(|uri| CaseItem {
+            identifier: item.identifier.clone(),
+            uri: uri.clone(),
+        }),
     }
 }
 

@@ -42,6 +42,25 @@ pub struct Outcome {
     /// Optional: what the outcome means at each level.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub level_descriptors: Vec<LevelDescriptor>,
+    /// The CASE item the outcome was imported from, when it was: Open Badges credentials align
+    /// to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case_item: Option<CaseItem>,
+}
+
+/// A CASE 1.0 `CFItem`, as its framework publishes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CaseItem {
+    /// The item's `identifier`.
+    #[schema(example = "7b1f3a52-1c2d-4e8f-9a0b-1c2d3e4f5a6b", max_length = 200)]
+    pub identifier: String,
+    /// The item's `uri`: where it is published.
+    #[schema(
+        example = "https://case.example.org/ims/case/v1p0/CFItems/7b1f3a52-1c2d-4e8f-9a0b-1c2d3e4f5a6b",
+        max_length = 2000
+    )]
+    pub uri: String,
 }
 
 /// A domain of a framework, holding outcomes.
@@ -188,6 +207,23 @@ impl Framework {
                 ));
             }
             text(errors, format!("{at}.title"), &outcome.title, 500);
+            if let Some(item) = &outcome.case_item {
+                text(
+                    errors,
+                    format!("{at}.case_item.identifier"),
+                    &item.identifier,
+                    200,
+                );
+                if item.uri.len() > 2000
+                    || !item.uri.starts_with("https://") && !item.uri.starts_with("http://")
+                    || url::Url::parse(&item.uri).is_err()
+                {
+                    errors.push(FieldError::new(
+                        format!("{at}.case_item.uri"),
+                        "must be an http or https URL of at most 2000 characters",
+                    ));
+                }
+            }
             for (l, descriptor) in outcome.level_descriptors.iter().enumerate() {
                 if !(1..=top).contains(&descriptor.level) {
                     errors.push(FieldError::new(

@@ -113,6 +113,7 @@ fn compliance_and_credentials(cfg: &mut ServiceConfig) {
         .service(credentials::handlers::status_list)
         .service(credentials::handlers::did_document)
         .service(credentials::handlers::did_document_at_path)
+        .service(credentials::handlers::organisation_did_document)
         .service(credentials::handlers::passport_context)
         .service(people::handlers::export)
         .service(people::handlers::erase);

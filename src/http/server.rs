@@ -39,6 +39,7 @@ pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<Server>
     }
     let origins = state.settings.cors_origins.clone();
     let did_at = did_path(&state.settings.issuer());
+    let organisation_did_at = did_at.replace("/did.json", "/organisations/{id}/did.json");
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -55,6 +56,10 @@ pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<Server>
             .route(
                 &did_at,
                 web::get().to(crate::credentials::handlers::did_json),
+            )
+            .route(
+                &organisation_did_at,
+                web::get().to(crate::credentials::handlers::organisation_did_json),
             )
             .default_service(web::to(http::fallback::not_found))
             .wrap(from_fn(xapi::version::middleware))

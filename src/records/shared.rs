@@ -116,3 +116,13 @@ pub fn visible_matching_with_issuers(
         .limit(limit)
         .load(conn)?)
 }
+
+/// How many records of a person any organisation may see (neither hidden nor voided).
+pub fn visible_count(conn: &mut DbConnection, person_id: PersonId) -> Result<i64, Error> {
+    Ok(records::table
+        .filter(records::person_id.eq(person_id))
+        .filter(records::hidden.eq(false))
+        .filter(records::voided_at.is_null())
+        .count()
+        .get_result(conn)?)
+}

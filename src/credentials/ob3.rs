@@ -11,12 +11,14 @@ use crate::frameworks::Framework;
 
 /// The CLR 2.0 context.
 pub const CLR_CONTEXT: &str = "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json";
-/// 1EdTech's JSON schemas, named in `credentialSchema` for the validators that read it.
+/// 1EdTech's JSON schemas, named in `credentialSchema` for the validators that read it, as the
+/// VC 2.0 context's `JsonSchema` (the `1EdTechJsonSchemaValidator2019` of Open Badges' examples
+/// is defined in no context, and fails JSON-LD safe mode).
 const OB_SCHEMA: &str =
     "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json";
 const CLR_SCHEMA: &str =
     "https://purl.imsglobal.org/spec/clr/v2p0/schema/json/clr_v2p0_clrcredential_schema.json";
-const SCHEMA_VALIDATOR: &str = "1EdTechJsonSchemaValidator2019";
+const SCHEMA_VALIDATOR: &str = "JsonSchema";
 
 /// When a credential is valid: from what it attests, to its own end or what it attests
 /// lapsing, whichever comes first.

@@ -170,8 +170,13 @@ fn signed_claims(keys: &Keys, jwt: &str) -> Result<Value, String> {
             header.alg
         ));
     }
-    let Some(kid) = header.kid else {
+    let Some(named) = header.kid else {
         return Err("the credential does not say which key signed it (no kid)".into());
+    };
+    // A key named as a method of a DID (`did:web:…#kid`) is the key of that id.
+    let (method_of, kid) = match named.rsplit_once('#') {
+        Some((did, kid)) => (Some(did.to_owned()), kid.to_owned()),
+        None => (None, named),
     };
     let Some(key) = keys.decoding(&kid) else {
         return Err(format!(
@@ -183,9 +188,16 @@ fn signed_claims(keys: &Keys, jwt: &str) -> Result<Value, String> {
     validation.validate_nbf = false;
     validation.validate_aud = false;
     validation.set_required_spec_claims(&["iss", "exp"]);
-    jsonwebtoken::decode::<Value>(jwt, &key, &validation)
+    let claims = jsonwebtoken::decode::<Value>(jwt, &key, &validation)
         .map(|data| data.claims)
-        .map_err(|_| "the signature does not match: the credential was altered, or not signed by this service".into())
+        .map_err(|_| "the signature does not match: the credential was altered, or not signed by this service".to_owned())?;
+    match method_of {
+        Some(did) if claims["iss"] != did.as_str() => Err(format!(
+            "the key is named as a method of {did}, but the credential's issuer is {}",
+            claims["iss"]
+        )),
+        _ => Ok(claims),
+    }
 }
 
 /// Why the service's own records refuse the credential, if they do: an id it never gave out,

@@ -6,6 +6,70 @@ use serde_json::{Value, json};
 
 use super::{Method, OrgClient, Reply, TestApp};
 
+/// Runs a Python script of `examples/verify` against the running service with `args` and
+/// reads the JSON it prints; `None` when the modules it imports (`modules`, as an import line
+/// names them) are missing, outside CI (loudly).
+pub fn python_example(app: &TestApp, script: &str, modules: &str, args: &[&str]) -> Option<Value> {
+    let available = std::process::Command::new("python3")
+        .args(["-c", &format!("import {modules}")])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !available {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI is set but Python lacks {modules}"
+        );
+        eprintln!("!!! SKIPPING {script}: Python lacks {modules} (see examples/verify)");
+        return None;
+    }
+    let script = format!("{}/examples/verify/{script}", env!("CARGO_MANIFEST_DIR"));
+    let output = std::process::Command::new("python3")
+        .arg(script)
+        .arg(&app.base_url)
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    Some(serde_json::from_str(stdout.trim()).unwrap_or_else(|_| {
+        panic!(
+            "python said: {stdout} {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    }))
+}
+
+/// Runs a Node script of `examples/verify` against the running service with `args` and reads
+/// the JSON it prints; `None` when the package it needs is not installed, outside CI (loudly).
+pub fn node_example(app: &TestApp, script: &str, package: &str, args: &[&str]) -> Option<Value> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/verify");
+    if !std::path::Path::new(dir)
+        .join("node_modules")
+        .join(package)
+        .exists()
+    {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI is set but the Node example's dependencies are missing (npm ci --prefix examples/verify)"
+        );
+        eprintln!("!!! SKIPPING {script}: run `npm ci --prefix examples/verify`");
+        return None;
+    }
+    let output = std::process::Command::new("node")
+        .current_dir(dir)
+        .arg(script)
+        .arg(&app.base_url)
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    Some(serde_json::from_str(stdout.trim()).unwrap_or_else(|_| {
+        panic!(
+            "node said: {stdout} {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    }))
+}
+
 /// A person with an issued record (pushed by a learning platform under a write grant) and a
 /// record of their own.
 pub struct Passport {

@@ -75,10 +75,15 @@ fn clr_context_file() -> Option<String> {
     ))
 }
 
-/// Checks a credential as outsiders do: its signature and status with Node's `jose` (keys
-/// found by did:web resolution), JSON-LD safe-mode expansion with jsonld.js, and, for a badge,
-/// openbadgeslib's stock Open Badges 3.0 verifier with the holder's email.
+/// Checks a credential as outsiders do: 1EdTech's Open Badges 3.0 JSON schema (a CLR's every
+/// badge), its signature and status with Node's `jose` (keys found by did:web resolution),
+/// JSON-LD safe-mode expansion with jsonld.js, and, for a badge, openbadgeslib's stock Open
+/// Badges 3.0 verifier with the holder's email.
 fn stock_libraries_accept(app: &TestApp, jwt: &str, types: &str) {
+    if let Some(verdict) = python_example("validate_schema.py", "jsonschema", &[jwt]) {
+        assert_eq!(verdict["valid"], true, "{verdict:#}");
+        assert!(verdict["validated"].as_u64().unwrap() >= 1);
+    }
     if let Some(verdict) = node_example(app, "verify_credential.mjs", "jose", &[jwt]) {
         assert_eq!(verdict["valid"], true, "{verdict}");
     }
@@ -102,10 +107,9 @@ fn stock_libraries_accept(app: &TestApp, jwt: &str, types: &str) {
     }
     if types.starts_with("ob/")
         && let Some(verdict) = python_example(
-            app,
             "verify_badge.py",
             "openbadgeslib, jwt",
-            &[jwt, "alice@example.org"],
+            &[&app.base_url, jwt, "alice@example.org"],
         )
     {
         assert_eq!(verdict["valid"], true, "{verdict}");
@@ -308,6 +312,28 @@ async fn records_and_attainments_become_open_badges(app: TestApp) {
         let stranger = verify(&app, jwt, Some(json!({"email": "bob@example.org"}))).await;
         assert_eq!(stranger["valid"], false);
         assert_eq!(check(&stranger, "recipient")["passed"], false);
+    }
+
+    // The schema check can fail: a badge whose achievement lost its criteria is refused.
+    let mut broken = issued.clone();
+    broken["credentialSubject"]["achievement"]
+        .as_object_mut()
+        .unwrap()
+        .remove("criteria");
+    let token = of("record_id", &p.issued)["jwt"].as_str().unwrap();
+    let parts: Vec<&str> = token.split('.').collect();
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            broken.to_string()
+        ),
+        parts[2]
+    );
+    if let Some(verdict) = python_example("validate_schema.py", "jsonschema", &[&forged]) {
+        assert_eq!(verdict["valid"], false, "{verdict:#}");
+        assert!(verdict["errors"][0].as_str().unwrap().contains("criteria"));
     }
 
     // The organisation's DID resolves where did:web looks, to the service's keys.

@@ -21,7 +21,11 @@ fn payload(jwt: &str) -> Value {
 
 /// Verifies the credential offline with PyJWT.
 fn python_verify(app: &TestApp, jwt: &str) -> Option<Value> {
-    python_example(app, "verify_credential.py", "jwt, cryptography", &[jwt])
+    python_example(
+        "verify_credential.py",
+        "jwt, cryptography",
+        &[&app.base_url, jwt],
+    )
 }
 
 /// Verifies the credential offline with Node's `jose`.

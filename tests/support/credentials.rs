@@ -6,10 +6,10 @@ use serde_json::{Value, json};
 
 use super::{Method, OrgClient, Reply, TestApp};
 
-/// Runs a Python script of `examples/verify` against the running service with `args` and
-/// reads the JSON it prints; `None` when the modules it imports (`modules`, as an import line
+/// Runs a Python script of `examples/verify` with `args` (the service's URL first, for those
+/// that call it) and reads the JSON it prints; `None` when the modules it imports (`modules`, as an import line
 /// names them) are missing, outside CI (loudly).
-pub fn python_example(app: &TestApp, script: &str, modules: &str, args: &[&str]) -> Option<Value> {
+pub fn python_example(script: &str, modules: &str, args: &[&str]) -> Option<Value> {
     let available = std::process::Command::new("python3")
         .args(["-c", &format!("import {modules}")])
         .status()
@@ -25,7 +25,6 @@ pub fn python_example(app: &TestApp, script: &str, modules: &str, args: &[&str])
     let script = format!("{}/examples/verify/{script}", env!("CARGO_MANIFEST_DIR"));
     let output = std::process::Command::new("python3")
         .arg(script)
-        .arg(&app.base_url)
         .args(args)
         .output()
         .unwrap();

@@ -676,7 +676,44 @@ async fn badges_are_refused_what_is_not_the_persons_to_ask(app: TestApp) {
     assert!(live.body["next_cursor"].is_null());
 }
 
+/// The README's badge walkthrough, run as written against the test's service (its address for
+/// the README's, its package installs left to CI): Alice's statutory training as a badge,
+/// verified with openbadgeslib, bound to her email.
+async fn the_readme_badge_walkthrough_runs_as_written(app: TestApp) {
+    let p = passport(&app).await;
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let block = readme
+        .split("```sh\n")
+        .skip(1)
+        .map(|b| b.split("```").next().unwrap())
+        .find(|b| b.contains("verify_badge.py"))
+        .expect("the README's badge walkthrough");
+    let script: String = block
+        .lines()
+        .filter(|l| !l.starts_with("pip install"))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace("http://127.0.0.1:8080", &app.base_url);
+    if !support::credentials::python_has("openbadgeslib, jwt", "the README's badge walkthrough") {
+        return;
+    }
+    let output = std::process::Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &script])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("TOKEN", &p.token)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let verdict: Value = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|_| panic!("{stdout} {}", String::from_utf8_lossy(&output.stderr)));
+    assert_eq!(verdict["valid"], true, "{verdict}");
+    assert_eq!(verdict["holder"], true, "{verdict}");
+    assert_eq!(verdict["achievement"], "Fire safety");
+}
+
 on_both_backends!(
+    the_readme_badge_walkthrough_runs_as_written,
     records_and_attainments_become_open_badges,
     a_passport_becomes_a_comprehensive_learner_record,
     a_case_outcome_is_aligned_to_its_cf_item,

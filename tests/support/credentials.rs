@@ -10,16 +10,7 @@ use super::{Method, OrgClient, Reply, TestApp};
 /// that call it) and reads the JSON it prints; `None` when the modules it imports (`modules`, as an import line
 /// names them) are missing, outside CI (loudly).
 pub fn python_example(script: &str, modules: &str, args: &[&str]) -> Option<Value> {
-    let available = std::process::Command::new("python3")
-        .args(["-c", &format!("import {modules}")])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !available {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI is set but Python lacks {modules}"
-        );
-        eprintln!("!!! SKIPPING {script}: Python lacks {modules} (see examples/verify)");
+    if !python_has(modules, script) {
         return None;
     }
     let script = format!("{}/examples/verify/{script}", env!("CARGO_MANIFEST_DIR"));
@@ -35,6 +26,23 @@ pub fn python_example(script: &str, modules: &str, args: &[&str]) -> Option<Valu
             String::from_utf8_lossy(&output.stderr)
         )
     }))
+}
+
+/// Whether Python can import `modules` (as an import line names them), for `what`; outside CI,
+/// says loudly that `what` is skipped when it cannot, and under CI fails.
+pub fn python_has(modules: &str, what: &str) -> bool {
+    let available = std::process::Command::new("python3")
+        .args(["-c", &format!("import {modules}")])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !available {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI is set but Python lacks {modules}"
+        );
+        eprintln!("!!! SKIPPING {what}: Python lacks {modules} (see examples/verify)");
+    }
+    available
 }
 
 /// Runs a Node script of `examples/verify` against the running service with `args` and reads

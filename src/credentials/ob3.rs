@@ -119,7 +119,7 @@ pub fn clr_credential(
                 "achievementType": "ext:LearningOutcomesFramework",
                 "name": format!("{} {}", f.title, f.version),
                 "description": f.description.clone().unwrap_or_else(|| format!("The learning outcomes of {}, published by {}.", f.title, f.publisher)),
-                "criteria": {"narrative": format!("The outcomes of this framework the holder attained are its children in this record.")},
+                "criteria": {"narrative": "The outcomes of this framework the holder attained are its children in this record."},
                 "humanCode": f.code,
             })
         })

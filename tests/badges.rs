@@ -127,7 +127,7 @@ fn check<'a>(verdict: &'a Value, name: &str) -> &'a Value {
 }
 
 /// Alice's passport, the example framework, and an attainment of hers the platform signed off
-/// with her own course record as evidence.
+/// (at level 2 of the 3 she claimed) with her own record as evidence.
 async fn with_attainment(app: &TestApp) -> (Passport, String) {
     let p = passport(app).await;
     let admin = app.org("Admin", "admin").await;
@@ -138,7 +138,7 @@ async fn with_attainment(app: &TestApp) -> (Passport, String) {
             &p.token,
             json!({
                 "framework": {"code": "dghp-lof-example", "version": "0.1-example"},
-                "outcome_code": "EX-LEAD-01", "level": 2, "achieved_on": "2026-05-01",
+                "outcome_code": "EX-LEAD-01", "level": 3, "achieved_on": "2026-05-01",
                 "evidence": {"record_ids": [p.own], "links": [{"url": "https://portfolio.example.org/entry/9", "description": "supervisor's report"}]}
             }),
         )
@@ -207,7 +207,9 @@ fn shape(app: &TestApp, value: &Value) -> Value {
                 let text = text
                     .replace(&service_did(app), "did:web:passport.example.org")
                     .replace(&app.base_url, "https://passport.example.org");
-                let text = without_uuids(&text);
+                // Today's date, in what the sign-off says.
+                let text = without_uuids(&text)
+                    .replace(&chrono::Utc::now().date_naive().to_string(), "[today]");
                 // A status slot is picked at random.
                 match text.rsplit_once("/status/1#") {
                     Some((list, _)) => json!(format!("{list}/status/1#[slot]")),
@@ -341,7 +343,11 @@ async fn records_and_attainments_become_open_badges(app: TestApp) {
         format!("{framework}#EX-LEAD-01")
     );
     let result = &attained["credentialSubject"]["result"][0];
-    assert_eq!(result["achievedLevel"], format!("{framework}#level-2"));
+    assert_eq!(
+        result["achievedLevel"],
+        format!("{framework}#EX-LEAD-01-level-2"),
+        "the level the organisation confirmed, not the one claimed"
+    );
     assert_eq!(result["status"], "Completed");
     let levels = achievement["resultDescription"][0]["rubricCriterionLevel"]
         .as_array()
@@ -460,6 +466,23 @@ async fn records_and_attainments_become_open_badges(app: TestApp) {
     )
     .await;
     assert_eq!(other["valid"], true, "the others stay valid");
+
+    // A record its issuer voids takes its badge with it.
+    app.post(
+        "/v1/completions/fire-1/void",
+        &p.platform.token,
+        json!({"reason": "issued to the wrong learner"}),
+    )
+    .await
+    .expect(200);
+    let voided = verify(
+        &app,
+        of("record_id", &p.issued)["jwt"].as_str().unwrap(),
+        None,
+    )
+    .await;
+    assert_eq!(voided["valid"], false);
+    assert_eq!(check(&voided, "status")["passed"], false);
 }
 
 async fn a_passport_becomes_a_comprehensive_learner_record(app: TestApp) {
@@ -571,10 +594,18 @@ async fn a_case_outcome_is_aligned_to_its_cf_item(app: TestApp) {
         )
         .await;
     attainment.expect(201);
-    let answer = issue(
+    // An Open Badges subject names its holder.
+    issue(
         &app,
         &p,
         json!({"format": "ob3", "attainment_ids": [attainment.body["id"]], "bind_to": []}),
+    )
+    .await
+    .expect_field_error(422, "bind_to");
+    let answer = issue(
+        &app,
+        &p,
+        json!({"format": "ob3", "attainment_ids": [attainment.body["id"]], "bind_to": ["passport_id"]}),
     )
     .await;
     answer.expect(201);
@@ -593,20 +624,17 @@ async fn a_case_outcome_is_aligned_to_its_cf_item(app: TestApp) {
         badge["credentialSubject"]["result"][0]["status"],
         "Provisional"
     );
-    // `bind_to: []` makes a bearer credential: no holder to check.
-    assert!(badge["credentialSubject"].get("identifier").is_none());
-    let verdict = verify(
-        &app,
-        answer.body["credentials"][0]["jwt"].as_str().unwrap(),
-        Some(json!({"passport_id": p.id})),
-    )
-    .await;
+    // Bound to the passport id only: an email cannot be checked against it.
+    let identities = badge["credentialSubject"]["identifier"].as_array().unwrap();
+    assert_eq!(identities.len(), 1);
+    let jwt = answer.body["credentials"][0]["jwt"].as_str().unwrap();
+    let verdict = verify(&app, jwt, Some(json!({"passport_id": p.id}))).await;
+    assert_eq!(verdict["valid"], true, "{verdict:#}");
+    let verdict = verify(&app, jwt, Some(json!({"email": "alice@example.org"}))).await;
     assert_eq!(check(&verdict, "recipient")["passed"], false);
-    assert!(
-        check(&verdict, "recipient")["detail"]
-            .as_str()
-            .unwrap()
-            .contains("bearer")
+    assert_eq!(
+        check(&verdict, "recipient")["detail"],
+        "the credential is not bound to an email"
     );
 }
 
@@ -687,7 +715,7 @@ async fn badges_are_refused_what_is_not_the_persons_to_ask(app: TestApp) {
         .clone();
     assert_eq!(identities.as_array().unwrap().len(), 1);
     assert_eq!(identities[0]["identityType"], "systemId");
-    // A lapsed record is not a badge.
+    // A lapsed record, or a failed one, is not a badge: refused by id, left out of a choice.
     let lapsed = app
         .post(
             "/v1/me/records",
@@ -696,13 +724,46 @@ async fn badges_are_refused_what_is_not_the_persons_to_ask(app: TestApp) {
         )
         .await;
     lapsed.expect(201);
+    let failed = app
+        .post(
+            "/v1/me/records",
+            &p.token,
+            json!({"kind": "course", "title": "Failed", "completed_at": "2026-01-01T00:00:00Z", "result": "failed"}),
+        )
+        .await;
+    failed.expect(201);
     issue(
         &app,
         &p,
-        json!({"format": "ob3", "record_ids": [lapsed.body["id"]]}),
+        json!({"format": "ob3", "record_ids": [p.own, lapsed.body["id"], failed.body["id"]]}),
     )
     .await
-    .expect_field_error(422, "record_ids");
+    .expect_field_error(422, "record_ids[1]")
+    .expect_field_error(422, "record_ids[2]");
+    let current = app
+        .post(
+            "/v1/me/records",
+            &p.token,
+            json!({"kind": "course", "title": "Current", "completed_at": "2026-01-01T00:00:00Z", "result": "passed"}),
+        )
+        .await;
+    current.expect(201);
+    let chosen = issue(
+        &app,
+        &p,
+        json!({"format": "ob3", "records_where": {"kinds": ["course"]}}),
+    )
+    .await;
+    chosen.expect(201);
+    let badges = chosen.body["credentials"].as_array().unwrap();
+    assert_eq!(badges.len(), 1);
+    assert_eq!(badges[0]["record_id"], current.body["id"]);
+    let forged = forge(&app, &p).await;
+    for (jwt, check_name) in forged {
+        let verdict = verify(&app, &jwt, None).await;
+        assert_eq!(verdict["valid"], false, "{verdict:#}");
+        assert_eq!(check(&verdict, check_name)["passed"], false, "{verdict:#}");
+    }
     // A flood of badges is bounded: at most 50 per request and 100 live per person, and a
     // refused request issues nothing.
     support::seed_records(&app, &p.id, 60).await;
@@ -721,7 +782,11 @@ async fn badges_are_refused_what_is_not_the_persons_to_ask(app: TestApp) {
         .map(|r| r["id"].clone())
         .collect();
     assert_eq!(seeded.len(), 60);
-    for chunk in [&seeded[..50], &seeded[..50]] {
+    let held = app.get("/v1/me/credentials?limit=100", &p.token).await.body["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    for chunk in [&seeded[..50], &seeded[..50 - held]] {
         issue(&app, &p, json!({"format": "ob3", "record_ids": chunk}))
             .await
             .expect(201);
@@ -743,6 +808,32 @@ async fn badges_are_refused_what_is_not_the_persons_to_ask(app: TestApp) {
     let live = app.get("/v1/me/credentials?limit=100", &p.token).await;
     assert_eq!(live.body["items"].as_array().unwrap().len(), 100);
     assert!(live.body["next_cursor"].is_null());
+}
+
+/// Credentials signed with the service's own key, as only a bug or a stolen key could make
+/// them, each with the check that must refuse it: a badge naming its key as the JWKS does, and
+/// a CLR in an organisation's name.
+async fn forge(app: &TestApp, p: &Passport) -> Vec<(String, &'static str)> {
+    let badge = issue(app, p, json!({"format": "ob3", "record_ids": [p.own]})).await;
+    badge.expect(201);
+    let claims = payload(badge.body["credentials"][0]["jwt"].as_str().unwrap());
+    let ring = app.tokens.keys.current();
+    let kid = ring.active().kid.clone();
+    let bare = ring.sign_with(&kid, &claims, "vc+jwt").unwrap();
+    let clr = issue(app, p, json!({"format": "clr2", "record_ids": [p.own]})).await;
+    clr.expect(201);
+    let mut claims = payload(clr.body["jwt"].as_str().unwrap());
+    let organisation = format!(
+        "{}:organisations:{}",
+        service_did(app),
+        p.platform.organisation_id
+    );
+    claims["iss"] = json!(organisation);
+    claims["issuer"]["id"] = json!(organisation);
+    let as_organisation = ring
+        .sign_naming(&kid, &format!("{organisation}#{kid}"), &claims, "vc+jwt")
+        .unwrap();
+    vec![(bare, "signature"), (as_organisation, "issuer")]
 }
 
 /// The README's badge walkthrough, run as written against the test's service (its address for

@@ -16,6 +16,7 @@ Prints the verdict as JSON; exits 1 when the badge is not valid.
 import base64
 import gzip
 import json
+import re
 import sys
 import urllib.parse
 import urllib.request
@@ -63,10 +64,27 @@ def holder_matches(subject, email):
     return False
 
 
+def did_web(base_url):
+    parts = urllib.parse.urlsplit(base_url)
+    path = "".join(f":{segment}" for segment in parts.path.split("/") if segment)
+    return "did:web:" + parts.netloc.replace(":", "%3A") + path
+
+
+def issued_by_service(base_url, issuer):
+    """The service's DID, or an organisation's as the service knows it: nothing else is trusted
+    to speak for the service, whatever key its DID document holds."""
+    service = did_web(base_url)
+    pattern = re.escape(service) + r":organisations:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    return issuer == service or re.fullmatch(pattern, issuer) is not None
+
+
 def main(base_url, token, email=None):
     base_url = base_url.rstrip("/")
     download = downloader(base_url)
-    issuer = jwt.decode(token, options={"verify_signature": False})["iss"]
+    issuer = jwt.decode(token, options={"verify_signature": False}).get("iss", "")
+    if not issued_by_service(base_url, issuer):
+        print(json.dumps({"valid": False, "error": f"not issued by this service: {issuer}"}))
+        return 1
     try:
         credential = OB3Verifier.for_issuer_did(issuer, download=download).verify(token)
     except OB3VerificationError as error:

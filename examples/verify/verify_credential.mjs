@@ -26,7 +26,7 @@ async function resolveKey(baseUrl, methodId) {
   const document = await (await fetch(url)).json();
   const method = document.verificationMethod.find((m) => m.id === methodId);
   if (!method) throw new Error(`${did} has no key ${methodId}`);
-  return { key: await importJWK(method.publicKeyJwk, "EdDSA"), issuer: did };
+  return importJWK(method.publicKeyJwk, "EdDSA");
 }
 
 async function main(baseUrl, token) {
@@ -34,8 +34,12 @@ async function main(baseUrl, token) {
   const keys = createRemoteJWKSet(new URL(`${baseUrl}/.well-known/jwks.json`));
   const { kid } = decodeProtectedHeader(token);
   const service = didWeb(baseUrl);
-  const { key, issuer } = kid.includes("#") ? await resolveKey(baseUrl, kid) : { key: keys, issuer: service };
-  if (issuer !== service && !issuer.startsWith(`${service}:organisations:`)) throw new Error(`not an issuer of this service: ${issuer}`);
+  // Only the service's DID, or an organisation's under it, before anything is fetched.
+  const issuer = kid.includes("#") ? kid.split("#")[0] : service;
+  const escaped = service.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const organisation = new RegExp(`^${escaped}:organisations:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`);
+  if (issuer !== service && !organisation.test(issuer)) throw new Error(`not an issuer of this service: ${issuer}`);
+  const key = kid.includes("#") ? await resolveKey(baseUrl, kid) : keys;
   const { payload } = await jwtVerify(token, key, { algorithms: ["EdDSA"], issuer, requiredClaims: ["exp", "nbf"] });
   // The passport's credential is the `vc` claim (VC data model 1.1); a VC 2.0 one is the payload.
   const credential = payload.vc ?? payload;

@@ -146,7 +146,10 @@ pub fn void(
         };
         if row.voided_at.is_none() {
             let change = IssuerChange::Void { reason };
-            issued::change(conn, &row, change, issuer.organisation_id)?;
+            if issued::change(conn, &row, change, issuer.organisation_id)? == Changed::Applied {
+                // A badge in the organisation's name does not outlive its withdrawal.
+                crate::credentials::store::revoke_badges_of_record(conn, row.id)?;
+            }
         }
         Ok(Ok(reread(conn, &row)?))
     })?

@@ -87,20 +87,34 @@ fn evidence_of(links: &[Evidence]) -> Vec<Value> {
         .collect()
 }
 
-/// A stable achievement id for an activity of the catalogue: the same activity is the same
-/// achievement in everyone's badges.
-fn activity_achievement_id(code: &str) -> String {
-    if code.contains(':') {
+/// An achievement's id. An organisation's activity code that is a URL is its own id; any other
+/// code of an organisation's is the same achievement in everyone's badges of that organisation
+/// (a UUID derived from both); a self-declared record, or one without a code, is an achievement
+/// of its own.
+fn achievement_id(row: &RecordRow, issuer: Option<uuid::Uuid>, code: Option<&str>) -> String {
+    let (Some(issuer), Some(code)) = (issuer, code) else {
+        return format!("urn:uuid:{}", row.id);
+    };
+    if url::Url::parse(code).is_ok_and(|u| matches!(u.scheme(), "http" | "https" | "urn")) {
         return code.to_owned();
     }
     use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(format!("learning-passport activity {code}").as_bytes());
+    let digest = Sha256::digest(format!("learning-passport activity {issuer} {code}").as_bytes());
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest[..16]);
     format!(
         "urn:uuid:{}",
         uuid::Builder::from_custom_bytes(bytes).into_uuid()
     )
+}
+
+/// An id under an achievement's (`{id}#{part}`, or `{id}-{part}` when it has a fragment).
+fn part_of(id: &str, part: &str) -> String {
+    if id.contains('#') {
+        format!("{id}-{part}")
+    } else {
+        format!("{id}#{part}")
+    }
 }
 
 /// A record as a badge.
@@ -112,25 +126,23 @@ pub fn of_record(public_url: &str, row: &RecordRow, issuer_name: Option<&str>) -
         Some(org) if issued => organisation_profile(public_url, org.0, issuer_name),
         _ => service_profile(public_url),
     };
-    let achievement_id = learning
-        .activity_code
-        .as_deref()
-        .map(activity_achievement_id)
-        .unwrap_or_else(|| format!("urn:uuid:{}", row.id));
-    let who = if issued {
+    let issuing_organisation = row.issuer_organisation_id.filter(|_| issued).map(|o| o.0);
+    let achievement_id =
+        achievement_id(row, issuing_organisation, learning.activity_code.as_deref());
+    let mut narrative = if issued {
         format!(
-            "Recorded by {}",
+            "Recorded by {}.",
             issuer["name"].as_str().unwrap_or_default()
         )
     } else {
-        "Self-declared by the holder; not confirmed by a learning platform".to_owned()
+        "Self-declared by the holder; not confirmed by a learning platform.".to_owned()
     };
-    let mut narrative = format!("{who}.");
     if let Some(provider) = &learning.provider_name {
         narrative.push_str(&format!(" Provided by {provider}."));
     }
+    let mut evidence = evidence_of(&learning.evidence);
     if let Some(hours) = learning.hours {
-        narrative.push_str(&format!(" {hours} hours of learning."));
+        evidence.push(json!({"type": ["Evidence"], "name": "Hours of learning", "narrative": format!("Hours of learning: {hours}.")}));
     }
     let mut achievement = json!({
         "id": achievement_id,
@@ -154,7 +166,7 @@ pub fn of_record(public_url: &str, row: &RecordRow, issuer_name: Option<&str>) -
         }}));
     }
     if let Some(score) = learning.score {
-        let description_id = format!("{achievement_id}#score");
+        let description_id = part_of(&achievement_id, "score");
         achievement["resultDescription"] = json!([{
             "id": description_id,
             "type": ["ResultDescription"],
@@ -180,7 +192,7 @@ pub fn of_record(public_url: &str, row: &RecordRow, issuer_name: Option<&str>) -
         issuer,
         achievement: subject["achievement"].clone(),
         subject,
-        evidence: evidence_of(&learning.evidence),
+        evidence,
         valid_from: learning.completed_at,
         valid_until: learning.expires_at,
         record_id: Some(row.id.0),
@@ -261,8 +273,13 @@ pub fn of_attainment(public_url: &str, attainment: &Attainment, framework: &Fram
         Some(v) => organisation_profile(public_url, v.organisation_id, Some(&v.organisation_name)),
         None => service_profile(public_url),
     };
-    let levels_id = format!("{framework_url}#levels");
-    let level_id = |level: i32| format!("{framework_url}#level-{level}");
+    // Levels are the outcome's: their descriptions may be its own.
+    let outcome_url = format!("{framework_url}#{}", attainment.outcome_code);
+    let levels_id = format!("{outcome_url}-levels");
+    let level_id = |level: i32| format!("{outcome_url}-level-{level}");
+    let signed_off = attainment.verification.as_ref().filter(|_| verified);
+    // What the organisation confirmed, which may be below what the person claimed.
+    let level = signed_off.map_or(attainment.level, |v| v.level);
     let rubric: Vec<Value> = framework
         .levels
         .iter()
@@ -278,24 +295,22 @@ pub fn of_attainment(public_url: &str, attainment: &Attainment, framework: &Fram
             level
         })
         .collect();
-    let mut narrative = format!(
-        "Attainment of the outcome {} of {} {} (published by {}), at a level of its scale.",
+    let narrative = format!(
+        "Attainment of the outcome {} of {} {} (published by {}), at a level of its scale: signed off by an organisation, or self-assessed (tagged self-declared).",
         attainment.outcome_code, framework.title, framework.version, framework.publisher
     );
-    narrative.push_str(
-        &match attainment.verification.as_ref().filter(|_| verified) {
-            Some(v) => format!(
-                " Signed off at {} by {} ({}) of {}.",
-                level_name(v.level),
-                v.assessor_name,
-                v.assessor_role,
-                v.organisation_name
-            ),
-            None => " Self-assessed by the holder; not signed off by an organisation.".into(),
-        },
-    );
+    let mut evidence = evidence_of(&attainment.evidence.links);
+    evidence.push(match signed_off {
+        Some(v) => json!({"type": ["Evidence"], "name": "Sign-off", "narrative": format!(
+            "Signed off at {} by {} ({}) of {} on {}.",
+            level_name(v.level), v.assessor_name, v.assessor_role, v.organisation_name, v.verified_at.date_naive()
+        )}),
+        None => json!({"type": ["Evidence"], "name": "Self-assessment", "narrative": format!(
+            "Self-assessed by the holder at {}; not signed off by an organisation.", level_name(level)
+        )}),
+    });
     let mut achievement = json!({
-        "id": format!("{framework_url}#{}", attainment.outcome_code),
+        "id": outcome_url,
         "type": ["Achievement"],
         "achievementType": "Competency",
         "name": title,
@@ -322,7 +337,7 @@ pub fn of_attainment(public_url: &str, attainment: &Attainment, framework: &Fram
         "result": [{
             "type": ["Result"],
             "resultDescription": levels_id,
-            "achievedLevel": level_id(attainment.level),
+            "achievedLevel": level_id(level),
             "status": if verified { "Completed" } else { "Provisional" },
         }],
     });
@@ -331,7 +346,7 @@ pub fn of_attainment(public_url: &str, attainment: &Attainment, framework: &Fram
         issuer,
         achievement: subject["achievement"].clone(),
         subject,
-        evidence: evidence_of(&attainment.evidence.links),
+        evidence,
         valid_from: Some(achieved_on),
         valid_until: None,
         record_id: None,

@@ -44,7 +44,11 @@ pub fn organisation_did(public_url: &str, organisation_id: uuid::Uuid) -> String
 pub fn organisation_of(public_url: &str, candidate: &str) -> Option<uuid::Uuid> {
     candidate
         .strip_prefix(&format!("{}:organisations:", did(public_url)))
-        .and_then(|id| uuid::Uuid::parse_str(id).ok())
+        .and_then(|id| {
+            uuid::Uuid::parse_str(id)
+                .ok()
+                .filter(|u| u.to_string() == id)
+        })
 }
 
 /// The DID document of the service: the JWKS keys as `JsonWebKey2020` verification methods.
@@ -59,12 +63,11 @@ pub fn organisation_did_document(
     organisation_id: uuid::Uuid,
     keys: &Keys,
 ) -> DidDocument {
-    let mut document = document_of(
-        organisation_did(public_url, organisation_id),
-        did(public_url),
-        keys,
-    );
+    let organisation = organisation_did(public_url, organisation_id);
+    let mut document = document_of(organisation.clone(), organisation, keys);
+    // The service controls the DID; the keys only assert what it issues for the organisation.
     document.controller = Some(did(public_url));
+    document.authentication.clear();
     document
 }
 

@@ -27,8 +27,9 @@ use crate::http::pagination::{List, PageRequest};
 /// - `clr2`: one CLR 2.0 `ClrCredential` holding such a badge per chosen item, with the
 ///   frameworks of the attainments and how outcomes, frameworks and evidence are associated.
 ///
-/// Open Badges and CLR credentials name their holder by salted hashes (`bind_to`). Anyone can
-/// verify every format with the keys at `/.well-known/jwks.json`.
+/// Open Badges and CLR credentials name their holder by salted hashes (`bind_to`), and their
+/// key as a method of their issuer's DID (`kid` `did:web:…#{kid}`). Anyone can verify every
+/// format with the keys of the DID documents, which are those of `/.well-known/jwks.json`.
 #[utoipa::path(
     operation_id = "issueCredential",
     tag = "credentials",

@@ -8,17 +8,13 @@ use serde_json::{Value, json};
 
 use super::badge::{self, Badge};
 use super::did::did;
-use super::model::{
-    CredentialFormat, CredentialRequest, IssueAnswer, IssuedBadges, IssuedCredential,
-};
+use super::model::{CredentialFormat, CredentialRequest, IssueAnswer, IssuedBadges};
 use super::ob3::{self, ClrContents, Validity};
-use super::{
-    CREDENTIAL_TYPE, MAX_LIVE_PER_PERSON, MAX_RECORDS, passport, recipient, status, store,
-};
+use super::signer::{Issued, Signer};
+use super::{MAX_LIVE_PER_PERSON, MAX_RECORDS, passport, recipient, store};
 use crate::attainments::{self, Attainment};
-use crate::auth::keys::{KeyRing, Keys};
+use crate::auth::keys::Keys;
 use crate::db::ids::{AttainmentId, PersonId, RecordId};
-use crate::db::types::{Json, Timestamp};
 use crate::db::{DbConnection, transaction};
 use crate::error::{Error, FieldError};
 use crate::frameworks::{self, Framework};
@@ -38,6 +34,17 @@ impl Chosen {
     fn count(&self) -> usize {
         self.records.len() + self.attainments.len()
     }
+
+    /// A credential of everything chosen.
+    fn issued(&self, format: CredentialFormat) -> Issued {
+        Issued {
+            format,
+            records: self.records.len(),
+            attainments: self.attainments.len(),
+            record_id: None,
+            attainment_id: None,
+        }
+    }
 }
 
 /// Creates the credentials of chosen records and attainments, signed by the service's key.
@@ -55,17 +62,21 @@ pub fn issue(
             CredentialFormat::Ob3 => chosen.count() as i64,
             _ => 1,
         };
+        // Counted with the person's row held, so that concurrent requests cannot both pass.
+        let person = crate::people::store::lock(conn, person_id)?;
         let live = store::live_count(conn, person_id)?;
         if live + new > MAX_LIVE_PER_PERSON {
             return Err(Error::Conflict(format!(
                 "you hold {live} live credentials, and {MAX_LIVE_PER_PERSON} is the most one person may: revoke those you no longer need first"
             )));
         }
-        let person = crate::people::get(conn, person_id)?;
         let holder_name = person.display_name.clone().filter(|_| request.include_name);
-        let identities = match request.format {
-            CredentialFormat::Passport => Vec::new(),
-            _ => recipient::identities(&person, request.bind_to.as_deref())?,
+        let holder = match request.format {
+            CredentialFormat::Passport => None,
+            _ => Some(recipient::Binding::new(
+                &person,
+                request.bind_to.as_deref(),
+            )?),
         };
         let now = Utc::now();
         let ends = now + Duration::days(valid_days);
@@ -73,8 +84,8 @@ pub fn issue(
         match request.format {
             CredentialFormat::Passport => {
                 let subject = passport_subject(&chosen, holder_name.as_deref());
-                let summary = json!({"format": "passport", "records": chosen.records.len(), "attainments": chosen.attainments.len()});
-                let issued = signer.sign(conn, public_url, summary, ends, |id, status| {
+                let what = chosen.issued(CredentialFormat::Passport);
+                let issued = signer.sign(conn, public_url, what, ends, |id, status| {
                     let now = Utc::now().timestamp();
                     Ok(json!({"iss": did(public_url), "jti": id, "iat": now, "nbf": now,
                               "exp": ends.timestamp(), "vc": passport::credential(public_url, subject.clone(), status)}))
@@ -89,18 +100,24 @@ pub fn issue(
                         until: badge.valid_until.map_or(ends, |u| u.min(ends)),
                         awarded: now,
                     };
-                    let summary = json!({"format": "ob3", "records": usize::from(badge.record_id.is_some()),
-                        "attainments": usize::from(badge.attainment_id.is_some()),
-                        "record_id": badge.record_id, "attainment_id": badge.attainment_id});
-                    let mut issued =
-                        signer.sign(conn, public_url, summary, validity.until, |id, status| {
-                            let credential =
-                                ob3::achievement_credential(id, &badge, &identities, validity);
+                    let what = Issued {
+                        format: CredentialFormat::Ob3,
+                        records: usize::from(badge.record_id.is_some()),
+                        attainments: usize::from(badge.attainment_id.is_some()),
+                        record_id: badge.record_id,
+                        attainment_id: badge.attainment_id,
+                    };
+                    let issued =
+                        signer.sign(conn, public_url, what, validity.until, |id, status| {
+                            let holder = holder.as_ref().expect("a badge names its holder");
+                            let credential = ob3::achievement_credential(
+                                id,
+                                &badge,
+                                &holder.objects(),
+                                validity,
+                            );
                             Ok(ob3::jwt_payload(credential, status, validity))
                         })?;
-                    issued.format = CredentialFormat::Ob3;
-                    issued.record_id = badge.record_id;
-                    issued.attainment_id = badge.attainment_id;
                     credentials.push(issued);
                 }
                 Ok(IssueAnswer::Badges(IssuedBadges {
@@ -109,7 +126,7 @@ pub fn issue(
                 }))
             }
             CredentialFormat::Clr2 => {
-                let visible = crate::records::shared::visible_count(conn, person_id)?;
+                let visible = crate::records::shared::achieved_count(conn, person_id)?;
                 let held = attainments::store::count(conn, person_id)?;
                 let contents = ClrContents {
                     holder_name: holder_name.as_deref(),
@@ -132,13 +149,13 @@ pub fn issue(
                     until: ends,
                     awarded: now,
                 };
-                let summary = json!({"format": "clr2", "records": chosen.records.len(), "attainments": chosen.attainments.len()});
-                let mut issued = signer.sign(conn, public_url, summary, ends, |id, status| {
+                let what = chosen.issued(CredentialFormat::Clr2);
+                let issued = signer.sign(conn, public_url, what, ends, |id, status| {
+                    let holder = holder.as_ref().expect("a CLR names its holder");
                     let credential =
-                        ob3::clr_credential(public_url, id, &contents, &identities, validity);
+                        ob3::clr_credential(public_url, id, &contents, holder, validity);
                     Ok(ob3::jwt_payload(credential, status, validity))
                 })?;
-                issued.format = CredentialFormat::Clr2;
                 Ok(IssueAnswer::One(issued))
             }
         }
@@ -212,6 +229,9 @@ fn choose(
             Err(other) => return Err(other),
         }
     }
+    if request.format != CredentialFormat::Passport {
+        badge_worthy(request, &mut records, &mut errors);
+    }
     let field = if request.records_where.is_some() {
         "records_where"
     } else {
@@ -227,6 +247,11 @@ fn choose(
         ));
     }
     if request.format == CredentialFormat::Ob3 && records.len() + attainments.len() > MAX_BADGES {
+        let field = if records.len() > MAX_BADGES {
+            field
+        } else {
+            "attainment_ids"
+        };
         errors.push(FieldError::new(
             field,
             format!(
@@ -234,21 +259,6 @@ fn choose(
                 records.len() + attainments.len()
             ),
         ));
-    }
-    if request.format != CredentialFormat::Passport {
-        let now = Utc::now();
-        for (r, _) in &records {
-            if let Some(expired) = r.expires_at.filter(|e| e.0 <= now) {
-                errors.push(FieldError::new(
-                    field,
-                    format!(
-                        "record {} expired on {}: an expired record is not issued as a badge",
-                        r.id,
-                        expired.0.to_rfc3339()
-                    ),
-                ));
-            }
-        }
     }
     if !errors.is_empty() {
         return Err(Error::Validation(errors));
@@ -265,6 +275,38 @@ fn choose(
         attainments,
         frameworks,
     })
+}
+
+/// A badge says something was achieved: a record that lapsed or was failed is refused when
+/// chosen by id, and left out when a choice selects it.
+fn badge_worthy(
+    request: &CredentialRequest,
+    records: &mut Vec<RecordWithIssuer>,
+    errors: &mut Vec<FieldError>,
+) {
+    let now = Utc::now();
+    let why_not = |r: &crate::records::RecordRow| {
+        if let Some(expired) = r.expires_at.filter(|e| e.0 <= now) {
+            Some(format!(
+                "expired on {}: a lapsed record is not issued as a badge",
+                expired.0.to_rfc3339()
+            ))
+        } else if r.result.as_deref() == Some("failed") {
+            Some("was failed: a badge says something was achieved".to_owned())
+        } else {
+            None
+        }
+    };
+    for (i, id) in request.record_ids.iter().enumerate() {
+        if let Some(why) = records
+            .iter()
+            .find(|(r, _)| r.id.0 == *id)
+            .and_then(|(r, _)| why_not(r))
+        {
+            errors.push(FieldError::new(format!("record_ids[{i}]"), why));
+        }
+    }
+    records.retain(|(r, _)| request.record_ids.contains(&r.id.0) || why_not(r).is_none());
 }
 
 /// The records chosen by id, and those a choice selects (one more than a credential holds is
@@ -336,72 +378,4 @@ fn badges(public_url: &str, chosen: &Chosen) -> Vec<Badge> {
         .iter()
         .map(|(a, f)| badge::of_attainment(public_url, a, &chosen.frameworks[*f]));
     records.chain(attainments).collect()
-}
-
-/// Signs credentials for one person with one reading of the key folder, which is also recorded
-/// as each credential's signer.
-struct Signer {
-    ring: std::sync::Arc<KeyRing>,
-    kid: String,
-    person_id: PersonId,
-}
-
-impl Signer {
-    fn new(keys: &Keys, person_id: PersonId) -> Self {
-        let ring = keys.current();
-        let kid = ring.active().kid.clone();
-        Signer {
-            ring,
-            kid,
-            person_id,
-        }
-    }
-
-    /// Takes a status-list slot for a credential, builds its JWT payload from its id and status
-    /// entry, and signs it.
-    fn sign(
-        &self,
-        conn: &mut DbConnection,
-        public_url: &str,
-        summary: Value,
-        expires_at: chrono::DateTime<Utc>,
-        payload: impl FnOnce(&str, Value) -> Result<Value, Error>,
-    ) -> Result<IssuedCredential, Error> {
-        let row = store::store_with_free_slot(
-            conn,
-            self.person_id,
-            Json(summary),
-            Timestamp::now(),
-            Timestamp::from(expires_at),
-            &self.kid,
-        )?;
-        let base = public_url.trim_end_matches('/');
-        let list_url = format!("{base}{}", status::path(row.status_list));
-        let status = json!({
-            "id": format!("{list_url}#{}", row.status_index),
-            "type": "BitstringStatusListEntry",
-            "statusPurpose": "revocation",
-            "statusListIndex": row.status_index.to_string(),
-            "statusListCredential": list_url,
-        });
-        let id = format!("urn:uuid:{}", row.id);
-        let claims = payload(&id, status)?;
-        // A VC 2.0 credential (Open Badges, CLR) names its key as a method of its issuer's DID,
-        // where did:web verifiers look it up; the passport's names it as the JWKS does.
-        let named = match claims["iss"].as_str() {
-            Some(issuer) if claims.get("vc").is_none() => format!("{issuer}#{}", self.kid),
-            _ => self.kid.clone(),
-        };
-        let jwt = self
-            .ring
-            .sign_naming(&self.kid, &named, &claims, CREDENTIAL_TYPE)?;
-        Ok(IssuedCredential {
-            id: row.id.0,
-            format: CredentialFormat::Passport,
-            jwt,
-            expires_at,
-            record_id: None,
-            attainment_id: None,
-        })
-    }
 }

@@ -1,9 +1,10 @@
 //! A portable, verifiable passport: W3C Verifiable Credentials secured as JWTs (VC-JWT), signed
 //! by the service's key, with their revocation published as a Bitstring Status List.
 //!
-//! The issuer is the service as `did:web` of its public URL; its DID document lists the same
-//! keys as the JWKS, so anyone can verify a credential offline with the JWKS alone, and
-//! DID-based wallets accept it too.
+//! The issuer is the service as `did:web` of its public URL (or, for a badge of what an
+//! organisation issued, the organisation's DID under it); the DID documents list the same keys
+//! as the JWKS, so anyone can verify a credential offline with the JWKS alone (a badge's `kid`
+//! is a DID URL whose fragment is the JWKS `kid`), and DID-based wallets accept it too.
 //!
 //! - [`model`]: the API's types;
 //! - [`issue`]: the chosen records and attainments as signed credentials, in the format asked:
@@ -23,6 +24,7 @@ pub mod model;
 pub mod ob3;
 pub mod passport;
 pub mod recipient;
+pub mod signer;
 pub mod status;
 pub mod store;
 pub mod verify;

@@ -74,15 +74,18 @@ pub struct CredentialRequest {
     /// Attainments by id (the person's own). At most 200.
     #[serde(default)]
     pub attainment_ids: Vec<uuid::Uuid>,
-    /// Put the person's display name in the credential (default: no personal data at all).
+    /// `passport` and `clr2`: put the person's display name in the credential. Without it a
+    /// passport credential holds no personal data at all, and a badge or CLR names its holder
+    /// only by salted hashes (`bind_to`).
     #[serde(default)]
     pub include_name: bool,
     /// How long the credential is valid, 1 to 1825 days (default 365).
     #[schema(minimum = 1, maximum = 1825)]
     pub valid_days: Option<i64>,
-    /// `ob3` and `clr2`: what binds the credential to its holder, as salted hashes. By default
-    /// the vouched-for email (when the identity provider vouched for one) and the passport id;
-    /// an empty list makes a bearer credential.
+    /// `ob3` and `clr2`: what binds the credential to its holder, as salted hashes (fresh salts
+    /// in each credential). By default the vouched-for email (when the identity provider
+    /// vouched for one) and the passport id; at least one (an Open Badges subject names its
+    /// holder).
     pub bind_to: Option<Vec<RecipientIdentity>>,
 }
 

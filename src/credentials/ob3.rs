@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::badge::{Badge, OB_CONTEXT, VC2_CONTEXT, framework_url, service_profile};
+use super::recipient::Binding;
 use crate::frameworks::Framework;
 
 /// The CLR 2.0 context.
@@ -93,7 +94,7 @@ pub fn clr_credential(
     public_url: &str,
     id: &str,
     contents: &ClrContents,
-    identities: &[Value],
+    holder: &Binding,
     validity: Validity,
 ) -> Value {
     let achievement_of = |badge: &Badge| badge.achievement["id"].as_str().map(str::to_owned);
@@ -107,7 +108,12 @@ pub fn clr_credential(
             from: badge.valid_from.unwrap_or(validity.awarded),
             ..validity
         };
-        credentials.push(achievement_credential(inner_id, badge, identities, inner));
+        credentials.push(achievement_credential(
+            inner_id,
+            badge,
+            &holder.objects(),
+            inner,
+        ));
     }
     let framework_achievements: Vec<Value> = contents
         .frameworks
@@ -131,8 +137,14 @@ pub fn clr_credential(
         let Some(outcome) = achievement_of(badge) else {
             continue;
         };
+        let mut associate = |kind: &str, source: &str, target: &str| {
+            let item = association(kind, source, target);
+            if !associations.contains(&item) {
+                associations.push(item);
+            }
+        };
         if let Some((framework, _)) = outcome.split_once('#') {
-            associations.push(association("isChildOf", &outcome, framework));
+            associate("isChildOf", &outcome, framework);
         }
         for (_, record_id) in contents
             .evidence_links
@@ -145,18 +157,15 @@ pub fn clr_credential(
                 .find(|(_, b)| b.record_id == Some(*record_id))
                 .and_then(|(_, b)| achievement_of(b));
             if let Some(record_achievement) = evidence.filter(|r| *r != outcome) {
-                associations.push(association("isRelatedTo", &record_achievement, &outcome));
+                associate("isRelatedTo", &record_achievement, &outcome);
             }
         }
     }
-    associations.dedup();
     let mut subject = json!({
         "type": ["ClrSubject"],
         "verifiableCredential": credentials,
     });
-    if !identities.is_empty() {
-        subject["identifier"] = json!(identities);
-    }
+    subject["identifier"] = json!(holder.objects());
     if !framework_achievements.is_empty() {
         subject["achievement"] = json!(framework_achievements);
     }

@@ -10,48 +10,66 @@ use super::model::{RecipientClaim, RecipientIdentity};
 use crate::error::{Error, FieldError};
 use crate::people::store::PersonRow;
 
-/// The identity objects of a credential's subject. Asked for explicitly, an identity the
-/// passport cannot vouch for is refused; by default, what it can vouch for is used.
-pub fn identities(
-    person: &PersonRow,
-    asked: Option<&[RecipientIdentity]>,
-) -> Result<Vec<Value>, Error> {
-    let vouched_email = person
-        .email
-        .as_deref()
-        .filter(|_| person.email_verified)
-        .map(normalised_email);
-    let wanted: Vec<RecipientIdentity> = match asked {
-        Some(asked) => asked.to_vec(),
-        None => {
-            let mut all = vec![RecipientIdentity::PassportId];
-            if vouched_email.is_some() {
-                all.insert(0, RecipientIdentity::Email);
+/// Who a credential is bound to: the identities it names by salted hashes.
+#[derive(Debug, Clone)]
+pub struct Binding {
+    identities: Vec<(&'static str, String)>,
+}
+
+impl Binding {
+    /// The identities to bind a person's credentials to. Asked for explicitly, an identity the
+    /// passport cannot vouch for is refused; by default, what it can vouch for is used. An
+    /// Open Badges subject must name its holder, so no identity at all is refused.
+    pub fn new(person: &PersonRow, asked: Option<&[RecipientIdentity]>) -> Result<Self, Error> {
+        let vouched_email = person
+            .email
+            .as_deref()
+            .filter(|_| person.email_verified)
+            .map(normalised_email);
+        let wanted: Vec<RecipientIdentity> = match asked {
+            Some([]) => {
+                return Err(Error::invalid(
+                    "bind_to",
+                    "an Open Badges or CLR credential names its holder: choose `email`, `passport_id` or both",
+                ));
             }
-            all
-        }
-    };
-    let mut objects = Vec::new();
-    for (i, identity) in wanted.iter().enumerate() {
-        if wanted[..i].contains(identity) {
-            continue;
-        }
-        match identity {
-            RecipientIdentity::Email => match &vouched_email {
-                Some(email) => objects.push(identity_object("emailAddress", email)),
-                None => {
-                    return Err(Error::Validation(vec![FieldError::new(
-                        format!("bind_to[{i}]"),
-                        "your passport holds no email your identity provider vouched for",
-                    )]));
+            Some(asked) => asked.to_vec(),
+            None if vouched_email.is_some() => {
+                vec![RecipientIdentity::Email, RecipientIdentity::PassportId]
+            }
+            None => vec![RecipientIdentity::PassportId],
+        };
+        let mut identities = Vec::new();
+        for (i, identity) in wanted.iter().enumerate() {
+            if wanted[..i].contains(identity) {
+                continue;
+            }
+            match identity {
+                RecipientIdentity::Email => match &vouched_email {
+                    Some(email) => identities.push(("emailAddress", email.clone())),
+                    None => {
+                        return Err(Error::Validation(vec![FieldError::new(
+                            format!("bind_to[{i}]"),
+                            "your passport holds no email your identity provider vouched for",
+                        )]));
+                    }
+                },
+                RecipientIdentity::PassportId => {
+                    identities.push(("systemId", person.id.0.to_string()))
                 }
-            },
-            RecipientIdentity::PassportId => {
-                objects.push(identity_object("systemId", &person.id.0.to_string()))
             }
         }
+        Ok(Binding { identities })
     }
-    Ok(objects)
+
+    /// The identity objects of one credential subject, with salts of their own: two
+    /// credentials of the same holder cannot be linked by their hashes.
+    pub fn objects(&self) -> Vec<Value> {
+        self.identities
+            .iter()
+            .map(|(identity_type, identity)| identity_object(identity_type, identity))
+            .collect()
+    }
 }
 
 /// Emails are compared as their owners type them, whatever the case.
@@ -114,12 +132,26 @@ pub fn check(subject: &Value, claim: &RecipientClaim) -> (bool, String) {
             failed.push("passport id");
         }
     }
+    let names = |identity_type: &str| objects.iter().any(|o| o["identityType"] == identity_type);
+    let unbound: Vec<&str> = [
+        (claim.email.is_some(), "emailAddress", "an email"),
+        (claim.passport_id.is_some(), "systemId", "a passport id"),
+    ]
+    .into_iter()
+    .filter(|(asked, identity_type, _)| *asked && !names(identity_type))
+    .map(|(_, _, words)| words)
+    .collect();
     if asked.is_empty() {
         (false, "no email or passport id was given to check".into())
     } else if objects.is_empty() {
         (
             false,
             "the credential names no holder: it is a bearer credential".into(),
+        )
+    } else if !unbound.is_empty() {
+        (
+            false,
+            format!("the credential is not bound to {}", unbound.join(" or ")),
         )
     } else if failed.is_empty() {
         (

@@ -1,7 +1,7 @@
 //! The `credentials` table: what was issued to whom, in which status-list slot, and whether it
 //! was revoked. The content lives only in the signed JWT.
 
-use crate::db::ids::{CredentialId, PersonId};
+use crate::db::ids::{AttainmentId, CredentialId, PersonId, RecordId};
 use diesel::prelude::*;
 
 use super::model::{CredentialFormat, CredentialSummary};
@@ -25,17 +25,13 @@ pub(super) struct CredentialRow {
     pub(super) revoked_at: Option<Timestamp>,
     /// The key that signed it; `None` for credentials issued before keys were recorded.
     pub(super) kid: Option<String>,
+    /// What an Open Badges credential is of.
+    pub(super) record_id: Option<RecordId>,
+    pub(super) attainment_id: Option<AttainmentId>,
 }
 
 impl CredentialRow {
     pub(super) fn summary(&self) -> CredentialSummary {
-        let id_of = |key: &str| {
-            self.summary
-                .0
-                .get(key)
-                .and_then(|v| v.as_str())
-                .and_then(|v| uuid::Uuid::parse_str(v).ok())
-        };
         CredentialSummary {
             id: self.id.0,
             // Credentials from before formats were recorded are all passports.
@@ -46,8 +42,8 @@ impl CredentialRow {
                 .and_then(|v| v.as_str())
                 .and_then(CredentialFormat::parse)
                 .unwrap_or_default(),
-            record_id: id_of("record_id"),
-            attainment_id: id_of("attainment_id"),
+            record_id: self.record_id.map(|id| id.0),
+            attainment_id: self.attainment_id.map(|id| id.0),
             records: self
                 .summary
                 .0
@@ -89,29 +85,39 @@ pub(super) fn revocation(
         .optional()?)
 }
 
+/// What a new credential is: its owner, summary, validity, signing key and (for a badge) the
+/// item it is of.
+pub(super) struct NewCredential<'a> {
+    pub(super) person_id: PersonId,
+    pub(super) summary: Json,
+    pub(super) now: Timestamp,
+    pub(super) expires_at: Timestamp,
+    pub(super) kid: &'a str,
+    pub(super) record_id: Option<RecordId>,
+    pub(super) attainment_id: Option<AttainmentId>,
+}
+
 /// Stores a credential's row in a free slot of the current status list. Two instances may pick
 /// the same slot at once: the unique slot decides, and the loser picks again.
 pub(super) fn store_with_free_slot(
     conn: &mut DbConnection,
-    person_id: PersonId,
-    summary: Json,
-    now: Timestamp,
-    expires_at: Timestamp,
-    kid: &str,
+    new: NewCredential<'_>,
 ) -> Result<CredentialRow, Error> {
     let mut attempts = 0;
     loop {
         let (status_list, status_index) = status::free_slot(conn)?;
         let row = CredentialRow {
             id: CredentialId::new(),
-            person_id: Some(person_id),
+            person_id: Some(new.person_id),
             status_list,
             status_index,
-            summary: summary.clone(),
-            created_at: now,
-            expires_at,
+            summary: new.summary.clone(),
+            created_at: new.now,
+            expires_at: new.expires_at,
             revoked_at: None,
-            kid: Some(kid.to_owned()),
+            kid: Some(new.kid.to_owned()),
+            record_id: new.record_id,
+            attainment_id: new.attainment_id,
         };
         match transaction(conn, |conn| {
             diesel::insert_into(credentials::table)
@@ -172,15 +178,38 @@ pub fn revoke(
     })
 }
 
-/// Revokes every live credential of a person (on erasure).
-pub fn revoke_all(conn: &mut DbConnection, person_id: PersonId) -> Result<usize, Error> {
+/// Revokes the badges of a record its issuer voided: a badge in the organisation's name does
+/// not outlive the organisation's withdrawal of what it attests.
+pub fn revoke_badges_of_record(
+    conn: &mut DbConnection,
+    record_id: RecordId,
+) -> Result<usize, Error> {
     Ok(diesel::update(
+        credentials::table
+            .filter(credentials::record_id.eq(record_id))
+            .filter(credentials::revoked_at.is_null()),
+    )
+    .set(credentials::revoked_at.eq(Some(Timestamp::now())))
+    .execute(conn)?)
+}
+
+/// Revokes every live credential of a person, and forgets what each badge was of (on erasure:
+/// the rows stay, without the person, so that revocations are still published).
+pub fn revoke_all(conn: &mut DbConnection, person_id: PersonId) -> Result<usize, Error> {
+    let revoked = diesel::update(
         credentials::table
             .filter(credentials::person_id.eq(person_id))
             .filter(credentials::revoked_at.is_null()),
     )
     .set(credentials::revoked_at.eq(Some(Timestamp::now())))
-    .execute(conn)?)
+    .execute(conn)?;
+    diesel::update(credentials::table.filter(credentials::person_id.eq(person_id)))
+        .set((
+            credentials::record_id.eq(None::<RecordId>),
+            credentials::attainment_id.eq(None::<AttainmentId>),
+        ))
+        .execute(conn)?;
+    Ok(revoked)
 }
 
 /// The credentials a key signed that still verify (neither expired nor revoked).

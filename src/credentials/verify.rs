@@ -55,15 +55,23 @@ pub fn verify(
     holder: Option<&RecipientClaim>,
 ) -> Result<VerifyResult, Error> {
     let mut findings = Findings::default();
-    let claims = match signed_claims(keys, jwt) {
-        Ok(claims) => claims,
+    let (claims, named_as_method) = match signed_claims(keys, jwt) {
+        Ok(signed) => signed,
         Err(why) => {
             findings.record("signature", false, why);
             return Ok(findings.result(None, None));
         }
     };
-    findings.record("signature", true, "signed by a key of this service");
     let format = format_of(&claims);
+    if format != CredentialFormat::Passport && !named_as_method {
+        findings.record(
+            "signature",
+            false,
+            "an Open Badges or CLR credential of this service names its key as a method of its issuer's DID, and this one does not",
+        );
+        return Ok(findings.result(Some(format), None));
+    }
+    findings.record("signature", true, "signed by a key of this service");
     let issuer = claims["iss"].as_str().unwrap_or_default();
     let service = did(public_url);
     match organisation_of(public_url, issuer) {
@@ -72,7 +80,8 @@ pub fn verify(
             true,
             format!("issued by this service ({service})"),
         ),
-        Some(organisation) if format != CredentialFormat::Passport => findings.record(
+        // Only a badge is issued in an organisation's name; a CLR and a passport are the service's.
+        Some(organisation) if format == CredentialFormat::Ob3 => findings.record(
             "issuer",
             true,
             format!("issued by organisation {organisation} as this service knows it ({issuer})"),
@@ -148,9 +157,9 @@ fn validity(findings: &mut Findings, claims: &Value) {
     }
 }
 
-/// The credential's claims, if it is a credential signed by a key of this service; otherwise
-/// why not, in plain words.
-fn signed_claims(keys: &Keys, jwt: &str) -> Result<Value, String> {
+/// The credential's claims, and whether its key was named as a method of its issuer's DID, if it
+/// is a credential signed by a key of this service; otherwise why not, in plain words.
+fn signed_claims(keys: &Keys, jwt: &str) -> Result<(Value, bool), String> {
     let Ok(header) = jsonwebtoken::decode_header(jwt) else {
         return Err("this is not a JWT".into());
     };
@@ -196,7 +205,7 @@ fn signed_claims(keys: &Keys, jwt: &str) -> Result<Value, String> {
             "the key is named as a method of {did}, but the credential's issuer is {}",
             claims["iss"]
         )),
-        _ => Ok(claims),
+        named => Ok((claims, named.is_some())),
     }
 }
 

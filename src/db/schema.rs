@@ -249,6 +249,8 @@ diesel::table! {
         expires_at -> UtcTimestamp,
         revoked_at -> Nullable<UtcTimestamp>,
         kid -> Nullable<Text>,
+        record_id -> Nullable<Uuid>,
+        attainment_id -> Nullable<Uuid>,
     }
 }
 

@@ -85,6 +85,23 @@ pub fn get(conn: &mut DbConnection, id: PersonId) -> Result<PersonRow, Error> {
         .map_err(Error::from)
 }
 
+/// The person's row, held until the transaction ends: a per-person cap counted after this is
+/// not raced by the person's own concurrent requests.
+pub fn lock(conn: &mut DbConnection, id: PersonId) -> Result<PersonRow, Error> {
+    Ok(match conn {
+        DbConnection::Postgres(c) => people::table
+            .find(id)
+            .select(PersonRow::as_select())
+            .for_update()
+            .first(c)?,
+        // One writer at a time: the transaction began IMMEDIATE.
+        DbConnection::Sqlite(c) => people::table
+            .find(id)
+            .select(PersonRow::as_select())
+            .first(c)?,
+    })
+}
+
 /// Writes a person's changed profile over the stored one if it is still at `read_version`;
 /// answers how many rows were written.
 pub fn write_profile(

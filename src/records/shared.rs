@@ -117,12 +117,19 @@ pub fn visible_matching_with_issuers(
         .load(conn)?)
 }
 
-/// How many records of a person any organisation may see (neither hidden nor voided).
-pub fn visible_count(conn: &mut DbConnection, person_id: PersonId) -> Result<i64, Error> {
+/// How many records of a person any organisation may see (neither hidden nor voided) that
+/// stand as achieved: not lapsed, not failed.
+pub fn achieved_count(conn: &mut DbConnection, person_id: PersonId) -> Result<i64, Error> {
     Ok(records::table
         .filter(records::person_id.eq(person_id))
         .filter(records::hidden.eq(false))
         .filter(records::voided_at.is_null())
+        .filter(
+            records::expires_at
+                .is_null()
+                .or(records::expires_at.gt(crate::db::types::Timestamp::now())),
+        )
+        .filter(records::result.is_null().or(records::result.ne("failed")))
         .count()
         .get_result(conn)?)
 }

@@ -663,6 +663,31 @@ async fn badges_are_refused_what_is_not_the_persons_to_ask(app: TestApp) {
     issue(&app, &p, json!({"format": "ob3", "record_ids": [bobs]}))
         .await
         .expect_field_error(422, "record_ids[0]");
+    // A holder no email could be is refused, naming the field.
+    app.call(
+        support::Method::POST,
+        "/v1/credentials/verify",
+        None,
+        Some(json!({"jwt": "x", "recipient": {"email": "a".repeat(321)}})),
+    )
+    .await
+    .expect_field_error(422, "recipient.email");
+    // A struct is read from an object only, never from an array of its fields.
+    app.call(
+        support::Method::POST,
+        "/v1/credentials/verify",
+        None,
+        Some(json!({"jwt": "x", "recipient": [null, null]})),
+    )
+    .await
+    .expect_field_error(422, "recipient");
+    issue(
+        &app,
+        &p,
+        json!({"format": "ob3", "records_where": [["course"], []]}),
+    )
+    .await
+    .expect_field_error(422, "records_where");
     // An unknown format, a holder binding for a passport credential.
     issue(&app, &p, json!({"format": "pdf", "record_ids": [p.own]}))
         .await

@@ -133,7 +133,7 @@ pub async fn revoke(
     request_body = VerifyRequest,
     responses(
         (status = 200, description = "The verdict", body = VerifyResult),
-        (status = 422, description = "No `jwt`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No `jwt`, or a `recipient` no holder could be", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/v1/credentials/verify")]
@@ -141,6 +141,9 @@ pub async fn verify(
     body: Body<VerifyRequest>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
+    if let Some(recipient) = &body.0.recipient {
+        recipient.check()?;
+    }
     let app = state.clone();
     let result = state
         .db

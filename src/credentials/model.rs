@@ -70,6 +70,7 @@ pub struct CredentialRequest {
     #[serde(default)]
     pub record_ids: Vec<uuid::Uuid>,
     /// And/or every record (not hidden, not voided) of these kinds or activity codes.
+    #[serde(default, deserialize_with = "crate::http::body::object_only")]
     pub records_where: Option<RecordChoice>,
     /// Attainments by id (the person's own). At most 200.
     #[serde(default)]
@@ -148,6 +149,7 @@ pub struct VerifyRequest {
     pub jwt: String,
     /// Also check that the credential was issued to this holder (`ob3`, `clr2`): each given
     /// identity must match one of the credential's hashed identities.
+    #[serde(default, deserialize_with = "crate::http::body::object_only")]
     pub recipient: Option<RecipientClaim>,
 }
 
@@ -159,6 +161,19 @@ pub struct RecipientClaim {
     #[schema(max_length = 320)]
     pub email: Option<String>,
     pub passport_id: Option<uuid::Uuid>,
+}
+
+impl RecipientClaim {
+    /// Refuses what no email could be, naming the field.
+    pub fn check(&self) -> Result<(), crate::error::Error> {
+        match &self.email {
+            Some(email) if email.chars().count() > 320 => Err(crate::error::Error::invalid(
+                "recipient.email",
+                "at most 320 characters",
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// One check of a verification.

@@ -213,6 +213,24 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     Ok(value)
 }
 
+/// For a field holding a struct: reads it only from a JSON object (or `null`), never from an
+/// array of its fields in order, as serde otherwise would (`#[serde(default, deserialize_with =
+/// "object_only")]`).
+pub fn object_only<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    use serde::Deserialize;
+    use serde::de::Error as _;
+    match serde_json::Value::deserialize(deserializer)? {
+        value @ (serde_json::Value::Object(_) | serde_json::Value::Null) => {
+            T::deserialize(value).map_err(D::Error::custom)
+        }
+        _ => Err(D::Error::custom("must be a JSON object")),
+    }
+}
+
 fn field_error(path: &str, error: serde_json::Error) -> Error {
     use serde_json::error::Category;
     match error.classify() {

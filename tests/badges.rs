@@ -495,7 +495,18 @@ async fn a_passport_becomes_a_comprehensive_learner_record(app: TestApp) {
     .await;
     answer.expect(201);
     assert_eq!(answer.body["format"], "clr2");
-    assert!(answer.header("location").is_some());
+    // Fetched where the answer says, by its holder only.
+    let location = answer.header("location").unwrap().to_owned();
+    let fetched = app.get(&location, &p.token).await;
+    fetched.expect(200);
+    assert_eq!(fetched.body["format"], "clr2");
+    assert_eq!(fetched.body["attainments"], 1);
+    assert_eq!(fetched.body["revoked_at"], Value::Null);
+    let bob = app.person_token("bob");
+    app.get(&location, &bob).await.expect_problem(404);
+    app.get(&location, &p.platform.token)
+        .await
+        .expect_problem(403);
     let clr = payload(answer.body["jwt"].as_str().unwrap());
     assert_eq!(
         clr["@context"],

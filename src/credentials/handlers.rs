@@ -96,6 +96,32 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(list))
 }
 
+/// One of the caller's credentials: its format, what it holds, when it expires and whether it
+/// was revoked (never its content, which lives only in the JWT the caller was given).
+#[utoipa::path(
+    operation_id = "getMyCredential",
+    tag = "credentials",
+    security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The credential id")),
+    responses(
+        (status = 200, description = "The credential", body = CredentialSummary),
+        (status = 404, description = "No such credential of the caller's", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/me/credentials/{id}")]
+pub async fn get(
+    me: Me,
+    id: web::Path<uuid::Uuid>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
+    let id = id.into_inner().into();
+    let summary = state
+        .db
+        .run(move |conn| super::get(conn, me.person_id, id))
+        .await?;
+    Ok(HttpResponse::Ok().json(summary))
+}
+
 /// Revoke one of the caller's credentials: every verification reports it revoked from now on,
 /// online and through the status list.
 #[utoipa::path(

@@ -32,7 +32,7 @@ pub mod verify;
 pub use did::{did, did_document};
 pub use issue::issue;
 pub use model::*;
-pub use store::{list, revoke, revoke_all};
+pub use store::{get, list, revoke, revoke_all};
 pub use verify::verify;
 
 /// The JWT type of every credential the service signs (VC-JOSE-COSE), checked on the way back

@@ -151,6 +151,22 @@ pub fn list(
     Ok(List::from_rows(rows, &page, |row| row.id).map(|row| row.summary()))
 }
 
+/// One of the person's credentials (its summary: the content lives only in the JWT).
+pub fn get(
+    conn: &mut DbConnection,
+    person_id: PersonId,
+    id: CredentialId,
+) -> Result<CredentialSummary, Error> {
+    credentials::table
+        .filter(credentials::id.eq(id))
+        .filter(credentials::person_id.eq(person_id))
+        .select(CredentialRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(|row| row.summary())
+        .ok_or_else(|| Error::NotFound("no such credential of yours".into()))
+}
+
 /// Revokes one of the person's credentials: verification reports it from now on.
 pub fn revoke(
     conn: &mut DbConnection,

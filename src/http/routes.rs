@@ -108,6 +108,7 @@ fn compliance_and_credentials(cfg: &mut ServiceConfig) {
         .service(compliance::handlers::worklist)
         .service(credentials::handlers::issue)
         .service(credentials::handlers::list)
+        .service(credentials::handlers::get)
         .service(credentials::handlers::revoke)
         .service(credentials::handlers::verify)
         .service(credentials::handlers::status_list)

@@ -10,25 +10,11 @@ use support::TestApp;
 use support::credentials::{Passport, issue, node_example, passport, python_example};
 
 fn payload(jwt: &str) -> Value {
-    use base64::Engine;
-    let part = jwt.split('.').nth(1).unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(part)
-            .unwrap(),
-    )
-    .unwrap()
+    support::credentials::jwt_part(jwt, 1)
 }
 
 fn header(jwt: &str) -> Value {
-    use base64::Engine;
-    let part = jwt.split('.').next().unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(part)
-            .unwrap(),
-    )
-    .unwrap()
+    support::credentials::jwt_part(jwt, 0)
 }
 
 /// The service's DID in the tests (`http://127.0.0.1:PORT`).
@@ -900,9 +886,7 @@ async fn the_readme_badge_walkthrough_runs_as_written(app: TestApp) {
         .env("TOKEN", &p.token)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let verdict: Value = serde_json::from_str(stdout.trim())
-        .unwrap_or_else(|_| panic!("{stdout} {}", String::from_utf8_lossy(&output.stderr)));
+    let verdict = support::credentials::printed_json("the README's walkthrough", &output);
     assert_eq!(verdict["valid"], true, "{verdict}");
     assert_eq!(verdict["holder"], true, "{verdict}");
     assert_eq!(verdict["achievement"], "Fire safety");

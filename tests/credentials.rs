@@ -9,14 +9,7 @@ use support::TestApp;
 use support::credentials::{issue, node_example, passport, python_example, verify};
 
 fn payload(jwt: &str) -> Value {
-    use base64::Engine;
-    let part = jwt.split('.').nth(1).unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(part)
-            .unwrap(),
-    )
-    .unwrap()
+    support::credentials::jwt_part(jwt, 1)
 }
 
 /// Verifies the credential offline with PyJWT.

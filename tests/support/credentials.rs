@@ -19,13 +19,30 @@ pub fn python_example(script: &str, modules: &str, args: &[&str]) -> Option<Valu
         .args(args)
         .output()
         .unwrap();
+    Some(printed_json("python", &output))
+}
+
+/// The JSON a program printed, or a panic showing all it said.
+pub fn printed_json(program: &str, output: &std::process::Output) -> Value {
     let stdout = String::from_utf8_lossy(&output.stdout);
-    Some(serde_json::from_str(stdout.trim()).unwrap_or_else(|_| {
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|_| {
         panic!(
-            "python said: {stdout} {}",
+            "{program} said: {stdout} {}",
             String::from_utf8_lossy(&output.stderr)
         )
-    }))
+    })
+}
+
+/// A part of a compact JWS as JSON: 0 the header, 1 the payload.
+pub fn jwt_part(jwt: &str, part: usize) -> Value {
+    use base64::Engine;
+    let part = jwt.split('.').nth(part).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap(),
+    )
+    .unwrap()
 }
 
 /// Whether Python can import `modules` (as an import line names them), for `what`; outside CI,
@@ -68,13 +85,7 @@ pub fn node_example(app: &TestApp, script: &str, package: &str, args: &[&str]) -
         .args(args)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    Some(serde_json::from_str(stdout.trim()).unwrap_or_else(|_| {
-        panic!(
-            "node said: {stdout} {}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    }))
+    Some(printed_json("node", &output))
 }
 
 /// A person with an issued record (pushed by a learning platform under a write grant) and a

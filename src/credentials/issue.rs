@@ -71,13 +71,8 @@ pub fn issue(
             )));
         }
         let holder_name = person.display_name.clone().filter(|_| request.include_name);
-        let holder = match request.format {
-            CredentialFormat::Passport => None,
-            _ => Some(recipient::Binding::new(
-                &person,
-                request.bind_to.as_deref(),
-            )?),
-        };
+        // What badges and CLRs name their holder by (a passport credential names none).
+        let holder = || recipient::Binding::new(&person, request.bind_to.as_deref());
         let now = Utc::now();
         let ends = now + Duration::days(valid_days);
         let signer = Signer::new(keys, person_id);
@@ -93,6 +88,7 @@ pub fn issue(
                 Ok(IssueAnswer::One(issued))
             }
             CredentialFormat::Ob3 => {
+                let holder = holder()?;
                 let mut credentials = Vec::new();
                 for badge in badges(public_url, &chosen) {
                     let validity = Validity {
@@ -109,7 +105,6 @@ pub fn issue(
                     };
                     let issued =
                         signer.sign(conn, public_url, what, validity.until, |id, status| {
-                            let holder = holder.as_ref().expect("a badge names its holder");
                             let credential = ob3::achievement_credential(
                                 id,
                                 &badge,
@@ -126,6 +121,7 @@ pub fn issue(
                 }))
             }
             CredentialFormat::Clr2 => {
+                let holder = holder()?;
                 let visible = crate::records::shared::achieved_count(conn, person_id)?;
                 let held = attainments::store::count(conn, person_id)?;
                 let contents = ClrContents {
@@ -151,9 +147,8 @@ pub fn issue(
                 };
                 let what = chosen.issued(CredentialFormat::Clr2);
                 let issued = signer.sign(conn, public_url, what, ends, |id, status| {
-                    let holder = holder.as_ref().expect("a CLR names its holder");
                     let credential =
-                        ob3::clr_credential(public_url, id, &contents, holder, validity);
+                        ob3::clr_credential(public_url, id, &contents, &holder, validity);
                     Ok(ob3::jwt_payload(credential, status, validity))
                 })?;
                 Ok(IssueAnswer::One(issued))

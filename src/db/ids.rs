@@ -13,7 +13,7 @@ use diesel::serialize::{self, IsNull, Output, ToSql};
 use diesel::sqlite::Sqlite;
 use std::io::Write;
 
-use super::types::{multi_backend_value, sql, sqlite_text};
+use super::types::{multi_backend_value, sql, with_sqlite_str};
 
 /// What every entity's id is: a UUID under a name of its own.
 pub trait EntityId: Copy + From<uuid::Uuid> + Into<uuid::Uuid> {}
@@ -99,7 +99,7 @@ macro_rules! entity_ids {
 
         impl FromSql<sql::Uuid, Sqlite> for $name {
             fn from_sql(value: <Sqlite as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
-                Ok(Self(uuid::Uuid::parse_str(&sqlite_text(value)?)?))
+                with_sqlite_str(value, |text| Ok(Self(uuid::Uuid::parse_str(text)?)))
             }
         }
 

@@ -9,6 +9,7 @@ pub mod files;
 pub mod group_commit;
 pub mod ids;
 pub mod schema;
+mod sqlite;
 pub mod types;
 
 use std::path::Path;
@@ -188,6 +189,7 @@ impl ManageConnection for ConnectionManager {
                 .map(DbConnection::Postgres)
                 .map_err(r2d2::Error::ConnectionError)?,
             BackendKind::Sqlite => {
+                sqlite::configure();
                 let mut conn = diesel::SqliteConnection::establish(&self.url)
                     .map_err(r2d2::Error::ConnectionError)?;
                 // busy_timeout first: switching to WAL itself needs the lock, and pool
@@ -279,7 +281,7 @@ impl Database {
             .build_unchecked(manager);
         Ok(Database {
             deferred: deferred::Queue::start(pool.clone()),
-            group_commit: group_commit::Writer::start(pool.clone()),
+            group_commit: group_commit::Writer::default(),
             pool,
             kind,
             outbox: Arc::new(tokio::sync::Notify::new()),
@@ -317,9 +319,18 @@ impl Database {
         T: Send + 'static,
     {
         let (pool, outbox, drain) = (self.pool.clone(), self.outbox.clone(), self.drain.clone());
-        let deferred = self.deferred.clone();
-        let (outcome, to_commit) = actix_web::web::block(move || {
-            let mut conn = pool.get().map_err(|e| Error::Unavailable(e.to_string()))?;
+        let (deferred, group_commit) = (self.deferred.clone(), self.group_commit.clone());
+        let (answer, answered) = tokio::sync::oneshot::channel::<Result<T, Error>>();
+        // The answer comes back by `answered`, not by the blocking task's handle: a read whose
+        // event must be committed first is answered by the group-commit writer directly.
+        tokio::task::spawn_blocking(move || {
+            let mut conn = match pool.get() {
+                Ok(conn) => conn,
+                Err(error) => {
+                    let _ = answer.send(Err(Error::Unavailable(error.to_string())));
+                    return;
+                }
+            };
             OUTBOX_WRITTEN.with(|written| written.set(false));
             crate::error::take_connection_lost();
             deferred::forget_handed();
@@ -338,15 +349,23 @@ impl Database {
                 outbox.notify_one();
             }
             deferred.take_handed();
-            Ok::<_, Error>((outcome, to_commit))
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("blocking task failed: {e}")))??;
-        // The connection is back in the pool while the answer waits for its group's commit.
-        if !to_commit.is_empty() {
-            self.group_commit.commit(to_commit).await?;
-        }
-        outcome
+            if to_commit.is_empty() {
+                let _ = answer.send(outcome);
+            } else {
+                // Either this thread commits the group now, or it leaves its writes to the
+                // thread that is committing and returns its connection at once.
+                group_commit.commit(
+                    &mut conn,
+                    to_commit,
+                    Box::new(move |committed| {
+                        let _ = answer.send(committed.and(outcome));
+                    }),
+                );
+            }
+        });
+        answered
+            .await
+            .map_err(|_| Error::Internal("the database work stopped before answering".into()))?
     }
 
     /// Runs work in one transaction (see [`transaction`]).

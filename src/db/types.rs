@@ -85,8 +85,15 @@ macro_rules! multi_backend_type {
     };
 }
 
-pub(crate) fn sqlite_text(value: <Sqlite as Backend>::RawValue<'_>) -> deserialize::Result<String> {
-    <String as FromSql<diesel::sql_types::Text, Sqlite>>::from_sql(value)
+/// A SQLite text value read in place, for the values that are parsed at once (ids, times): a
+/// record's row holds about ten, and copying each into a `String` first cost an allocation
+/// apiece.
+pub(crate) fn with_sqlite_str<T>(
+    value: <Sqlite as Backend>::RawValue<'_>,
+    parse: impl FnOnce(&str) -> deserialize::Result<T>,
+) -> deserialize::Result<T> {
+    let mut value = value;
+    parse(value.read_text())
 }
 
 multi_backend_sql_type!(sql::Uuid);
@@ -145,11 +152,52 @@ impl ToSql<sql::UtcTimestamp, Sqlite> for Timestamp {
 
 impl FromSql<sql::UtcTimestamp, Sqlite> for Timestamp {
     fn from_sql(value: <Sqlite as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
-        let text = sqlite_text(value)?;
-        Ok(Timestamp(
-            DateTime::parse_from_rfc3339(&text)?.with_timezone(&Utc),
-        ))
+        with_sqlite_str(value, |text| match written_form(text) {
+            Some(time) => Ok(Timestamp(time)),
+            None => Ok(Timestamp(
+                DateTime::parse_from_rfc3339(text)?.with_timezone(&Utc),
+            )),
+        })
     }
+}
+
+/// The form the service writes (`2026-12-07T04:33:55.123456Z`, always 27 bytes), read
+/// directly; anything else goes to the general RFC 3339 parser. A list of 30 records reads
+/// 150 of them.
+fn written_form(text: &str) -> Option<DateTime<Utc>> {
+    let b = text.as_bytes();
+    if b.len() != 27
+        || [
+            (4, b'-'),
+            (7, b'-'),
+            (10, b'T'),
+            (13, b':'),
+            (16, b':'),
+            (19, b'.'),
+            (26, b'Z'),
+        ]
+        .iter()
+        .any(|&(i, c)| b[i] != c)
+    {
+        return None;
+    }
+    let digits = |from: usize, to: usize| -> Option<u32> {
+        b[from..to].iter().try_fold(0u32, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    let date = chrono::NaiveDate::from_ymd_opt(
+        i32::try_from(digits(0, 4)?).ok()?,
+        digits(5, 7)?,
+        digits(8, 10)?,
+    )?;
+    let time = chrono::NaiveTime::from_hms_micro_opt(
+        digits(11, 13)?,
+        digits(14, 16)?,
+        digits(17, 19)?,
+        digits(20, 26)?,
+    )?;
+    Some(date.and_time(time).and_utc())
 }
 
 multi_backend_type!(sql::UtcTimestamp, Timestamp);
@@ -172,6 +220,11 @@ impl Json {
     /// Reads a stored document back into a type.
     pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
         T::deserialize(&self.0)
+    }
+
+    /// Reads a stored document into a type, moving its strings rather than copying them.
+    pub fn into_parsed<T: serde::de::DeserializeOwned>(self) -> Result<T, serde_json::Error> {
+        serde_json::from_value(self.0)
     }
 }
 
@@ -199,8 +252,45 @@ impl ToSql<sql::Jsonb, Sqlite> for Json {
 
 impl FromSql<sql::Jsonb, Sqlite> for Json {
     fn from_sql(value: <Sqlite as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
-        Ok(Json(serde_json::from_str(&sqlite_text(value)?)?))
+        with_sqlite_str(value, |text| Ok(Json(serde_json::from_str(text)?)))
     }
 }
 
 multi_backend_type!(sql::Jsonb, Json);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_written_form_reads_as_the_rfc_3339_parser_reads_it() {
+        for text in [
+            "2026-12-07T04:33:55.123456Z",
+            "1999-01-01T00:00:00.000000Z",
+            "2024-02-29T23:59:59.999999Z",
+        ] {
+            let general = DateTime::parse_from_rfc3339(text)
+                .unwrap()
+                .with_timezone(&Utc);
+            assert_eq!(written_form(text), Some(general), "{text}");
+        }
+        let now = Timestamp::now();
+        let written = now.0.to_rfc3339_opts(SecondsFormat::Micros, true);
+        assert_eq!(written_form(&written), Some(now.0));
+    }
+
+    #[test]
+    fn other_forms_go_to_the_general_parser() {
+        for text in [
+            "2026-12-07T04:33:55Z",
+            "2026-12-07T04:33:55.123456+00:00",
+            "2026-13-07T04:33:55.123456Z",
+            "2026-02-30T04:33:55.123456Z",
+            "2026-12-07T24:33:55.123456Z",
+            "2026-12-07T04:33:55.12345aZ",
+            "2026-12-07 04:33:55.123456Z",
+        ] {
+            assert_eq!(written_form(text), None, "{text}");
+        }
+    }
+}

@@ -109,21 +109,25 @@ impl RecordRow {
     }
 
     pub fn content(&self) -> RecordContent {
+        self.clone().into_content()
+    }
+
+    fn into_content(self) -> RecordContent {
         RecordContent {
             learning: Learning {
                 kind: RecordKind::parse(&self.kind).unwrap_or(RecordKind::Other),
-                title: self.title.clone(),
-                activity_code: self.activity_code.clone(),
-                provider_name: self.provider_name.clone(),
+                title: self.title,
+                activity_code: self.activity_code,
+                provider_name: self.provider_name,
                 started_at: self.started_at.map(|t| t.0),
                 completed_at: self.completed_at.map(|t| t.0),
                 expires_at: self.expires_at.map(|t| t.0),
                 result: self.result.as_deref().and_then(RecordResult::parse),
                 score: self.score,
                 hours: self.hours,
-                evidence: self.evidence.parse().unwrap_or_default(),
+                evidence: self.evidence.into_parsed().unwrap_or_default(),
             },
-            notes: self.notes.clone(),
+            notes: self.notes,
         }
     }
 
@@ -174,26 +178,32 @@ impl RecordRow {
         row
     }
 
-    /// The API view, given the issuing organisation's name.
-    pub fn view(&self, issuer_name: Option<String>) -> Record {
-        let content = self.content();
+    /// The API view, given the issuing organisation's name. It takes the row, so that a list's
+    /// strings move into its views rather than being copied.
+    pub fn view(mut self, issuer_name: Option<String>) -> Record {
+        let provenance = self.provenance();
+        let external_id = self.external_id.take();
+        let (id, hidden, issuer_id) = (self.id, self.hidden, self.issuer_organisation_id);
+        let (voided_at, created_at, updated_at) =
+            (self.voided_at, self.created_at, self.updated_at);
+        let content = self.into_content();
         Record {
-            id: self.id.0,
+            id: id.0,
             learning: content.learning,
             notes: content.notes,
-            hidden: self.hidden,
-            provenance: self.provenance(),
-            issuer: match (self.issuer_organisation_id, issuer_name) {
+            hidden,
+            provenance,
+            issuer: match (issuer_id, issuer_name) {
                 (Some(id), Some(name)) => Some(Issuer {
                     organisation_id: id.0,
                     name,
                 }),
                 _ => None,
             },
-            external_id: self.external_id.clone(),
-            voided_at: self.voided_at.map(|t| t.0),
-            created_at: self.created_at.0,
-            updated_at: self.updated_at.0,
+            external_id,
+            voided_at: voided_at.map(|t| t.0),
+            created_at: created_at.0,
+            updated_at: updated_at.0,
         }
     }
 }

@@ -31,7 +31,7 @@ struct AccessEventRow {
 }
 
 /// Appends an access. An allowed one is committed before the answer leaves: in the transaction
-/// of the write it records, or, after a read, by the group-commit writer that the answer waits
+/// of the write it records, or, after a read, in a group commit that the answer waits
 /// for (see [`crate::db::group_commit`]). A refused one goes to [`refused`].
 pub fn append(conn: &mut DbConnection, access: Access<'_>) -> Result<(), Error> {
     if !access.allowed {

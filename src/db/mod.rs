@@ -311,8 +311,8 @@ impl Database {
     }
 
     /// Runs blocking database work on the blocking thread pool. What the work handed to the
-    /// group-commit writer (see [`group_commit::before_answer`]) is committed before the work's
-    /// result is answered; if it cannot be, the answer is 503 instead of the result.
+    /// group commit (see [`group_commit::before_answer`]) is committed before the work's result
+    /// is answered; if it cannot be, the answer is 503 instead of the result.
     pub async fn run<T, F>(&self, work: F) -> Result<T, Error>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, Error> + Send + 'static,
@@ -322,7 +322,7 @@ impl Database {
         let (deferred, group_commit) = (self.deferred.clone(), self.group_commit.clone());
         let (answer, answered) = tokio::sync::oneshot::channel::<Result<T, Error>>();
         // The answer comes back by `answered`, not by the blocking task's handle: a read whose
-        // event must be committed first is answered by the group-commit writer directly.
+        // event must be committed first is answered by the thread leading its group commit.
         tokio::task::spawn_blocking(move || {
             let mut conn = match pool.get() {
                 Ok(conn) => conn,

@@ -495,6 +495,50 @@ async fn concurrent_reads_each_leave_their_event(app: TestApp) {
     assert_eq!(events(&app, &alice).await.len(), reads);
 }
 
+/// A group commit of more events than one PostgreSQL statement can carry (a burst of worklist
+/// pages) writes them all: in statements of at most 1,000 events, below its 65,535 values.
+async fn a_group_of_many_events_is_written_whole(app: TestApp) {
+    use learning_passport::access::{self, Access};
+    use learning_passport::db::ids::{OrganisationId, PersonId};
+    let alice = passport(&app).await;
+    let employer = app.org("Employer", "shared:read").await;
+    let person_id = PersonId(alice.id.parse().unwrap());
+    let organisation_id = OrganisationId(employer.organisation_id.parse().unwrap());
+    let client_id = employer.client_id.clone();
+    let events = 7_000;
+    app.db
+        .run(move |conn| {
+            let accesses = (0..events)
+                .map(|i| Access {
+                    person_id,
+                    organisation_id,
+                    client_id: &client_id,
+                    grant_id: None,
+                    action: "records.list",
+                    resource: format!("records?page={i}"),
+                    allowed: true,
+                    reason: None,
+                })
+                .collect();
+            access::append_all(conn, accesses)
+        })
+        .await
+        .unwrap();
+    let count: i64 = app
+        .db
+        .run(move |conn| {
+            use diesel::prelude::*;
+            use learning_passport::db::schema::access_events;
+            Ok(access_events::table
+                .filter(access_events::person_id.eq(person_id))
+                .count()
+                .get_result(conn)?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(count, events as i64);
+}
+
 /// Runs SQL of the test's own on the service's database.
 async fn execute(app: &TestApp, sql: &'static str) {
     use diesel::connection::SimpleConnection;
@@ -636,6 +680,7 @@ on_both_backends!(
     revocation_holds_across_instances,
     n_reads_make_n_access_events,
     concurrent_reads_each_leave_their_event,
+    a_group_of_many_events_is_written_whole,
     no_read_leaves_when_its_access_event_cannot_be_committed,
     voided_records_leave_every_organisations_view,
     the_organisations_grant_list_needs_a_scope_and_shows_only_its_own,

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use super::{Access, AccessEvent, AccessFilter};
 use crate::db::DbConnection;
+use crate::db::group_commit::Job;
 use crate::db::schema::{access_events, organisations};
 use crate::db::types::Timestamp;
 use crate::error::Error;
@@ -39,16 +40,37 @@ pub fn append(conn: &mut DbConnection, access: Access<'_>) -> Result<(), Error> 
         return Ok(());
     }
     let row = AccessEventRow::from(access);
-    crate::db::group_commit::before_answer(
-        conn,
-        Box::new(move |conn| {
-            // One row, one statement whose prepared form each connection keeps.
-            diesel::insert_into(access_events::table)
-                .values(&row)
-                .execute(conn)?;
-            Ok(())
-        }),
-    )
+    crate::db::group_commit::before_answer(conn, Job::rows(vec![row], write_allowed))
+}
+
+/// Events in one PostgreSQL insert, at most.
+const EVENTS_PER_STATEMENT: usize = 1000;
+
+/// Writes the allowed accesses of a group commit (or of one write's transaction). On
+/// PostgreSQL they go in one statement: one round trip for the group, where a statement per
+/// event was one each. On SQLite, where a statement costs no round trip, each row is one
+/// insert whose prepared form the connection keeps, where a statement of many rows would be
+/// parsed anew for each size of group.
+fn write_allowed(conn: &mut DbConnection, rows: &[&AccessEventRow]) -> Result<(), Error> {
+    match conn {
+        DbConnection::Postgres(conn) => {
+            // A statement takes at most 65,535 values; a group can hold 256 worklist pages of
+            // 200 events, ten values each.
+            for chunk in rows.chunks(EVENTS_PER_STATEMENT) {
+                diesel::insert_into(access_events::table)
+                    .values(chunk.to_vec())
+                    .execute(conn)?;
+            }
+        }
+        DbConnection::Sqlite(conn) => {
+            for row in rows {
+                diesel::insert_into(access_events::table)
+                    .values(*row)
+                    .execute(conn)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The most refused accesses one organisation can add to one person's log in a day: enough to
@@ -120,15 +142,7 @@ pub fn append_all(conn: &mut DbConnection, accesses: Vec<Access<'_>>) -> Result<
     if rows.is_empty() {
         return Ok(());
     }
-    crate::db::group_commit::before_answer(
-        conn,
-        Box::new(move |conn| {
-            crate::on_backend!(conn, |c| diesel::insert_into(access_events::table)
-                .values(&rows)
-                .execute(c))?;
-            Ok(())
-        }),
-    )
+    crate::db::group_commit::before_answer(conn, Job::rows(rows, write_allowed))
 }
 
 /// A person's access log, newest first.

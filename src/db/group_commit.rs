@@ -14,15 +14,78 @@
 //! On SQLite this keeps readers off the single writer's lock: many reads share one short write.
 //! On PostgreSQL one commit (one WAL flush) serves a whole group of reads.
 
+use std::any::{Any, TypeId};
 use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
 
 use super::{DbConnection, transaction};
 use crate::error::Error;
 
-/// One write: a closure so that any table's owner can write its own rows. It may run twice,
-/// alone after its group failed, so that one bad write does not fail the others.
-pub type Job = Box<dyn Fn(&mut DbConnection) -> Result<(), Error> + Send>;
+/// One write handed to the group commit: rows, and how their table's owner writes many at
+/// once. The rows of every job of the same type in a group are written by one call, so that
+/// the owner can write a whole group in one statement (on PostgreSQL one round trip, where a
+/// statement per row was one each). A job may be written twice, alone after its group failed,
+/// so that one bad write does not fail the others.
+pub struct Job(Box<dyn Rows>);
+
+/// How a table's owner writes rows of type `R`: all the rows of a group, in their order.
+pub type Write<R> = fn(&mut DbConnection, &[&R]) -> Result<(), Error>;
+
+impl Job {
+    pub fn rows<R: Send + 'static>(rows: Vec<R>, write: Write<R>) -> Self {
+        Job(Box::new(Typed { rows, write }))
+    }
+
+    /// Writes this job's rows on their own.
+    fn write_alone(&self, conn: &mut DbConnection) -> Result<(), Error> {
+        self.0.write_with(conn, &[self])
+    }
+}
+
+/// Rows of one type, as the group commit sees them.
+trait Rows: Send {
+    fn as_any(&self) -> &dyn Any;
+    /// Writes these rows and those of `jobs`, all of this same type, in one call.
+    fn write_with(&self, conn: &mut DbConnection, jobs: &[&Job]) -> Result<(), Error>;
+}
+
+struct Typed<R> {
+    rows: Vec<R>,
+    write: Write<R>,
+}
+
+impl<R: Send + 'static> Rows for Typed<R> {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn write_with(&self, conn: &mut DbConnection, jobs: &[&Job]) -> Result<(), Error> {
+        let rows: Vec<&R> = jobs
+            .iter()
+            .filter_map(|job| job.0.as_any().downcast_ref::<Typed<R>>())
+            .flat_map(|typed| &typed.rows)
+            .collect();
+        (self.write)(conn, &rows)
+    }
+}
+
+/// Writes jobs, those of one type together, types in the order they first appear.
+fn write_all<'a>(
+    conn: &mut DbConnection,
+    jobs: impl Iterator<Item = &'a Job>,
+) -> Result<(), Error> {
+    let mut by_type: Vec<(TypeId, Vec<&Job>)> = Vec::new();
+    for job in jobs {
+        let kind = job.0.as_any().type_id();
+        match by_type.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, same)) => same.push(job),
+            None => by_type.push((kind, vec![job])),
+        }
+    }
+    by_type
+        .iter()
+        .try_for_each(|(_, same)| same[0].0.write_with(conn, same))
+}
 
 /// Requests' writes waiting for their group, at most: beyond this the service is answering
 /// reads faster than it can record them, and new reads are refused (503) until it catches up.
@@ -43,7 +106,7 @@ thread_local! {
 /// committed at once in a transaction of its own.
 pub fn before_answer(conn: &mut DbConnection, job: Job) -> Result<(), Error> {
     if super::in_transaction(conn)? {
-        return job(conn);
+        return job.write_alone(conn);
     }
     let job = HANDED.with(|handed| match handed.borrow_mut().as_mut() {
         Some(jobs) => {
@@ -53,7 +116,7 @@ pub fn before_answer(conn: &mut DbConnection, job: Job) -> Result<(), Error> {
         None => Some(job),
     });
     match job {
-        Some(job) => transaction(conn, |conn| job(conn)),
+        Some(job) => transaction(conn, |conn| job.write_alone(conn)),
         None => Ok(()),
     }
 }
@@ -164,10 +227,7 @@ impl Drop for Leading<'_> {
 /// bad write fails only its own request. Every waiter is told.
 fn commit_group(conn: &mut DbConnection, group: Vec<Waiting>) {
     let together = transaction(conn, |conn| {
-        group
-            .iter()
-            .flat_map(|waiting| &waiting.jobs)
-            .try_for_each(|job| job(conn))
+        write_all(conn, group.iter().flat_map(|waiting| &waiting.jobs))
     });
     if together.is_ok() || group.len() == 1 {
         if let Err(error) = &together {
@@ -180,9 +240,7 @@ fn commit_group(conn: &mut DbConnection, group: Vec<Waiting>) {
         return;
     }
     for waiting in group {
-        let alone = transaction(conn, |conn| {
-            waiting.jobs.iter().try_for_each(|job| job(conn))
-        });
+        let alone = transaction(conn, |conn| write_all(conn, waiting.jobs.iter()));
         if let Err(error) = &alone {
             tracing::error!(%error, "the access log could not be written");
         }
@@ -201,60 +259,59 @@ mod tests {
     use crate::db::schema::organisations;
     use crate::db::types::Timestamp;
     use diesel::prelude::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
-    fn add(name: &'static str) -> Job {
-        Box::new(move |conn| {
+    /// An organisation to add, and where to count the calls that wrote it.
+    struct Named {
+        name: String,
+        calls: Arc<AtomicUsize>,
+    }
+
+    fn write_named(conn: &mut DbConnection, rows: &[&Named]) -> Result<(), Error> {
+        rows[0].calls.fetch_add(1, Ordering::SeqCst);
+        for row in rows {
             diesel::insert_into(organisations::table)
                 .values((
                     organisations::id.eq(crate::db::ids::OrganisationId::new()),
-                    organisations::name.eq(name),
+                    organisations::name.eq(&row.name),
                     organisations::created_at.eq(Timestamp::now()),
                 ))
                 .execute(conn)?;
-            Ok(())
-        })
+        }
+        Ok(())
     }
 
-    #[test]
-    fn a_failing_write_fails_only_its_own_request() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = Database::default_sqlite_url(dir.path());
-        let db = Database::connect(&url, 2, false).unwrap();
-        db.migrate().unwrap();
-        let mut answers = Vec::new();
-        let group = [
-            vec![add("First"), add("Second")],
-            vec![
-                add("Third"),
-                Box::new(|_: &mut DbConnection| Err(Error::Internal("refused".into()))) as Job,
-            ],
-            vec![add("Fourth")],
-        ]
-        .into_iter()
-        .map(|jobs| {
-            let (committed, answer) = tokio::sync::oneshot::channel();
-            answers.push(answer);
+    fn add_counted(name: &str, calls: &Arc<AtomicUsize>) -> Job {
+        let calls = calls.clone();
+        Job::rows(
+            vec![Named {
+                name: name.into(),
+                calls,
+            }],
+            write_named,
+        )
+    }
+
+    fn add(name: &str) -> Job {
+        add_counted(name, &Arc::default())
+    }
+
+    fn refused() -> Job {
+        Job::rows(vec![()], |_, _| Err(Error::Internal("refused".into())))
+    }
+
+    fn waiting(jobs: Vec<Job>) -> (Waiting, tokio::sync::oneshot::Receiver<Result<(), Error>>) {
+        let (committed, answer) = tokio::sync::oneshot::channel();
+        let answer_to = Box::new(move |outcome| {
+            let _ = committed.send(outcome);
+        });
+        (
             Waiting {
                 jobs,
-                answer: Box::new(move |outcome| {
-                    let _ = committed.send(outcome);
-                }),
-            }
-        })
-        .collect();
-        commit_group(&mut db.get().unwrap(), group);
-        let outcomes: Vec<bool> = answers
-            .into_iter()
-            .map(|mut answer| answer.try_recv().unwrap().is_ok())
-            .collect();
-        assert_eq!(outcomes, [true, false, true]);
-        let mut names: Vec<String> = organisations::table
-            .select(organisations::name)
-            .load(&mut *db.get().unwrap())
-            .unwrap();
-        names.sort();
-        // The failed request's other write was rolled back with it.
-        assert_eq!(names, ["First", "Fourth", "Second"]);
+                answer: answer_to,
+            },
+            answer,
+        )
     }
 
     fn organisations_named(db: &Database) -> Vec<String> {
@@ -274,28 +331,94 @@ mod tests {
     }
 
     #[test]
+    fn a_failing_write_fails_only_its_own_request() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sqlite_database(&dir, 2);
+        let (group, answers): (Vec<_>, Vec<_>) = [
+            vec![add("First"), add("Second")],
+            vec![add("Third"), refused()],
+            vec![add("Fourth")],
+        ]
+        .into_iter()
+        .map(waiting)
+        .unzip();
+        commit_group(&mut db.get().unwrap(), group);
+        let outcomes: Vec<bool> = answers
+            .into_iter()
+            .map(|mut answer| answer.try_recv().unwrap().is_ok())
+            .collect();
+        assert_eq!(outcomes, [true, false, true]);
+        // The failed request's other write was rolled back with it.
+        assert_eq!(organisations_named(&db), ["First", "Fourth", "Second"]);
+    }
+
+    #[test]
+    fn rows_of_one_type_in_a_group_are_written_by_one_call_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sqlite_database(&dir, 2);
+        let calls = Arc::new(AtomicUsize::new(0));
+        let order = Arc::new(Mutex::new(Vec::new()));
+        struct Noted(&'static str, Arc<Mutex<Vec<&'static str>>>);
+        fn note(_: &mut DbConnection, rows: &[&Noted]) -> Result<(), Error> {
+            let mut order = rows[0].1.lock().unwrap();
+            order.extend(rows.iter().map(|row| row.0));
+            Ok(())
+        }
+        let noted = |name| Job::rows(vec![Noted(name, order.clone())], note);
+        let (group, answers): (Vec<_>, Vec<_>) = [
+            vec![add_counted("A", &calls), noted("x")],
+            vec![noted("y"), add_counted("B", &calls)],
+            vec![add_counted("C", &calls), noted("z")],
+        ]
+        .into_iter()
+        .map(waiting)
+        .unzip();
+        commit_group(&mut db.get().unwrap(), group);
+        for mut answer in answers {
+            assert!(answer.try_recv().unwrap().is_ok());
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "three jobs, one call");
+        assert_eq!(*order.lock().unwrap(), ["x", "y", "z"]);
+        assert_eq!(organisations_named(&db), ["A", "B", "C"]);
+    }
+
+    /// A write that holds its group open until `until` requests are queued behind it.
+    struct HoldOpen {
+        writer: Writer,
+        until: usize,
+    }
+
+    fn hold_open(_: &mut DbConnection, rows: &[&HoldOpen]) -> Result<(), Error> {
+        while rows[0].writer.queue().waiting.len() < rows[0].until {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        Ok(())
+    }
+
+    #[test]
     fn requests_queued_behind_a_leader_are_committed_together_and_answered_once() {
         let dir = tempfile::tempdir().unwrap();
         let db = sqlite_database(&dir, 8);
         let writer = Writer::default();
+        let calls = Arc::new(AtomicUsize::new(0));
         // The first request leads; its write holds the group open until 31 others are queued.
         let (answer, first_answered) = std::sync::mpsc::channel();
         let leader = {
-            let (db, writer) = (db.clone(), writer.clone());
-            let queued = writer.clone();
+            let (db, writer, calls) = (db.clone(), writer.clone(), calls.clone());
             std::thread::spawn(move || {
-                let wait: Job = Box::new(move |conn| {
-                    while queued.queue().waiting.len() < 31 {
-                        std::thread::sleep(std::time::Duration::from_millis(5));
-                    }
-                    add("Leader")(conn)
-                });
+                let hold = HoldOpen {
+                    writer: writer.clone(),
+                    until: 31,
+                };
                 writer.commit(
                     &mut db.get().unwrap(),
-                    vec![wait],
+                    vec![
+                        Job::rows(vec![hold], hold_open),
+                        add_counted("Leader", &calls),
+                    ],
                     Box::new(move |outcome| answer.send(outcome.is_ok()).unwrap()),
                 );
-                writer.groups.load(std::sync::atomic::Ordering::SeqCst)
+                writer.groups.load(Ordering::SeqCst)
             })
         };
         while !writer.queue().leading {
@@ -303,14 +426,13 @@ mod tests {
         }
         let followers: Vec<_> = (0..31)
             .map(|i| {
-                let (db, writer) = (db.clone(), writer.clone());
+                let (db, writer, calls) = (db.clone(), writer.clone(), calls.clone());
                 std::thread::spawn(move || {
                     let (answer, answered) = std::sync::mpsc::channel();
-                    let name: &'static str = Box::leak(format!("Follower {i:02}").into());
                     let mut conn = db.get().unwrap();
                     writer.commit(
                         &mut conn,
-                        vec![add(name)],
+                        vec![add_counted(&format!("Follower {i:02}"), &calls)],
                         Box::new(move |outcome| answer.send(outcome.is_ok()).unwrap()),
                     );
                     // A follower returns its connection before its answer comes.
@@ -325,8 +447,10 @@ mod tests {
             assert!(follower.join().unwrap());
         }
         assert_eq!(first_answered.recv(), Ok(true));
-        // Two transactions: the leader's own, then the 31 queued behind it.
+        // Two transactions, the leader's own and the 31 queued behind it, and the 31 rows
+        // written by one call.
         assert_eq!(leader.join().unwrap(), 2);
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
         assert_eq!(organisations_named(&db).len(), 32);
         assert!(!writer.queue().leading, "leadership ends with the queue");
     }
@@ -343,9 +467,7 @@ mod tests {
                 let mut conn = db.get().unwrap();
                 writer.commit(
                     &mut conn,
-                    vec![Box::new(|_: &mut DbConnection| {
-                        panic!("a write that panics")
-                    })],
+                    vec![Job::rows(vec![()], |_, _| panic!("a write that panics"))],
                     Box::new(move |outcome| answer.send(outcome.is_ok()).unwrap()),
                 );
             })

@@ -199,10 +199,11 @@ impl ManageConnection for ConnectionManager {
                 // times the pool's, up to 256 MiB each). Reads copy pages from the OS page
                 // cache instead, which every connection shares and which is not the
                 // service's; each connection keeps SQLite's own page cache (2 MiB).
+                // No checkpoint inside a commit: see `sqlite.rs`.
                 conn.batch_execute(
                     "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
                      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-                     PRAGMA mmap_size = 0;",
+                     PRAGMA mmap_size = 0; PRAGMA wal_autocheckpoint = 0;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
                 DbConnection::Sqlite(conn)
@@ -247,6 +248,8 @@ pub struct Database {
     drain: Arc<std::sync::OnceLock<Drain>>,
     deferred: deferred::Queue,
     group_commit: group_commit::Writer,
+    /// SQLite's background checkpoints, as long as a copy of the database is in use.
+    _checkpoints: Option<Arc<sqlite::Checkpoints>>,
 }
 
 /// What turns the outbox's events into deliveries (see [`Database::on_outbox`]).
@@ -279,7 +282,12 @@ impl Database {
             .connection_timeout(Duration::from_secs(5))
             .test_on_check_out(true)
             .build_unchecked(manager);
+        let checkpoints = match kind {
+            BackendKind::Sqlite => sqlite::checkpoint_in_background(url),
+            BackendKind::Postgres => None,
+        };
         Ok(Database {
+            _checkpoints: checkpoints,
             deferred: deferred::Queue::start(pool.clone()),
             group_commit: group_commit::Writer::default(),
             pool,

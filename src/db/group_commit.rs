@@ -32,6 +32,8 @@ pub struct Job(Box<dyn Rows>);
 pub type Write<R> = fn(&mut DbConnection, &[&R]) -> Result<(), Error>;
 
 impl Job {
+    /// Rows to write with `write`. A row type has one way to be written: the rows of type `R`
+    /// in a group all go to the `write` of the first job that holds some.
     pub fn rows<R: Send + 'static>(rows: Vec<R>, write: Write<R>) -> Self {
         Job(Box::new(Typed { rows, write }))
     }

@@ -318,6 +318,12 @@ thread_local! {
     static CONNECTION_LOST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
+/// Whether a query on this thread has found its connection closed since the flag was last
+/// taken, leaving it for [`take_connection_lost`].
+pub(crate) fn connection_lost() -> bool {
+    CONNECTION_LOST.with(|lost| lost.get())
+}
+
 /// Whether a query on this thread has found its connection closed since the last call.
 pub(crate) fn take_connection_lost() -> bool {
     CONNECTION_LOST.with(|lost| lost.replace(false))

@@ -164,6 +164,11 @@ impl Writer {
     /// leads until nothing waits), or else by the thread leading now. `conn` is the
     /// connection the request read with, out of any transaction.
     pub(super) fn commit(&self, conn: &mut DbConnection, jobs: Vec<Job>, answer: Answer) {
+        // A transaction left open would turn the group's commit into a savepoint of it.
+        if super::in_transaction(conn).unwrap_or(true) {
+            tracing::error!("a request's work left its transaction open: its read is refused");
+            return answer(Err(unavailable()));
+        }
         {
             let mut queue = self.queue();
             if queue.waiting.len() >= QUEUE {
@@ -196,6 +201,12 @@ impl Writer {
             #[cfg(test)]
             self.groups
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if super::unusable(conn) {
+                // The connection is gone (the database restarted, say): every group after
+                // would fail on it. `leading` steps down, refusing what waits (503), and the
+                // next request leads on a connection of its own.
+                return;
+            }
         }
     }
 
@@ -208,8 +219,10 @@ impl Writer {
     }
 }
 
-/// Held while a thread leads; dropped only if leading stops by a panic, when it hands the
-/// queue on: its requests are refused and the next request leads.
+/// Held while a thread leads; dropped only if leading stops early (its connection lost, or a
+/// panic), when it hands the queue on: the requests waiting are refused (503) and the next
+/// request leads. (After a panic, the group being committed is answered with an error as the
+/// panic drops it; no data leaves either way.)
 struct Leading<'a>(&'a Writer);
 
 impl Drop for Leading<'_> {
@@ -384,14 +397,23 @@ mod tests {
         assert_eq!(organisations_named(&db), ["A", "B", "C"]);
     }
 
-    /// A write that holds its group open until `until` requests are queued behind it.
+    /// A write that says when its group is being written, then holds the group open until
+    /// `until` requests are queued behind it.
     struct HoldOpen {
         writer: Writer,
         until: usize,
+        started: std::sync::mpsc::Sender<()>,
     }
 
     fn hold_open(_: &mut DbConnection, rows: &[&HoldOpen]) -> Result<(), Error> {
-        while rows[0].writer.queue().waiting.len() < rows[0].until {
+        let hold = rows[0];
+        hold.started.send(()).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while hold.writer.queue().waiting.len() < hold.until {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the others never queued"
+            );
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
         Ok(())
@@ -405,12 +427,14 @@ mod tests {
         let calls = Arc::new(AtomicUsize::new(0));
         // The first request leads; its write holds the group open until 31 others are queued.
         let (answer, first_answered) = std::sync::mpsc::channel();
+        let (started, leader_writing) = std::sync::mpsc::channel();
         let leader = {
             let (db, writer, calls) = (db.clone(), writer.clone(), calls.clone());
             std::thread::spawn(move || {
                 let hold = HoldOpen {
                     writer: writer.clone(),
                     until: 31,
+                    started,
                 };
                 writer.commit(
                     &mut db.get().unwrap(),
@@ -423,9 +447,8 @@ mod tests {
                 writer.groups.load(Ordering::SeqCst)
             })
         };
-        while !writer.queue().leading {
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
+        // The others queue once the leader's group is being written, so none can join it.
+        leader_writing.recv().unwrap();
         let followers: Vec<_> = (0..31)
             .map(|i| {
                 let (db, writer, calls) = (db.clone(), writer.clone(), calls.clone());
@@ -455,6 +478,57 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 2);
         assert_eq!(organisations_named(&db).len(), 32);
         assert!(!writer.queue().leading, "leadership ends with the queue");
+    }
+
+    #[test]
+    fn a_leader_whose_connection_is_lost_refuses_the_waiting_and_steps_down() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sqlite_database(&dir, 4);
+        let writer = Writer::default();
+        let (started, leader_writing) = std::sync::mpsc::channel();
+        let (answer, leader_answered) = std::sync::mpsc::channel();
+        let leader = {
+            let (db, writer) = (db.clone(), writer.clone());
+            std::thread::spawn(move || {
+                let hold = HoldOpen {
+                    writer: writer.clone(),
+                    until: 1,
+                    started,
+                };
+                let lost = Job::rows(vec![()], |_, _| {
+                    use diesel::result::{DatabaseErrorKind, Error as Diesel};
+                    let gone = Box::new("server closed the connection".to_owned());
+                    Err(Diesel::DatabaseError(DatabaseErrorKind::ClosedConnection, gone).into())
+                });
+                writer.commit(
+                    &mut db.get().unwrap(),
+                    vec![Job::rows(vec![hold], hold_open), lost],
+                    Box::new(move |outcome| answer.send(outcome.is_ok()).unwrap()),
+                );
+            })
+        };
+        leader_writing.recv().unwrap();
+        let (answer, follower_answered) = std::sync::mpsc::channel();
+        writer.commit(
+            &mut db.get().unwrap(),
+            vec![add("Queued behind the lost connection")],
+            Box::new(move |outcome| answer.send(outcome.is_ok()).unwrap()),
+        );
+        leader.join().unwrap();
+        assert_eq!(leader_answered.recv(), Ok(false));
+        // Its own write would have been committed: it is refused because the leader stepped
+        // down, not left waiting.
+        assert_eq!(follower_answered.recv(), Ok(false));
+        assert!(!writer.queue().leading, "the leader stepped down");
+        // The next request leads on its own connection.
+        let (answer, answered) = std::sync::mpsc::channel();
+        writer.commit(
+            &mut db.get().unwrap(),
+            vec![add("After")],
+            Box::new(move |outcome| answer.send(outcome.is_ok()).unwrap()),
+        );
+        assert_eq!(answered.recv(), Ok(true));
+        assert_eq!(organisations_named(&db), ["After"]);
     }
 
     #[test]

@@ -227,16 +227,22 @@ impl ManageConnection for ConnectionManager {
     }
 
     fn has_broken(&self, pooled: &mut Pooled) -> bool {
-        use diesel::connection::{AnsiTransactionManager, TransactionManager};
         pooled.returned = Instant::now();
+        // Taken, so that the next work on this thread starts without it.
         let lost = crate::error::take_connection_lost();
-        // A transaction left open or in error (its ROLLBACK failed) leaves the connection unusable.
-        let unfinished = match &mut pooled.conn {
+        lost || unusable(&mut pooled.conn)
+    }
+}
+
+/// Whether a connection can serve another statement: none of its queries found it closed,
+/// and no transaction of it was left open or in error (its ROLLBACK failed).
+fn unusable(conn: &mut DbConnection) -> bool {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    crate::error::connection_lost()
+        || match conn {
             DbConnection::Postgres(c) => AnsiTransactionManager::is_broken_transaction_manager(c),
             DbConnection::Sqlite(c) => AnsiTransactionManager::is_broken_transaction_manager(c),
-        };
-        lost || unfinished
-    }
+        }
 }
 
 /// The pool every request borrows a connection from.

@@ -36,9 +36,22 @@ use super::ConnectionManager;
 /// How often the write-ahead log is checkpointed in the background.
 pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 
-/// The background checkpoints of one database; they stop when the last copy is dropped.
+/// The background checkpoints of one database; they stop when the last copy is dropped, and
+/// the drop waits for the thread to have closed its connection (a test may then remove the
+/// database's folder).
 pub(super) struct Checkpoints {
-    _running: SyncSender<()>,
+    running: Option<SyncSender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Checkpoints {
+    fn drop(&mut self) {
+        // Closing the channel wakes the thread at once.
+        self.running.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// Starts checkpointing the database at `url` in the background (see the module's notes).
@@ -49,7 +62,10 @@ pub(super) fn checkpoint_in_background(url: &str) -> Option<Arc<Checkpoints>> {
         .name("wal-checkpoint".into())
         .spawn(move || checkpoint_until_stopped(&manager, &stopped));
     match spawned {
-        Ok(_) => Some(Arc::new(Checkpoints { _running: running })),
+        Ok(thread) => Some(Arc::new(Checkpoints {
+            running: Some(running),
+            thread: Some(thread),
+        })),
         Err(error) => {
             // The log then grows until the last connection closes, which checkpoints it.
             tracing::error!(%error, "no thread to checkpoint SQLite's write-ahead log");

@@ -34,11 +34,19 @@ pub struct RecordFilter {
 }
 
 impl RecordFilter {
+    /// Whether nothing is filtered. Every field is named, so that a new filter cannot be
+    /// forgotten here (the unfiltered list would then ignore it).
     fn is_empty(&self) -> bool {
-        self.kind.is_none()
-            && self.activity_code.is_none()
-            && self.completed_from.is_none()
-            && self.completed_to.is_none()
+        let RecordFilter {
+            kind,
+            activity_code,
+            completed_from,
+            completed_to,
+        } = self;
+        kind.is_none()
+            && activity_code.is_none()
+            && completed_from.is_none()
+            && completed_to.is_none()
     }
 }
 

@@ -397,6 +397,20 @@ mod tests {
         assert_eq!(organisations_named(&db), ["A", "B", "C"]);
     }
 
+    /// An answer that tells `answer` whether the request's writes were committed.
+    fn telling(answer: std::sync::mpsc::Sender<bool>) -> Answer {
+        Box::new(move |outcome| answer.send(outcome.is_ok()).unwrap())
+    }
+
+    /// After a leader stopped early: the next request leads, on a connection of its own, and
+    /// is committed.
+    fn the_next_request_leads(writer: &Writer, db: &Database) {
+        let (answer, answered) = std::sync::mpsc::channel();
+        writer.commit(&mut db.get().unwrap(), vec![add("After")], telling(answer));
+        assert_eq!(answered.recv(), Ok(true));
+        assert_eq!(organisations_named(db), ["After"]);
+    }
+
     /// A write that says when its group is being written, then holds the group open until
     /// `until` requests are queued behind it.
     struct HoldOpen {
@@ -442,7 +456,7 @@ mod tests {
                         Job::rows(vec![hold], hold_open),
                         add_counted("Leader", &calls),
                     ],
-                    Box::new(move |outcome| answer.send(outcome.is_ok()).unwrap()),
+                    telling(answer),
                 );
                 writer.groups.load(Ordering::SeqCst)
             })
@@ -458,7 +472,7 @@ mod tests {
                     writer.commit(
                         &mut conn,
                         vec![add_counted(&format!("Follower {i:02}"), &calls)],
-                        Box::new(move |outcome| answer.send(outcome.is_ok()).unwrap()),
+                        telling(answer),
                     );
                     // A follower returns its connection before its answer comes.
                     drop(conn);
@@ -503,7 +517,7 @@ mod tests {
                 writer.commit(
                     &mut db.get().unwrap(),
                     vec![Job::rows(vec![hold], hold_open), lost],
-                    Box::new(move |outcome| answer.send(outcome.is_ok()).unwrap()),
+                    telling(answer),
                 );
             })
         };
@@ -512,7 +526,7 @@ mod tests {
         writer.commit(
             &mut db.get().unwrap(),
             vec![add("Queued behind the lost connection")],
-            Box::new(move |outcome| answer.send(outcome.is_ok()).unwrap()),
+            telling(answer),
         );
         leader.join().unwrap();
         assert_eq!(leader_answered.recv(), Ok(false));
@@ -520,15 +534,7 @@ mod tests {
         // down, not left waiting.
         assert_eq!(follower_answered.recv(), Ok(false));
         assert!(!writer.queue().leading, "the leader stepped down");
-        // The next request leads on its own connection.
-        let (answer, answered) = std::sync::mpsc::channel();
-        writer.commit(
-            &mut db.get().unwrap(),
-            vec![add("After")],
-            Box::new(move |outcome| answer.send(outcome.is_ok()).unwrap()),
-        );
-        assert_eq!(answered.recv(), Ok(true));
-        assert_eq!(organisations_named(&db), ["After"]);
+        the_next_request_leads(&writer, &db);
     }
 
     #[test]
@@ -544,7 +550,7 @@ mod tests {
                 writer.commit(
                     &mut conn,
                     vec![Job::rows(vec![()], |_, _| panic!("a write that panics"))],
-                    Box::new(move |outcome| answer.send(outcome.is_ok()).unwrap()),
+                    telling(answer),
                 );
             })
         };
@@ -552,14 +558,6 @@ mod tests {
         // Its own answer was dropped with it: the request learns it failed, it is not left
         // waiting.
         assert!(answered.recv().is_err());
-        // The next request leads and is committed.
-        let (answer, answered) = std::sync::mpsc::channel();
-        writer.commit(
-            &mut db.get().unwrap(),
-            vec![add("After")],
-            Box::new(move |outcome| answer.send(outcome.is_ok()).unwrap()),
-        );
-        assert_eq!(answered.recv(), Ok(true));
-        assert_eq!(organisations_named(&db), ["After"]);
+        the_next_request_leads(&writer, &db);
     }
 }

@@ -88,6 +88,7 @@ pub struct RequirementResult {
     /// The attainments that decide it.
     pub attainment_ids: Vec<uuid::Uuid>,
     /// When what meets it lapses, if it does.
+    #[serde(serialize_with = "crate::http::json_time::serialize_option")]
     pub expires_at: Option<DateTime<Utc>>,
     /// True when the person's grant does not cover what this requirement asks about, so that
     /// a `missing` may only mean "not shared with you".
@@ -104,6 +105,7 @@ pub struct Compliance {
     /// The worst of the requirements' statuses.
     pub status: Status,
     pub requirements: Vec<RequirementResult>,
+    #[serde(serialize_with = "crate::http::json_time::serialize")]
     pub checked_at: DateTime<Utc>,
 }
 

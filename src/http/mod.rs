@@ -7,6 +7,7 @@ pub mod docs;
 pub mod etag;
 pub mod fallback;
 pub mod health;
+pub mod json_time;
 pub mod limits;
 pub mod logging;
 pub mod media_type;

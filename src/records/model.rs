@@ -123,8 +123,11 @@ pub struct Learning {
     /// A code from the activity catalogue, or a URI.
     pub activity_code: Option<String>,
     pub provider_name: Option<String>,
+    #[serde(serialize_with = "crate::http::json_time::serialize_option")]
     pub started_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "crate::http::json_time::serialize_option")]
     pub completed_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "crate::http::json_time::serialize_option")]
     pub expires_at: Option<DateTime<Utc>>,
     pub result: Option<RecordResult>,
     /// A percentage, 0 to 100.
@@ -148,8 +151,11 @@ pub struct Record {
     /// The issuer's own id for the record.
     pub external_id: Option<String>,
     /// Set when the issuer withdrew the record.
+    #[serde(serialize_with = "crate::http::json_time::serialize_option")]
     pub voided_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "crate::http::json_time::serialize")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::http::json_time::serialize")]
     pub updated_at: DateTime<Utc>,
 }
 

@@ -232,6 +232,9 @@ async fn every_caller_without_a_live_read_grant_is_refused_and_logged(app: TestA
     let writer = app.org("Writer", "shared:read records:write").await;
     let unscoped = app.org("Unscoped", "records:write").await;
     let dropped = app.org("Dropped client", "shared:read").await;
+    // Revoked clients are refused as revoked, whatever else they lack.
+    let dropped_ungranted = app.org("Dropped client, no grant", "shared:read").await;
+    let dropped_unscoped = app.org("Dropped client, no scope", "records:write").await;
 
     let expired_grant = grant(&app, &alice, &expired, "read", json!("all")).await;
     let past = Timestamp::from(Utc::now() - Duration::days(1));
@@ -251,9 +254,10 @@ async fn every_caller_without_a_live_read_grant_is_refused_and_logged(app: TestA
     grant(&app, &alice, &writer, "write", json!("all")).await;
     grant(&app, &alice, &unscoped, "read", json!("all")).await;
     grant(&app, &alice, &dropped, "read", json!("all")).await;
-    {
+    grant(&app, &alice, &dropped_unscoped, "read", json!("all")).await;
+    for org in [&dropped, &dropped_ungranted, &dropped_unscoped] {
         let db = app.db.clone();
-        let client_id = dropped.client_id.clone();
+        let client_id = org.client_id.clone();
         actix_web::rt::task::spawn_blocking(move || {
             learning_passport::organisations::revoke_client(
                 &mut db.get().unwrap(),
@@ -279,6 +283,8 @@ async fn every_caller_without_a_live_read_grant_is_refused_and_logged(app: TestA
             (&writer, 404),
             (&unscoped, 403),
             (&dropped, 401),
+            (&dropped_ungranted, 401),
+            (&dropped_unscoped, 401),
         ] {
             let reply = app.get(&path, &org.token).await;
             assert_eq!(

@@ -27,8 +27,12 @@ const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/po
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 
 /// Runs the same diesel statement on the concrete connection of either backend, for the few
-/// statements the multi-backend connection cannot express: multi-row inserts and
-/// `ON CONFLICT`. Every use is one statement written once; the macro only dispatches it.
+/// statements the multi-backend connection cannot express (multi-row inserts and
+/// `ON CONFLICT`), and for the reads on every request's path. The multi-backend connection
+/// writes out a statement's SQL again on every call, even when it runs the statement it
+/// prepared before, and reads each column through a wrapper of its own: a twentieth of an
+/// employer's read on SQLite went to that. Every use is one statement written once; the macro
+/// only dispatches it.
 #[macro_export]
 macro_rules! on_backend {
     ($conn:expr, |$c:ident| $body:expr) => {

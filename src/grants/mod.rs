@@ -14,7 +14,7 @@ use crate::db::ids::{GrantId, OrganisationId, PersonId};
 use chrono::Utc;
 
 pub use model::*;
-pub use store::{GrantRow, get, list, live, received, received_one};
+pub use store::{GrantRow, get, list, live, live_while, received, received_one};
 
 use crate::db::DbConnection;
 use crate::db::types::{Json, Timestamp};

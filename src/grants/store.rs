@@ -205,6 +205,30 @@ pub fn live(
     Ok(rows)
 }
 
+/// [`live`], and only while `client` holds: one query. An organisation's read checks that its
+/// client is still active in the same statement as its grants; no rows can mean either, and
+/// only a refusal needs to know which.
+pub fn live_while(
+    conn: &mut DbConnection,
+    person_id: PersonId,
+    organisation_id: OrganisationId,
+    permission: Permission,
+    client: crate::organisations::store::ActiveClient<'_>,
+) -> Result<Vec<GrantRow>, Error> {
+    let now = Timestamp::now();
+    // On the backend's own connection: on every organisation's read (see `db::on_backend`).
+    let mut rows: Vec<GrantRow> = crate::on_backend!(conn, |c| grants::table
+        .filter(grants::organisation_id.eq(organisation_id))
+        .filter(grants::person_id.eq(person_id))
+        .filter(grants::permission.eq(permission.as_str()))
+        .filter(is_live(now))
+        .filter(client)
+        .select(GrantRow::as_select())
+        .load(c))?;
+    rows.sort_by_key(|row| std::cmp::Reverse(row.id));
+    Ok(rows)
+}
+
 /// The live grants these people have made to an organisation with a permission: one query.
 pub fn live_among(
     conn: &mut DbConnection,

@@ -6,8 +6,8 @@ pub mod store;
 
 pub use model::*;
 pub use store::{
-    Organisation, StoredClient, client_is_active, clients_of, create, create_client, get,
-    revoke_client, search, stored_client,
+    ActiveClient, Organisation, StoredClient, active_client, client_is_active, clients_of, create,
+    create_client, get, revoke_client, search, stored_client,
 };
 
 use crate::auth::{OrgCaller, Scope, Scopes};

@@ -91,6 +91,25 @@ pub fn create_client(
 }
 
 /// Whether a client exists and has not been revoked.
+/// The condition "this client exists and has not been revoked", for a query of another table to
+/// check the client in the same statement (an organisation's read checks its client and its
+/// grants in one round trip: see `grants::live_to_client`).
+pub type ActiveClient<'a> = diesel::dsl::exists<
+    diesel::dsl::Filter<
+        diesel::dsl::Filter<clients::table, diesel::dsl::Eq<clients::client_id, &'a str>>,
+        diesel::dsl::IsNull<clients::revoked_at>,
+    >,
+>;
+
+/// See [`ActiveClient`].
+pub fn active_client(client_id: &str) -> ActiveClient<'_> {
+    diesel::dsl::exists(
+        clients::table
+            .filter(clients::client_id.eq(client_id))
+            .filter(clients::revoked_at.is_null()),
+    )
+}
+
 pub fn client_is_active(conn: &mut DbConnection, client_id: &str) -> Result<bool, Error> {
     let revoked: Option<Option<Timestamp>> = clients::table
         .filter(clients::client_id.eq(client_id))

@@ -116,19 +116,23 @@ fn unfiltered(
     shared: bool,
     page: &Page<RecordId>,
 ) -> QueryResult<Vec<RecordWithIssuer>> {
-    let all = records::table
-        .left_join(organisations::table)
-        .filter(records::person_id.eq(person_id))
-        .select((RecordRow::as_select(), organisations::name.nullable()))
-        .order(records::id.desc())
-        .limit(page.limit + 1);
-    let visible = records::hidden.eq(false).and(records::voided_at.is_null());
-    match (shared, page.after) {
-        (false, None) => all.load(conn),
-        (false, Some(after)) => all.filter(records::id.lt(after)).load(conn),
-        (true, None) => all.filter(visible).load(conn),
-        (true, Some(after)) => all.filter(visible).filter(records::id.lt(after)).load(conn),
-    }
+    // On the backend's own connection: the hottest read of all (see `db::on_backend`). The
+    // select names its backend, so the statement is written out in each arm.
+    crate::on_backend!(conn, |c| {
+        let all = records::table
+            .left_join(organisations::table)
+            .filter(records::person_id.eq(person_id))
+            .select((RecordRow::as_select(), organisations::name.nullable()))
+            .order(records::id.desc())
+            .limit(page.limit + 1);
+        let visible = records::hidden.eq(false).and(records::voided_at.is_null());
+        match (shared, page.after) {
+            (false, None) => all.load(c),
+            (false, Some(after)) => all.filter(records::id.lt(after)).load(c),
+            (true, None) => all.filter(visible).load(c),
+            (true, Some(after)) => all.filter(visible).filter(records::id.lt(after)).load(c),
+        }
+    })
 }
 
 fn not_found() -> Error {

@@ -98,10 +98,17 @@ pub fn lookup(
     if codes.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows: Vec<ActivityRow> = activities::table
-        .filter(activities::code.eq_any(codes))
-        .select(ActivityRow::as_select())
-        .load(conn)?;
+    let rows: Vec<ActivityRow> = match conn {
+        // One statement shape whatever the list's length (see `db::OneOf`).
+        DbConnection::Sqlite(c) => activities::table
+            .filter(crate::db::one_of(activities::code, codes.iter().cloned()))
+            .select(ActivityRow::as_select())
+            .load(c)?,
+        DbConnection::Postgres(c) => activities::table
+            .filter(activities::code.eq_any(codes))
+            .select(ActivityRow::as_select())
+            .load(c)?,
+    };
     Ok(rows.into_iter().map(|r| (r.code.clone(), r)).collect())
 }
 

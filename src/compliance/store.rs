@@ -66,13 +66,14 @@ fn row(
     organisation_id: OrganisationId,
     id: ProfileId,
 ) -> Result<ProfileRow, Error> {
-    requirement_profiles::table
+    // On the backend's own connection: on every compliance check (see `db::on_backend`).
+    crate::on_backend!(conn, |c| requirement_profiles::table
         .filter(requirement_profiles::id.eq(id))
         .filter(requirement_profiles::organisation_id.eq(organisation_id))
         .select(ProfileRow::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| Error::NotFound("no such requirement profile of your organisation".into()))
+        .first(c)
+        .optional())?
+    .ok_or_else(|| Error::NotFound("no such requirement profile of your organisation".into()))
 }
 
 pub fn get(

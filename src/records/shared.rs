@@ -81,17 +81,35 @@ pub fn visible_matching(
     kinds: &[String],
     codes: &[String],
 ) -> Result<Vec<RecordRow>, Error> {
-    Ok(records::table
-        .filter(records::person_id.eq_any(people))
-        .filter(records::hidden.eq(false))
-        .filter(records::voided_at.is_null())
-        .filter(
-            records::activity_code
-                .eq_any(codes)
-                .or(records::kind.eq_any(kinds).nullable()),
-        )
-        .select(RecordRow::as_select())
-        .load(conn)?)
+    use crate::db::one_of;
+    Ok(match conn {
+        // One statement shape whatever the lists' lengths (see `db::OneOf`).
+        DbConnection::Sqlite(c) => records::table
+            .filter(one_of(
+                records::person_id,
+                people.iter().map(|p| p.0.hyphenated().to_string()),
+            ))
+            .filter(records::hidden.eq(false))
+            .filter(records::voided_at.is_null())
+            .filter(
+                one_of(records::activity_code, codes.iter().cloned())
+                    .or(one_of(records::kind, kinds.iter().cloned())),
+            )
+            .select(RecordRow::as_select())
+            .load(c)?,
+        // `= ANY($1)`: one array parameter, one shape already.
+        DbConnection::Postgres(c) => records::table
+            .filter(records::person_id.eq_any(people))
+            .filter(records::hidden.eq(false))
+            .filter(records::voided_at.is_null())
+            .filter(
+                records::activity_code
+                    .eq_any(codes)
+                    .or(records::kind.eq_any(kinds).nullable()),
+            )
+            .select(RecordRow::as_select())
+            .load(c)?,
+    })
 }
 
 /// The same for one person, with each record's issuer: at most `limit`.

@@ -425,7 +425,28 @@ impl Database {
     }
 }
 
-static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+/// The service's SQLite writers, one at a time (see [`transaction`]).
+static SQLITE_WRITER: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
+
+/// A turn at SQLite's write lock, given on to the writer that has waited longest when it ends:
+/// a plain mutex lets a thread that has just released it take it again ahead of threads
+/// already asleep on it (a group commit's leader, which commits group after group, most of
+/// all), and the last in line waited many turns.
+struct WriterTurn(Option<parking_lot::MutexGuard<'static, ()>>);
+
+impl WriterTurn {
+    fn take() -> Self {
+        WriterTurn(Some(SQLITE_WRITER.lock()))
+    }
+}
+
+impl Drop for WriterTurn {
+    fn drop(&mut self) {
+        if let Some(guard) = self.0.take() {
+            parking_lot::MutexGuard::unlock_fair(guard);
+        }
+    }
+}
 
 fn sqlite(conn: &mut DbConnection) -> Option<&mut diesel::SqliteConnection> {
     match conn {
@@ -456,11 +477,9 @@ pub fn transaction<T>(
     }
     // SQLite has one writer. Waiting for its lock through the busy handler means sleeping in
     // steps of up to 100 ms; the service's own writers queue on a mutex instead and are handed
-    // the lock as soon as it is free. (Other processes, such as the command line, still wait
-    // through the busy timeout.)
-    let _writer = SQLITE_WRITER
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    // the lock as soon as it is free, in the order they asked. (Other processes, such as the
+    // command line, still wait through the busy timeout.)
+    let _writer = WriterTurn::take();
     if let Some(inner) = sqlite(conn) {
         AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
     }

@@ -193,7 +193,8 @@ pub fn live(
     permission: Permission,
 ) -> Result<Vec<GrantRow>, Error> {
     // A query of its own rather than `live_among` for one person: a fixed shape is prepared
-    // once per connection, an `IN` list on every call. This is on every organisation's read.
+    // once per connection, an `IN` list on every call. Organisations' reads use `live_while`,
+    // which also checks their client.
     let mut rows: Vec<GrantRow> = grants::table
         .filter(grants::organisation_id.eq(organisation_id))
         .filter(grants::person_id.eq(person_id))

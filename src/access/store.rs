@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use super::{Access, AccessEvent, AccessFilter};
 use crate::db::DbConnection;
-use crate::db::group_commit::Job;
+use crate::db::group_commit::{Job, Writes};
 use crate::db::schema::{access_events, organisations};
 use crate::db::types::Timestamp;
 use crate::error::Error;
@@ -40,11 +40,20 @@ pub fn append(conn: &mut DbConnection, access: Access<'_>) -> Result<(), Error> 
         return Ok(());
     }
     let row = AccessEventRow::from(access);
-    crate::db::group_commit::before_answer(conn, Job::rows(vec![row], write_allowed))
+    crate::db::group_commit::before_answer(conn, Job::rows(vec![row], &ALLOWED))
 }
 
 /// Events in one PostgreSQL insert, at most.
 const EVENTS_PER_STATEMENT: usize = 1000;
+
+/// How allowed accesses are written by a group commit.
+static ALLOWED: Writes<AccessEventRow> = Writes {
+    write: write_allowed,
+    per_statement: |conn| match conn {
+        DbConnection::Postgres(_) => EVENTS_PER_STATEMENT,
+        DbConnection::Sqlite(_) => 1,
+    },
+};
 
 /// Writes the allowed accesses of a group commit (or of one write's transaction). On
 /// PostgreSQL they go in one statement: one round trip for the group, where a statement per
@@ -142,7 +151,7 @@ pub fn append_all(conn: &mut DbConnection, accesses: Vec<Access<'_>>) -> Result<
     if rows.is_empty() {
         return Ok(());
     }
-    crate::db::group_commit::before_answer(conn, Job::rows(rows, write_allowed))
+    crate::db::group_commit::before_answer(conn, Job::rows(rows, &ALLOWED))
 }
 
 /// A person's access log, newest first.

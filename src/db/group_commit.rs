@@ -1,7 +1,8 @@
 //! Writes an answer must not leave without: the access events of reads. A read runs in a read
 //! transaction, which never waits for a writer; the event it must leave behind is committed
-//! with the events of every other request waiting at that moment, in one transaction (a group
-//! commit), and each answer leaves only after its group's commit. If the commit fails, the
+//! with the events of every other request waiting at that moment, all at once (a group commit:
+//! one statement, or one transaction when they do not fit in one), and each answer leaves only
+//! after its group's commit. If the commit fails, the
 //! answer is 503 and none of the data read leaves.
 //!
 //! There is no writer thread to wake: the request that finds no commit under way commits, on
@@ -28,37 +29,51 @@ use crate::error::Error;
 /// so that one bad write does not fail the others.
 pub struct Job(Box<dyn Rows>);
 
-/// How a table's owner writes rows of type `R`: all the rows of a group, in their order.
-pub type Write<R> = fn(&mut DbConnection, &[&R]) -> Result<(), Error>;
+/// How a table's owner writes rows of type `R`.
+pub struct Writes<R> {
+    /// Writes all the rows of a group, in their order.
+    pub write: fn(&mut DbConnection, &[&R]) -> Result<(), Error>,
+    /// The most rows `write` puts in one statement on the connection's backend. A group whose
+    /// rows all fit in one statement is written without a transaction around it: the statement
+    /// is atomic by itself, and on PostgreSQL the BEGIN and COMMIT were two of the group's
+    /// three round trips.
+    pub per_statement: fn(&DbConnection) -> usize,
+}
 
 impl Job {
-    /// Rows to write with `write`. A row type has one way to be written: the rows of type `R`
-    /// in a group all go to the `write` of the first job that holds some.
-    pub fn rows<R: Send + 'static>(rows: Vec<R>, write: Write<R>) -> Self {
-        Job(Box::new(Typed { rows, write }))
-    }
-
-    /// Writes this job's rows on their own.
-    fn write_alone(&self, conn: &mut DbConnection) -> Result<(), Error> {
-        self.0.write_with(conn, &[self])
+    /// Rows to write as `writes` says. A row type has one way to be written: the rows of type
+    /// `R` in a group all go to the `writes` of the first job that holds some.
+    pub fn rows<R: Send + 'static>(rows: Vec<R>, writes: &'static Writes<R>) -> Self {
+        Job(Box::new(Typed { rows, writes }))
     }
 }
 
 /// Rows of one type, as the group commit sees them.
 trait Rows: Send {
     fn as_any(&self) -> &dyn Any;
+    fn len(&self) -> usize;
+    /// The most rows of this type written in one statement on `conn`.
+    fn per_statement(&self, conn: &DbConnection) -> usize;
     /// Writes these rows and those of `jobs`, all of this same type, in one call.
     fn write_with(&self, conn: &mut DbConnection, jobs: &[&Job]) -> Result<(), Error>;
 }
 
-struct Typed<R> {
+struct Typed<R: 'static> {
     rows: Vec<R>,
-    write: Write<R>,
+    writes: &'static Writes<R>,
 }
 
 impl<R: Send + 'static> Rows for Typed<R> {
     fn as_any(&self) -> &dyn Any {
         self
+    }
+
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn per_statement(&self, conn: &DbConnection) -> usize {
+        (self.writes.per_statement)(conn)
     }
 
     fn write_with(&self, conn: &mut DbConnection, jobs: &[&Job]) -> Result<(), Error> {
@@ -67,12 +82,14 @@ impl<R: Send + 'static> Rows for Typed<R> {
             .filter_map(|job| job.0.as_any().downcast_ref::<Typed<R>>())
             .flat_map(|typed| &typed.rows)
             .collect();
-        (self.write)(conn, &rows)
+        (self.writes.write)(conn, &rows)
     }
 }
 
-/// Writes jobs, those of one type together, types in the order they first appear.
-fn write_all<'a>(
+/// Writes jobs all or nothing, those of one type together, types in the order they first
+/// appear: in one statement with no transaction around it when they fit in one, else in a
+/// transaction (which joins one already open).
+fn write_atomically<'a>(
     conn: &mut DbConnection,
     jobs: impl Iterator<Item = &'a Job>,
 ) -> Result<(), Error> {
@@ -84,15 +101,23 @@ fn write_all<'a>(
             None => by_type.push((kind, vec![job])),
         }
     }
-    by_type
-        .iter()
-        .try_for_each(|(_, same)| same[0].0.write_with(conn, same))
+    if let [(_, same)] = by_type.as_slice() {
+        let rows: usize = same.iter().map(|job| job.0.len()).sum();
+        if rows <= same[0].0.per_statement(conn) && !super::in_transaction(conn)? {
+            return super::single_statement(conn, |conn| same[0].0.write_with(conn, same));
+        }
+    }
+    transaction(conn, |conn| {
+        by_type
+            .iter()
+            .try_for_each(|(_, same)| same[0].0.write_with(conn, same))
+    })
 }
 
 /// Requests' writes waiting for their group, at most: beyond this the service is answering
 /// reads faster than it can record them, and new reads are refused (503) until it catches up.
 const QUEUE: usize = 4096;
-/// Requests' writes committed in one transaction, at most.
+/// Requests' writes committed together, at most.
 const GROUP: usize = 256;
 
 thread_local! {
@@ -105,10 +130,10 @@ thread_local! {
 /// Inside a transaction the write simply joins it. Otherwise, within [`super::Database::run`],
 /// it joins a group commit once the work ends, and `run` answers only after it
 /// has been committed; outside any work of the service (the command line, start-up) it is
-/// committed at once in a transaction of its own.
+/// committed at once on its own.
 pub fn before_answer(conn: &mut DbConnection, job: Job) -> Result<(), Error> {
     if super::in_transaction(conn)? {
-        return job.write_alone(conn);
+        return job.0.write_with(conn, &[&job]);
     }
     let job = HANDED.with(|handed| match handed.borrow_mut().as_mut() {
         Some(jobs) => {
@@ -118,7 +143,7 @@ pub fn before_answer(conn: &mut DbConnection, job: Job) -> Result<(), Error> {
         None => Some(job),
     });
     match job {
-        Some(job) => transaction(conn, |conn| job.write_alone(conn)),
+        Some(job) => write_atomically(conn, std::iter::once(&job)),
         None => Ok(()),
     }
 }
@@ -238,12 +263,11 @@ impl Drop for Leading<'_> {
     }
 }
 
-/// Commits a group in one transaction; if that fails, each request's writes alone, so that one
-/// bad write fails only its own request. Every waiter is told.
+/// Commits a group at once (in one statement or one transaction); if that fails, each
+/// request's writes alone, so that one bad write fails only its own request. Every waiter is
+/// told.
 fn commit_group(conn: &mut DbConnection, group: Vec<Waiting>) {
-    let together = transaction(conn, |conn| {
-        write_all(conn, group.iter().flat_map(|waiting| &waiting.jobs))
-    });
+    let together = write_atomically(conn, group.iter().flat_map(|waiting| &waiting.jobs));
     if together.is_ok() || group.len() == 1 {
         if let Err(error) = &together {
             tracing::error!(%error, "the access log could not be written");
@@ -255,7 +279,7 @@ fn commit_group(conn: &mut DbConnection, group: Vec<Waiting>) {
         return;
     }
     for waiting in group {
-        let alone = transaction(conn, |conn| write_all(conn, waiting.jobs.iter()));
+        let alone = write_atomically(conn, waiting.jobs.iter());
         if let Err(error) = &alone {
             tracing::error!(%error, "the access log could not be written");
         }
@@ -296,6 +320,16 @@ mod tests {
         Ok(())
     }
 
+    /// Writes by `write`, always in a transaction (it may take many statements).
+    fn in_transaction<R>(
+        write: fn(&mut DbConnection, &[&R]) -> Result<(), Error>,
+    ) -> &'static Writes<R> {
+        Box::leak(Box::new(Writes {
+            write,
+            per_statement: |_| 0,
+        }))
+    }
+
     fn add_counted(name: &str, calls: &Arc<AtomicUsize>) -> Job {
         let calls = calls.clone();
         Job::rows(
@@ -303,7 +337,7 @@ mod tests {
                 name: name.into(),
                 calls,
             }],
-            write_named,
+            in_transaction(write_named),
         )
     }
 
@@ -312,7 +346,10 @@ mod tests {
     }
 
     fn refused() -> Job {
-        Job::rows(vec![()], |_, _| Err(Error::Internal("refused".into())))
+        Job::rows(
+            vec![()],
+            in_transaction(|_, _| Err(Error::Internal("refused".into()))),
+        )
     }
 
     fn waiting(jobs: Vec<Job>) -> (Waiting, tokio::sync::oneshot::Receiver<Result<(), Error>>) {
@@ -379,7 +416,7 @@ mod tests {
             order.extend(rows.iter().map(|row| row.0));
             Ok(())
         }
-        let noted = |name| Job::rows(vec![Noted(name, order.clone())], note);
+        let noted = |name| Job::rows(vec![Noted(name, order.clone())], in_transaction(note));
         let (group, answers): (Vec<_>, Vec<_>) = [
             vec![add_counted("A", &calls), noted("x")],
             vec![noted("y"), add_counted("B", &calls)],
@@ -395,6 +432,87 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 1, "three jobs, one call");
         assert_eq!(*order.lock().unwrap(), ["x", "y", "z"]);
         assert_eq!(organisations_named(&db), ["A", "B", "C"]);
+    }
+
+    /// An organisation added in one statement with the others of its group, noting whether the
+    /// statement ran inside a transaction.
+    struct OneStatement {
+        name: String,
+        in_transaction: Arc<Mutex<Vec<bool>>>,
+    }
+
+    fn write_in_one_statement(
+        conn: &mut DbConnection,
+        rows: &[&OneStatement],
+    ) -> Result<(), Error> {
+        let inside = crate::db::in_transaction(conn)?;
+        rows[0].in_transaction.lock().unwrap().push(inside);
+        use diesel::connection::SimpleConnection;
+        // One statement of every row (the names are the tests' own, safe to quote as text).
+        let values: Vec<String> = rows
+            .iter()
+            .map(|row| {
+                let id = crate::db::ids::OrganisationId::new().0;
+                format!("('{id}', '{0}', '{0}', '2026-01-01T00:00:00Z')", row.name)
+            })
+            .collect();
+        conn.batch_execute(&format!(
+            "INSERT INTO organisations (id, name, ods_code, created_at) VALUES {}",
+            values.join(", ")
+        ))?;
+        Ok(())
+    }
+
+    /// At most three rows to a statement.
+    static THREE_TO_A_STATEMENT: Writes<OneStatement> = Writes {
+        write: write_in_one_statement,
+        per_statement: |_| 3,
+    };
+
+    #[test]
+    fn a_group_that_fits_in_one_statement_is_written_without_a_transaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sqlite_database(&dir, 2);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let one = |name: &str| {
+            Job::rows(
+                vec![OneStatement {
+                    name: name.into(),
+                    in_transaction: seen.clone(),
+                }],
+                &THREE_TO_A_STATEMENT,
+            )
+        };
+        let commit = |jobs: Vec<Vec<Job>>| {
+            let (group, answers): (Vec<_>, Vec<_>) = jobs.into_iter().map(waiting).unzip();
+            commit_group(&mut db.get().unwrap(), group);
+            answers
+                .into_iter()
+                .map(|mut answer| answer.try_recv().unwrap().is_ok())
+                .collect::<Vec<bool>>()
+        };
+        // Three rows: one statement on its own.
+        assert_eq!(
+            commit(vec![vec![one("A")], vec![one("B"), one("C")]]),
+            [true, true]
+        );
+        // Four rows, or rows of two types: a transaction around them.
+        assert_eq!(
+            commit(vec![vec![one("D"), one("E")], vec![one("F"), one("G")]]),
+            [true, true]
+        );
+        assert_eq!(commit(vec![vec![one("H")], vec![add("I")]]), [true, true]);
+        assert_eq!(*seen.lock().unwrap(), [false, true, true]);
+        // A failed statement wrote nothing; the group's other requests are written alone.
+        assert_eq!(
+            commit(vec![vec![one("J")], vec![one("A")], vec![one("K")]]),
+            [true, false, true],
+            "A is taken"
+        );
+        assert_eq!(
+            organisations_named(&db),
+            ["A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K"]
+        );
     }
 
     /// An answer that tells `answer` whether the request's writes were committed.
@@ -453,7 +571,7 @@ mod tests {
                 writer.commit(
                     &mut db.get().unwrap(),
                     vec![
-                        Job::rows(vec![hold], hold_open),
+                        Job::rows(vec![hold], in_transaction(hold_open)),
                         add_counted("Leader", &calls),
                     ],
                     telling(answer),
@@ -509,14 +627,17 @@ mod tests {
                     until: 1,
                     started,
                 };
-                let lost = Job::rows(vec![()], |_, _| {
-                    use diesel::result::{DatabaseErrorKind, Error as Diesel};
-                    let gone = Box::new("server closed the connection".to_owned());
-                    Err(Diesel::DatabaseError(DatabaseErrorKind::ClosedConnection, gone).into())
-                });
+                let lost = Job::rows(
+                    vec![()],
+                    in_transaction(|_, _| {
+                        use diesel::result::{DatabaseErrorKind, Error as Diesel};
+                        let gone = Box::new("server closed the connection".to_owned());
+                        Err(Diesel::DatabaseError(DatabaseErrorKind::ClosedConnection, gone).into())
+                    }),
+                );
                 writer.commit(
                     &mut db.get().unwrap(),
-                    vec![Job::rows(vec![hold], hold_open), lost],
+                    vec![Job::rows(vec![hold], in_transaction(hold_open)), lost],
                     telling(answer),
                 );
             })
@@ -549,7 +670,10 @@ mod tests {
                 let mut conn = db.get().unwrap();
                 writer.commit(
                     &mut conn,
-                    vec![Job::rows(vec![()], |_, _| panic!("a write that panics"))],
+                    vec![Job::rows(
+                        vec![()],
+                        in_transaction(|_, _| panic!("a write that panics")),
+                    )],
                     telling(answer),
                 );
             })

@@ -493,6 +493,17 @@ pub fn transaction<T>(
     outcome
 }
 
+/// Runs one writing statement on its own, outside any transaction: a statement is atomic by
+/// itself, and on PostgreSQL the BEGIN and COMMIT around it would be two more round trips. On
+/// SQLite it still waits its turn in the writers' queue, as [`transaction`] does.
+pub fn single_statement<T>(
+    conn: &mut DbConnection,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let _writer = sqlite(conn).is_some().then(WriterTurn::take);
+    work(conn)
+}
+
 /// Whether the connection is inside a transaction.
 pub fn in_transaction(conn: &mut DbConnection) -> Result<bool, Error> {
     use diesel::connection::{AnsiTransactionManager, TransactionManager};

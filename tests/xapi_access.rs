@@ -195,6 +195,66 @@ async fn a_revoked_client_is_refused_at_once(app: TestApp) {
     .expect_problem(401);
 }
 
+/// A revoked client stores nothing by any way (401), even with the Basic credentials the LRS
+/// remembers as verified a moment before: by POST and by PUT, with those credentials or with
+/// its token. Its revocation is what it is told, before anything wrong with the request itself
+/// (a body that is no statement, storing without `records:write`).
+async fn a_revoked_client_stores_nothing_by_any_way(app: TestApp) {
+    let lrs = Lrs::new(&app, "Acme Learning").await;
+    let reader = Lrs::with_scopes(&app, "HR", "shared:read").await;
+    let admin = app.org("Passport Administration", "admin").await;
+    // Both verified, and so remembered, before they are revoked.
+    lrs.store(&app, base()).await;
+    reader.get(&app, "/statements").await.expect(200);
+    for revoked in [&lrs, &reader] {
+        app.delete(
+            &format!(
+                "/v1/organisations/{}/clients/{}",
+                revoked.client.organisation_id, revoked.client.client_id
+            ),
+            &admin.token,
+        )
+        .await
+        .expect(200);
+    }
+    let put = format!("/statements?statementId={}", Uuid::new_v4());
+    lrs.post(&app, "/statements", base())
+        .await
+        .expect_problem(401);
+    lrs.put(&app, &put, base()).await.expect_problem(401);
+    let token = Auth::Bearer(&lrs.client.token);
+    call(&app, Method::POST, "/statements", token, Some(base()))
+        .await
+        .expect_problem(401);
+    call(&app, Method::PUT, &put, token, Some(base()))
+        .await
+        .expect_problem(401);
+    // Wrong in itself, and from a revoked client: the revocation is the answer.
+    let no_statement = serde_json::json!("not a statement");
+    lrs.post(&app, "/statements", no_statement.clone())
+        .await
+        .expect_problem(401);
+    call(&app, Method::POST, "/statements", token, Some(no_statement))
+        .await
+        .expect_problem(401);
+    lrs.put(&app, "/statements", base())
+        .await
+        .expect_problem(401);
+    reader
+        .post(&app, "/statements", base())
+        .await
+        .expect_problem(401);
+    call(
+        &app,
+        Method::POST,
+        "/statements",
+        Auth::Bearer(&reader.client.token),
+        Some(base()),
+    )
+    .await
+    .expect_problem(401);
+}
+
 /// Storing statements feeds passports, so it needs the `records:write` scope (403 without);
 /// reading needs no particular scope.
 async fn a_client_without_records_write_may_read_but_not_store(app: TestApp) {
@@ -251,6 +311,7 @@ on_both_backends!(
     requests_without_valid_credentials_are_refused_with_a_basic_challenge,
     a_persons_token_is_forbidden,
     a_revoked_client_is_refused_at_once,
+    a_revoked_client_stores_nothing_by_any_way,
     a_client_without_records_write_may_read_but_not_store,
     organisations_do_not_see_each_others_statements,
 );

@@ -169,17 +169,8 @@ async fn a_persons_token_is_forbidden(app: TestApp) {
 /// moment before, and with its token.
 async fn a_revoked_client_is_refused_at_once(app: TestApp) {
     let lrs = Lrs::new(&app, "Acme Learning").await;
-    let admin = app.org("Passport Administration", "admin").await;
     lrs.store(&app, base()).await;
-    app.delete(
-        &format!(
-            "/v1/organisations/{}/clients/{}",
-            lrs.client.organisation_id, lrs.client.client_id
-        ),
-        &admin.token,
-    )
-    .await
-    .expect(200);
+    revoke(&app, &[&lrs]).await;
     lrs.get(&app, "/statements").await.expect_problem(401);
     lrs.post(&app, "/statements", base())
         .await
@@ -202,21 +193,10 @@ async fn a_revoked_client_is_refused_at_once(app: TestApp) {
 async fn a_revoked_client_stores_nothing_by_any_way(app: TestApp) {
     let lrs = Lrs::new(&app, "Acme Learning").await;
     let reader = Lrs::with_scopes(&app, "HR", "shared:read").await;
-    let admin = app.org("Passport Administration", "admin").await;
     // Both verified, and so remembered, before they are revoked.
     lrs.store(&app, base()).await;
     reader.get(&app, "/statements").await.expect(200);
-    for revoked in [&lrs, &reader] {
-        app.delete(
-            &format!(
-                "/v1/organisations/{}/clients/{}",
-                revoked.client.organisation_id, revoked.client.client_id
-            ),
-            &admin.token,
-        )
-        .await
-        .expect(200);
-    }
+    revoke(&app, &[&lrs, &reader]).await;
     let put = format!("/statements?statementId={}", Uuid::new_v4());
     lrs.post(&app, "/statements", base())
         .await
@@ -317,6 +297,22 @@ on_both_backends!(
 );
 
 // Helpers ------------------------------------------------------------------------------------
+
+/// The service's administrators revoke these LRS clients.
+async fn revoke(app: &TestApp, clients: &[&Lrs]) {
+    let admin = app.org("Passport Administration", "admin").await;
+    for lrs in clients {
+        app.delete(
+            &format!(
+                "/v1/organisations/{}/clients/{}",
+                lrs.client.organisation_id, lrs.client.client_id
+            ),
+            &admin.token,
+        )
+        .await
+        .expect(200);
+    }
+}
 
 /// Credentials for a request made without the LRS client's Basic credentials.
 #[derive(Clone, Copy)]

@@ -100,16 +100,24 @@ pub fn visible_matching(
         // `= ANY($1)`: one array parameter, one shape already.
         DbConnection::Postgres(c) => records::table
             .filter(records::person_id.eq_any(people))
-            .filter(records::hidden.eq(false))
-            .filter(records::voided_at.is_null())
-            .filter(
-                records::activity_code
-                    .eq_any(codes)
-                    .or(records::kind.eq_any(kinds).nullable()),
-            )
+            .filter(shown_and_matching(kinds, codes))
             .select(RecordRow::as_select())
             .load(c)?,
     })
+}
+
+/// Shown to organisations (neither hidden nor voided), and of these kinds or with these
+/// activity codes: as `= ANY` lists, one array parameter each on PostgreSQL.
+#[diesel::dsl::auto_type(no_type_alias)]
+fn shown_and_matching<'a>(kinds: &'a [String], codes: &'a [String]) -> _ {
+    records::hidden
+        .eq(false)
+        .and(records::voided_at.is_null())
+        .and(
+            records::activity_code
+                .eq_any(codes)
+                .or(records::kind.eq_any(kinds).nullable()),
+        )
 }
 
 /// The same for one person, with each record's issuer: at most `limit`.
@@ -123,13 +131,7 @@ pub fn visible_matching_with_issuers(
     Ok(records::table
         .left_join(organisations::table)
         .filter(records::person_id.eq(person_id))
-        .filter(records::hidden.eq(false))
-        .filter(records::voided_at.is_null())
-        .filter(
-            records::activity_code
-                .eq_any(codes)
-                .or(records::kind.eq_any(kinds).nullable()),
-        )
+        .filter(shown_and_matching(kinds, codes))
         .select((RecordRow::as_select(), organisations::name.nullable()))
         .limit(limit)
         .load(conn)?)

@@ -158,9 +158,92 @@ async fn one_activity_described_by_many_requests_at_once_loses_nothing(app: Test
     }
 }
 
+/// Communication 2.1.1.s2.b2 again, beside other writes: requests sent at once, half of them
+/// new statements and half a different statement under an id the LRS holds. Each is answered
+/// as if it had come alone: the new statements are stored (200), the others refused (409), and
+/// a refusal undoes nothing of the requests stored with it.
+async fn a_refused_request_among_others_at_once_fails_alone(app: TestApp) {
+    let lrs = Lrs::new(&app, "LMS").await;
+    warm_up(&lrs, &app).await;
+    let held = uuid::Uuid::new_v4().to_string();
+    lrs.store(&app, with_id(base(), &held)).await;
+    let fresh: Vec<String> = (0..AT_ONCE / 2)
+        .map(|_| uuid::Uuid::new_v4().to_string())
+        .collect();
+    let mut bodies = Vec::new();
+    for (n, id) in fresh.iter().enumerate() {
+        let activity = format!("http://example.com/courses/{n}");
+        bodies.push(with_id(
+            statement("ann@example.org", "completed", &activity),
+            id,
+        ));
+        bodies.push(with_id(
+            statement("bob@example.org", "failed", &activity),
+            &held,
+        ));
+    }
+    let replies = all_at_once(&lrs, &app, bodies).await;
+    let expected: Vec<u16> = (0..AT_ONCE)
+        .map(|n| if n % 2 == 0 { 200 } else { 409 })
+        .collect();
+    assert_eq!(statuses(&replies), expected);
+    for (n, id) in fresh.iter().enumerate() {
+        assert_eq!(replies[2 * n].body, json!([id]));
+        lrs.statement(&app, id).await.expect(200);
+    }
+    let stored = lrs.statement(&app, &held).await;
+    stored.expect(200);
+    assert_eq!(stored.body["verb"]["id"], base()["verb"]["id"]);
+    assert_usage_exact(&app, &lrs.client.organisation_id).await;
+    assert_eq!(
+        recount(&app, &lrs.client.organisation_id).await.0,
+        1 + fresh.len() as i64
+    );
+}
+
+/// Statements sent at once past the organisation's quota: exactly as many are stored as the
+/// quota allows, the rest are refused (403) and store nothing, and the count stays what the
+/// LRS holds.
+async fn statements_sent_at_once_stop_exactly_at_the_quota(mut app: TestApp) {
+    const QUOTA: usize = 5;
+    app.restart_with(|s| s.xapi.max_statements = QUOTA as u64)
+        .await;
+    let lrs = Lrs::new(&app, "LMS").await;
+    warm_up(&lrs, &app).await;
+    let ids: Vec<String> = (0..AT_ONCE)
+        .map(|_| uuid::Uuid::new_v4().to_string())
+        .collect();
+    let bodies = ids.iter().map(|id| with_id(base(), id)).collect();
+    let replies = all_at_once(&lrs, &app, bodies).await;
+    let mut sorted = statuses(&replies);
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        [vec![200; QUOTA], vec![403; AT_ONCE - QUOTA]].concat()
+    );
+    for (reply, id) in replies.iter().zip(&ids) {
+        if reply.status == 200 {
+            lrs.statement(&app, id).await.expect(200);
+        } else {
+            assert_eq!(
+                reply.body["type"],
+                "urn:learning-passport:problem:quota-exceeded"
+            );
+            lrs.statement(&app, id).await.expect_problem(404);
+        }
+    }
+    assert_usage_exact(&app, &lrs.client.organisation_id).await;
+    assert_eq!(
+        recount(&app, &lrs.client.organisation_id).await.0,
+        QUOTA as i64
+    );
+}
+
 on_both_backends!(
     the_same_statement_sent_at_once_is_stored_once,
     different_statements_under_one_id_at_once_one_is_stored,
     the_same_attachment_sent_at_once_is_stored_once,
     one_activity_described_by_many_requests_at_once_loses_nothing,
+    a_refused_request_among_others_at_once_fails_alone,
+    statements_sent_at_once_stop_exactly_at_the_quota,
 );

@@ -11,6 +11,7 @@ pub mod ids;
 pub mod schema;
 mod sqlite;
 pub mod types;
+pub mod write_group;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -260,6 +261,7 @@ pub struct Database {
     drain: Arc<std::sync::OnceLock<Drain>>,
     deferred: deferred::Queue,
     group_commit: group_commit::Writer,
+    write_group: write_group::WriteGroup,
     /// SQLite's background checkpoints, as long as a copy of the database is in use.
     _checkpoints: Option<Arc<sqlite::Checkpoints>>,
 }
@@ -302,6 +304,7 @@ impl Database {
             _checkpoints: checkpoints,
             deferred: deferred::Queue::start(pool.clone()),
             group_commit: group_commit::Writer::default(),
+            write_group: write_group::WriteGroup::default(),
             pool,
             kind,
             outbox: Arc::new(tokio::sync::Notify::new()),
@@ -325,6 +328,17 @@ impl Database {
         let _ = self.drain.set(drain);
     }
 
+    /// A time before which everything written through [`write_group::transaction_in_group`]
+    /// is committed and visible: now, or on SQLite, while a group is being committed, the time
+    /// it began (what it writes, it stamps later, and nobody sees it before its commit).
+    /// Take it before reading: what the read sees includes all that was stored before it.
+    pub fn grouped_writes_visible_before(&self) -> chrono::DateTime<chrono::Utc> {
+        let now = chrono::Utc::now();
+        self.write_group
+            .running_since()
+            .map_or(now, |since| since.min(now))
+    }
+
     /// Signalled after work that wrote to the outbox has committed and it was drained.
     pub async fn outbox_written(&self) {
         self.outbox.notified().await
@@ -340,6 +354,7 @@ impl Database {
     {
         let (pool, outbox, drain) = (self.pool.clone(), self.outbox.clone(), self.drain.clone());
         let (deferred, group_commit) = (self.deferred.clone(), self.group_commit.clone());
+        let write_group = self.write_group.clone();
         let (answer, answered) = tokio::sync::oneshot::channel::<Result<T, Error>>();
         // The answer comes back by `answered`, not by the blocking task's handle: a read whose
         // event must be committed first is answered by the thread leading its group commit.
@@ -355,7 +370,9 @@ impl Database {
             crate::error::take_connection_lost();
             deferred::forget_handed();
             group_commit::collect();
+            let entered = write_group.enter();
             let outcome = work(&mut conn);
+            drop(entered);
             let to_commit = group_commit::collected();
             // The work's transactions have ended: what they wrote to the outbox is visible.
             if OUTBOX_WRITTEN.with(|written| written.replace(false)) {

@@ -39,8 +39,9 @@ use statements::Prepared;
 use usage::{Quotas, Usage};
 
 use crate::completions::Issuer;
+use crate::db::DbConnection;
 use crate::db::types::Timestamp;
-use crate::db::{DbConnection, transaction};
+use crate::db::write_group::transaction_in_group;
 use crate::error::{Error, FieldError};
 
 /// A malformed request. xAPI answers every one with 400 (never 422), naming what is wrong.
@@ -101,17 +102,21 @@ pub fn store_statements(
         client_id: client.client_id.clone(),
     };
     admit(conn, client.organisation_id, &prepared, &rows, quotas)?;
-    transaction(conn, |conn| {
+    // On SQLite, whose one writer they would queue for anyway, the statements of requests
+    // arriving together are committed together, each request's in a savepoint of its own.
+    let (organisation_id, public_url, quotas) =
+        (client.organisation_id, public_url.to_owned(), *quotas);
+    transaction_in_group(conn, move |conn| {
         let stored = Timestamp::now().0;
         prepared.iter_mut().for_each(|p| p.stamp(stored));
-        let inserted = store::insert(conn, client.organisation_id, prepared, rows)?;
-        feed::feed(conn, &issuer, public_url, &inserted.fresh)?;
+        let inserted = store::insert(conn, organisation_id, prepared, rows)?;
+        feed::feed(conn, &issuer, &public_url, &inserted.fresh)?;
         let added = Usage {
             statements: inserted.fresh.len() as i64,
             documents: 0,
             attachment_bytes: inserted.attachment_bytes,
         };
-        usage::apply(conn, client.organisation_id, added, quotas)
+        usage::apply(conn, organisation_id, added, &quotas)
     })?;
     Ok(ids)
 }

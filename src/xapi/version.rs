@@ -126,7 +126,7 @@ pub async fn answers(
     let through = (req.path() == STATEMENTS)
         .then(|| req.app_data::<web::Data<AppState>>())
         .flatten()
-        .map(|state| consistent_through(state.db.kind()));
+        .map(|state| consistent_through(&state.db));
     // Only 1.0.x has the alternate syntax: a request in it whose version was never read (a
     // malformed form) is answered as 1.0.3.
     let fallback = if alternate::asked(req.query_string()) {
@@ -259,13 +259,16 @@ pub async fn middleware(
 }
 
 /// A time up to which every statement stored is visible to queries. On SQLite writes are
-/// serial, so it is now; on PostgreSQL a statement stamped a moment ago may still be
-/// committing, so it is a second ago.
-pub fn consistent_through(backend: BackendKind) -> String {
-    let now = Utc::now();
-    let through = match backend {
-        BackendKind::Sqlite => now,
-        BackendKind::Postgres => now - chrono::Duration::seconds(1),
+/// serial: it is now, or while a group of writes is being committed, the moment that group
+/// began (less a millisecond, as the header counts in milliseconds). On PostgreSQL, where many
+/// writers run at once, a statement stamped a moment ago may still be committing, so it is a
+/// second ago.
+pub fn consistent_through(db: &crate::db::Database) -> String {
+    let through = match db.kind() {
+        BackendKind::Sqlite => {
+            db.grouped_writes_visible_before() - chrono::Duration::milliseconds(1)
+        }
+        BackendKind::Postgres => Utc::now() - chrono::Duration::seconds(1),
     };
     through.to_rfc3339_opts(SecondsFormat::Millis, true)
 }

@@ -84,6 +84,9 @@ async fn unknown_routes_and_methods_are_problem_details(app: TestApp) {
 
 async fn metrics_are_exported(app: TestApp) {
     app.http.get(app.url("/health/live")).send().await.unwrap();
+    let person = uuid::Uuid::new_v4();
+    let path = format!("/v1/people/{person}/records");
+    app.http.get(app.url(&path)).send().await.unwrap();
     let metrics = app.http.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(metrics.status(), 200);
     let text = metrics.text().await.unwrap();
@@ -94,6 +97,14 @@ async fn metrics_are_exported(app: TestApp) {
         "{text}"
     );
     assert!(text.contains("passport_http_request_duration_seconds_bucket"));
+    // By the route's pattern, never by the ids in the path: one series per route.
+    assert!(
+        text.contains(
+            "passport_http_requests_total{method=\"GET\",route=\"/v1/people/{person_id}/records\",status=\"401\"}"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains(&person.to_string()), "{text}");
 }
 
 async fn metrics_can_be_kept_behind_a_token(backend: Backend) {

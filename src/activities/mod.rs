@@ -6,7 +6,7 @@ pub mod model;
 pub mod store;
 
 pub use model::{Activity, ActivityFilter, ActivityInput};
-pub use store::{ActivityRow, get, lookup, search};
+pub use store::{ActivityRow, get, kinds, lookup, search};
 
 use chrono::{DateTime, Months, Utc};
 use serde::Deserialize;

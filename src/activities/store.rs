@@ -112,6 +112,26 @@ pub fn lookup(
     Ok(rows.into_iter().map(|r| (r.code.clone(), r)).collect())
 }
 
+/// The kind of each catalogued code among `codes`, in one query: what a compliance check needs
+/// of the catalogue, on every check, without the rest of each row.
+pub fn kinds(conn: &mut DbConnection, codes: &[String]) -> Result<HashMap<String, String>, Error> {
+    if codes.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let pairs: Vec<(String, String)> = match conn {
+        // One statement shape whatever the list's length (see `db::OneOf`).
+        DbConnection::Sqlite(c) => activities::table
+            .filter(crate::db::one_of(activities::code, codes.iter().cloned()))
+            .select((activities::code, activities::kind))
+            .load(c)?,
+        DbConnection::Postgres(c) => activities::table
+            .filter(activities::code.eq_any(codes))
+            .select((activities::code, activities::kind))
+            .load(c)?,
+    };
+    Ok(pairs.into_iter().collect())
+}
+
 /// Adds an activity, or replaces one with the same code, keeping when it was first added;
 /// answers the stored row and whether it is new.
 pub fn upsert(conn: &mut DbConnection, mut row: ActivityRow) -> Result<(ActivityRow, bool), Error> {

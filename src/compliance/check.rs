@@ -85,16 +85,6 @@ fn gather(conn: &mut DbConnection, people: &[PersonId], needs: &Needs) -> Result
     Ok(Gathered { records, facts })
 }
 
-fn catalogue_kinds(
-    conn: &mut DbConnection,
-    codes: &[String],
-) -> Result<HashMap<String, String>, Error> {
-    Ok(crate::activities::lookup(conn, codes)?
-        .into_iter()
-        .map(|(code, activity)| (code, activity.kind))
-        .collect())
-}
-
 /// A profile, ready to judge people against.
 struct Judge<'a> {
     profile: &'a RequirementProfile,
@@ -164,7 +154,7 @@ pub fn check(
     on_behalf(conn, request, |conn, grants| {
         let needs = needs(&profile.requirements);
         let Gathered { records, facts } = gather(conn, &[person_id], &needs)?;
-        let kinds = catalogue_kinds(conn, &needs.codes)?;
+        let kinds = crate::activities::kinds(conn, &needs.codes)?;
         let facts: Vec<AttainmentFact> = facts.into_iter().map(|(_, f)| f).collect();
         let judge = Judge {
             profile: &profile,
@@ -200,7 +190,7 @@ pub fn worklist(
         let live = grants::store::live_among(conn, organisation, &person_ids, Permission::Read)?;
         let needs = needs(&profile.requirements);
         let Gathered { records, facts } = gather(conn, &person_ids, &needs)?;
-        let kinds = catalogue_kinds(conn, &needs.codes)?;
+        let kinds = crate::activities::kinds(conn, &needs.codes)?;
         let judge = Judge {
             profile: &profile,
             kinds: &kinds,

@@ -3,10 +3,10 @@
 use crate::db::ids::{OrganisationId, ProfileId};
 use diesel::prelude::*;
 
-use super::{ProfileInput, RequirementProfile, validate};
+use super::{ProfileInput, Requirement, RequirementProfile, validate};
 use crate::db::DbConnection;
 use crate::db::schema::requirement_profiles;
-use crate::db::types::{Json, Timestamp};
+use crate::db::types::{Json, Parsed, Timestamp};
 use crate::error::Error;
 use crate::http::etag::{self, Precondition};
 use crate::http::pagination::{List, Page};
@@ -66,14 +66,26 @@ fn row(
     organisation_id: OrganisationId,
     id: ProfileId,
 ) -> Result<ProfileRow, Error> {
-    // On the backend's own connection: on every compliance check (see `db::on_backend`).
-    crate::on_backend!(conn, |c| requirement_profiles::table
+    requirement_profiles::table
         .filter(requirement_profiles::id.eq(id))
         .filter(requirement_profiles::organisation_id.eq(organisation_id))
         .select(ProfileRow::as_select())
-        .first(c)
-        .optional())?
-    .ok_or_else(|| Error::NotFound("no such requirement profile of your organisation".into()))
+        .first(conn)
+        .optional()?
+        .ok_or_else(not_found)
+}
+
+/// A profile as it is answered and checked against, its requirements parsed straight from
+/// the stored document: read on every compliance check.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = requirement_profiles)]
+struct StoredProfile {
+    id: ProfileId,
+    name: String,
+    requirements: Parsed<Vec<Requirement>>,
+    version: i32,
+    created_at: Timestamp,
+    updated_at: Timestamp,
 }
 
 pub fn get(
@@ -81,7 +93,26 @@ pub fn get(
     organisation_id: OrganisationId,
     id: ProfileId,
 ) -> Result<RequirementProfile, Error> {
-    row(conn, organisation_id, id)?.view()
+    // On the backend's own connection: on every compliance check (see `db::on_backend`).
+    let stored = crate::on_backend!(conn, |c| requirement_profiles::table
+        .filter(requirement_profiles::id.eq(id))
+        .filter(requirement_profiles::organisation_id.eq(organisation_id))
+        .select(StoredProfile::as_select())
+        .first(c)
+        .optional())?
+    .ok_or_else(not_found)?;
+    Ok(RequirementProfile {
+        id: stored.id.0,
+        name: stored.name,
+        requirements: stored.requirements.0,
+        created_at: stored.created_at.0,
+        updated_at: stored.updated_at.0,
+        version: stored.version,
+    })
+}
+
+fn not_found() -> Error {
+    Error::NotFound("no such requirement profile of your organisation".into())
 }
 
 pub fn list(

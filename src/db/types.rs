@@ -258,6 +258,29 @@ impl FromSql<sql::Jsonb, Sqlite> for Json {
 
 multi_backend_type!(sql::Jsonb, Json);
 
+/// A stored JSON document read straight into `T` from the database's own bytes, for documents
+/// read on every request: through [`Json`] each node of the document was first built as a
+/// `serde_json::Value`, then copied into `T`. Read on the backend's own connection (see
+/// `on_backend!`).
+#[derive(Debug, FromSqlRow)]
+pub struct Parsed<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned> FromSql<sql::Jsonb, Pg> for Parsed<T> {
+    fn from_sql(value: <Pg as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+        // jsonb's binary form: a version byte (1), then the document as text.
+        match value.as_bytes() {
+            [1, text @ ..] => Ok(Parsed(serde_json::from_slice(text)?)),
+            _ => Err("unsupported jsonb encoding version".into()),
+        }
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> FromSql<sql::Jsonb, Sqlite> for Parsed<T> {
+    fn from_sql(value: <Sqlite as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+        with_sqlite_str(value, |text| Ok(Parsed(serde_json::from_str(text)?)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

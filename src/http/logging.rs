@@ -3,11 +3,12 @@
 //! The line holds the method, the matched route pattern (not the raw path or query, which may
 //! hold search terms), the status and the latency: no tokens and no personal data.
 
+use std::rc::Rc;
 use std::time::Instant;
 
-use actix_web::HttpMessage;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::{HttpMessage, HttpRequest};
 use tracing::Span;
 use tracing_actix_web::RootSpanBuilder;
 
@@ -15,6 +16,24 @@ use super::request_id::RequestId;
 
 #[derive(Clone, Copy)]
 struct Started(Instant);
+
+/// The pattern of the route a request matched, found once for its log line and its metrics:
+/// finding it walks the routes again.
+#[derive(Clone)]
+struct Route(Rc<str>);
+
+/// The route pattern a request matched (`unmatched` if none), not its path: one log field and
+/// one metrics series per route, whatever the ids in the path.
+pub(super) fn route(request: &HttpRequest) -> Rc<str> {
+    if let Some(Route(route)) = request.extensions().get::<Route>() {
+        return route.clone();
+    }
+    let route: Rc<str> = request
+        .match_pattern()
+        .map_or_else(|| Rc::from("unmatched"), Rc::from);
+    request.extensions_mut().insert(Route(route.clone()));
+    route
+}
 
 pub struct RequestSpan;
 
@@ -26,9 +45,7 @@ impl RootSpanBuilder for RequestSpan {
             .get::<RequestId>()
             .map(|id| id.0.clone())
             .unwrap_or_default();
-        let route = request
-            .match_pattern()
-            .unwrap_or_else(|| "unmatched".to_owned());
+        let route = route(request.request());
         tracing::info_span!(
             "request",
             request_id = %request_id,

@@ -89,18 +89,15 @@ pub async fn middleware(
     let response = next.call(req).await?;
     if let Some(metrics) = metrics {
         // The pattern, not the path: one series per route, whatever the ids.
-        let route = response
-            .request()
-            .match_pattern()
-            .unwrap_or_else(|| "unmatched".into());
+        let route = super::logging::route(response.request());
         let status = response.status().as_u16().to_string();
         metrics
             .requests
-            .with_label_values(&[&method, &route, &status])
+            .with_label_values(&[method.as_str(), &route, status.as_str()])
             .inc();
         metrics
             .latency
-            .with_label_values(&[&method, &route])
+            .with_label_values(&[method.as_str(), &route])
             .observe(started.elapsed().as_secs_f64());
     }
     Ok(response)

@@ -274,6 +274,12 @@ thread_local! {
     static OUTBOX_WRITTEN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
+/// Whether the current work wrote to the webhook outbox since it was last asked; the note is
+/// cleared.
+fn take_outbox_written() -> bool {
+    OUTBOX_WRITTEN.with(|written| written.replace(false))
+}
+
 /// Notes that the current work wrote to the webhook outbox, so that the delivery worker is woken
 /// as soon as the work's transaction has committed instead of at its next poll.
 pub fn outbox_written() {

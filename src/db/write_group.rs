@@ -9,13 +9,17 @@
 //! meanwhile leads the next group, on its own thread and connection, so that no leader's answer
 //! waits for groups after its own. Each request is answered after its group's commit.
 //!
-//! One request's work that fails is rolled back to its savepoint, alone: the others are kept,
-//! and it gets its own error, as if it had run alone. If the commit itself fails, nothing of
-//! the group was written and every request in it gets 503.
+//! One request's work that is refused (a conflict, a quota, a bad request: any answer of the
+//! 4xx kind) or that panics is rolled back to its savepoint, alone: the others are kept, and
+//! it gets its own answer, as if it had run alone. A failure of the database itself (an I/O
+//! error, a full disk), after which SQLite may have rolled back the whole transaction, ends the
+//! group: nothing of it is kept, the request gets its error and the others 503. So does a
+//! failed commit.
 //!
 //! On PostgreSQL, which runs many writers at once, the work runs in a transaction of its own.
 
 use std::cell::RefCell;
+use std::panic::AssertUnwindSafe;
 use std::sync::mpsc::{SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 
@@ -27,17 +31,21 @@ use crate::error::Error;
 
 /// Requests' transactions committed together, at most.
 const GROUP: usize = 64;
+/// Rows (statements, say) written by one group, at most, unless a single request writes more:
+/// every other writer of the database, the access log's group commit among them, waits for a
+/// group's commit, and so does the answer of each request in it.
+const GROUP_ROWS: usize = 500;
 
 thread_local! {
     /// The write group of the database whose work runs on this thread.
     static CURRENT: RefCell<Option<WriteGroup>> = const { RefCell::new(None) };
 }
 
-/// Runs `work` in a write transaction whose commit it shares, on SQLite, with the other
-/// requests writing at that moment (see the module's documentation). Outside the work of a
-/// database (the command line, start-up), inside a transaction already open, and on
-/// PostgreSQL, it is [`transaction`].
-pub fn transaction_in_group<T, F>(conn: &mut DbConnection, work: F) -> Result<T, Error>
+/// Runs `work`, which writes about `rows` rows, in a write transaction whose commit it shares,
+/// on SQLite, with the other requests writing at that moment (see the module's
+/// documentation). Outside the work of a database (the command line, start-up), inside a
+/// transaction already open, and on PostgreSQL, it is [`transaction`].
+pub fn transaction_in_group<T, F>(conn: &mut DbConnection, rows: usize, work: F) -> Result<T, Error>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, Error> + Send + 'static,
     T: Send + 'static,
@@ -47,7 +55,7 @@ where
         DbConnection::Postgres(_) => None,
     };
     match group {
-        Some(group) if !in_transaction(conn)? => group.run(conn, work),
+        Some(group) if !in_transaction(conn)? => group.run(conn, rows, work),
         _ => transaction(conn, work),
     }
 }
@@ -87,7 +95,7 @@ impl WriteGroup {
         Entered
     }
 
-    fn run<T, F>(&self, conn: &mut DbConnection, work: F) -> Result<T, Error>
+    fn run<T, F>(&self, conn: &mut DbConnection, rows: usize, work: F) -> Result<T, Error>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, Error> + Send + 'static,
         T: Send + 'static,
@@ -96,7 +104,9 @@ impl WriteGroup {
         let (tell, told) = sync_channel(1);
         let request = Box::new(Request {
             work: Some(work),
+            rows,
             outcome: None,
+            wrote_outbox: false,
             tell,
         });
         let leads = {
@@ -110,20 +120,38 @@ impl WriteGroup {
         loop {
             match told.recv() {
                 Ok(Told::Lead) => self.lead(conn),
-                Ok(Told::Answer(outcome)) => return outcome,
+                Ok(Told::Answer(outcome, wrote_outbox)) => {
+                    // The work may have run on the leader's thread: the outbox it wrote to is
+                    // drained here, before this request's answer, as after any work.
+                    if wrote_outbox && outcome.is_ok() {
+                        super::outbox_written();
+                    }
+                    return outcome;
+                }
                 Err(_) => return Err(unavailable()),
             }
         }
     }
 
-    /// Runs one group: what waits, up to [`GROUP`] requests. Then, if more wait, the first
-    /// of them leads the next group on its own thread and connection, while this request is
-    /// answered at once rather than after every group that queues up behind it.
+    /// Runs one group: what waits, up to [`GROUP`] requests and [`GROUP_ROWS`] rows (one
+    /// request at least). Then, if more wait, the first of them leads the next group on its
+    /// own thread and connection, while this request is answered at once rather than after
+    /// every group that queues up behind it.
     fn lead(&self, conn: &mut DbConnection) {
         let leading = Leading(self);
         let group: Vec<Box<dyn Pending>> = {
             let mut queue = self.queue();
-            let take = queue.waiting.len().min(GROUP);
+            let mut rows = 0;
+            let take = queue
+                .waiting
+                .iter()
+                .take(GROUP)
+                .take_while(|request| {
+                    rows += request.rows();
+                    rows <= GROUP_ROWS
+                })
+                .count()
+                .max(1);
             queue.waiting.drain(..take).collect()
         };
         self.set_running_since(Some(Utc::now()));
@@ -132,13 +160,9 @@ impl WriteGroup {
         #[cfg(test)]
         self.groups
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if super::unusable(conn) {
-            // The connection is gone: `leading` steps down, refusing what waits (503), and
-            // the next request leads on a connection of its own.
-            return;
-        }
-        // Leadership passes, or ends, under the lock: a request queued at that moment either
-        // finds a leader or leads.
+        // Leadership passes (even if this connection is now unusable: the next leader works on
+        // its own), or ends, under the lock: a request queued at that moment either finds a
+        // leader or leads.
         let mut queue = self.queue();
         while !queue.waiting.is_empty() {
             if queue.waiting[0].lead() {
@@ -177,14 +201,15 @@ impl WriteGroup {
     }
 }
 
-/// Held while a thread leads; dropped only if leading stops early (its connection lost, or a
-/// panic), when the requests still waiting are refused (503) and the next request leads. (After
-/// a panic, the requests of the group being run are answered with an error as the panic drops
-/// them; nothing of theirs was committed.)
+/// Held while a thread leads; dropped only if leading stops early (a panic outside any
+/// request's work), when the requests still waiting are refused (503) and the next request
+/// leads. (The requests of the group being run are then answered with an error as the panic
+/// drops them; nothing of theirs was committed.)
 struct Leading<'a>(&'a WriteGroup);
 
 impl Drop for Leading<'_> {
     fn drop(&mut self) {
+        self.0.set_running_since(None);
         let waiting = {
             let mut queue = self.0.queue();
             queue.leading = false;
@@ -200,7 +225,9 @@ impl Drop for Leading<'_> {
 fn commit_group(conn: &mut DbConnection, mut group: Vec<Box<dyn Pending>>) {
     let committed = transaction(conn, |conn| {
         for request in &mut group {
-            request.run(conn);
+            if !request.run(conn) {
+                return Err(unavailable());
+            }
         }
         Ok(())
     });
@@ -214,10 +241,13 @@ fn commit_group(conn: &mut DbConnection, mut group: Vec<Box<dyn Pending>>) {
 
 /// A request's work in a group, and its answer.
 trait Pending: Send {
+    /// About how many rows the request writes.
+    fn rows(&self) -> usize;
     /// Tells the request to lead the next group; false if its thread is gone.
     fn lead(&self) -> bool;
-    /// Runs the work in a savepoint, rolled back if it fails; keeps its outcome.
-    fn run(&mut self, conn: &mut DbConnection);
+    /// Runs the work in a savepoint, rolled back if it fails; keeps its outcome. False if it
+    /// failed in the database itself, which ends the group.
+    fn run(&mut self, conn: &mut DbConnection) -> bool;
     /// Answers the request once its group's commit succeeded or failed.
     fn answer(self: Box<Self>, committed: Result<(), Error>);
 }
@@ -226,13 +256,16 @@ trait Pending: Send {
 enum Told<T> {
     /// Lead the next group.
     Lead,
-    /// The group holding the request is done: its outcome.
-    Answer(Result<T, Error>),
+    /// The group holding the request is done: its outcome, and whether its work wrote to the
+    /// webhook outbox.
+    Answer(Result<T, Error>, bool),
 }
 
 struct Request<T, F> {
     work: Option<F>,
+    rows: usize,
     outcome: Option<Result<T, Error>>,
+    wrote_outbox: bool,
     tell: SyncSender<Told<T>>,
 }
 
@@ -241,16 +274,38 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, Error> + Send,
     T: Send,
 {
+    fn rows(&self) -> usize {
+        self.rows
+    }
+
     fn lead(&self) -> bool {
         self.tell.try_send(Told::Lead).is_ok()
     }
 
-    fn run(&mut self, conn: &mut DbConnection) {
+    fn run(&mut self, conn: &mut DbConnection) -> bool {
         let Some(work) = self.work.take() else {
-            return;
+            return true;
         };
-        // Nested in the group's transaction: a savepoint.
-        self.outcome = Some(conn.transaction::<T, Error, _>(work));
+        // The outbox flag is the thread's: kept apart for this request, and given back.
+        let leaders = super::take_outbox_written();
+        let mut panicked = false;
+        // Nested in the group's transaction: a savepoint, rolled back if the work fails.
+        let outcome = conn.transaction::<T, Error, _>(|conn| {
+            std::panic::catch_unwind(AssertUnwindSafe(|| work(conn))).unwrap_or_else(|_| {
+                panicked = true;
+                Err(Error::Internal("the write stopped unexpectedly".into()))
+            })
+        });
+        self.wrote_outbox = super::take_outbox_written();
+        if leaders {
+            super::outbox_written();
+        }
+        let goes_on = match &outcome {
+            Ok(_) => true,
+            Err(error) => panicked || !matches!(error, Error::Internal(_) | Error::Unavailable(_)),
+        };
+        self.outcome = Some(outcome);
+        goes_on
     }
 
     fn answer(self: Box<Self>, committed: Result<(), Error>) {
@@ -262,7 +317,7 @@ where
             (None, Ok(())) => Err(Error::Internal("the write was not run".into())),
         };
         // The request may have gone (its thread panicked): nobody to tell.
-        let _ = self.tell.try_send(Told::Answer(outcome));
+        let _ = self.tell.try_send(Told::Answer(outcome, self.wrote_outbox));
     }
 }
 
@@ -330,7 +385,7 @@ mod tests {
             let (db, group) = (db.clone(), group.clone());
             std::thread::spawn(move || {
                 let held = group.clone();
-                let outcome = group.run(&mut db.get().unwrap(), move |conn| {
+                let outcome = group.run(&mut db.get().unwrap(), 1, move |conn| {
                     // What the group stamps, it stamps after the time readers are told.
                     let since = held.running_since().expect("a group is running");
                     assert!(since <= chrono::Utc::now());
@@ -338,7 +393,11 @@ mod tests {
                     until_queued(&held, 8);
                     add(conn, "Leader")
                 });
-                (outcome.is_ok(), std::thread::current().id())
+                let wrote_outbox = crate::db::take_outbox_written();
+                (
+                    outcome.is_ok() && !wrote_outbox,
+                    std::thread::current().id(),
+                )
             })
         };
         leader_running.recv().unwrap();
@@ -346,14 +405,21 @@ mod tests {
             .map(|i| {
                 let (db, group) = (db.clone(), group.clone());
                 std::thread::spawn(move || {
-                    group.run(&mut db.get().unwrap(), move |conn| {
+                    let outcome = group.run(&mut db.get().unwrap(), 1, move |conn| {
                         add(conn, &format!("Follower {i}"))?;
                         if i == 3 {
                             // Fails after writing: its row must go, and only its row.
                             return Err(Error::Conflict("refused".into()));
                         }
+                        if i == 5 {
+                            crate::db::outbox_written();
+                        }
                         Ok(std::thread::current().id())
-                    })
+                    });
+                    // The outbox is drained by the thread of the request that wrote to it,
+                    // whichever thread ran its work.
+                    assert_eq!(crate::db::take_outbox_written(), i == 5, "follower {i}");
+                    outcome
                 })
             })
             .collect();
@@ -391,48 +457,149 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = sqlite_database(&dir, 2);
         let mut conn = db.get().unwrap();
-        let refused = transaction_in_group(&mut conn, |conn| {
+        let refused = transaction_in_group(&mut conn, 1, |conn| {
             add(conn, "Rolled back")?;
             Err::<(), _>(Error::Conflict("refused".into()))
         });
         assert!(matches!(refused, Err(Error::Conflict(_))));
-        transaction_in_group(&mut conn, |conn| add(conn, "Kept")).unwrap();
+        transaction_in_group(&mut conn, 1, |conn| add(conn, "Kept")).unwrap();
         drop(conn);
         assert_eq!(organisations_named(&db), ["Kept"]);
     }
 
-    #[test]
-    fn a_leader_that_panics_leaves_no_request_unanswered() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = sqlite_database(&dir, 2);
-        let group = WriteGroup::default();
+    /// A request's work, as the tests queue it.
+    type Work = Box<dyn FnOnce(&mut DbConnection) -> Result<(), Error> + Send>;
+
+    /// Runs a group: the first request leads and holds its group open until the others are
+    /// queued, so that they form the next group, in order. Answers each request's outcome.
+    fn two_groups(
+        db: &Database,
+        group: &WriteGroup,
+        works: Vec<Work>,
+    ) -> Vec<Result<(), Error>> {
         let (started, leader_running) = std::sync::mpsc::channel();
-        let panicking = {
+        let count = works.len();
+        let leader = {
             let (db, group) = (db.clone(), group.clone());
             std::thread::spawn(move || {
                 let held = group.clone();
-                let _: Result<(), Error> = group.run(&mut db.get().unwrap(), move |_| {
+                group.run(&mut db.get().unwrap(), 1, move |conn| {
                     started.send(()).unwrap();
-                    until_queued(&held, 1);
-                    panic!("a write that panics")
-                });
+                    until_queued(&held, count);
+                    add(conn, "Leader")
+                })
             })
         };
         leader_running.recv().unwrap();
-        let queued = group.run(&mut db.get().unwrap(), |conn| add(conn, "Queued"));
-        assert!(panicking.join().is_err());
-        // Refused, not left waiting; and nothing of the group was committed.
-        assert!(matches!(queued, Err(Error::Unavailable(_))));
-        assert!(!group.queue().leading, "the leader stepped down");
-        // No connection is lent out still inside the transaction the panic left.
-        let mut both = [db.get().unwrap(), db.get().unwrap()];
-        for conn in &mut both {
-            assert!(!in_transaction(conn).unwrap());
+        let mut queued = Vec::new();
+        for (i, work) in works.into_iter().enumerate() {
+            let (db, joining) = (db.clone(), group.clone());
+            queued.push(std::thread::spawn(move || {
+                joining.run(&mut db.get().unwrap(), 1, work)
+            }));
+            // In order; once the last is queued the leader goes on, and the queue empties.
+            if i + 1 < count {
+                until_queued(group, i + 1);
+            }
         }
-        drop(both);
+        assert!(leader.join().unwrap().is_ok());
+        queued.into_iter().map(|q| q.join().unwrap()).collect()
+    }
+
+    #[test]
+    fn a_request_whose_work_panics_fails_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sqlite_database(&dir, 6);
+        let group = WriteGroup::default();
+        let outcomes = two_groups(
+            &db,
+            &group,
+            vec![
+                Box::new(|conn| add(conn, "Before")),
+                Box::new(|conn| {
+                    add(conn, "Panicked")?;
+                    panic!("a write that panics")
+                }),
+                Box::new(|conn| add(conn, "After")),
+            ],
+        );
+        assert!(outcomes[0].is_ok());
+        assert!(matches!(outcomes[1], Err(Error::Internal(_))));
+        assert!(outcomes[2].is_ok());
+        assert_eq!(organisations_named(&db), ["After", "Before", "Leader"]);
+        assert!(!group.queue().leading, "leadership ends with the queue");
+        assert_eq!(group.running_since(), None);
+    }
+
+    #[test]
+    fn a_failure_of_the_database_ends_its_group_and_keeps_nothing_of_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sqlite_database(&dir, 6);
+        let group = WriteGroup::default();
+        let outcomes = two_groups(
+            &db,
+            &group,
+            vec![
+                Box::new(|conn| add(conn, "Before")),
+                Box::new(|conn| {
+                    add(conn, "Failed")?;
+                    Err(Error::Internal("disk I/O error".into()))
+                }),
+                Box::new(|conn| add(conn, "Never run")),
+            ],
+        );
+        assert!(matches!(outcomes[0], Err(Error::Unavailable(_))));
+        assert!(matches!(outcomes[1], Err(Error::Internal(_))));
+        assert!(matches!(outcomes[2], Err(Error::Unavailable(_))));
+        // The leader's own group was committed before; nothing of the failed one.
+        assert_eq!(organisations_named(&db), ["Leader"]);
+        // The next request leads, and is committed.
         group
-            .run(&mut db.get().unwrap(), |conn| add(conn, "After"))
+            .run(&mut db.get().unwrap(), 1, |conn| add(conn, "Later"))
             .unwrap();
-        assert_eq!(organisations_named(&db), ["After"]);
+        assert_eq!(organisations_named(&db), ["Later", "Leader"]);
+    }
+
+    #[test]
+    fn a_group_holds_at_most_its_rows_and_at_least_one_request() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sqlite_database(&dir, 6);
+        let group = WriteGroup::default();
+        let (started, leader_running) = std::sync::mpsc::channel();
+        let leader = {
+            let (db, group) = (db.clone(), group.clone());
+            std::thread::spawn(move || {
+                let held = group.clone();
+                group.run(&mut db.get().unwrap(), 1, move |conn| {
+                    started.send(()).unwrap();
+                    until_queued(&held, 3);
+                    add(conn, "Leader")
+                })
+            })
+        };
+        leader_running.recv().unwrap();
+        // Queued in this order: more rows than a group holds, then two that fit together.
+        let mut queued = Vec::new();
+        for (i, rows) in [GROUP_ROWS + 1, GROUP_ROWS / 2, GROUP_ROWS / 2]
+            .into_iter()
+            .enumerate()
+        {
+            let (db, group2) = (db.clone(), group.clone());
+            queued.push(std::thread::spawn(move || {
+                group2.run(&mut db.get().unwrap(), rows, move |conn| {
+                    add(conn, &format!("{i}"))
+                })
+            }));
+            if i < 2 {
+                until_queued(&group, i + 1);
+            }
+        }
+        assert!(leader.join().unwrap().is_ok());
+        for q in queued {
+            assert!(q.join().unwrap().is_ok());
+        }
+        // The leader's, the big request's alone, then the two together.
+        assert_eq!(group.groups.load(Ordering::SeqCst), 3);
+        assert_eq!(organisations_named(&db), ["0", "1", "2", "Leader"]);
     }
 }

@@ -106,7 +106,7 @@ pub fn store_statements(
     // arriving together are committed together, each request's in a savepoint of its own.
     let (organisation_id, public_url, quotas) =
         (client.organisation_id, public_url.to_owned(), *quotas);
-    transaction_in_group(conn, move |conn| {
+    transaction_in_group(conn, prepared.len(), move |conn| {
         let stored = Timestamp::now().0;
         prepared.iter_mut().for_each(|p| p.stamp(stored));
         let inserted = store::insert(conn, organisation_id, prepared, rows)?;

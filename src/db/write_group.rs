@@ -472,11 +472,7 @@ mod tests {
 
     /// Runs a group: the first request leads and holds its group open until the others are
     /// queued, so that they form the next group, in order. Answers each request's outcome.
-    fn two_groups(
-        db: &Database,
-        group: &WriteGroup,
-        works: Vec<Work>,
-    ) -> Vec<Result<(), Error>> {
+    fn two_groups(db: &Database, group: &WriteGroup, works: Vec<Work>) -> Vec<Result<(), Error>> {
         let (started, leader_running) = std::sync::mpsc::channel();
         let count = works.len();
         let leader = {

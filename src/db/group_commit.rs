@@ -17,8 +17,8 @@
 
 use std::any::{Any, TypeId};
 use std::cell::RefCell;
-use std::sync::{Arc, Mutex};
 
+use super::leader::Line;
 use super::{DbConnection, transaction};
 use crate::error::Error;
 
@@ -167,20 +167,14 @@ struct Waiting {
     answer: Answer,
 }
 
-/// The requests whose writes wait for a group, and whether a leader is committing.
-#[derive(Default)]
-struct Queue {
-    waiting: Vec<Waiting>,
-    leading: bool,
-}
-
 /// Where requests' writes meet to be committed in groups: one per database.
 #[derive(Clone, Default)]
 pub(super) struct Writer {
-    queue: Arc<Mutex<Queue>>,
+    /// The requests whose writes wait for a group, and whether a leader is committing.
+    line: Line<Waiting>,
     /// Groups committed so far, for the tests to see how requests were grouped.
     #[cfg(test)]
-    groups: Arc<std::sync::atomic::AtomicUsize>,
+    groups: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Writer {
@@ -194,33 +188,36 @@ impl Writer {
             tracing::error!("a request's work left its transaction open: its read is refused");
             return answer(Err(unavailable()));
         }
-        {
-            let mut queue = self.queue();
-            if queue.waiting.len() >= QUEUE {
-                drop(queue);
-                return answer(Err(Error::Unavailable(
+        match self.line.join(Waiting { jobs, answer }, QUEUE) {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(refused) => {
+                return (refused.answer)(Err(Error::Unavailable(
                     "the access log is not keeping up: nothing was read; retry shortly".into(),
                 )));
             }
-            queue.waiting.push(Waiting { jobs, answer });
-            if queue.leading {
-                return;
-            }
-            queue.leading = true;
         }
-        // Leading: whatever is queued, a group at a time, until the queue is empty. Leadership
-        // ends under the lock, so that a request queued at that moment finds none and leads.
-        let leading = Leading(self);
+        // Leading: whatever is queued, a group at a time, until the queue is empty. If leading
+        // stops early (its connection lost, or a panic), the requests waiting are refused (503)
+        // and the next request leads. (After a panic, the group being committed is answered
+        // with an error as the panic drops it; no data leaves either way.)
+        let leading = self.line.leading(|waiting| {
+            for waiting in waiting {
+                (waiting.answer)(Err(unavailable()));
+            }
+        });
         loop {
-            let group: Vec<Waiting> = {
-                let mut queue = self.queue();
-                if queue.waiting.is_empty() {
-                    queue.leading = false;
-                    std::mem::forget(leading);
-                    return;
+            let group = {
+                // Leadership ends under the lock, so that a request queued at that moment
+                // finds none and leads.
+                let mut line = self.line.lock();
+                if line.requests.is_empty() {
+                    line.leading = false;
+                    drop(line);
+                    return leading.done();
                 }
-                let take = queue.waiting.len().min(GROUP);
-                queue.waiting.drain(..take).collect()
+                let take = line.requests.len().min(GROUP);
+                line.requests.drain(..take).collect()
             };
             commit_group(conn, group);
             #[cfg(test)]
@@ -232,33 +229,6 @@ impl Writer {
                 // next request leads on a connection of its own.
                 return;
             }
-        }
-    }
-
-    /// The queue. Every change to it is complete under its lock, so a lock poisoned by a
-    /// panic elsewhere still guards a consistent queue.
-    fn queue(&self) -> std::sync::MutexGuard<'_, Queue> {
-        self.queue
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-/// Held while a thread leads; dropped only if leading stops early (its connection lost, or a
-/// panic), when it hands the queue on: the requests waiting are refused (503) and the next
-/// request leads. (After a panic, the group being committed is answered with an error as the
-/// panic drops it; no data leaves either way.)
-struct Leading<'a>(&'a Writer);
-
-impl Drop for Leading<'_> {
-    fn drop(&mut self) {
-        let waiting = {
-            let mut queue = self.0.queue();
-            queue.leading = false;
-            std::mem::take(&mut queue.waiting)
-        };
-        for waiting in waiting {
-            (waiting.answer)(Err(unavailable()));
         }
     }
 }
@@ -299,6 +269,7 @@ mod tests {
     use crate::db::types::Timestamp;
     use diesel::prelude::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
 
     /// An organisation to add, and where to count the calls that wrote it.
     struct Named {
@@ -541,7 +512,7 @@ mod tests {
         let hold = rows[0];
         hold.started.send(()).unwrap();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while hold.writer.queue().waiting.len() < hold.until {
+        while hold.writer.line.lock().requests.len() < hold.until {
             assert!(
                 std::time::Instant::now() < deadline,
                 "the others never queued"
@@ -609,7 +580,10 @@ mod tests {
         assert_eq!(leader.join().unwrap(), 2);
         assert_eq!(calls.load(Ordering::SeqCst), 2);
         assert_eq!(organisations_named(&db).len(), 32);
-        assert!(!writer.queue().leading, "leadership ends with the queue");
+        assert!(
+            !writer.line.lock().leading,
+            "leadership ends with the queue"
+        );
     }
 
     #[test]
@@ -654,7 +628,7 @@ mod tests {
         // Its own write would have been committed: it is refused because the leader stepped
         // down, not left waiting.
         assert_eq!(follower_answered.recv(), Ok(false));
-        assert!(!writer.queue().leading, "the leader stepped down");
+        assert!(!writer.line.lock().leading, "the leader stepped down");
         the_next_request_leads(&writer, &db);
     }
 

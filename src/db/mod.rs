@@ -8,6 +8,7 @@ pub mod deferred;
 pub mod files;
 pub mod group_commit;
 pub mod ids;
+mod leader;
 pub mod schema;
 mod sqlite;
 pub mod types;

@@ -26,6 +26,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use diesel::Connection;
 
+use super::leader::Line;
 use super::{DbConnection, in_transaction, transaction};
 use crate::error::Error;
 
@@ -72,19 +73,13 @@ impl Drop for Entered {
 /// Where one database's requests meet to share a commit.
 #[derive(Clone, Default)]
 pub(super) struct WriteGroup {
-    queue: Arc<Mutex<Queue>>,
+    /// The requests waiting for a group, and whether a leader is running one.
+    line: Line<Box<dyn Pending>>,
     /// When the group being run now began: nothing it writes is visible before its commit.
     running_since: Arc<Mutex<Option<DateTime<Utc>>>>,
     /// Groups committed so far, for the tests to see how requests were grouped.
     #[cfg(test)]
     groups: Arc<std::sync::atomic::AtomicUsize>,
-}
-
-/// The requests waiting for a group, and whether a leader is running one.
-#[derive(Default)]
-struct Queue {
-    waiting: Vec<Box<dyn Pending>>,
-    leading: bool,
 }
 
 impl WriteGroup {
@@ -109,12 +104,8 @@ impl WriteGroup {
             wrote_outbox: false,
             tell,
         });
-        let leads = {
-            let mut queue = self.queue();
-            queue.waiting.push(request);
-            !std::mem::replace(&mut queue.leading, true)
-        };
-        if leads {
+        // Nobody is turned away: each request waiting holds a connection of the pool.
+        if let Ok(true) = self.line.join(request, usize::MAX) {
             self.lead(conn);
         }
         loop {
@@ -138,12 +129,19 @@ impl WriteGroup {
     /// own thread and connection, while this request is answered at once rather than after
     /// every group that queues up behind it.
     fn lead(&self, conn: &mut DbConnection) {
-        let leading = Leading(self);
-        let group: Vec<Box<dyn Pending>> = {
-            let mut queue = self.queue();
+        // If leading stops early (a panic outside any request's work), the requests still
+        // waiting are refused (503) and the next request leads. (The requests of the group
+        // being run are then answered with an error as the panic drops them; nothing of theirs
+        // was committed.)
+        let leading = self.line.leading(|waiting| {
+            self.set_running_since(None);
+            for request in waiting {
+                request.answer(Err(unavailable()));
+            }
+        });
+        let group = self.line.next_group(|waiting| {
             let mut rows = 0;
-            let take = queue
-                .waiting
+            waiting
                 .iter()
                 .take(GROUP)
                 .take_while(|request| {
@@ -151,9 +149,8 @@ impl WriteGroup {
                     rows <= GROUP_ROWS
                 })
                 .count()
-                .max(1);
-            queue.waiting.drain(..take).collect()
-        };
+                .max(1)
+        });
         self.set_running_since(Some(Utc::now()));
         commit_group(conn, group);
         self.set_running_since(None);
@@ -163,17 +160,18 @@ impl WriteGroup {
         // Leadership passes (even if this connection is now unusable: the next leader works on
         // its own), or ends, under the lock: a request queued at that moment either finds a
         // leader or leads.
-        let mut queue = self.queue();
-        while !queue.waiting.is_empty() {
-            if queue.waiting[0].lead() {
-                std::mem::forget(leading);
-                return;
+        let mut line = self.line.lock();
+        while !line.requests.is_empty() {
+            if line.requests[0].lead() {
+                drop(line);
+                return leading.done();
             }
             // Its thread is gone: nobody to run it or to answer.
-            queue.waiting.remove(0);
+            line.requests.remove(0);
         }
-        queue.leading = false;
-        std::mem::forget(leading);
+        line.leading = false;
+        drop(line);
+        leading.done();
     }
 
     /// When the group being committed now began, if one is: what it stamps, it stamps after
@@ -190,34 +188,6 @@ impl WriteGroup {
             .running_since
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = since;
-    }
-
-    /// Every change to the queue is complete under its lock, so a lock poisoned by a panic
-    /// elsewhere still guards a consistent queue.
-    fn queue(&self) -> std::sync::MutexGuard<'_, Queue> {
-        self.queue
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-/// Held while a thread leads; dropped only if leading stops early (a panic outside any
-/// request's work), when the requests still waiting are refused (503) and the next request
-/// leads. (The requests of the group being run are then answered with an error as the panic
-/// drops them; nothing of theirs was committed.)
-struct Leading<'a>(&'a WriteGroup);
-
-impl Drop for Leading<'_> {
-    fn drop(&mut self) {
-        self.0.set_running_since(None);
-        let waiting = {
-            let mut queue = self.0.queue();
-            queue.leading = false;
-            std::mem::take(&mut queue.waiting)
-        };
-        for request in waiting {
-            request.answer(Err(unavailable()));
-        }
     }
 }
 
@@ -365,7 +335,7 @@ mod tests {
     /// Waits until `count` requests are queued behind the group being run.
     fn until_queued(group: &WriteGroup, count: usize) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while group.queue().waiting.len() < count {
+        while group.line.lock().requests.len() < count {
             assert!(
                 std::time::Instant::now() < deadline,
                 "the others never queued"
@@ -448,7 +418,7 @@ mod tests {
         expected.push("Leader".into());
         expected.sort();
         assert_eq!(organisations_named(&db), expected);
-        assert!(!group.queue().leading, "leadership ends with the queue");
+        assert!(!group.line.lock().leading, "leadership ends with the queue");
         assert_eq!(group.running_since(), None, "nothing is being committed");
     }
 
@@ -523,7 +493,7 @@ mod tests {
         assert!(matches!(outcomes[1], Err(Error::Internal(_))));
         assert!(outcomes[2].is_ok());
         assert_eq!(organisations_named(&db), ["After", "Before", "Leader"]);
-        assert!(!group.queue().leading, "leadership ends with the queue");
+        assert!(!group.line.lock().leading, "leadership ends with the queue");
         assert_eq!(group.running_since(), None);
     }
 

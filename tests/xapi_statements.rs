@@ -384,7 +384,29 @@ async fn voiding_an_unknown_statement_is_accepted(app: TestApp) {
     assert_eq!(ids(&lrs.query(&app, "").await), vec![voiding]);
 }
 
+/// Data 2.3.2: a batch may hold a statement and the statement voiding it; both are stored and
+/// the first is voided, as if they had been sent one after the other.
+async fn a_statement_voided_in_its_own_batch_is_voided(app: TestApp) {
+    let lrs = Lrs::new(&app, "Acme Learning").await;
+    let target = Uuid::new_v4().to_string();
+    let reply = lrs
+        .post(
+            &app,
+            "/statements",
+            json!([with_id(base(), &target), voiding(&target)]),
+        )
+        .await;
+    reply.expect(200);
+    let voiding_id = reply.body[1].as_str().unwrap().to_owned();
+    lrs.statement(&app, &target).await.expect_problem(404);
+    lrs.get(&app, &format!("/statements?voidedStatementId={target}"))
+        .await
+        .expect(200);
+    assert_eq!(ids(&lrs.query(&app, "").await), vec![voiding_id]);
+}
+
 on_both_backends!(
+    a_statement_voided_in_its_own_batch_is_voided,
     a_put_statement_is_stored_with_what_the_lrs_supplies,
     a_put_needs_a_statement_id_matching_the_statement,
     a_post_answers_the_ids_in_order_and_assigns_missing_ones,

@@ -40,19 +40,6 @@ pub fn attachment_sizes(
     Ok(sizes)
 }
 
-pub(super) fn get_text(
-    conn: &mut DbConnection,
-    organisation_id: OrganisationId,
-    statement_id: StatementId,
-) -> Result<Option<String>, Error> {
-    Ok(xapi_statements::table
-        .filter(xapi_statements::organisation_id.eq(organisation_id))
-        .filter(xapi_statements::statement_id.eq(statement_id))
-        .select(xapi_statements::statement)
-        .first(conn)
-        .optional()?)
-}
-
 /// One statement by id: `voided` picks a voided statement (`voidedStatementId`), otherwise only
 /// one that is not voided (`statementId`).
 pub fn get(

@@ -9,7 +9,6 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::activities::save_definitions;
-use super::read::get_text;
 use super::{AttachmentRow, CHUNK, IndexRow, StatementRow};
 use crate::db::DbConnection;
 use crate::db::schema::{xapi_attachments, xapi_statement_index, xapi_statements};
@@ -27,19 +26,21 @@ pub struct Inserted {
 
 /// Stores statements the caller has prepared, answering those that are new (an identical
 /// statement already stored is not stored again). Runs inside the caller's transaction.
+///
+/// The statements are inserted first and only the ids the LRS held already are read back:
+/// a POST of new statements, the usual case, costs no read before its insert.
 pub fn insert(
     conn: &mut DbConnection,
     organisation_id: OrganisationId,
     prepared: Vec<Prepared>,
     attachments: Vec<AttachmentRow>,
 ) -> Result<Inserted, Error> {
-    let fresh = not_yet_stored(conn, organisation_id, prepared)?;
+    let fresh = insert_statements(conn, organisation_id, prepared)?;
     if fresh.is_empty() {
         return Ok(Inserted::default());
     }
     void_targets(conn, organisation_id, &fresh)?;
     let fresh = inherit_targets(conn, organisation_id, fresh)?;
-    let fresh = insert_statements(conn, organisation_id, fresh)?;
     insert_index(conn, organisation_id, &fresh)?;
     let attachment_bytes = insert_attachments(conn, attachments)?;
     save_definitions(conn, organisation_id, &fresh)?;
@@ -49,39 +50,15 @@ pub fn insert(
     })
 }
 
-/// The statements whose ids the LRS does not hold yet; one it holds must be the same
-/// statement, or the request is refused.
-fn not_yet_stored(
+/// Inserts the statements whose ids the LRS does not hold yet, and answers them. An id it
+/// holds already (stored earlier, or by a concurrent request) must be the same statement, or
+/// the request is refused.
+fn insert_statements(
     conn: &mut DbConnection,
     organisation_id: OrganisationId,
     prepared: Vec<Prepared>,
 ) -> Result<Vec<Prepared>, Error> {
-    let ids: Vec<StatementId> = prepared.iter().map(|p| StatementId(p.id)).collect();
-    let existing: HashMap<StatementId, String> = xapi_statements::table
-        .filter(xapi_statements::organisation_id.eq(organisation_id))
-        .filter(xapi_statements::statement_id.eq_any(&ids))
-        .select((xapi_statements::statement_id, xapi_statements::statement))
-        .load::<(StatementId, String)>(conn)?
-        .into_iter()
-        .collect();
-    let mut fresh = Vec::with_capacity(prepared.len());
-    for statement in prepared {
-        match existing.get(&StatementId(statement.id)) {
-            Some(text) => unchanged(text, &statement)?,
-            None => fresh.push(statement),
-        }
-    }
-    Ok(fresh)
-}
-
-/// Inserts the statements; answers those this request stored (another may have stored some of
-/// the same ids meanwhile: the same statements, or a conflict).
-fn insert_statements(
-    conn: &mut DbConnection,
-    organisation_id: OrganisationId,
-    mut fresh: Vec<Prepared>,
-) -> Result<Vec<Prepared>, Error> {
-    let mut rows: Vec<StatementRow> = fresh
+    let mut rows: Vec<StatementRow> = prepared
         .iter()
         .map(|p| StatementRow {
             organisation_id,
@@ -104,17 +81,28 @@ fn insert_statements(
         )?;
         inserted.extend(ids);
     }
-    if inserted.len() < fresh.len() {
-        // Another request stored some of these ids meanwhile: the same statements, or a conflict.
-        let (new, raced): (Vec<_>, Vec<_>) = fresh
-            .into_iter()
-            .partition(|p| inserted.contains(&StatementId(p.id)));
-        for statement in &raced {
-            let text = get_text(conn, organisation_id, StatementId(statement.id))?
-                .ok_or_else(|| Error::Internal("a conflicting statement vanished".into()))?;
-            unchanged(&text, statement)?;
-        }
-        fresh = new;
+    if inserted.len() == prepared.len() {
+        return Ok(prepared);
+    }
+    let (fresh, held): (Vec<_>, Vec<_>) = prepared
+        .into_iter()
+        .partition(|p| inserted.contains(&StatementId(p.id)));
+    let ids: Vec<StatementId> = held.iter().map(|p| StatementId(p.id)).collect();
+    let mut texts: HashMap<StatementId, String> = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        texts.extend(
+            xapi_statements::table
+                .filter(xapi_statements::organisation_id.eq(organisation_id))
+                .filter(xapi_statements::statement_id.eq_any(chunk))
+                .select((xapi_statements::statement_id, xapi_statements::statement))
+                .load::<(StatementId, String)>(conn)?,
+        );
+    }
+    for statement in &held {
+        let text = texts
+            .get(&StatementId(statement.id))
+            .ok_or_else(|| Error::Internal("a conflicting statement vanished".into()))?;
+        unchanged(text, statement)?;
     }
     Ok(fresh)
 }

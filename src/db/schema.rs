@@ -390,8 +390,9 @@ diesel::table! {
     use diesel::sql_types::*;
     use crate::db::types::sql::Uuid;
 
-    xapi_usage (organisation_id) {
+    xapi_usage (organisation_id, slot) {
         organisation_id -> Uuid,
+        slot -> SmallInt,
         statements -> BigInt,
         documents -> BigInt,
         attachment_bytes -> BigInt,

@@ -198,8 +198,10 @@ fn every_attachment_sent(
 
 /// Refuses, before the storing transaction begins, statements that cannot fit the
 /// organisation's quotas: a client at its quota that keeps sending costs a read, not a write
-/// rolled back after holding SQLite's one writer lock. Usually one row is read; what is really
-/// new is looked up only near a quota. The transaction checks again, exactly.
+/// rolled back after holding SQLite's one writer lock. Usually nothing is read: the usage this
+/// process last saw leaves room enough ([`usage::surely_fits`]). Otherwise the usage is read,
+/// and what is really new is looked up only near a quota. The transaction checks again,
+/// exactly.
 fn admit(
     conn: &mut DbConnection,
     organisation_id: OrganisationId,
@@ -207,12 +209,15 @@ fn admit(
     rows: &[store::AttachmentRow],
     quotas: &Quotas,
 ) -> Result<(), Error> {
-    let held = usage::current(conn, organisation_id)?;
     let mut added = Usage {
         statements: prepared.len() as i64,
         documents: 0,
         attachment_bytes: rows.iter().map(|r| r.content.len() as i64).sum(),
     };
+    if usage::surely_fits(organisation_id, &added, quotas) {
+        return Ok(());
+    }
+    let held = usage::current(conn, organisation_id)?;
     if held.admits(&added, quotas).is_ok() {
         return Ok(());
     }

@@ -1,11 +1,23 @@
 //! What each organisation keeps in its LRS (`xapi_usage`), and the quotas that bound it.
 //!
 //! The counts change in the transactions that store or delete statements, attachments and
-//! documents, so that they are exact and a quota costs one row read. Each write changes the
-//! row last: on PostgreSQL the row stays locked until the commit, and concurrent writers of
-//! one organisation queue on it, so the lock is taken when nothing else is left to do.
+//! documents, so that they are exact and a quota costs one small read. Each write changes the
+//! counts last: on PostgreSQL the row it adds to stays locked until the commit.
+//!
+//! An organisation's usage is the sum of up to [`SLOTS`] rows. On PostgreSQL a write adds to
+//! the slot of its thread, so that concurrent writers of one organisation (a course player's
+//! statements, one per POST) do not queue on one row through each other's commits, which
+//! held them to one commit at a time. A write knows only what is committed, not what
+//! concurrent writers are adding, so it checks its quotas with room for each other slot's
+//! writer to add the most a write on a slot may ([`SPREAD_MOST`]); a write that finds no such
+//! room, or adds more than that, locks every slot and counts exactly. SQLite has one writer:
+//! it uses slot 0 and always counts exactly.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 use crate::db::ids::OrganisationId;
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
 use crate::config::XapiSettings;
@@ -101,19 +113,99 @@ const COLUMNS: (
     xapi_usage::attachment_bytes,
 );
 
-/// What an organisation's LRS holds now (nothing when it has never been used).
+/// Rows an organisation's usage is spread over on PostgreSQL.
+pub const SLOTS: i16 = 16;
+
+/// The most a write may add on a slot of its own; a larger one counts exactly. Every statement
+/// POST fits, with up to 1 MiB of new attachment content.
+pub const SPREAD_MOST: Usage = Usage {
+    statements: crate::xapi::MAX_STATEMENTS as i64,
+    documents: 1,
+    attachment_bytes: 1 << 20,
+};
+
+impl std::ops::Add for Usage {
+    type Output = Usage;
+
+    fn add(self, other: Usage) -> Usage {
+        Usage {
+            statements: self.statements.saturating_add(other.statements),
+            documents: self.documents.saturating_add(other.documents),
+            attachment_bytes: self.attachment_bytes.saturating_add(other.attachment_bytes),
+        }
+    }
+}
+
+impl Quotas {
+    /// These quotas less what `writers` concurrent writers could each add on a slot of their
+    /// own.
+    fn less_room_for(&self, writers: i64) -> Quotas {
+        Quotas {
+            statements: self
+                .statements
+                .saturating_sub(SPREAD_MOST.statements.saturating_mul(writers)),
+            documents: self
+                .documents
+                .saturating_sub(SPREAD_MOST.documents.saturating_mul(writers)),
+            attachment_bytes: self
+                .attachment_bytes
+                .saturating_sub(SPREAD_MOST.attachment_bytes.saturating_mul(writers)),
+        }
+    }
+}
+
+/// What an organisation's LRS holds as committed (nothing when it has never been used).
 pub fn current(conn: &mut DbConnection, organisation_id: OrganisationId) -> Result<Usage, Error> {
+    let held = sum(slots_of(conn, organisation_id)?
+        .into_iter()
+        .map(|(_, usage)| usage));
+    remember(organisation_id, held);
+    Ok(held)
+}
+
+/// An organisation's slots and what each holds.
+fn slots_of(
+    conn: &mut DbConnection,
+    organisation_id: OrganisationId,
+) -> Result<Vec<(i16, Usage)>, Error> {
     Ok(xapi_usage::table
-        .find(organisation_id)
-        .select(COLUMNS)
-        .first(conn)
-        .optional()?
-        .unwrap_or_default())
+        .filter(xapi_usage::organisation_id.eq(organisation_id))
+        .select((xapi_usage::slot, COLUMNS))
+        .load(conn)?)
+}
+
+fn sum(slots: impl Iterator<Item = Usage>) -> Usage {
+    slots.fold(Usage::default(), |sum, slot| sum + slot)
+}
+
+/// What this process last read of each organisation's usage.
+static LAST_SEEN: std::sync::LazyLock<Mutex<HashMap<OrganisationId, Usage>>> =
+    std::sync::LazyLock::new(Mutex::default);
+
+fn remember(organisation_id: OrganisationId, usage: Usage) {
+    if let Ok(mut seen) = LAST_SEEN.lock() {
+        seen.insert(organisation_id, usage);
+    }
+}
+
+/// Whether the organisation's usage, as this process last read it, leaves room for `change`
+/// beside a write on every slot. A request may then skip reading the usage before it writes,
+/// a read whose only purpose is to refuse cheaply what cannot fit: its write still counts
+/// exactly, and refuses if the organisation filled up meanwhile (another process, say).
+pub fn surely_fits(organisation_id: OrganisationId, change: &Usage, quotas: &Quotas) -> bool {
+    let Ok(seen) = LAST_SEEN.lock() else {
+        return false;
+    };
+    seen.get(&organisation_id).is_some_and(|held| {
+        held.admits(change, &quotas.less_room_for(i64::from(SLOTS)))
+            .is_ok()
+    })
 }
 
 /// Adds `change` (negative for what was deleted) to an organisation's usage, inside the
-/// caller's transaction, which it must end: the row stays locked until the commit. A change
-/// that grows a count past its quota is an error, and the caller's transaction rolls back.
+/// caller's transaction, which it must end: the row changed stays locked until the commit. A
+/// change that grows a count past its quota is an error, and the caller's transaction rolls
+/// back.
 pub fn apply(
     conn: &mut DbConnection,
     organisation_id: OrganisationId,
@@ -125,44 +217,169 @@ pub fn apply(
     }
     let grows = change.statements > 0 || change.documents > 0 || change.attachment_bytes > 0;
     if !grows {
-        // Deletions: the row exists, since whatever is deleted was counted when stored.
-        diesel::update(xapi_usage::table.find(organisation_id))
-            .set((
-                xapi_usage::statements.eq(xapi_usage::statements + change.statements),
-                xapi_usage::documents.eq(xapi_usage::documents + change.documents),
-                xapi_usage::attachment_bytes
-                    .eq(xapi_usage::attachment_bytes + change.attachment_bytes),
-            ))
-            .execute(conn)?;
+        // Deletions go to slot 0, which exists: whatever is deleted was counted when stored,
+        // and counting creates slot 0.
+        add_to(conn, organisation_id, 0, change)?;
         return Ok(());
     }
-    // An organisation's first use creates its row; ON CONFLICT needs the backend's own
-    // connection.
-    let row = (
-        xapi_usage::organisation_id.eq(organisation_id),
-        xapi_usage::statements.eq(change.statements),
-        xapi_usage::documents.eq(change.documents),
-        xapi_usage::attachment_bytes.eq(change.attachment_bytes),
-    );
-    let (statements, documents, attachment_bytes): (i64, i64, i64) =
-        crate::on_backend!(conn, |c| diesel::insert_into(xapi_usage::table)
-            .values(row)
-            .on_conflict(xapi_usage::organisation_id)
-            .do_update()
+    if matches!(conn, DbConnection::Postgres(_)) && spread(conn, organisation_id, change, quotas)? {
+        return Ok(());
+    }
+    exactly(conn, organisation_id, change, quotas)
+}
+
+/// Adds `change` on the slot of this thread, if the quotas leave room for every other slot's
+/// writer beside it; answers whether it did. Otherwise nothing is changed or kept locked.
+///
+/// Why this is exact: take the last of the writes that passed this check. When it checked
+/// (after taking its slot's lock), every other write was committed (and counted in the sum it
+/// read), or holding another slot's lock (at most `SLOTS - 1` of them, each adding at most
+/// [`SPREAD_MOST`]), or yet to take a lock, and so to check later, which the last cannot see.
+/// A write that counts exactly holds every slot, so none of these is under way beside it.
+fn spread(
+    conn: &mut DbConnection,
+    organisation_id: OrganisationId,
+    change: Usage,
+    quotas: &Quotas,
+) -> Result<bool, Error> {
+    let fits = |limit: i64, add: i64| add <= limit;
+    if !(fits(SPREAD_MOST.statements, change.statements)
+        && fits(SPREAD_MOST.documents, change.documents)
+        && fits(SPREAD_MOST.attachment_bytes, change.attachment_bytes))
+    {
+        return Ok(false);
+    }
+    let slot = thread_slot();
+    // The savepoint and the addition in one round trip. The slot's lock is given back if the
+    // check fails: counting exactly then takes every slot in order, which a write holding one
+    // out of order could deadlock with. The text holds only numbers and an id.
+    let Usage {
+        statements,
+        documents,
+        attachment_bytes,
+    } = change;
+    conn.batch_execute(&format!(
+        "SAVEPOINT usage_slot; \
+         UPDATE xapi_usage SET statements = statements + {statements}, \
+         documents = documents + {documents}, \
+         attachment_bytes = attachment_bytes + {attachment_bytes} \
+         WHERE organisation_id = '{}' AND slot = {slot}",
+        organisation_id.0
+    ))?;
+    // A statement of its own, after the lock: its snapshot then holds every write committed
+    // before this one took its slot.
+    let mut slots = slots_of(conn, organisation_id)?;
+    if !slots.iter().any(|(s, _)| *s == slot) {
+        // The organisation's first write on slots: there was no row to add to.
+        create_slots(conn, organisation_id)?;
+        add_to(conn, organisation_id, slot, change)?;
+        slots = slots_of(conn, organisation_id)?;
+    }
+    let with_this = sum(slots.into_iter().map(|(_, usage)| usage));
+    remember(organisation_id, with_this);
+    let before = Usage {
+        statements: with_this.statements - change.statements,
+        documents: with_this.documents - change.documents,
+        attachment_bytes: with_this.attachment_bytes - change.attachment_bytes,
+    };
+    let room = quotas.less_room_for(i64::from(SLOTS) - 1);
+    if before.admits(&change, &room).is_ok() {
+        return Ok(true);
+    }
+    diesel::sql_query("ROLLBACK TO SAVEPOINT usage_slot").execute(conn)?;
+    Ok(false)
+}
+
+/// Locks every slot (in slot order, as every writer that counts exactly does), checks the
+/// quotas against the exact sum, and adds `change` on slot 0.
+fn exactly(
+    conn: &mut DbConnection,
+    organisation_id: OrganisationId,
+    change: Usage,
+    quotas: &Quotas,
+) -> Result<(), Error> {
+    if matches!(conn, DbConnection::Postgres(_)) {
+        // Before any slot is locked: a write holding a lock while it waits to create slots
+        // another is creating could wait on that one in a cycle.
+        create_slots(conn, organisation_id)?;
+    }
+    let mut held = locked(conn, organisation_id)?;
+    if held.is_empty() {
+        // SQLite's first use.
+        create_slots(conn, organisation_id)?;
+        held = locked(conn, organisation_id)?;
+    }
+    let before = sum(held.into_iter());
+    remember(organisation_id, before);
+    before.admits(&change, quotas)?;
+    add_to(conn, organisation_id, 0, change)?;
+    Ok(())
+}
+
+/// Every slot of an organisation, locked until the caller's transaction ends. (SQLite's writer
+/// already excludes every other.)
+fn locked(conn: &mut DbConnection, organisation_id: OrganisationId) -> Result<Vec<Usage>, Error> {
+    let slots = xapi_usage::table
+        .filter(xapi_usage::organisation_id.eq(organisation_id))
+        .order(xapi_usage::slot)
+        .select(COLUMNS);
+    Ok(match conn {
+        DbConnection::Postgres(pg) => slots.for_update().load(pg)?,
+        DbConnection::Sqlite(sqlite) => slots.load(sqlite)?,
+    })
+}
+
+/// Creates an organisation's slots at its first use: all of them at once on PostgreSQL, so
+/// that a write counting exactly finds and locks every slot there will ever be; slot 0 on
+/// SQLite.
+fn create_slots(conn: &mut DbConnection, organisation_id: OrganisationId) -> Result<(), Error> {
+    let count = match conn {
+        DbConnection::Postgres(_) => SLOTS,
+        DbConnection::Sqlite(_) => 1,
+    };
+    let rows: Vec<_> = (0..count)
+        .map(|slot| {
+            (
+                xapi_usage::organisation_id.eq(organisation_id),
+                xapi_usage::slot.eq(slot),
+            )
+        })
+        .collect();
+    crate::on_backend!(conn, |c| diesel::insert_into(xapi_usage::table)
+        .values(&rows)
+        .on_conflict_do_nothing()
+        .execute(c))?;
+    Ok(())
+}
+
+/// Adds `change` to one slot; answers the rows changed (0 when the slot does not exist yet).
+fn add_to(
+    conn: &mut DbConnection,
+    organisation_id: OrganisationId,
+    slot: i16,
+    change: Usage,
+) -> Result<usize, Error> {
+    Ok(
+        diesel::update(xapi_usage::table.find((organisation_id, slot)))
             .set((
                 xapi_usage::statements.eq(xapi_usage::statements + change.statements),
                 xapi_usage::documents.eq(xapi_usage::documents + change.documents),
                 xapi_usage::attachment_bytes
                     .eq(xapi_usage::attachment_bytes + change.attachment_bytes),
             ))
-            .returning(COLUMNS)
-            .get_result(c))?;
-    let before = Usage {
-        statements: statements - change.statements,
-        documents: documents - change.documents,
-        attachment_bytes: attachment_bytes - change.attachment_bytes,
-    };
-    before.admits(&change, quotas)
+            .execute(conn)?,
+    )
+}
+
+/// This thread's slot: threads take slots in turn as they first write, so that the few
+/// threads writing at once hold different slots.
+pub fn thread_slot() -> i16 {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    thread_local! {
+        static SLOT: i16 = (NEXT.fetch_add(1, Ordering::Relaxed) % SLOTS as u16) as i16;
+    }
+    SLOT.with(|slot| *slot)
 }
 
 #[cfg(test)]

@@ -366,12 +366,17 @@ pub async fn usage(app: &TestApp, organisation_id: &str) -> Option<(i64, i64, i6
     let (db, id) = (app.db.clone(), organisation(organisation_id));
     actix_web::rt::task::spawn_blocking(move || {
         let mut conn = db.get().unwrap();
-        u::table
-            .find(id)
+        // The sum of the organisation's slots.
+        let slots: Vec<(i64, i64, i64)> = u::table
+            .filter(u::organisation_id.eq(id))
             .select((u::statements, u::documents, u::attachment_bytes))
-            .first(&mut *conn)
-            .optional()
-            .unwrap()
+            .load(&mut *conn)
+            .unwrap();
+        (!slots.is_empty()).then(|| {
+            slots.iter().fold((0, 0, 0), |(s, d, b), row| {
+                (s + row.0, d + row.1, b + row.2)
+            })
+        })
     })
     .await
     .unwrap()
@@ -418,7 +423,7 @@ pub async fn assert_usage_exact(app: &TestApp, organisation_id: &str) {
     );
 }
 
-fn organisation(id: &str) -> learning_passport::db::ids::OrganisationId {
+pub fn organisation(id: &str) -> learning_passport::db::ids::OrganisationId {
     learning_passport::db::ids::OrganisationId(id.parse().unwrap())
 }
 

@@ -384,8 +384,9 @@ async fn voiding_an_unknown_statement_is_accepted(app: TestApp) {
     assert_eq!(ids(&lrs.query(&app, "").await), vec![voiding]);
 }
 
-/// Data 2.3.2: a batch may hold a statement and the statement voiding it; both are stored and
-/// the first is voided, as if they had been sent one after the other.
+/// Data 2.3.2: a batch may hold a statement and the statement voiding it; both are stored, the
+/// first is voided and the second is found by what finds the first, as if they had been sent
+/// one after the other.
 async fn a_statement_voided_in_its_own_batch_is_voided(app: TestApp) {
     let lrs = Lrs::new(&app, "Acme Learning").await;
     let target = Uuid::new_v4().to_string();
@@ -402,7 +403,13 @@ async fn a_statement_voided_in_its_own_batch_is_voided(app: TestApp) {
     lrs.get(&app, &format!("/statements?voidedStatementId={target}"))
         .await
         .expect(200);
-    assert_eq!(ids(&lrs.query(&app, "").await), vec![voiding_id]);
+    assert_eq!(ids(&lrs.query(&app, "").await), vec![voiding_id.clone()]);
+    // Found by what finds its target (Communication 2.1.3), as when sent after it.
+    let completed = encode("http://adlnet.gov/expapi/verbs/completed");
+    assert_eq!(
+        ids(&lrs.query(&app, &format!("verb={completed}")).await),
+        vec![voiding_id]
+    );
 }
 
 on_both_backends!(

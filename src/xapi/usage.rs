@@ -156,10 +156,14 @@ impl Quotas {
 
 /// What an organisation's LRS holds as committed (nothing when it has never been used).
 pub fn current(conn: &mut DbConnection, organisation_id: OrganisationId) -> Result<Usage, Error> {
-    let held = sum(slots_of(conn, organisation_id)?
-        .into_iter()
-        .map(|(_, usage)| usage));
-    remember(organisation_id, held);
+    let slots = slots_of(conn, organisation_id)?;
+    let held = sum(slots.iter().map(|(_, usage)| *usage));
+    // No caller reads after creating slots in its own transaction: these rows are committed.
+    remember(
+        organisation_id,
+        held,
+        slots.len() == usize::from(SLOTS.unsigned_abs()),
+    );
     Ok(held)
 }
 
@@ -178,14 +182,30 @@ fn sum(slots: impl Iterator<Item = Usage>) -> Usage {
     slots.fold(Usage::default(), |sum, slot| sum + slot)
 }
 
-/// What this process last read of each organisation's usage.
-static LAST_SEEN: std::sync::LazyLock<Mutex<HashMap<OrganisationId, Usage>>> =
+/// What this process last read of an organisation's usage.
+#[derive(Clone, Copy)]
+struct Seen {
+    usage: Usage,
+    /// Every slot was seen committed. Slots are only ever created, never removed (but with
+    /// their organisation), so this stays true.
+    every_slot: bool,
+}
+
+static LAST_SEEN: std::sync::LazyLock<Mutex<HashMap<OrganisationId, Seen>>> =
     std::sync::LazyLock::new(Mutex::default);
 
-fn remember(organisation_id: OrganisationId, usage: Usage) {
+fn remember(organisation_id: OrganisationId, usage: Usage, every_slot_committed: bool) {
     if let Ok(mut seen) = LAST_SEEN.lock() {
-        seen.insert(organisation_id, usage);
+        let every_slot = every_slot_committed
+            || seen
+                .get(&organisation_id)
+                .is_some_and(|before| before.every_slot);
+        seen.insert(organisation_id, Seen { usage, every_slot });
     }
+}
+
+fn last_seen(organisation_id: OrganisationId) -> Option<Seen> {
+    LAST_SEEN.lock().ok()?.get(&organisation_id).copied()
 }
 
 /// Whether the organisation's usage, as this process last read it, leaves room for `change`
@@ -193,11 +213,9 @@ fn remember(organisation_id: OrganisationId, usage: Usage) {
 /// a read whose only purpose is to refuse cheaply what cannot fit: its write still counts
 /// exactly, and refuses if the organisation filled up meanwhile (another process, say).
 pub fn surely_fits(organisation_id: OrganisationId, change: &Usage, quotas: &Quotas) -> bool {
-    let Ok(seen) = LAST_SEEN.lock() else {
-        return false;
-    };
-    seen.get(&organisation_id).is_some_and(|held| {
-        held.admits(change, &quotas.less_room_for(i64::from(SLOTS)))
+    last_seen(organisation_id).is_some_and(|seen| {
+        seen.usage
+            .admits(change, &quotas.less_room_for(i64::from(SLOTS)))
             .is_ok()
     })
 }
@@ -205,7 +223,8 @@ pub fn surely_fits(organisation_id: OrganisationId, change: &Usage, quotas: &Quo
 /// Adds `change` (negative for what was deleted) to an organisation's usage, inside the
 /// caller's transaction, which it must end: the row changed stays locked until the commit. A
 /// change that grows a count past its quota is an error, and the caller's transaction rolls
-/// back.
+/// back. A transaction grows an organisation's usage once at most, with the sum of what it
+/// adds: the reasoning of [`spread`] counts one addition per slot.
 pub fn apply(
     conn: &mut DbConnection,
     organisation_id: OrganisationId,
@@ -219,7 +238,11 @@ pub fn apply(
     if !grows {
         // Deletions go to slot 0, which exists: whatever is deleted was counted when stored,
         // and counting creates slot 0.
-        add_to(conn, organisation_id, 0, change)?;
+        if add_to(conn, organisation_id, 0, change)? == 0 {
+            return Err(Error::Internal(
+                "slot 0 of the organisation's LRS usage is missing".into(),
+            ));
+        }
         return Ok(());
     }
     if matches!(conn, DbConnection::Postgres(_)) && spread(conn, organisation_id, change, quotas)? {
@@ -249,6 +272,12 @@ fn spread(
     {
         return Ok(false);
     }
+    if !last_seen(organisation_id).is_some_and(|seen| seen.every_slot) {
+        // Until this process has seen every slot committed, a slot row could be committed by
+        // another write between this one's addition (which missed it) and its read (which
+        // sees it), and the addition would be taken for made.
+        return Ok(false);
+    }
     let slot = thread_slot();
     // The savepoint and the addition in one round trip. The slot's lock is given back if the
     // check fails: counting exactly then takes every slot in order, which a write holding one
@@ -268,15 +297,15 @@ fn spread(
     ))?;
     // A statement of its own, after the lock: its snapshot then holds every write committed
     // before this one took its slot.
-    let mut slots = slots_of(conn, organisation_id)?;
+    let slots = slots_of(conn, organisation_id)?;
     if !slots.iter().any(|(s, _)| *s == slot) {
-        // The organisation's first write on slots: there was no row to add to.
-        create_slots(conn, organisation_id)?;
-        add_to(conn, organisation_id, slot, change)?;
-        slots = slots_of(conn, organisation_id)?;
+        // Every slot was seen committed, and slots are not removed but with the organisation.
+        return Err(Error::Internal(format!(
+            "slot {slot} of the organisation's LRS usage is missing"
+        )));
     }
     let with_this = sum(slots.into_iter().map(|(_, usage)| usage));
-    remember(organisation_id, with_this);
+    remember(organisation_id, with_this, true);
     let before = Usage {
         statements: with_this.statements - change.statements,
         documents: with_this.documents - change.documents,
@@ -298,21 +327,29 @@ fn exactly(
     change: Usage,
     quotas: &Quotas,
 ) -> Result<(), Error> {
-    if matches!(conn, DbConnection::Postgres(_)) {
+    let postgres = matches!(conn, DbConnection::Postgres(_));
+    let known = last_seen(organisation_id).is_some_and(|seen| seen.every_slot);
+    let mut created = 0;
+    if postgres && !known {
         // Before any slot is locked: a write holding a lock while it waits to create slots
         // another is creating could wait on that one in a cycle.
-        create_slots(conn, organisation_id)?;
+        created = create_slots(conn, organisation_id)?;
     }
     let mut held = locked(conn, organisation_id)?;
     if held.is_empty() {
         // SQLite's first use.
-        create_slots(conn, organisation_id)?;
+        created = create_slots(conn, organisation_id)?;
         held = locked(conn, organisation_id)?;
     }
+    let every_slot = postgres && created == 0 && held.len() == usize::from(SLOTS.unsigned_abs());
     let before = sum(held.into_iter());
-    remember(organisation_id, before);
+    remember(organisation_id, before, every_slot);
     before.admits(&change, quotas)?;
-    add_to(conn, organisation_id, 0, change)?;
+    if add_to(conn, organisation_id, 0, change)? == 0 {
+        return Err(Error::Internal(
+            "slot 0 of the organisation's LRS usage is missing".into(),
+        ));
+    }
     Ok(())
 }
 
@@ -332,7 +369,7 @@ fn locked(conn: &mut DbConnection, organisation_id: OrganisationId) -> Result<Ve
 /// Creates an organisation's slots at its first use: all of them at once on PostgreSQL, so
 /// that a write counting exactly finds and locks every slot there will ever be; slot 0 on
 /// SQLite.
-fn create_slots(conn: &mut DbConnection, organisation_id: OrganisationId) -> Result<(), Error> {
+fn create_slots(conn: &mut DbConnection, organisation_id: OrganisationId) -> Result<usize, Error> {
     let count = match conn {
         DbConnection::Postgres(_) => SLOTS,
         DbConnection::Sqlite(_) => 1,
@@ -345,11 +382,12 @@ fn create_slots(conn: &mut DbConnection, organisation_id: OrganisationId) -> Res
             )
         })
         .collect();
-    crate::on_backend!(conn, |c| diesel::insert_into(xapi_usage::table)
-        .values(&rows)
-        .on_conflict_do_nothing()
-        .execute(c))?;
-    Ok(())
+    Ok(crate::on_backend!(conn, |c| diesel::insert_into(
+        xapi_usage::table
+    )
+    .values(&rows)
+    .on_conflict_do_nothing()
+    .execute(c))?)
 }
 
 /// Adds `change` to one slot; answers the rows changed (0 when the slot does not exist yet).

@@ -244,7 +244,8 @@ pub(super) fn void_targets(
     Ok(())
 }
 
-/// A statement that targets another (by StatementRef) is found by whatever finds its target.
+/// A statement that targets another (by StatementRef) is found by whatever finds its target,
+/// stored earlier or in the same batch.
 pub(super) fn inherit_targets(
     conn: &mut DbConnection,
     organisation_id: OrganisationId,
@@ -258,6 +259,12 @@ pub(super) fn inherit_targets(
     if targets.is_empty() {
         return Ok(fresh);
     }
+    // The batch's own targets, whose index rows are not written yet.
+    let mut by_target: HashMap<StatementId, Vec<IndexEntry>> = fresh
+        .iter()
+        .filter(|p| targets.contains(&StatementId(p.id)))
+        .map(|p| (StatementId(p.id), p.index.clone()))
+        .collect();
     let rows: Vec<(StatementId, String, String, bool)> = xapi_statement_index::table
         .filter(xapi_statement_index::organisation_id.eq(organisation_id))
         .filter(xapi_statement_index::statement_id.eq_any(&targets))
@@ -268,7 +275,6 @@ pub(super) fn inherit_targets(
             xapi_statement_index::related,
         ))
         .load(conn)?;
-    let mut by_target: HashMap<StatementId, Vec<IndexEntry>> = HashMap::new();
     for (id, kind, value, related) in rows {
         if let Some(kind) = IndexKind::parse(&kind) {
             by_target.entry(id).or_default().push(IndexEntry {

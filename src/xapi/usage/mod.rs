@@ -19,8 +19,7 @@
 mod seen;
 mod slots;
 
-use seen::remember;
-pub use seen::surely_fits;
+use seen::{last_usage, remember};
 pub use slots::{SLOTS, SPREAD_MOST, thread_slot};
 use slots::{add_to, exactly, slots_of, spread};
 
@@ -147,6 +146,17 @@ pub fn current(conn: &mut DbConnection, organisation_id: OrganisationId) -> Resu
 
 fn sum(slots: impl Iterator<Item = Usage>) -> Usage {
     slots.fold(Usage::default(), |sum, slot| sum + slot)
+}
+
+/// Whether the organisation's usage, as this process last read it, leaves room for `change`
+/// beside a write on every slot. A request may then skip reading the usage before it writes,
+/// a read whose only purpose is to refuse cheaply what cannot fit: its write still counts
+/// exactly, and refuses if the organisation filled up meanwhile (another process, say).
+pub fn surely_fits(organisation_id: OrganisationId, change: &Usage, quotas: &Quotas) -> bool {
+    last_usage(organisation_id).is_some_and(|held| {
+        held.admits(change, &quotas.less_room_for(i64::from(SLOTS)))
+            .is_ok()
+    })
 }
 
 /// Adds `change` (negative for what was deleted) to an organisation's usage, inside the

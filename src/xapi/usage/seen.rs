@@ -4,8 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::slots::SLOTS;
-use super::{Quotas, Usage};
+use super::Usage;
 use crate::db::ids::OrganisationId;
 
 /// What this process last read of an organisation's usage.
@@ -34,16 +33,9 @@ fn last_seen(organisation_id: OrganisationId) -> Option<Seen> {
     LAST_SEEN.lock().ok()?.get(&organisation_id).copied()
 }
 
-/// Whether the organisation's usage, as this process last read it, leaves room for `change`
-/// beside a write on every slot. A request may then skip reading the usage before it writes,
-/// a read whose only purpose is to refuse cheaply what cannot fit: its write still counts
-/// exactly, and refuses if the organisation filled up meanwhile (another process, say).
-pub fn surely_fits(organisation_id: OrganisationId, change: &Usage, quotas: &Quotas) -> bool {
-    last_seen(organisation_id).is_some_and(|seen| {
-        seen.usage
-            .admits(change, &quotas.less_room_for(i64::from(SLOTS)))
-            .is_ok()
-    })
+/// The organisation's usage as this process last read it.
+pub(super) fn last_usage(organisation_id: OrganisationId) -> Option<Usage> {
+    last_seen(organisation_id).map(|seen| seen.usage)
 }
 
 /// Whether this process has seen every slot of the organisation committed.

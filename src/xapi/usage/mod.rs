@@ -177,12 +177,7 @@ pub fn apply(
     if !grows {
         // Deletions go to slot 0, which exists: whatever is deleted was counted when stored,
         // and counting creates slot 0.
-        if add_to(conn, organisation_id, 0, change)? == 0 {
-            return Err(Error::Internal(
-                "slot 0 of the organisation's LRS usage is missing".into(),
-            ));
-        }
-        return Ok(());
+        return add_to(conn, organisation_id, 0, change);
     }
     if matches!(conn, DbConnection::Postgres(_)) && spread(conn, organisation_id, change, quotas)? {
         return Ok(());

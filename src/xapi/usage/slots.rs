@@ -65,10 +65,9 @@ pub(super) fn spread(
     change: Usage,
     quotas: &Quotas,
 ) -> Result<bool, Error> {
-    let fits = |limit: i64, add: i64| add <= limit;
-    if !(fits(SPREAD_MOST.statements, change.statements)
-        && fits(SPREAD_MOST.documents, change.documents)
-        && fits(SPREAD_MOST.attachment_bytes, change.attachment_bytes))
+    if change.statements > SPREAD_MOST.statements
+        || change.documents > SPREAD_MOST.documents
+        || change.attachment_bytes > SPREAD_MOST.attachment_bytes
     {
         return Ok(false);
     }
@@ -145,12 +144,7 @@ pub(super) fn exactly(
     let before = sum(held.into_iter());
     remember(organisation_id, before, every_slot);
     before.admits(&change, quotas)?;
-    if add_to(conn, organisation_id, 0, change)? == 0 {
-        return Err(Error::Internal(
-            "slot 0 of the organisation's LRS usage is missing".into(),
-        ));
-    }
-    Ok(())
+    add_to(conn, organisation_id, 0, change)
 }
 
 /// Every slot of an organisation, locked until the caller's transaction ends. (SQLite's writer
@@ -190,23 +184,27 @@ fn create_slots(conn: &mut DbConnection, organisation_id: OrganisationId) -> Res
     .execute(c))?)
 }
 
-/// Adds `change` to one slot; answers the rows changed (0 when the slot does not exist yet).
+/// Adds `change` to one slot, which exists: an organisation's slots are created before it is
+/// counted, and removed only with it.
 pub(super) fn add_to(
     conn: &mut DbConnection,
     organisation_id: OrganisationId,
     slot: i16,
     change: Usage,
-) -> Result<usize, Error> {
-    Ok(
-        diesel::update(xapi_usage::table.find((organisation_id, slot)))
-            .set((
-                xapi_usage::statements.eq(xapi_usage::statements + change.statements),
-                xapi_usage::documents.eq(xapi_usage::documents + change.documents),
-                xapi_usage::attachment_bytes
-                    .eq(xapi_usage::attachment_bytes + change.attachment_bytes),
-            ))
-            .execute(conn)?,
-    )
+) -> Result<(), Error> {
+    let changed = diesel::update(xapi_usage::table.find((organisation_id, slot)))
+        .set((
+            xapi_usage::statements.eq(xapi_usage::statements + change.statements),
+            xapi_usage::documents.eq(xapi_usage::documents + change.documents),
+            xapi_usage::attachment_bytes.eq(xapi_usage::attachment_bytes + change.attachment_bytes),
+        ))
+        .execute(conn)?;
+    if changed == 0 {
+        return Err(Error::Internal(format!(
+            "slot {slot} of the organisation's LRS usage is missing"
+        )));
+    }
+    Ok(())
 }
 
 /// This thread's slot: threads take slots in turn as they first write, so that the few

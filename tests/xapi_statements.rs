@@ -296,6 +296,44 @@ async fn a_batch_in_which_one_id_conflicts_stores_nothing(app: TestApp) {
     );
 }
 
+/// A batch that sends a stored statement again beside new ones stores the new ones, found by
+/// the filters and with the definitions they give, and leaves the stored one as it was.
+async fn a_batch_sending_a_stored_statement_again_stores_the_new_ones(app: TestApp) {
+    let lrs = Lrs::new(&app, "Acme Learning").await;
+    let held = Uuid::new_v4().to_string();
+    lrs.store(&app, with_id(base(), &held)).await;
+    let first = lrs.statement(&app, &held).await.body;
+
+    let fresh = [Uuid::new_v4().to_string(), Uuid::new_v4().to_string()];
+    let batch = json!([
+        with_id(
+            statement("bob@example.com", "failed", OTHER_COURSE),
+            &fresh[0]
+        ),
+        with_id(base(), &held),
+        with_id(described(), &fresh[1]),
+    ]);
+    assert_eq!(
+        lrs.store(&app, batch).await,
+        vec![fresh[0].clone(), held.clone(), fresh[1].clone()]
+    );
+    assert_eq!(lrs.statement(&app, &held).await.body, first);
+    let failed = "http://adlnet.gov/expapi/verbs/failed";
+    assert_eq!(
+        ids(&lrs.query(&app, &format!("verb={failed}")).await),
+        vec![fresh[0].clone()]
+    );
+    assert_eq!(
+        ids(&lrs.query(&app, &format!("activity={COURSE}")).await),
+        vec![fresh[1].clone(), held.clone()]
+    );
+    let activity = lrs
+        .get(&app, &format!("/activities?activityId={COURSE}"))
+        .await;
+    activity.expect(200);
+    assert_eq!(activity.body["definition"]["name"]["en-GB"], "Fire safety");
+}
+
 // Voiding (Data 2.3.2; Communication 2.1.4) --------------------------------------------------
 
 /// Communication 2.1.4: a voided statement is no longer found by `statementId` (404), only by
@@ -423,6 +461,7 @@ on_both_backends!(
     a_batch_with_one_malformed_statement_stores_nothing,
     a_batch_with_a_duplicated_id_is_refused,
     a_batch_in_which_one_id_conflicts_stores_nothing,
+    a_batch_sending_a_stored_statement_again_stores_the_new_ones,
     a_voided_statement_is_found_only_by_voided_statement_id,
     a_statement_that_is_not_voided_is_not_found_by_voided_statement_id,
     voided_statements_never_appear_in_queries_but_voiding_statements_do,

@@ -25,11 +25,13 @@ use crate::xapi::statements::Prepared;
 const ROUNDS: usize = 8;
 
 /// Merges the definitions the statements give into the activities' stored ones. Runs inside the
-/// caller's transaction.
+/// caller's transaction. `read` holds the stored definitions when the caller has read them
+/// already (every activity the statements name that is stored), in this transaction.
 pub(super) fn save_definitions(
     conn: &mut DbConnection,
     organisation_id: OrganisationId,
     fresh: &[Prepared],
+    mut read: Option<HashMap<String, String>>,
 ) -> Result<(), Error> {
     // Activities in key order: requests write the same activities in one order, and so never
     // wait for each other in a cycle.
@@ -46,7 +48,7 @@ pub(super) fn save_definitions(
         if pending.is_empty() {
             return Ok(());
         }
-        settle(conn, organisation_id, &mut pending)?;
+        settle(conn, organisation_id, &mut pending, read.take())?;
     }
     Err(Error::Unavailable(
         "the activities' definitions kept changing while this request stored them: send it again"
@@ -55,23 +57,31 @@ pub(super) fn save_definitions(
 }
 
 /// One round: activities not held yet are inserted, held ones get the merged definition where
-/// it changes. Those another request inserted or changed meanwhile stay pending.
+/// it changes. Those another request inserted or changed meanwhile stay pending. The stored
+/// definitions are read first, unless `read` holds them.
 fn settle(
     conn: &mut DbConnection,
     organisation_id: OrganisationId,
     pending: &mut BTreeMap<&str, Value>,
+    read: Option<HashMap<String, String>>,
 ) -> Result<(), Error> {
     let ids: Vec<&str> = pending.keys().copied().collect();
-    let mut held: HashMap<String, String> = HashMap::new();
-    for chunk in ids.chunks(CHUNK) {
-        held.extend(
-            xapi_activities::table
-                .filter(xapi_activities::organisation_id.eq(organisation_id))
-                .filter(xapi_activities::activity_id.eq_any(chunk))
-                .select((xapi_activities::activity_id, xapi_activities::definition))
-                .load::<(String, String)>(conn)?,
-        );
-    }
+    let held = match read {
+        Some(held) => held,
+        None => {
+            let mut held = HashMap::new();
+            for chunk in ids.chunks(CHUNK) {
+                held.extend(
+                    xapi_activities::table
+                        .filter(xapi_activities::organisation_id.eq(organisation_id))
+                        .filter(xapi_activities::activity_id.eq_any(chunk))
+                        .select((xapi_activities::activity_id, xapi_activities::definition))
+                        .load::<(String, String)>(conn)?,
+                );
+            }
+            held
+        }
+    };
 
     let new: Vec<ActivityRow> = pending
         .iter()

@@ -2,11 +2,13 @@
 
 //!
 //! - [`write`]: storing statements, their index and attachments;
+//! - [`at_once`]: the same on PostgreSQL in one round trip, for batches that reference nothing;
 //! - [`activities`]: the activity definitions they give, merged;
 //! - [`read`]: reading them back;
 //! - [`rewrite`]: statements stored before a change of the stored form, rewritten once.
 
 mod activities;
+mod at_once;
 mod read;
 mod rewrite;
 mod write;

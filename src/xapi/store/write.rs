@@ -9,6 +9,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::activities::save_definitions;
+use super::at_once;
 use super::{AttachmentRow, CHUNK, IndexRow, StatementRow};
 use crate::db::DbConnection;
 use crate::db::schema::{xapi_attachments, xapi_statement_index, xapi_statements};
@@ -28,22 +29,37 @@ pub struct Inserted {
 /// statement already stored is not stored again). Runs inside the caller's transaction.
 ///
 /// The statements are inserted first and only the ids the LRS held already are read back:
-/// a POST of new statements, the usual case, costs no read before its insert.
+/// a POST of new statements, the usual case, costs no read before its insert. On PostgreSQL,
+/// a batch that voids and references nothing is stored with its index rows in one round trip
+/// ([`at_once`]).
 pub fn insert(
     conn: &mut DbConnection,
     organisation_id: OrganisationId,
     prepared: Vec<Prepared>,
     attachments: Vec<AttachmentRow>,
 ) -> Result<Inserted, Error> {
-    let fresh = insert_statements(conn, organisation_id, prepared)?;
+    let (fresh, definitions) = match conn {
+        DbConnection::Postgres(pg) if at_once::fits(&prepared) => {
+            let stored = at_once::store(pg, organisation_id, prepared)?;
+            check_held(conn, organisation_id, &stored.held)?;
+            (stored.fresh, Some(stored.definitions))
+        }
+        _ => {
+            let fresh = insert_statements(conn, organisation_id, prepared)?;
+            if fresh.is_empty() {
+                return Ok(Inserted::default());
+            }
+            void_targets(conn, organisation_id, &fresh)?;
+            let fresh = inherit_targets(conn, organisation_id, fresh)?;
+            insert_index(conn, organisation_id, &fresh)?;
+            (fresh, None)
+        }
+    };
     if fresh.is_empty() {
         return Ok(Inserted::default());
     }
-    void_targets(conn, organisation_id, &fresh)?;
-    let fresh = inherit_targets(conn, organisation_id, fresh)?;
-    insert_index(conn, organisation_id, &fresh)?;
     let attachment_bytes = insert_attachments(conn, attachments)?;
-    save_definitions(conn, organisation_id, &fresh)?;
+    save_definitions(conn, organisation_id, &fresh, definitions)?;
     Ok(Inserted {
         fresh,
         attachment_bytes,
@@ -87,6 +103,17 @@ fn insert_statements(
     let (fresh, held): (Vec<_>, Vec<_>) = prepared
         .into_iter()
         .partition(|p| inserted.contains(&StatementId(p.id)));
+    check_held(conn, organisation_id, &held)?;
+    Ok(fresh)
+}
+
+/// Statements whose ids the LRS holds already (stored earlier, or by a concurrent request):
+/// each must be the statement stored, or the request is refused.
+fn check_held(
+    conn: &mut DbConnection,
+    organisation_id: OrganisationId,
+    held: &[Prepared],
+) -> Result<(), Error> {
     let ids: Vec<StatementId> = held.iter().map(|p| StatementId(p.id)).collect();
     let mut texts: HashMap<StatementId, String> = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(CHUNK) {
@@ -98,13 +125,13 @@ fn insert_statements(
                 .load::<(StatementId, String)>(conn)?,
         );
     }
-    for statement in &held {
+    for statement in held {
         let text = texts
             .get(&StatementId(statement.id))
             .ok_or_else(|| Error::Internal("a conflicting statement vanished".into()))?;
         unchanged(text, statement)?;
     }
-    Ok(fresh)
+    Ok(())
 }
 
 /// The index rows of the statements stored.

@@ -1,8 +1,11 @@
 //! The slots an organisation's usage is spread over on PostgreSQL, and the two ways of adding to
 //! them: on a slot of its own ([`spread`]) or counting exactly over every slot ([`exactly`]).
 
-use diesel::connection::SimpleConnection;
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{BigInt, Bool, SmallInt, Untyped};
+use diesel::{PgConnection, QueryResult};
 
 use super::seen::{every_slot_seen, remember};
 use super::{COLUMNS, Quotas, Usage, sum};
@@ -72,50 +75,95 @@ pub(super) fn spread(
         return Ok(false);
     }
     if !every_slot_seen(organisation_id) {
-        // Until this process has seen every slot committed, a slot row could be committed by
-        // another write between this one's addition (which missed it) and its read (which
-        // sees it), and the addition would be taken for made.
+        // Until this process has seen every slot committed, this write's slot could still be
+        // uncommitted in another write that is creating the slots: the addition would find
+        // no row, and the request fail. Counting exactly waits for that write instead.
         return Ok(false);
     }
-    let slot = thread_slot();
-    // The savepoint and the addition in one round trip. The slot's lock is given back if the
-    // check fails: counting exactly then takes every slot in order, which a write holding one
-    // out of order could deadlock with. The text holds only numbers and an id.
-    let Usage {
-        statements,
-        documents,
-        attachment_bytes,
-    } = change;
-    conn.batch_execute(&format!(
-        "SAVEPOINT usage_slot; \
-         UPDATE xapi_usage SET statements = statements + {statements}, \
-         documents = documents + {documents}, \
-         attachment_bytes = attachment_bytes + {attachment_bytes} \
-         WHERE organisation_id = '{}' AND slot = {slot}",
-        organisation_id.0
-    ))?;
-    // A statement of its own, after the lock: its snapshot then holds every write committed
-    // before this one took its slot.
-    let slots = slots_of(conn, organisation_id)?;
-    if !slots.iter().any(|(s, _)| *s == slot) {
-        // Every slot was seen committed, and slots are not removed but with the organisation.
-        return Err(Error::Internal(format!(
-            "slot {slot} of the organisation's LRS usage is missing"
-        )));
-    }
-    let with_this = sum(slots.into_iter().map(|(_, usage)| usage));
-    remember(organisation_id, with_this, true);
-    let before = Usage {
-        statements: with_this.statements - change.statements,
-        documents: with_this.documents - change.documents,
-        attachment_bytes: with_this.attachment_bytes - change.attachment_bytes,
-    };
     let room = quotas.less_room_for(i64::from(SLOTS) - 1);
-    if before.admits(&change, &room).is_ok() {
-        return Ok(true);
+    let DbConnection::Postgres(pg) = conn else {
+        return Ok(false);
+    };
+    // The addition, and the sum read after it in a statement of its own, in one round trip:
+    // the database function `xapi_usage_spread` (its migration says why the read sees every
+    // write committed before this one took its slot). When the check fails, it rolls back the
+    // addition, which gives the slot's lock back: counting exactly then takes every slot in
+    // order, which a write holding one out of order could deadlock with.
+    let answer: Spread = SpreadQuery {
+        organisation_id,
+        slot: thread_slot(),
+        change,
+        room,
     }
-    diesel::sql_query("ROLLBACK TO SAVEPOINT usage_slot").execute(conn)?;
-    Ok(false)
+    .get_result(pg)?;
+    remember(
+        organisation_id,
+        Usage {
+            statements: answer.statements,
+            documents: answer.documents,
+            attachment_bytes: answer.attachment_bytes,
+        },
+        true,
+    );
+    Ok(answer.added)
+}
+
+/// `SELECT … FROM xapi_usage_spread(…)`, as a query type of its own rather than
+/// `diesel::sql_query`, whose statements diesel never keeps prepared: this one is planned once
+/// per connection.
+struct SpreadQuery {
+    organisation_id: OrganisationId,
+    slot: i16,
+    change: Usage,
+    room: Quotas,
+}
+
+impl QueryFragment<Pg> for SpreadQuery {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(
+            "SELECT added, statements, documents, attachment_bytes FROM xapi_usage_spread(",
+        );
+        out.push_bind_param::<crate::db::types::sql::Uuid, _>(&self.organisation_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<SmallInt, _>(&self.slot)?;
+        for value in [
+            &self.change.statements,
+            &self.change.documents,
+            &self.change.attachment_bytes,
+            &self.room.statements,
+            &self.room.documents,
+            &self.room.attachment_bytes,
+        ] {
+            out.push_sql(", ");
+            out.push_bind_param::<BigInt, _>(value)?;
+        }
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+impl QueryId for SpreadQuery {
+    type QueryId = Self;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl Query for SpreadQuery {
+    type SqlType = Untyped;
+}
+
+impl RunQueryDsl<PgConnection> for SpreadQuery {}
+
+/// What `xapi_usage_spread` answers: whether it added, and the sum it read.
+#[derive(QueryableByName)]
+struct Spread {
+    #[diesel(sql_type = Bool)]
+    added: bool,
+    #[diesel(sql_type = BigInt)]
+    statements: i64,
+    #[diesel(sql_type = BigInt)]
+    documents: i64,
+    #[diesel(sql_type = BigInt)]
+    attachment_bytes: i64,
 }
 
 /// Locks every slot (in slot order, as every writer that counts exactly does), checks the

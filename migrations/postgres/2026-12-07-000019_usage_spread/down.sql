@@ -1,0 +1,1 @@
+DROP FUNCTION xapi_usage_spread(uuid, smallint, bigint, bigint, bigint, bigint, bigint, bigint);

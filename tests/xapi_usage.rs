@@ -40,7 +40,13 @@ fn add(
 /// twenty in all: the first writes spread over slots, the later ones count exactly, and
 /// exactly twenty are admitted, every other refused as past the quota.
 async fn writers_at_once_stop_exactly_at_the_quota(app: TestApp) {
-    let lrs = Lrs::new(&app, "LMS").await;
+    let db = app.db.clone();
+    fill_to_the_quota(&app, &db).await;
+}
+
+/// Sixteen writers on `db` fill an organisation's LRS up to its quota, as above.
+async fn fill_to_the_quota(app: &TestApp, db: &Database) {
+    let lrs = Lrs::new(app, "LMS").await;
     let organisation_id = organisation(&lrs.client.organisation_id);
     let room_beside_others = SPREAD_MOST.statements * (i64::from(SLOTS) - 1);
     let quotas = Quotas {
@@ -49,7 +55,7 @@ async fn writers_at_once_stop_exactly_at_the_quota(app: TestApp) {
     };
     let writers: Vec<_> = (0..16)
         .map(|_| {
-            let db = app.db.clone();
+            let db = db.clone();
             thread::spawn(move || {
                 let mut admitted = 0;
                 loop {
@@ -64,7 +70,7 @@ async fn writers_at_once_stop_exactly_at_the_quota(app: TestApp) {
         .collect();
     let admitted: i64 = writers.into_iter().map(|w| w.join().unwrap()).sum();
     assert_eq!(admitted * ONE_BATCH.statements, quotas.statements);
-    let held = usage(&app, &lrs.client.organisation_id).await.unwrap();
+    let held = usage(app, &lrs.client.organisation_id).await.unwrap();
     assert_eq!(held, (quotas.statements, 0, 0));
 }
 
@@ -183,4 +189,36 @@ async fn a_write_far_from_the_quota_does_not_wait_for_another_to_commit() {
         usage(&app, &lrs.client.organisation_id).await,
         Some((4, 0, 0))
     );
+}
+
+/// On PostgreSQL, writes count exactly, and none fails, on a database whose default isolation
+/// level is stricter than `READ COMMITTED` (a setting of the database, role or server): a write
+/// transaction names its level, since counting on slots relies on each statement seeing what
+/// was committed before it began.
+#[actix_web::test]
+async fn writes_count_exactly_whatever_the_default_isolation_level() {
+    let Some(app) = TestApp::start(Backend::Postgres).await else {
+        return;
+    };
+    let url = app.settings.database_url.clone().unwrap();
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let strict =
+        format!("{url}{separator}options=-c%20default_transaction_isolation%3Dserializable");
+    let db = Database::connect(&strict, 16, true).unwrap();
+    let mut conn = db.get().unwrap();
+    let default: String = diesel::RunQueryDsl::get_result::<Level>(
+        diesel::sql_query("SHOW default_transaction_isolation"),
+        &mut *conn,
+    )
+    .unwrap()
+    .default_transaction_isolation;
+    assert_eq!(default, "serializable");
+    drop(conn);
+    fill_to_the_quota(&app, &db).await;
+}
+
+#[derive(diesel::QueryableByName)]
+struct Level {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    default_transaction_isolation: String,
 }

@@ -485,35 +485,54 @@ fn sqlite(conn: &mut DbConnection) -> Option<&mut diesel::SqliteConnection> {
 /// waiting up to the busy timeout. A deferred transaction that reads and then writes fails at
 /// once with "database is locked" when another writer committed in between, whatever the busy
 /// timeout, so every read-then-write transaction must start this way.
+///
+/// On PostgreSQL it runs at `READ COMMITTED`, named rather than left to the server's default
+/// (which a database or role may set otherwise): the LRS's usage counting relies on each
+/// statement seeing what was committed before it began (see `xapi::usage`), and under
+/// `REPEATABLE READ` its concurrent writers would fail with serialisation errors.
 pub fn transaction<T>(
     conn: &mut DbConnection,
     work: impl FnOnce(&mut DbConnection) -> Result<T, Error>,
 ) -> Result<T, Error> {
-    use diesel::connection::{AnsiTransactionManager, TransactionManager};
-    let outermost_sqlite = match sqlite(conn) {
-        Some(inner) => AnsiTransactionManager::transaction_manager_status_mut(inner)
-            .transaction_depth()?
-            .is_none(),
-        None => false,
-    };
-    if !outermost_sqlite {
+    if in_transaction(conn)? {
         return conn.transaction(work);
     }
     // SQLite has one writer. Waiting for its lock through the busy handler means sleeping in
     // steps of up to 100 ms; the service's own writers queue on a mutex instead and are handed
     // the lock as soon as it is free, in the order they asked. (Other processes, such as the
     // command line, still wait through the busy timeout.)
-    let _writer = WriterTurn::take();
-    if let Some(inner) = sqlite(conn) {
-        AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+    let _writer = sqlite(conn).is_some().then(WriterTurn::take);
+    let begin = match conn {
+        DbConnection::Postgres(_) => "BEGIN ISOLATION LEVEL READ COMMITTED",
+        DbConnection::Sqlite(_) => "BEGIN IMMEDIATE",
+    };
+    outermost(conn, begin, work)
+}
+
+/// Begins the outermost transaction with `begin`, runs `work` and commits, or rolls back if
+/// it failed.
+fn outermost<T>(
+    conn: &mut DbConnection,
+    begin: &str,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, Error>,
+) -> Result<T, Error> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    match conn {
+        DbConnection::Postgres(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, begin)?
+        }
+        DbConnection::Sqlite(inner) => AnsiTransactionManager::begin_transaction_sql(inner, begin)?,
     }
     let outcome = work(conn);
-    if let Some(inner) = sqlite(conn) {
-        match &outcome {
-            Ok(_) => AnsiTransactionManager::commit_transaction(inner)?,
-            Err(_) => AnsiTransactionManager::rollback_transaction(inner)?,
+    let end = match (conn, outcome.is_ok()) {
+        (DbConnection::Postgres(inner), true) => AnsiTransactionManager::commit_transaction(inner),
+        (DbConnection::Postgres(inner), false) => {
+            AnsiTransactionManager::rollback_transaction(inner)
         }
-    }
+        (DbConnection::Sqlite(inner), true) => AnsiTransactionManager::commit_transaction(inner),
+        (DbConnection::Sqlite(inner), false) => AnsiTransactionManager::rollback_transaction(inner),
+    };
+    end?;
     outcome
 }
 
@@ -550,30 +569,14 @@ pub fn read_transaction<T>(
     conn: &mut DbConnection,
     work: impl FnOnce(&mut DbConnection) -> Result<T, Error>,
 ) -> Result<T, Error> {
-    use diesel::connection::{AnsiTransactionManager, TransactionManager};
     if in_transaction(conn)? {
         return work(conn);
     }
-    match conn {
-        DbConnection::Postgres(inner) => AnsiTransactionManager::begin_transaction_sql(
-            inner,
-            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-        )?,
-        DbConnection::Sqlite(inner) => {
-            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN DEFERRED")?
-        }
-    }
-    let outcome = work(conn);
-    let end = match (conn, outcome.is_ok()) {
-        (DbConnection::Postgres(inner), true) => AnsiTransactionManager::commit_transaction(inner),
-        (DbConnection::Postgres(inner), false) => {
-            AnsiTransactionManager::rollback_transaction(inner)
-        }
-        (DbConnection::Sqlite(inner), true) => AnsiTransactionManager::commit_transaction(inner),
-        (DbConnection::Sqlite(inner), false) => AnsiTransactionManager::rollback_transaction(inner),
+    let begin = match conn {
+        DbConnection::Postgres(_) => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        DbConnection::Sqlite(_) => "BEGIN DEFERRED",
     };
-    end?;
-    outcome
+    outermost(conn, begin, work)
 }
 
 #[cfg(test)]

@@ -6,6 +6,9 @@
 -- other slots' writers may add), the addition is rolled back with its block, which gives the
 -- slot's lock back, and `added` is false: the caller then counts exactly. `statements`,
 -- `documents` and `attachment_bytes` answer the sum read, this write's addition included.
+-- The function trusts its caller for what makes this exact: an addition of at most what a
+-- write may add on a slot, and the room left beside the other slots' writers, both enforced
+-- by `spread`; and a transaction at READ COMMITTED, which `db::transaction` names.
 CREATE FUNCTION xapi_usage_spread(
     organisation uuid,
     on_slot smallint,
@@ -30,8 +33,8 @@ BEGIN
         IF NOT FOUND THEN
             RAISE EXCEPTION 'slot % of the LRS usage of organisation % is missing', on_slot, organisation;
         END IF;
-        SELECT coalesce(sum(u.statements), 0), coalesce(sum(u.documents), 0),
-               coalesce(sum(u.attachment_bytes), 0)
+        SELECT coalesce(sum(u.statements), 0)::bigint, coalesce(sum(u.documents), 0)::bigint,
+               coalesce(sum(u.attachment_bytes), 0)::bigint
         INTO statements, documents, attachment_bytes
         FROM xapi_usage u WHERE u.organisation_id = organisation;
         -- Only what grows is checked, as `Usage::admits` does.

@@ -106,8 +106,12 @@ pub(super) fn store(
 /// exactly those that were inserted follow; and the stored definitions of the activities named
 /// are read in the same snapshot. Rows answer either a new statement's id or a definition.
 ///
+/// That snapshot is the statement's start: a definition another request changes meanwhile is
+/// not seen. Merging is optimistic for that reason ([`super::activities`]): a definition is
+/// written only over the text it was merged with, and merged again otherwise.
+///
 /// A query type of its own rather than `diesel::sql_query`, whose statements diesel never
-/// keeps prepared: this one is planned once per connection.
+/// keeps prepared: this one is prepared once per connection.
 struct StoreQuery {
     organisation_id: OrganisationId,
     ids: Vec<StatementId>,
@@ -141,7 +145,8 @@ impl QueryFragment<Pg> for StoreQuery {
         out.push_bind_param::<Array<Bool>, _>(&self.attached)?;
         out.push_sql(
             ") AS s (statement_id, stored, statement, has_attachments) \
-             ORDER BY s.statement_id ON CONFLICT DO NOTHING RETURNING statement_id), \
+             ORDER BY s.statement_id ON CONFLICT (organisation_id, statement_id) DO NOTHING \
+             RETURNING statement_id), \
              indexed AS (INSERT INTO xapi_statement_index \
              (organisation_id, statement_id, kind, value, related) SELECT ",
         );

@@ -109,7 +109,7 @@ pub(super) fn spread(
 }
 
 /// `SELECT … FROM xapi_usage_spread(…)`, as a query type of its own rather than
-/// `diesel::sql_query`, whose statements diesel never keeps prepared: this one is planned once
+/// `diesel::sql_query`, whose statements diesel never keeps prepared: this one is prepared once
 /// per connection.
 struct SpreadQuery {
     organisation_id: OrganisationId,

@@ -146,9 +146,21 @@ async fn a_person_signs_in_with_the_identity_providers_token(backend: Backend) {
     assert_eq!(me.body["display_name"], "Sam Nurse");
     assert_eq!(me.body["email"], "sam@example.org");
 
-    // The same subject from the service's own issuer is a different person.
-    let local = app.get("/v1/me", &app.person_token("nurse-1234")).await;
+    // The same subject from the service's own issuer is a different person, who sees none of
+    // the other's records.
+    let local_token = app.person_token("nurse-1234");
+    let local = app.get("/v1/me", &local_token).await;
     assert_ne!(local.body["id"], me.body["id"]);
+    let sams = provider.sign(&claims, "key-1", None);
+    let record =
+        json!({"kind": "cpd", "title": "Sepsis update", "completed_at": "2026-01-10T12:00:00Z"});
+    app.post("/v1/me/records", &sams, record).await.expect(201);
+    let listed = app.get("/v1/me/records", &sams).await;
+    listed.expect(200);
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
+    let others = app.get("/v1/me/records", &local_token).await;
+    others.expect(200);
+    assert_eq!(others.body["items"], json!([]));
 
     let mut wrong_aud = claims.clone();
     wrong_aud["aud"] = json!("learning-passport");

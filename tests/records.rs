@@ -69,6 +69,25 @@ async fn a_person_never_reaches_another_persons_records(app: TestApp) {
     assert_eq!(read.body["title"], "Basic Life Support");
 }
 
+/// A person's first request may be the list of their records: an empty page, and their
+/// passport exists from then on, as after any first request.
+async fn a_first_request_for_the_list_answers_an_empty_page_and_creates_the_passport(app: TestApp) {
+    let carol = app.person_token("carol");
+    let list = app.get("/v1/me/records", &carol).await;
+    list.expect(200);
+    assert_eq!(list.body["items"], json!([]));
+    assert_eq!(list.body["next_cursor"], Value::Null);
+    let me = app.get("/v1/me", &carol).await;
+    me.expect(200);
+    // Listing again finds the same passport, not a second one.
+    app.get("/v1/me/records", &carol).await.expect(200);
+    assert_eq!(app.get("/v1/me", &carol).await.body["id"], me.body["id"]);
+    let created = app.post("/v1/me/records", &carol, bls()).await;
+    created.expect(201);
+    let list = app.get("/v1/me/records", &carol).await;
+    assert_eq!(list.body["items"][0]["id"], created.body["id"]);
+}
+
 async fn an_organisation_token_cannot_use_the_personal_endpoints(app: TestApp) {
     let org = app.org("Trust", "shared:read records:write").await;
     app.get("/v1/me/records", &org.token)
@@ -603,6 +622,7 @@ on_both_backends!(
     writers_holding_one_etag_cannot_both_win,
     a_person_adds_a_record_and_reads_it_back,
     a_person_never_reaches_another_persons_records,
+    a_first_request_for_the_list_answers_an_empty_page_and_creates_the_passport,
     an_organisation_token_cannot_use_the_personal_endpoints,
     every_validation_rule_names_its_field_and_changes_nothing,
     several_broken_rules_are_reported_together,

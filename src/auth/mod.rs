@@ -13,5 +13,5 @@ pub mod secrets;
 pub mod tokens;
 mod verified;
 
-pub use principal::{Caller, Me, OrgCaller, OrgToken};
+pub use principal::{Caller, Me, MyIdentity, OrgCaller, OrgToken};
 pub use scopes::{Scope, Scopes};

@@ -47,6 +47,26 @@ macro_rules! on_backend {
     };
 }
 
+/// Makes `$query`, a hand-written PostgreSQL statement (its `QueryFragment<Pg>`), a query that
+/// loads rows by name (`QueryableByName`) and that diesel prepares once per connection and
+/// keeps, by its type: a statement written with `diesel::sql_query` is parsed and planned anew
+/// on every call. For the statements diesel's builder cannot write, on the hottest paths.
+#[macro_export]
+macro_rules! prepared_pg_query {
+    ($query:ty) => {
+        impl diesel::query_builder::QueryId for $query {
+            type QueryId = Self;
+            const HAS_STATIC_QUERY_ID: bool = true;
+        }
+
+        impl diesel::query_builder::Query for $query {
+            type SqlType = diesel::sql_types::Untyped;
+        }
+
+        impl diesel::RunQueryDsl<diesel::PgConnection> for $query {}
+    };
+}
+
 /// Inserts `rows` (a slice) into `table`, skipping any whose unique key is held already, stored
 /// earlier or by a concurrent request, and answers `key` of each row this insert stored: what
 /// the caller really added, which may be fewer rows than it sent. Sort the rows by key: two

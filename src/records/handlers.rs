@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use super::model::{Record, RecordInput};
 use super::store::{self, RecordFilter};
 use super::{RecordPatch, RecordWithIssuer};
-use crate::auth::Me;
+use crate::auth::{Me, MyIdentity};
 use crate::error::{Error, Problem};
 use crate::http::AppState;
 use crate::http::body::{Body, Query};
@@ -34,7 +34,7 @@ fn answer(status: actix_web::http::StatusCode, (row, issuer): RecordWithIssuer) 
 )]
 #[get("/v1/me/records")]
 pub async fn list(
-    me: Me,
+    me: MyIdentity,
     page: Query<PageRequest>,
     filter: Query<RecordFilter>,
     state: web::Data<AppState>,
@@ -43,7 +43,13 @@ pub async fn list(
     let filter = filter.0;
     let list = state
         .db
-        .run(move |conn| store::list(conn, me.person_id, super::Viewer::Owner, &filter, page))
+        .run(move |conn| {
+            if let Some(list) = store::own_by_identity(conn, &me.0, &filter, &page)? {
+                return Ok(list);
+            }
+            let person_id = crate::people::resolve(conn, &me.0)?;
+            store::list(conn, person_id, super::Viewer::Owner, &filter, page)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(list.map(|(row, issuer)| row.view(issuer))))
 }

@@ -10,8 +10,8 @@ use std::collections::{HashMap, HashSet};
 
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{Array, Bool, Nullable, Text, Untyped};
+use diesel::query_builder::{AstPass, QueryFragment};
+use diesel::sql_types::{Array, Bool, Nullable, Text};
 use diesel::{PgConnection, QueryResult};
 
 use crate::db::ids::{OrganisationId, StatementId};
@@ -174,16 +174,7 @@ impl QueryFragment<Pg> for StoreQuery {
     }
 }
 
-impl QueryId for StoreQuery {
-    type QueryId = Self;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl Query for StoreQuery {
-    type SqlType = Untyped;
-}
-
-impl RunQueryDsl<PgConnection> for StoreQuery {}
+crate::prepared_pg_query!(StoreQuery);
 
 #[derive(QueryableByName)]
 struct Answer {

@@ -1,11 +1,11 @@
 //! The slots an organisation's usage is spread over on PostgreSQL, and the two ways of adding to
 //! them: on a slot of its own ([`spread`]) or counting exactly over every slot ([`exactly`]).
 
+use diesel::QueryResult;
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{BigInt, Bool, SmallInt, Untyped};
-use diesel::{PgConnection, QueryResult};
+use diesel::query_builder::{AstPass, QueryFragment};
+use diesel::sql_types::{BigInt, Bool, SmallInt};
 
 use super::seen::{every_slot_seen, remember};
 use super::{COLUMNS, Quotas, Usage, sum};
@@ -142,16 +142,7 @@ impl QueryFragment<Pg> for SpreadQuery {
     }
 }
 
-impl QueryId for SpreadQuery {
-    type QueryId = Self;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl Query for SpreadQuery {
-    type SqlType = Untyped;
-}
-
-impl RunQueryDsl<PgConnection> for SpreadQuery {}
+crate::prepared_pg_query!(SpreadQuery);
 
 /// What `xapi_usage_spread` answers: whether it added, and the sum it read.
 #[derive(QueryableByName)]

@@ -213,8 +213,33 @@ async fn writes_count_exactly_whatever_the_default_isolation_level() {
     .unwrap()
     .default_transaction_isolation;
     assert_eq!(default, "serializable");
+    // A write transaction, and one nested in it, runs at READ COMMITTED all the same.
+    let level = |conn: &mut learning_passport::db::DbConnection| {
+        diesel::RunQueryDsl::get_result::<Isolation>(
+            diesel::sql_query("SHOW transaction_isolation"),
+            conn,
+        )
+        .map(|row| row.transaction_isolation)
+        .map_err(Error::from)
+    };
+    let (outer, inner) = learning_passport::db::transaction(&mut conn, |conn| {
+        let outer = level(conn)?;
+        let inner = learning_passport::db::transaction(conn, |conn| level(conn))?;
+        Ok((outer, inner))
+    })
+    .unwrap();
+    assert_eq!(
+        (outer.as_str(), inner.as_str()),
+        ("read committed", "read committed")
+    );
     drop(conn);
     fill_to_the_quota(&app, &db).await;
+}
+
+#[derive(diesel::QueryableByName)]
+struct Isolation {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    transaction_isolation: String,
 }
 
 #[derive(diesel::QueryableByName)]

@@ -2,7 +2,8 @@
 //!
 //! A handler names the caller it serves in its arguments: [`Me`] for a person (resolved to
 //! their passport, created on first use), [`OrgCaller`] for an organisation client. The wrong
-//! kind of caller gets 403; a missing or invalid token gets 401.
+//! kind of caller gets 403; a missing or invalid token gets 401. [`MyIdentity`] is a person not
+//! yet resolved, only for a read that finds the passport in its own query.
 
 use crate::db::ids::{OrganisationId, PersonId};
 use std::future::Future;

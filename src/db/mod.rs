@@ -51,6 +51,10 @@ macro_rules! on_backend {
 /// loads rows by name (`QueryableByName`) and that diesel prepares once per connection and
 /// keeps, by its type: a statement written with `diesel::sql_query` is parsed and planned anew
 /// on every call. For the statements diesel's builder cannot write, on the hottest paths.
+///
+/// Since the statement is kept by its type alone, its `walk_ast` must write the same SQL text
+/// whatever the values: a fixed number of binds (lists go in as arrays), no text that depends
+/// on them.
 #[macro_export]
 macro_rules! prepared_pg_query {
     ($query:ty) => {
@@ -552,8 +556,13 @@ fn outermost<T>(
         (DbConnection::Sqlite(inner), true) => AnsiTransactionManager::commit_transaction(inner),
         (DbConnection::Sqlite(inner), false) => AnsiTransactionManager::rollback_transaction(inner),
     };
-    end?;
-    outcome
+    match end {
+        Ok(()) => outcome,
+        // The connection broke (lost, say) and the work failed with it: its error says what
+        // happened, as diesel's own `transaction` answers it.
+        Err(diesel::result::Error::BrokenTransactionManager) if outcome.is_err() => outcome,
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Runs one writing statement on its own, outside any transaction: a statement is atomic by

@@ -37,7 +37,7 @@ pub struct RecordFilter {
 impl RecordFilter {
     /// Whether nothing is filtered. Every field is named, so that a new filter cannot be
     /// forgotten here (the unfiltered list would then ignore it).
-    fn is_empty(&self) -> bool {
+    pub fn is_empty(&self) -> bool {
         let RecordFilter {
             kind,
             activity_code,

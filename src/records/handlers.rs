@@ -43,18 +43,7 @@ pub async fn list(
     let filter = filter.0;
     let list = state
         .db
-        .run(move |conn| {
-            if let Some(list) = store::own_by_identity(conn, &me.0, &filter, &page)? {
-                return Ok(list);
-            }
-            // Nothing found: a first request (the passport is created), a passport with no
-            // records or a page past the end, or a filtered list, which reads by the passport.
-            let person_id = crate::people::resolve(conn, &me.0)?;
-            if filter.is_empty() {
-                return Ok(List::from_rows(Vec::new(), &page, |(row, _)| row.id));
-            }
-            store::list(conn, person_id, super::Viewer::Owner, &filter, page)
-        })
+        .run(move |conn| store::list_own(conn, &me.0, &filter, page))
         .await?;
     Ok(HttpResponse::Ok().json(list.map(|(row, issuer)| row.view(issuer))))
 }

@@ -37,7 +37,7 @@ pub struct RecordFilter {
 impl RecordFilter {
     /// Whether nothing is filtered. Every field is named, so that a new filter cannot be
     /// forgotten here (the unfiltered list would then ignore it).
-    pub fn is_empty(&self) -> bool {
+    fn is_empty(&self) -> bool {
         let RecordFilter {
             kind,
             activity_code,
@@ -136,11 +136,31 @@ fn unfiltered(
     })
 }
 
-/// The caller's own records, a page of everything with nothing filtered (the owner's most
-/// frequent read), found by their identity in the same statement that reads them: no lookup of
-/// the passport first. Nothing when the filter is not empty, or when no record is found: the
-/// caller then finds the passport (creating it at a person's first request) and lists by it.
-pub fn own_by_identity(
+/// The caller's own records, newest first. A page of everything with nothing filtered (the
+/// owner's most frequent read) is found by their identity in the statement that reads it, with
+/// no lookup of the passport first. The passport is looked up (and created, at a person's first
+/// request) only when that finds nothing, or when the list is filtered.
+pub fn list_own(
+    conn: &mut DbConnection,
+    identity: &PersonIdentity,
+    filter: &RecordFilter,
+    page: Page<RecordId>,
+) -> Result<List<RecordWithIssuer>, Error> {
+    if let Some(list) = own_by_identity(conn, identity, filter, &page)? {
+        return Ok(list);
+    }
+    // Nothing found: a first request, a passport with no records or a page past the end; or a
+    // filtered list, which reads by the passport.
+    let person_id = crate::people::resolve(conn, identity)?;
+    if filter.is_empty() {
+        return Ok(List::from_rows(Vec::new(), &page, |(row, _)| row.id));
+    }
+    list(conn, person_id, Viewer::Owner, filter, page)
+}
+
+/// A page of everything the caller holds, found by their identity in the same statement;
+/// nothing when the filter is not empty or no record is found.
+fn own_by_identity(
     conn: &mut DbConnection,
     identity: &PersonIdentity,
     filter: &RecordFilter,

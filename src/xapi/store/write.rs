@@ -287,9 +287,10 @@ pub(super) fn inherit_targets(
         return Ok(fresh);
     }
     // The batch's own targets, whose index rows are not written yet.
+    let wanted: HashSet<&StatementId> = targets.iter().collect();
     let mut by_target: HashMap<StatementId, Vec<IndexEntry>> = fresh
         .iter()
-        .filter(|p| targets.contains(&StatementId(p.id)))
+        .filter(|p| wanted.contains(&StatementId(p.id)))
         .map(|p| (StatementId(p.id), p.index.clone()))
         .collect();
     let rows: Vec<(StatementId, String, String, bool)> = xapi_statement_index::table

@@ -377,3 +377,53 @@ mod limits {
         );
     }
 }
+
+/// The service reaches a PostgreSQL database on its own host in plain text, where TLS would
+/// cost CPU and protect nothing, and with TLS whenever `DATABASE_URL` asks for it.
+#[actix_web::test]
+async fn a_database_on_this_host_is_reached_in_plain_text_unless_the_url_asks_for_tls() {
+    use learning_passport::db::{Database, postgres_url};
+    let Some(app) = TestApp::start(Backend::Postgres).await else {
+        return;
+    };
+    let url = app.settings.database_url.clone().unwrap();
+    if postgres_url::choose(&url, None).url == url {
+        eprintln!("TEST_DATABASE_URL names sslmode or another host: nothing to check here");
+        return;
+    }
+    let encrypted = |db: &Database| {
+        let mut conn = db.get().unwrap();
+        diesel::RunQueryDsl::get_result::<Tls>(
+            diesel::sql_query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"),
+            &mut *conn,
+        )
+        .unwrap()
+        .ssl
+    };
+    assert!(!encrypted(&app.db), "the service's own pool uses TLS");
+    let server_offers_tls = {
+        let mut conn = app.db.get().unwrap();
+        diesel::RunQueryDsl::get_result::<Setting>(diesel::sql_query("SHOW ssl"), &mut *conn)
+            .unwrap()
+            .ssl
+            == "on"
+    };
+    if server_offers_tls {
+        let separator = if url.contains('?') { '&' } else { '?' };
+        let asked =
+            Database::connect(&format!("{url}{separator}sslmode=require"), 1, false).unwrap();
+        assert!(encrypted(&asked), "sslmode=require was not followed");
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct Tls {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    ssl: bool,
+}
+
+#[derive(diesel::QueryableByName)]
+struct Setting {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    ssl: String,
+}

@@ -9,6 +9,7 @@ pub mod files;
 pub mod group_commit;
 pub mod ids;
 mod leader;
+pub mod postgres_url;
 pub mod schema;
 mod sqlite;
 pub mod types;
@@ -163,7 +164,14 @@ impl ConnectionManager {
     pub fn new(url: &str) -> Self {
         let kind = BackendKind::of_url(url);
         let url = match kind {
-            BackendKind::Postgres => url.to_owned(),
+            BackendKind::Postgres => {
+                let env = std::env::var("PGSSLMODE").ok();
+                let choice = postgres_url::choose(url, env.as_deref());
+                if let Some(warning) = choice.warning {
+                    tracing::warn!("{warning}");
+                }
+                choice.url
+            }
             BackendKind::Sqlite => url.strip_prefix("sqlite://").unwrap_or(url).to_owned(),
         };
         ConnectionManager { url, kind }

@@ -47,7 +47,8 @@ pub fn append(conn: &mut DbConnection, access: Access<'_>) -> Result<(), Error> 
     crate::db::group_commit::before_answer(conn, Job::rows(vec![row], &ALLOWED))
 }
 
-/// Events in one PostgreSQL insert, at most: a bound on the arrays one statement carries.
+/// Events in one PostgreSQL insert, at most, so that one statement's arrays stay a few hundred
+/// kilobytes however large the group (a worklist page adds 200 events; a group can hold many).
 const EVENTS_PER_STATEMENT: usize = 5000;
 
 /// How allowed accesses are written by a group commit.

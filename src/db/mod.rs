@@ -49,8 +49,8 @@ macro_rules! on_backend {
 }
 
 /// Makes `$query`, a hand-written PostgreSQL statement (its `QueryFragment<Pg>`), a query that
-/// loads rows by name (`QueryableByName`) and that diesel prepares once per connection and
-/// keeps, by its type: a statement written with `diesel::sql_query` is parsed and planned anew
+/// runs (`execute`) or loads rows by name (`QueryableByName`), and that diesel prepares once
+/// per connection and keeps, by its type: a statement written with `diesel::sql_query` is parsed and planned anew
 /// on every call. For the statements diesel's builder cannot write, on the hottest paths.
 ///
 /// Since the statement is kept by its type alone, its `walk_ast` must write the same SQL text
@@ -165,8 +165,7 @@ impl ConnectionManager {
         let kind = BackendKind::of_url(url);
         let url = match kind {
             BackendKind::Postgres => {
-                let env = std::env::var("PGSSLMODE").ok();
-                let choice = postgres_url::choose(url, env.as_deref());
+                let choice = postgres_url::choose(url, |name| std::env::var(name).ok());
                 if let Some(warning) = choice.warning {
                     tracing::warn!("{warning}");
                 }

@@ -17,39 +17,64 @@ pub struct Choice {
     pub warning: Option<String>,
 }
 
-/// Decides for `url`; `env_sslmode` is `PGSSLMODE`, which libpq applies when the URL names
-/// no mode.
-pub fn choose(url: &str, env_sslmode: Option<&str>) -> Choice {
+/// Decides for `url`. `env` reads libpq's environment (`PGHOST`, `PGHOSTADDR`, `PGSSLMODE`,
+/// `PGSERVICE`), which speaks for whatever the URL leaves out.
+pub fn choose(url: &str, env: impl Fn(&str) -> Option<String>) -> Choice {
     let unchanged = |warning| Choice {
         url: url.to_owned(),
         warning,
     };
-    // A URL libpq understands but the URL grammar does not (several hosts, say) is passed on
-    // as it is.
-    let Ok(parsed) = url::Url::parse(url) else {
-        return unchanged(None);
+    let env = |name| env(name).filter(|value: &String| !value.is_empty());
+    let unread = || {
+        unchanged(
+            (!url.contains("sslmode=") && env("PGSSLMODE").is_none()).then(|| {
+                "DATABASE_URL names no sslmode, in a form this service does not read (several \
+             hosts, say): libpq's default (prefer) neither verifies the server's certificate \
+             nor refuses plain text; set sslmode=verify-full (and sslrootcert) for a remote \
+             database, or sslmode=disable for one on this host"
+                    .to_owned()
+            }),
+        )
     };
-    let mut hosts: Vec<String> = parsed
-        .host_str()
-        .filter(|h| !h.is_empty())
-        .map(str::to_owned)
-        .into_iter()
-        .collect();
-    let mut mode = env_sslmode.filter(|m| !m.is_empty()).map(str::to_owned);
+    // What libpq reads differently from the URL grammar (several hosts; a `#`, which libpq
+    // takes as part of the text, not as the start of a fragment) is passed on as it is.
+    let Ok(parsed) = url::Url::parse(url) else {
+        return unread();
+    };
+    if parsed.fragment().is_some() {
+        return unread();
+    }
+    let mut host = parsed.host_str().filter(|h| !h.is_empty()).map(|h| {
+        percent_encoding::percent_decode_str(h)
+            .decode_utf8_lossy()
+            .into_owned()
+    });
+    let (mut hostaddr, mut mode, mut service) = (None, None, env("PGSERVICE"));
     for (key, value) in parsed.query_pairs() {
         match &*key {
-            "host" | "hostaddr" => {
-                hosts = value
-                    .split(',')
-                    .filter(|h| !h.is_empty())
-                    .map(str::to_owned)
-                    .collect()
-            }
+            "host" => host = Some(value.into_owned()),
+            "hostaddr" => hostaddr = Some(value.into_owned()),
             "sslmode" => mode = Some(value.into_owned()),
+            "service" => service = Some(value.into_owned()),
             _ => {}
         }
     }
-    let local = hosts.iter().all(|h| is_local(h));
+    // A service file fills in what the URL leaves out, its own sslmode among them: adding one
+    // here would override it.
+    if service.is_some() {
+        return unchanged(None);
+    }
+    let host = host.or_else(|| env("PGHOST"));
+    let hostaddr = hostaddr.or_else(|| env("PGHOSTADDR"));
+    let mode = mode.or_else(|| env("PGSSLMODE"));
+    // libpq connects to `hostaddr` where it is given, and names `host` to the server: both must
+    // be on this host. No host at all is libpq's default Unix socket.
+    let local = [&host, &hostaddr]
+        .into_iter()
+        .flatten()
+        .flat_map(|hosts| hosts.split(','))
+        .filter(|h| !h.is_empty())
+        .all(is_local);
     match mode {
         Some(mode) if local || matches!(&*mode, "verify-full" | "verify-ca") => unchanged(None),
         Some(mode) => unchanged(Some(format!(
@@ -59,7 +84,11 @@ pub fn choose(url: &str, env_sslmode: Option<&str>) -> Choice {
         ))),
         // Not even a Unix socket needs TLS; an empty host list is libpq's default socket.
         None if local => {
-            let separator = if url.contains('?') { '&' } else { '?' };
+            let separator = match url.chars().last() {
+                Some('?' | '&') => "",
+                _ if url.contains('?') => "&",
+                _ => "?",
+            };
             Choice {
                 url: format!("{url}{separator}sslmode=disable"),
                 warning: None,
@@ -88,8 +117,21 @@ fn is_local(host: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| (*value).to_owned())
+        }
+    }
+
     fn url(url: &str) -> String {
-        choose(url, None).url
+        choose(url, no_env).url
     }
 
     #[test]
@@ -102,7 +144,7 @@ mod tests {
             "postgres:///db",
             "postgres:///db?host=/var/run/postgresql",
         ] {
-            let choice = choose(local, None);
+            let choice = choose(local, no_env);
             assert!(choice.url.ends_with("sslmode=disable"), "{local}");
             assert!(choice.url.starts_with(local), "{local}");
             assert_eq!(choice.warning, None, "{local}");
@@ -111,16 +153,41 @@ mod tests {
             url("postgres://u@127.0.0.1/db?application_name=lp"),
             "postgres://u@127.0.0.1/db?application_name=lp&sslmode=disable"
         );
+        assert_eq!(
+            url("postgres://u@[::1]/db?"),
+            "postgres://u@[::1]/db?sslmode=disable"
+        );
+        assert_eq!(
+            url("postgres://%2Fvar%2Frun%2Fpostgresql/db"),
+            "postgres://%2Fvar%2Frun%2Fpostgresql/db?sslmode=disable"
+        );
         for named in [
             "postgres://u@127.0.0.1/db?sslmode=require",
             "postgres://u@localhost/db?sslmode=verify-full",
         ] {
-            assert_eq!(choose(named, None).url, named);
+            assert_eq!(choose(named, no_env).url, named);
         }
-        // PGSSLMODE speaks for the URL that names no mode.
+        // libpq's environment speaks for what the URL leaves out.
         assert_eq!(
-            choose("postgres://u@127.0.0.1/db", Some("require")).url,
+            choose(
+                "postgres://u@127.0.0.1/db",
+                env(&[("PGSSLMODE", "require")])
+            )
+            .url,
             "postgres://u@127.0.0.1/db"
+        );
+        assert_eq!(
+            choose("postgres:///db", env(&[("PGHOST", "/var/run/postgresql")])).url,
+            "postgres:///db?sslmode=disable"
+        );
+        // The URL's host wins over PGHOST.
+        assert_eq!(
+            choose(
+                "postgres://u@localhost/db",
+                env(&[("PGHOST", "db.example.org")])
+            )
+            .url,
+            "postgres://u@localhost/db?sslmode=disable"
         );
     }
 
@@ -132,8 +199,13 @@ mod tests {
             // `host` in the query overrides the URL's.
             "postgres://u@localhost/db?host=db.example.org",
             "postgres://u@db.example.org/db?sslmode=require",
+            // libpq connects to `hostaddr`, whatever `host` says.
+            "postgres://u@localhost/db?hostaddr=10.0.0.5",
+            "postgres://u@localhost/db?host=localhost&hostaddr=10.0.0.5",
+            // A percent-encoded host is read as libpq reads it.
+            "postgres://u@localhost/db?host=db%2Eexample%2Eorg",
         ] {
-            let choice = choose(remote, None);
+            let choice = choose(remote, no_env);
             assert_eq!(choice.url, remote);
             assert!(
                 choice.warning.is_some_and(|w| w.contains("verify-full")),
@@ -141,22 +213,40 @@ mod tests {
             );
         }
         let verified = "postgres://u@db.example.org/db?sslmode=verify-full&sslrootcert=/ca.pem";
-        assert_eq!(choose(verified, None).warning, None);
+        assert_eq!(choose(verified, no_env).warning, None);
         assert_eq!(
-            choose("postgres://u@db.example.org/db", Some("verify-ca")).warning,
+            choose(
+                "postgres://u@db.example.org/db",
+                env(&[("PGSSLMODE", "verify-ca")])
+            )
+            .warning,
             None
         );
+        // A URL that names no host reaches PGHOST, wherever that is.
+        for pghost in [("PGHOST", "db.example.org"), ("PGHOSTADDR", "10.0.0.5")] {
+            let choice = choose("postgres:///db", env(&[pghost]));
+            assert_eq!(choice.url, "postgres:///db");
+            assert!(choice.warning.is_some(), "{pghost:?}");
+        }
     }
 
     #[test]
-    fn a_url_the_url_grammar_cannot_read_is_passed_on_as_it_is() {
-        let several = "postgres://u@db1:5432,db2:5432/db";
-        assert_eq!(
-            choose(several, None),
-            Choice {
-                url: several.to_owned(),
-                warning: None
-            }
-        );
+    fn a_url_read_otherwise_by_libpq_or_completed_by_a_service_file_is_passed_on_as_it_is() {
+        for (passed, warned) in [
+            ("postgres://u@db1:5432,db2:5432/db", true),
+            (
+                "postgres://u@db1:5432,db2:5432/db?sslmode=verify-full",
+                false,
+            ),
+            // libpq reads `host=` here; the URL grammar, a fragment.
+            ("postgres://u@localhost/db#?host=db.example.org", true),
+            ("postgres:///?service=production", false),
+        ] {
+            let choice = choose(passed, no_env);
+            assert_eq!(choice.url, passed);
+            assert_eq!(choice.warning.is_some(), warned, "{passed}");
+        }
+        let choice = choose("postgres:///db", env(&[("PGSERVICE", "production")]));
+        assert_eq!(choice.url, "postgres:///db");
     }
 }

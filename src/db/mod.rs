@@ -50,8 +50,9 @@ macro_rules! on_backend {
 
 /// Makes `$query`, a hand-written PostgreSQL statement (its `QueryFragment<Pg>`), a query that
 /// runs (`execute`) or loads rows by name (`QueryableByName`), and that diesel prepares once
-/// per connection and keeps, by its type: a statement written with `diesel::sql_query` is parsed and planned anew
-/// on every call. For the statements diesel's builder cannot write, on the hottest paths.
+/// per connection and keeps, by its type: a statement written with `diesel::sql_query` is
+/// parsed and planned anew on every call. For the statements diesel's builder cannot write, on
+/// the hottest paths.
 ///
 /// Since the statement is kept by its type alone, its `walk_ast` must write the same SQL text
 /// whatever the values: a fixed number of binds (lists go in as arrays), no text that depends

@@ -6,8 +6,8 @@
 //! employer's read that cost a sixth of the database's CPU and a fifth of the service's. To a
 //! database on another host it protects nothing from whoever can intercept the connection,
 //! since any certificate is accepted. So a loopback database is reached in plain text, and a
-//! remote one without `verify-full` (or `verify-ca`) earns a warning at start-up. The URL's own
-//! `sslmode`, or `PGSSLMODE`, is always followed.
+//! remote one without `verify-full` (or `verify-ca`) earns a warning at start-up. What libpq is
+//! told elsewhere (the URL's own `sslmode`, `PGSSLMODE`, a service file) is always followed.
 
 /// The URL to connect with, and a warning for the operator if the connection it asks for is
 /// not protected.
@@ -16,6 +16,11 @@ pub struct Choice {
     pub url: String,
     pub warning: Option<String>,
 }
+
+const UNREAD: &str = "DATABASE_URL names no sslmode, in a form this service does not read \
+    (several hosts, say): libpq's default (prefer) neither verifies the server's certificate nor \
+    refuses plain text; set sslmode=verify-full (and sslrootcert) for a remote database, or \
+    sslmode=disable for one on this host";
 
 /// Decides for `url`. `env` reads libpq's environment (`PGHOST`, `PGHOSTADDR`, `PGSSLMODE`,
 /// `PGSERVICE`), which speaks for whatever the URL leaves out.
@@ -26,15 +31,8 @@ pub fn choose(url: &str, env: impl Fn(&str) -> Option<String>) -> Choice {
     };
     let env = |name| env(name).filter(|value: &String| !value.is_empty());
     let unread = || {
-        unchanged(
-            (!url.contains("sslmode=") && env("PGSSLMODE").is_none()).then(|| {
-                "DATABASE_URL names no sslmode, in a form this service does not read (several \
-             hosts, say): libpq's default (prefer) neither verifies the server's certificate \
-             nor refuses plain text; set sslmode=verify-full (and sslrootcert) for a remote \
-             database, or sslmode=disable for one on this host"
-                    .to_owned()
-            }),
-        )
+        let names_mode = url.contains("sslmode=") || env("PGSSLMODE").is_some();
+        unchanged((!names_mode).then(|| UNREAD.to_owned()))
     };
     // What libpq reads differently from the URL grammar (several hosts; a `#`, which libpq
     // takes as part of the text, not as the start of a fragment) is passed on as it is.

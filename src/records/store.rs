@@ -146,32 +146,28 @@ pub fn list_own(
     filter: &RecordFilter,
     page: Page<RecordId>,
 ) -> Result<List<RecordWithIssuer>, Error> {
-    if let Some(list) = own_by_identity(conn, identity, filter, &page)? {
-        return Ok(list);
+    if !filter.is_empty() {
+        let person_id = crate::people::resolve(conn, identity)?;
+        return list(conn, person_id, Viewer::Owner, filter, page);
     }
-    // Nothing found: a first request, a passport with no records or a page past the end; or a
-    // filtered list, which reads by the passport.
-    let person_id = crate::people::resolve(conn, identity)?;
-    if filter.is_empty() {
-        return Ok(List::from_rows(Vec::new(), &page, |(row, _)| row.id));
+    let rows = own_by_identity(conn, identity, &page)?;
+    if rows.is_empty() {
+        // A first request, a passport with no records or a page past the end: the passport is
+        // found, or created, all the same.
+        crate::people::resolve(conn, identity)?;
     }
-    list(conn, person_id, Viewer::Owner, filter, page)
+    Ok(List::from_rows(rows, &page, |(row, _)| row.id))
 }
 
-/// A page of everything the caller holds, found by their identity in the same statement;
-/// nothing when the filter is not empty or no record is found.
+/// A page of everything the caller holds, found by their identity in the same statement.
 fn own_by_identity(
     conn: &mut DbConnection,
     identity: &PersonIdentity,
-    filter: &RecordFilter,
     page: &Page<RecordId>,
-) -> Result<Option<List<RecordWithIssuer>>, Error> {
-    if !filter.is_empty() {
-        return Ok(None);
-    }
+) -> QueryResult<Vec<RecordWithIssuer>> {
     // A scalar subquery, which the database runs once, before the records' index is searched
     // by its value: the same plan as the list by id.
-    let rows: Vec<RecordWithIssuer> = crate::on_backend!(conn, |c| {
+    crate::on_backend!(conn, |c| {
         let person = people::table
             .filter(people::issuer.eq(&identity.issuer))
             .filter(people::subject.eq(&identity.subject))
@@ -187,11 +183,7 @@ fn own_by_identity(
             None => all.load(c),
             Some(after) => all.filter(records::id.lt(after)).load(c),
         }
-    })?;
-    if rows.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(List::from_rows(rows, page, |(row, _)| row.id)))
+    })
 }
 
 fn not_found() -> Error {

@@ -571,6 +571,20 @@ async fn only_what_the_grant_covers_counts(app: TestApp) {
         "attainments are not shared"
     );
     assert_eq!(answer["requirements"][1]["outside_scope"], false);
+    // The worklist judges the scope the same way, by the catalogue's kind of each activity.
+    let worklist = app
+        .get(&format!("/v1/compliance?profile={p}"), &w.employer.token)
+        .await;
+    worklist.expect(200);
+    let items = worklist.body["items"].as_array().unwrap();
+    let alices = items.iter().find(|c| c["person_id"] == alice.id).unwrap();
+    let outside: Vec<&Value> = alices["requirements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["outside_scope"])
+        .collect();
+    assert_eq!(outside, [&json!(true), &json!(false), &json!(true)]);
 
     // Hidden and voided records never count.
     app.patch(

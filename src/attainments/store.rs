@@ -314,7 +314,7 @@ pub fn write_over(
 }
 
 /// A claim to an outcome, with the level a verification confirmed, if one did.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Queryable)]
 pub struct OutcomeClaim {
     pub id: AttainmentId,
     pub person_id: PersonId,
@@ -325,26 +325,22 @@ pub struct OutcomeClaim {
     pub verified_level: Option<i32>,
 }
 
-#[derive(Queryable)]
-struct ClaimRow {
-    id: AttainmentId,
-    person_id: PersonId,
-    framework_code: String,
-    framework_version: String,
-    outcome_code: String,
-    level: i32,
-    verification_id: Option<VerificationId>,
-}
-
-/// These people's claims to these outcomes: two queries, whatever their number.
+/// These people's claims to these outcomes, each with the level its verification confirmed:
+/// one query, whatever their number.
 pub fn claims(
     conn: &mut DbConnection,
     people: &[PersonId],
     outcomes: &[String],
 ) -> Result<Vec<OutcomeClaim>, Error> {
-    let rows: Vec<ClaimRow> = attainments::table
+    Ok(attainments::table
+        .left_join(
+            attainment_verifications::table.on(attainment_verifications::id
+                .nullable()
+                .eq(attainments::verification_id)),
+        )
         .filter(attainments::person_id.eq_any(people))
         .filter(attainments::outcome_code.eq_any(outcomes))
+        // In the order of `OutcomeClaim`'s fields.
         .select((
             attainments::id,
             attainments::person_id,
@@ -352,36 +348,9 @@ pub fn claims(
             attainments::framework_version,
             attainments::outcome_code,
             attainments::level,
-            attainments::verification_id,
+            attainment_verifications::level.nullable(),
         ))
-        .load(conn)?;
-    let verification_ids: Vec<VerificationId> =
-        rows.iter().filter_map(|r| r.verification_id).collect();
-    let confirmed: HashMap<VerificationId, i32> = if verification_ids.is_empty() {
-        HashMap::new()
-    } else {
-        attainment_verifications::table
-            .filter(attainment_verifications::id.eq_any(&verification_ids))
-            .select((
-                attainment_verifications::id,
-                attainment_verifications::level,
-            ))
-            .load::<(VerificationId, i32)>(conn)?
-            .into_iter()
-            .collect()
-    };
-    Ok(rows
-        .into_iter()
-        .map(|r| OutcomeClaim {
-            verified_level: r.verification_id.and_then(|v| confirmed.get(&v).copied()),
-            id: r.id,
-            person_id: r.person_id,
-            framework_code: r.framework_code,
-            framework_version: r.framework_version,
-            outcome_code: r.outcome_code,
-            level: r.level,
-        })
-        .collect())
+        .load(conn)?)
 }
 
 /// One attainment, whoever holds it.

@@ -11,7 +11,7 @@ use crate::auth::Scope;
 use crate::auth::tokens::ClientIdentity;
 use crate::db::DbConnection;
 use crate::error::Error;
-use crate::grants::{self, GrantRow, Permission};
+use crate::grants::{self, GrantRow, Permission, RecordScope};
 use crate::http::pagination::{List, Page};
 use crate::records::RecordRow;
 use crate::records::SharedScope;
@@ -59,8 +59,8 @@ struct Gathered {
     facts: Vec<(PersonId, AttainmentFact)>,
 }
 
-/// The evidence a profile needs for some people, in three queries whatever their number: the
-/// relevant visible records, the relevant attainments, and their verifications.
+/// The evidence a profile needs for some people, in two queries whatever their number: the
+/// relevant visible records, and the relevant attainments with their verifications.
 fn gather(conn: &mut DbConnection, people: &[PersonId], needs: &Needs) -> Result<Gathered, Error> {
     let records =
         crate::records::shared::visible_matching(conn, people, &needs.kinds, &needs.codes)?;
@@ -83,6 +83,23 @@ fn gather(conn: &mut DbConnection, people: &[PersonId], needs: &Needs) -> Result
             .collect()
     };
     Ok(Gathered { records, facts })
+}
+
+/// The catalogue kind of each activity code the profile names, read only when one of the
+/// grants selects records by kind: nothing else asks for it (a grant of all records covers
+/// every activity, and one of activity codes names them).
+fn catalogue_kinds(
+    conn: &mut DbConnection,
+    needs: &Needs,
+    grants: &[GrantRow],
+) -> Result<HashMap<String, String>, Error> {
+    let by_kind = grants.iter().any(|grant| {
+        matches!(grant.scope().records, RecordScope::Selected(selection) if !selection.kinds.is_empty())
+    });
+    if !by_kind {
+        return Ok(HashMap::new());
+    }
+    crate::activities::kinds(conn, &needs.codes)
 }
 
 /// A profile, ready to judge people against.
@@ -154,7 +171,7 @@ pub fn check(
     on_behalf(conn, request, |conn, grants| {
         let needs = needs(&profile.requirements);
         let Gathered { records, facts } = gather(conn, &[person_id], &needs)?;
-        let kinds = crate::activities::kinds(conn, &needs.codes)?;
+        let kinds = catalogue_kinds(conn, &needs, grants)?;
         let facts: Vec<AttainmentFact> = facts.into_iter().map(|(_, f)| f).collect();
         let judge = Judge {
             profile: &profile,
@@ -168,8 +185,9 @@ pub fn check(
 
 /// The organisation's worklist: every person with a live read grant to it, checked against a
 /// profile, by person id. A fixed number of queries per page, whatever its size: the people,
-/// their grants, their records, their attainments and verifications, their names, the
-/// catalogue kinds, in one read transaction; then one insert into the access log.
+/// their grants, their records, their attainments with their verifications, their names, and
+/// the catalogue kinds when a grant selects records by kind, in one read transaction; then one
+/// insert into the access log.
 pub fn worklist(
     conn: &mut DbConnection,
     caller: &ClientIdentity,
@@ -190,7 +208,7 @@ pub fn worklist(
         let live = grants::store::live_among(conn, organisation, &person_ids, Permission::Read)?;
         let needs = needs(&profile.requirements);
         let Gathered { records, facts } = gather(conn, &person_ids, &needs)?;
-        let kinds = crate::activities::kinds(conn, &needs.codes)?;
+        let kinds = catalogue_kinds(conn, &needs, &live)?;
         let judge = Judge {
             profile: &profile,
             kinds: &kinds,
